@@ -1,0 +1,62 @@
+/*
+ * The lookup library: table backends (inline lists and files of keys or
+ * key/value pairs) and the recipient resolution the lookup process does.
+ * Linked into the smtpd binary and into the unit tests; nothing here
+ * knows about processes or imsg.
+ */
+#ifndef LOOKUP_H
+#define LOOKUP_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+#include <sys/socket.h>
+
+#include <limits.h>
+
+#define TABLE_NAMESZ	64
+
+enum table_backend {
+	TABLE_STATIC,
+	TABLE_FILE,
+};
+
+struct table_entry {
+	RB_ENTRY(table_entry)	 node;
+	char			*key;
+	char			*value;		/* NULL for a plain list */
+};
+RB_HEAD(table_tree, table_entry);
+
+struct table_net {
+	TAILQ_ENTRY(table_net)	 entry;
+	int			 family;
+	unsigned char		 addr[16];
+	int			 bits;
+};
+
+struct table {
+	TAILQ_ENTRY(table)	 entry;
+	char			 name[TABLE_NAMESZ];
+	enum table_backend	 backend;
+	char			 path[PATH_MAX];
+	struct table_tree	 entries;
+	TAILQ_HEAD(, table_net)	 nets;
+	size_t			 count;
+	int			 line;		/* where it was declared */
+};
+TAILQ_HEAD(table_list, table);
+
+struct table	*table_create(const char *, enum table_backend, const char *);
+void		 table_free(struct table *);
+int		 table_add(struct table *, const char *, const char *);
+int		 table_load(struct table *, char *, size_t);
+const char	*table_get(struct table *, const char *);
+int		 table_has(struct table *, const char *);
+int		 table_has_addr(struct table *, const struct sockaddr *);
+struct table	*table_find(struct table_list *, const char *);
+
+int	 addr_parse_net(const char *, int *, unsigned char *, int *);
+int	 addr_is_loopback(const struct sockaddr *);
+
+#endif

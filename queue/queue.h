@@ -1,0 +1,53 @@
+/*
+ * The queue: the on-disk store of messages and their envelopes, and
+ * the envelope text format.  Linked into smtpd (the queue process) and
+ * into the unit tests.  Paths are relative to the spool, which is the
+ * queue process's root (chroot) or working directory.
+ */
+#ifndef QUEUE_H
+#define QUEUE_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+
+#define ENVELOPE_VERSION	1
+#define ENVELOPE_ADDRMAX	256
+#define ENVELOPE_NAMEMAX	64
+#define ENVELOPE_HOSTMAX	256
+#define ENVELOPE_ERRMAX		256
+
+/* One recipient of one message. */
+struct envelope {
+	uint64_t	 id;		/* msgid << 32 | per-recipient part */
+	char		 sender[ENVELOPE_ADDRMAX];
+	char		 rcpt[ENVELOPE_ADDRMAX];
+	char		 action[ENVELOPE_NAMEMAX];
+	char		 user[ENVELOPE_NAMEMAX];
+	char		 helo[ENVELOPE_HOSTMAX];
+	char		 client[ENVELOPE_HOSTMAX];
+	int64_t		 created;
+	uint32_t	 tries;
+	char		 lasterr[ENVELOPE_ERRMAX];
+};
+
+#define envelope_msgid(id)	((uint32_t)((id) >> 32))
+
+/* queue_envelope.c */
+int	envelope_dump(const struct envelope *, char *, size_t);
+int	envelope_load(struct envelope *, const char *, char *, size_t);
+
+/* queue_store.c */
+int	store_init(void);
+int	store_recover(void);
+int	store_message_create(uint32_t *, int *);
+int	store_message_commit(uint32_t, const struct envelope *, size_t);
+void	store_message_abort(uint32_t);
+int	store_message_open(uint32_t);
+int	store_envelope_update(const struct envelope *);
+int	store_envelope_remove(uint64_t);
+int	store_walk(int (*)(const struct envelope *, void *), void *);
+
+#endif

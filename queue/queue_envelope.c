@@ -1,0 +1,221 @@
+/*
+ * The envelope file format: one "key value" line per field, starting
+ * with the format version.  Values come from the network, so dump
+ * refuses any value holding CR, LF or NUL (a value can never start a
+ * line of its own), and load refuses unknown, repeated or missing keys:
+ * a file that does not parse is never half-trusted.
+ */
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+
+enum field_kind { F_STRING, F_U64HEX, F_I64, F_U32 };
+
+struct field {
+	const char	*key;
+	enum field_kind	 kind;
+	size_t		 off;
+	size_t		 size;
+};
+
+#define FSTR(k, m)	{ k, F_STRING, offsetof(struct envelope, m), \
+			    sizeof(((struct envelope *)0)->m) }
+
+static const struct field fields[] = {
+	{ "id", F_U64HEX, offsetof(struct envelope, id), 0 },
+	FSTR("sender", sender),
+	FSTR("rcpt", rcpt),
+	FSTR("action", action),
+	FSTR("user", user),
+	FSTR("helo", helo),
+	FSTR("client", client),
+	{ "created", F_I64, offsetof(struct envelope, created), 0 },
+	{ "tries", F_U32, offsetof(struct envelope, tries), 0 },
+	FSTR("lasterr", lasterr),
+};
+#define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
+
+static int
+value_is_safe(const char *v, size_t size)
+{
+	size_t	 len = strnlen(v, size);
+
+	if (len == size)
+		return 0;
+	return strpbrk(v, "\r\n") == NULL;
+}
+
+/* Returns the length written, or -1 for a value that cannot be stored. */
+int
+envelope_dump(const struct envelope *e, char *buf, size_t len)
+{
+	const char	*base = (const char *)e;
+	size_t		 i, n;
+	int		 r;
+
+	r = snprintf(buf, len, "version %d\n", ENVELOPE_VERSION);
+	if (r < 0 || (size_t)r >= len)
+		return -1;
+	n = r;
+	for (i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+
+		switch (f->kind) {
+		case F_STRING:
+			if (!value_is_safe(base + f->off, f->size))
+				return -1;
+			r = snprintf(buf + n, len - n, "%s %s\n", f->key,
+			    base + f->off);
+			break;
+		case F_U64HEX:
+			r = snprintf(buf + n, len - n, "%s %016" PRIx64 "\n",
+			    f->key, *(const uint64_t *)(base + f->off));
+			break;
+		case F_I64:
+			r = snprintf(buf + n, len - n, "%s %" PRId64 "\n",
+			    f->key, *(const int64_t *)(base + f->off));
+			break;
+		case F_U32:
+			r = snprintf(buf + n, len - n, "%s %" PRIu32 "\n",
+			    f->key, *(const uint32_t *)(base + f->off));
+			break;
+		}
+		if (r < 0 || (size_t)r >= len - n)
+			return -1;
+		n += r;
+	}
+	return (int)n;
+}
+
+static int
+parse_number(const char *v, int hex, long double max, void *out, size_t size)
+{
+	char			*ep;
+	unsigned long long	 u;
+	long long		 s;
+
+	if (v[0] == '\0' || v[0] == ' ' || v[0] == '+')
+		return -1;
+	if (hex || size == sizeof(uint32_t)) {
+		if (v[0] == '-')
+			return -1;
+		u = strtoull(v, &ep, hex ? 16 : 10);
+		if (*ep != '\0' || (long double)u > max)
+			return -1;
+		if (size == sizeof(uint64_t))
+			*(uint64_t *)out = u;
+		else
+			*(uint32_t *)out = (uint32_t)u;
+		return 0;
+	}
+	s = strtoll(v, &ep, 10);
+	if (*ep != '\0')
+		return -1;
+	*(int64_t *)out = s;
+	return 0;
+}
+
+/*
+ * Parse an envelope file's text (NUL-terminated).  Returns 0, or -1
+ * with err saying which line is wrong.
+ */
+int
+envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
+{
+	char		*copy, *line, *next, *val;
+	char		*base = (char *)e;
+	int		 seen[NFIELDS] = { 0 };
+	int		 lineno = 0, version = 0, rc = -1;
+	size_t		 i;
+
+	memset(e, 0, sizeof(*e));
+	if ((copy = strdup(text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (line = copy; line != NULL && *line != '\0'; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) == NULL) {
+			snprintf(err, errlen, "line %d: no newline", lineno);
+			goto done;
+		}
+		*next++ = '\0';
+		if ((val = strchr(line, ' ')) == NULL) {
+			snprintf(err, errlen, "line %d: no value", lineno);
+			goto done;
+		}
+		*val++ = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, "version") != 0 ||
+			    strcmp(val, "1") != 0) {
+				snprintf(err, errlen, "unknown version");
+				goto done;
+			}
+			version = 1;
+			continue;
+		}
+		for (i = 0; i < NFIELDS; i++)
+			if (strcmp(fields[i].key, line) == 0)
+				break;
+		if (i == NFIELDS || seen[i]) {
+			snprintf(err, errlen, "line %d: %s key %s", lineno,
+			    i == NFIELDS ? "unknown" : "repeated", line);
+			goto done;
+		}
+		seen[i] = 1;
+		switch (fields[i].kind) {
+		case F_STRING:
+			if (strlcpy(base + fields[i].off, val,
+			    fields[i].size) >= fields[i].size) {
+				snprintf(err, errlen, "line %d: %s too long",
+				    lineno, line);
+				goto done;
+			}
+			break;
+		case F_U64HEX:
+			if (strlen(val) != 16 || parse_number(val, 1,
+			    (long double)UINT64_MAX, base + fields[i].off,
+			    sizeof(uint64_t)) == -1)
+				goto badnum;
+			break;
+		case F_I64:
+			if (parse_number(val, 0, 0, base + fields[i].off,
+			    sizeof(int64_t)) == -1)
+				goto badnum;
+			break;
+		case F_U32:
+			if (parse_number(val, 0, (long double)UINT32_MAX,
+			    base + fields[i].off, sizeof(uint32_t)) == -1)
+				goto badnum;
+			break;
+		}
+		continue;
+badnum:
+		snprintf(err, errlen, "line %d: bad number for %s", lineno,
+		    line);
+		goto done;
+	}
+	if (!version) {
+		snprintf(err, errlen, "empty file");
+		goto done;
+	}
+	for (i = 0; i < NFIELDS; i++)
+		if (!seen[i]) {
+			snprintf(err, errlen, "missing %s", fields[i].key);
+			goto done;
+		}
+	if (e->id == 0) {
+		snprintf(err, errlen, "id is zero");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,304 @@
+/*
+ * The queue process: owns the spool (its root directory when smtpd runs
+ * as root), creates message files for the listener, commits them,
+ * and hands envelopes to delivery as the scheduler says.  It never
+ * parses SMTP and never talks to the network.
+ */
+#include <sys/types.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <event.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../smtpd/smtpd.h"
+#include "queue_scheduler.h"
+
+#define QUEUE_MAX_RCPT	1000
+
+/* A message being received: its envelopes arrive before the commit. */
+struct incoming {
+	RB_ENTRY(incoming)	 node;
+	uint32_t		 msgid;
+	uint32_t		 session;
+	struct envelope		*envs;
+	size_t			 nenvs;
+};
+
+RB_HEAD(incoming_tree, incoming);
+static int
+incoming_cmp(struct incoming *a, struct incoming *b)
+{
+	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
+}
+RB_GENERATE_STATIC(incoming_tree, incoming, node, incoming_cmp);
+static struct incoming_tree	 incomings = RB_INITIALIZER(&incomings);
+
+static struct incoming *
+incoming_find(uint32_t msgid, uint32_t session)
+{
+	struct incoming	 key, *in;
+
+	key.msgid = msgid;
+	if ((in = RB_FIND(incoming_tree, &incomings, &key)) == NULL ||
+	    in->session != session)
+		fatalx("queue: smtp named a message it does not own");
+	return in;
+}
+
+static void
+incoming_free(struct incoming *in)
+{
+	RB_REMOVE(incoming_tree, &incomings, in);
+	free(in->envs);
+	free(in);
+}
+
+static void
+queue_reply(uint32_t type, uint32_t session, uint32_t status, uint32_t msgid,
+    int fd)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, session, fd);
+	imsg_add_u32(b, status);
+	imsg_add_u32(b, msgid);
+	proc_close(PROC_SMTP, b);
+}
+
+static void
+queue_create(struct imsg *imsg)
+{
+	struct incoming	*in;
+	uint32_t	 msgid;
+	int		 fd;
+
+	proc_check(PROC_SMTP, imsg);
+	if (store_message_create(&msgid, &fd) == -1) {
+		log_warn("queue: cannot create message");
+		queue_reply(IMSG_QUEUE_SMTP_CREATE, imsg->hdr.peerid,
+		    errno == ENOSPC || errno == EDQUOT ? 2 : 1, 0, -1);
+		return;
+	}
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		fatal("calloc");
+	in->msgid = msgid;
+	in->session = imsg->hdr.peerid;
+	RB_INSERT(incoming_tree, &incomings, in);
+	queue_reply(IMSG_QUEUE_SMTP_CREATE, imsg->hdr.peerid, 0, msgid, fd);
+}
+
+static void
+queue_envelope(struct imsg *imsg)
+{
+	struct incoming	*in;
+	struct envelope	*e;
+	uint32_t	 msgid;
+
+	msgid = imsg_get_u32(imsg);
+	in = incoming_find(msgid, imsg->hdr.peerid);
+	if (in->nenvs >= QUEUE_MAX_RCPT)
+		fatalx("queue: too many envelopes for one message");
+	if ((in->envs = reallocarray(in->envs, in->nenvs + 1,
+	    sizeof(*in->envs))) == NULL)
+		fatal("reallocarray");
+	e = &in->envs[in->nenvs];
+	memset(e, 0, sizeof(*e));
+	imsg_get_string(imsg, e->sender, sizeof(e->sender));
+	imsg_get_string(imsg, e->rcpt, sizeof(e->rcpt));
+	imsg_get_string(imsg, e->action, sizeof(e->action));
+	imsg_get_string(imsg, e->user, sizeof(e->user));
+	imsg_get_string(imsg, e->helo, sizeof(e->helo));
+	imsg_get_string(imsg, e->client, sizeof(e->client));
+	proc_check(PROC_SMTP, imsg);
+	do {
+		e->id = ((uint64_t)msgid << 32) | arc4random();
+	} while ((uint32_t)e->id == 0);
+	e->created = time(NULL);
+	in->nenvs++;
+}
+
+static void
+queue_commit(struct imsg *imsg)
+{
+	struct incoming	*in;
+	uint32_t	 msgid, status = 0;
+	size_t		 i;
+
+	msgid = imsg_get_u32(imsg);
+	proc_check(PROC_SMTP, imsg);
+	in = incoming_find(msgid, imsg->hdr.peerid);
+	if (in->nenvs == 0)
+		fatalx("queue: commit of a message with no recipient");
+	if (store_message_commit(msgid, in->envs, in->nenvs) == -1) {
+		log_warn("queue: msgid=%08x result=tempfail commit", msgid);
+		status = errno == ENOSPC || errno == EDQUOT ? 2 : 1;
+		store_message_abort(msgid);
+	} else {
+		for (i = 0; i < in->nenvs; i++)
+			scheduler_insert(&in->envs[i]);
+	}
+	queue_reply(IMSG_QUEUE_SMTP_COMMIT, imsg->hdr.peerid, status, msgid,
+	    -1);
+	incoming_free(in);
+}
+
+static void
+queue_rollback(struct imsg *imsg)
+{
+	struct incoming	*in;
+	uint32_t	 msgid;
+
+	msgid = imsg_get_u32(imsg);
+	proc_check(PROC_SMTP, imsg);
+	in = incoming_find(msgid, imsg->hdr.peerid);
+	store_message_abort(msgid);
+	incoming_free(in);
+}
+
+static void
+queue_deliver(struct envelope *e)
+{
+	struct ibuf	*b;
+	int		 fd;
+
+	if ((fd = store_message_open(envelope_msgid(e->id))) == -1) {
+		log_warn("queue: evpid=%016" PRIx64 " cannot open message",
+		    e->id);
+		e->tries++;
+		strlcpy(e->lasterr, "cannot open message", sizeof(e->lasterr));
+		scheduler_retry(e->id);
+		return;
+	}
+	b = proc_create(IMSG_QUEUE_PARENT_DELIVER, 0, fd);
+	imsg_add_u64(b, e->id);
+	imsg_add_string(b, e->action);
+	imsg_add_string(b, e->user);
+	imsg_add_string(b, e->sender);
+	imsg_add_string(b, e->rcpt);
+	proc_close(PROC_PARENT, b);
+}
+
+static void
+queue_delivered(struct imsg *imsg)
+{
+	struct envelope	*e;
+	char		 err[ENVELOPE_ERRMAX];
+	uint64_t	 evpid;
+	uint32_t	 status;
+	time_t		 next;
+
+	evpid = imsg_get_u64(imsg);
+	status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, err, sizeof(err));
+	proc_check(PROC_PARENT, imsg);
+	if ((e = scheduler_get(evpid, SCHED_INFLIGHT)) == NULL)
+		fatalx("queue: delivery result for an envelope not in flight");
+
+	switch (status) {
+	case DELIVERY_OK:
+		log_info("delivery evpid=%016" PRIx64 " from=<%s> to=<%s> "
+		    "user=%s result=delivered", evpid, e->sender, e->rcpt,
+		    e->user);
+		if (store_envelope_remove(evpid) == -1)
+			log_warn("queue: evpid=%016" PRIx64 " cannot remove "
+			    "delivered envelope", evpid);
+		scheduler_done(evpid);
+		return;
+	case DELIVERY_TEMPFAIL:
+		e->tries++;
+		strlcpy(e->lasterr, err, sizeof(e->lasterr));
+		next = scheduler_retry(evpid);
+		log_info("delivery evpid=%016" PRIx64 " to=<%s> result=tempfail "
+		    "tries=%u retry=%lld error=\"%s\"", evpid, e->rcpt,
+		    e->tries, (long long)(next - time(NULL)), err);
+		break;
+	default:
+		e->tries++;
+		strlcpy(e->lasterr, err, sizeof(e->lasterr));
+		scheduler_hold(evpid);
+		log_warnx("delivery evpid=%016" PRIx64 " to=<%s> result=permfail "
+		    "held=yes error=\"%s\"", evpid, e->rcpt, err);
+		break;
+	}
+	if (store_envelope_update(e) == -1)
+		log_warn("queue: evpid=%016" PRIx64 " cannot update envelope",
+		    evpid);
+}
+
+static void
+queue_dispatch(enum smtp_proc from, struct imsg *imsg)
+{
+	switch (from) {
+	case PROC_SMTP:
+		switch (imsg->hdr.type) {
+		case IMSG_SMTP_QUEUE_CREATE:
+			queue_create(imsg);
+			return;
+		case IMSG_SMTP_QUEUE_ENVELOPE:
+			queue_envelope(imsg);
+			return;
+		case IMSG_SMTP_QUEUE_COMMIT:
+			queue_commit(imsg);
+			return;
+		case IMSG_SMTP_QUEUE_ROLLBACK:
+			queue_rollback(imsg);
+			return;
+		}
+		break;
+	case PROC_PARENT:
+		switch (imsg->hdr.type) {
+		case IMSG_PARENT_QUEUE_DELIVERED:
+			queue_delivered(imsg);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	proc_bad_imsg(PROC_QUEUE, from, imsg);
+}
+
+static int
+queue_load_one(const struct envelope *e, void *arg)
+{
+	scheduler_insert(e);
+	return 0;
+}
+
+void
+queue_main(void)
+{
+	struct sandbox_path	 paths[2];
+	int			 n;
+
+	event_init();
+	proc_peers_from_exec(PROC_QUEUE, queue_dispatch);
+	proc_signals();
+	if (smtpd_privileged) {
+		proc_drop_privileges(SMTPD_QUEUE_USER, env->queue_dir);
+		paths[0] = (struct sandbox_path){ "/", SANDBOX_READ |
+		    SANDBOX_WRITE | SANDBOX_CREATE };
+	} else {
+		if (chdir(env->queue_dir) == -1)
+			fatal("queue: %s", env->queue_dir);
+		paths[0] = (struct sandbox_path){ env->queue_dir,
+		    SANDBOX_READ | SANDBOX_WRITE | SANDBOX_CREATE };
+	}
+	paths[1] = (struct sandbox_path){ NULL, 0 };
+	sandbox(PROMISES_QUEUE, paths);
+
+	if (store_init() == -1)
+		fatal("queue: cannot set up %s", env->queue_dir);
+	if ((n = store_recover()) > 0)
+		log_info("queue: removed %d message(s) never acknowledged", n);
+	scheduler_init(queue_deliver);
+	if ((n = store_walk(queue_load_one, NULL)) > 0)
+		log_info("queue: loaded %d envelope(s)", n);
+	event_dispatch();
+	fatalx("queue: event loop ended");
+}

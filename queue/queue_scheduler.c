@@ -1,0 +1,163 @@
+/*
+ * The scheduler: which envelope is tried when.  Each envelope waits for
+ * its next try; a temporary failure pushes that back along a fixed
+ * schedule.  The scheduler only decides; queue_process.c does the I/O.
+ */
+#include <sys/types.h>
+#include <sys/tree.h>
+
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "queue.h"
+#include "queue_scheduler.h"
+#include "../smtpd/log.h"
+
+struct sched_entry {
+	RB_ENTRY(sched_entry)	 node;
+	struct envelope		 evp;
+	time_t			 next_try;
+	enum sched_state	 state;
+};
+
+RB_HEAD(sched_tree, sched_entry);
+static int
+sched_cmp(struct sched_entry *a, struct sched_entry *b)
+{
+	return a->evp.id < b->evp.id ? -1 : a->evp.id > b->evp.id;
+}
+RB_GENERATE_STATIC(sched_tree, sched_entry, node, sched_cmp);
+
+static struct sched_tree	 entries = RB_INITIALIZER(&entries);
+static struct event		 sched_timer;
+static void			(*sched_deliver)(struct envelope *);
+static size_t			 sched_inflight;
+
+/* Seconds to wait after the n-th temporary failure. */
+static const time_t	 retry_delays[] = { 60, 300, 900, 1800, 3600 };
+
+static struct sched_entry *
+sched_find(uint64_t id)
+{
+	struct sched_entry	 key;
+
+	key.evp.id = id;
+	return RB_FIND(sched_tree, &entries, &key);
+}
+
+static void
+sched_run(int fd, short event, void *arg)
+{
+	struct sched_entry	*e;
+	struct timeval		 tv = { 1, 0 };
+	time_t			 now = time(NULL);
+
+	RB_FOREACH(e, sched_tree, &entries) {
+		if (sched_inflight >= SCHED_MAX_INFLIGHT)
+			break;
+		if (e->state != SCHED_WAITING || e->next_try > now)
+			continue;
+		e->state = SCHED_INFLIGHT;
+		sched_inflight++;
+		sched_deliver(&e->evp);
+	}
+	evtimer_add(&sched_timer, &tv);
+}
+
+void
+scheduler_init(void (*deliver)(struct envelope *))
+{
+	struct timeval	 tv = { 1, 0 };
+
+	sched_deliver = deliver;
+	evtimer_set(&sched_timer, sched_run, NULL);
+	evtimer_add(&sched_timer, &tv);
+}
+
+/* Run soon rather than at the next tick. */
+static void
+sched_kick(void)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	evtimer_del(&sched_timer);
+	evtimer_add(&sched_timer, &tv);
+}
+
+void
+scheduler_insert(const struct envelope *evp)
+{
+	struct sched_entry	*e;
+
+	if (sched_find(evp->id) != NULL)
+		return;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("calloc");
+	e->evp = *evp;
+	e->next_try = 0;
+	e->state = SCHED_WAITING;
+	RB_INSERT(sched_tree, &entries, e);
+	sched_kick();
+}
+
+struct envelope *
+scheduler_get(uint64_t id, enum sched_state state)
+{
+	struct sched_entry	*e;
+
+	if ((e = sched_find(id)) == NULL || e->state != state)
+		return NULL;
+	return &e->evp;
+}
+
+void
+scheduler_done(uint64_t id)
+{
+	struct sched_entry	*e;
+
+	if ((e = sched_find(id)) == NULL)
+		fatalx("scheduler: unknown envelope %016llx",
+		    (unsigned long long)id);
+	if (e->state == SCHED_INFLIGHT)
+		sched_inflight--;
+	RB_REMOVE(sched_tree, &entries, e);
+	free(e);
+	sched_kick();
+}
+
+time_t
+scheduler_retry(uint64_t id)
+{
+	struct sched_entry	*e;
+	size_t			 n;
+
+	if ((e = sched_find(id)) == NULL)
+		fatalx("scheduler: unknown envelope %016llx",
+		    (unsigned long long)id);
+	if (e->state == SCHED_INFLIGHT)
+		sched_inflight--;
+	n = e->evp.tries == 0 ? 0 : e->evp.tries - 1;
+	if (n >= sizeof(retry_delays) / sizeof(retry_delays[0]))
+		n = sizeof(retry_delays) / sizeof(retry_delays[0]) - 1;
+	e->next_try = time(NULL) + retry_delays[n];
+	e->state = SCHED_WAITING;
+	sched_kick();
+	return e->next_try;
+}
+
+/* Kept, never tried again without an admin: bounces are not sent yet. */
+void
+scheduler_hold(uint64_t id)
+{
+	struct sched_entry	*e;
+
+	if ((e = sched_find(id)) == NULL)
+		fatalx("scheduler: unknown envelope %016llx",
+		    (unsigned long long)id);
+	if (e->state == SCHED_INFLIGHT)
+		sched_inflight--;
+	e->state = SCHED_HELD;
+	sched_kick();
+}

@@ -1,0 +1,24 @@
+/* The scheduler, private to the queue process. */
+#ifndef QUEUE_SCHEDULER_H
+#define QUEUE_SCHEDULER_H
+
+#include <time.h>
+
+#define SCHED_MAX_INFLIGHT	64
+
+enum sched_state {
+	SCHED_WAITING,
+	SCHED_INFLIGHT,
+	SCHED_HELD,
+};
+
+struct envelope;
+
+void		 scheduler_init(void (*)(struct envelope *));
+void		 scheduler_insert(const struct envelope *);
+struct envelope	*scheduler_get(uint64_t, enum sched_state);
+void		 scheduler_done(uint64_t);
+time_t		 scheduler_retry(uint64_t);
+void		 scheduler_hold(uint64_t);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * The control process: serves smtpctl on the control socket the parent
+ * created.  Only the owner of the daemon (root, or the user running an
+ * unprivileged smtpd) is served.  A client that sends something
+ * malformed is dropped on its own; the daemon carries on.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+
+#define CONTROL_MAX_CLIENTS	32
+
+struct control_client {
+	TAILQ_ENTRY(control_client)	 entry;
+	struct imsgbuf			 ibuf;
+	struct event			 ev;
+	uid_t				 uid;
+	int				 closing;
+};
+
+static TAILQ_HEAD(, control_client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static struct event	 control_ev;
+static int		 control_fd = -1;
+static uid_t		 control_owner;
+static size_t		 nclients;
+
+static void	control_client_event(int, short, void *);
+
+static void
+control_client_free(struct control_client *c)
+{
+	event_del(&c->ev);
+	close(c->ibuf.fd);
+	imsgbuf_clear(&c->ibuf);
+	TAILQ_REMOVE(&clients, c, entry);
+	free(c);
+	nclients--;
+}
+
+static void
+control_client_update(struct control_client *c)
+{
+	short	 events = EV_READ;
+
+	if (imsgbuf_pending(&c->ibuf))
+		events |= EV_WRITE;
+	event_del(&c->ev);
+	event_set(&c->ev, c->ibuf.fd, events, control_client_event, c);
+	event_add(&c->ev, NULL);
+}
+
+static void
+control_client_reply(struct control_client *c, uint32_t type,
+    const char *text)
+{
+	struct ibuf	*b;
+
+	b = imsg_create(type, 0, -1);
+	imsg_add_string(b, text);
+	if (imsg_close(&c->ibuf, b) == -1)
+		fatal("control: reply");
+	control_client_update(c);
+}
+
+/* Returns -1 when the client must be dropped. */
+static int
+control_client_command(struct control_client *c, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_STOP:
+		if (imsg_end(imsg) == -1)
+			return -1;
+		control_client_reply(c, IMSG_CTL_OK, "smtpd stopping");
+		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
+		return 0;
+	case IMSG_CTL_VERBOSE: {
+		uint32_t v = imsg_get_u32(imsg);
+		struct ibuf *b;
+
+		if (imsg_end(imsg) == -1)
+			return -1;
+		b = proc_create(IMSG_CTL_VERBOSE, 0, -1);
+		imsg_add_u32(b, v);
+		proc_close(PROC_PARENT, b);
+		control_client_reply(c, IMSG_CTL_OK, v ? "verbose logging" :
+		    "brief logging");
+		return 0;
+	}
+	default:
+		log_warnx("control: client uid=%u sent unknown request %u: "
+		    "dropped", (unsigned)c->uid, imsg->hdr.type);
+		return -1;
+	}
+}
+
+static void
+control_client_event(int fd, short event, void *arg)
+{
+	struct control_client	*c = arg;
+	struct imsg		 imsg;
+	ssize_t			 n;
+	int			 r;
+
+	if (event & EV_WRITE) {
+		if (imsgbuf_flush(&c->ibuf) == -1) {
+			control_client_free(c);
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsgbuf_read(&c->ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			control_client_free(c);
+			return;
+		}
+		while ((r = imsg_get(&c->ibuf, &imsg)) == 1) {
+			if (imsg.fd != -1)
+				close(imsg.fd);
+			r = control_client_command(c, &imsg);
+			imsg_free(&imsg);
+			if (r == -1)
+				break;
+		}
+		if (r == -1) {
+			log_warnx("control: malformed request from uid=%u: "
+			    "client dropped", (unsigned)c->uid);
+			control_client_free(c);
+			return;
+		}
+	}
+	control_client_update(c);
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct control_client	*c;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	int			 s;
+
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		return;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != control_owner)) {
+		log_warnx("control: connection from uid=%u refused",
+		    len == sizeof(cred) ? (unsigned)cred.uid : 0);
+		close(s);
+		return;
+	}
+	if (nclients >= CONTROL_MAX_CLIENTS) {
+		close(s);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("calloc");
+	imsgbuf_init(&c->ibuf, s);
+	c->uid = cred.uid;
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+	event_set(&c->ev, s, EV_READ, control_client_event, c);
+	event_add(&c->ev, NULL);
+}
+
+static void
+control_dispatch(enum smtp_proc from, struct imsg *imsg)
+{
+	switch (from) {
+	case PROC_PARENT:
+		switch (imsg->hdr.type) {
+		case IMSG_PARENT_CONTROL_SOCKET:
+			control_owner = imsg_get_u32(imsg);
+			proc_check(from, imsg);
+			if (imsg->fd == -1 || control_fd != -1)
+				fatalx("control: bad control socket");
+			control_fd = imsg->fd;
+			imsg->fd = -1;
+			event_set(&control_ev, control_fd, EV_READ | EV_PERSIST,
+			    control_accept, NULL);
+			event_add(&control_ev, NULL);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	proc_bad_imsg(PROC_CONTROL, from, imsg);
+}
+
+void
+control_main(void)
+{
+	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
+
+	event_init();
+	proc_peers_from_exec(PROC_CONTROL, control_dispatch);
+	proc_signals();
+	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
+	sandbox(PROMISES_CONTROL, nopaths);
+	event_dispatch();
+	fatalx("control: event loop ended");
+}

@@ -1,0 +1,411 @@
+/*
+ * imsg framing over a SOCK_STREAM socketpair.
+ *
+ * A descriptor travels with the first byte of the message that carries
+ * it, so it always arrives no later than that message's header; received
+ * descriptors wait in a small FIFO until the header flagged IMSGF_HASFD
+ * claims one.  A header that announces more than IMSG_MAXPAYLOAD bytes,
+ * or a descriptor that nothing claims, is a protocol error: the caller
+ * decides whether that kills the process (a peer) or drops a client.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "log.h"
+
+#define IMSG_RBUFSIZE	(IMSG_HDRSIZE + IMSG_MAXPAYLOAD)
+
+void
+imsgbuf_init(struct imsgbuf *ib, int fd)
+{
+	memset(ib, 0, sizeof(*ib));
+	ib->fd = fd;
+	ib->pid = getpid();
+	TAILQ_INIT(&ib->wq);
+	if ((ib->rbuf = malloc(IMSG_RBUFSIZE)) == NULL)
+		fatal("%s", __func__);
+}
+
+static void
+ibuf_free(struct ibuf *b)
+{
+	if (b->fd != -1)
+		close(b->fd);
+	free(b->buf);
+	free(b);
+}
+
+void
+imsgbuf_clear(struct imsgbuf *ib)
+{
+	struct ibuf	*b;
+	int		 i;
+
+	while ((b = TAILQ_FIRST(&ib->wq)) != NULL) {
+		TAILQ_REMOVE(&ib->wq, b, entry);
+		ibuf_free(b);
+	}
+	for (i = 0; i < ib->nfds; i++)
+		close(ib->fds[i]);
+	ib->nfds = 0;
+	ib->wqlen = 0;
+	free(ib->rbuf);
+	ib->rbuf = NULL;
+}
+
+/*
+ * Read what the socket has.  Returns the number of bytes read, 0 at end
+ * of file, -1 on error (errno EAGAIN when nothing was there).
+ */
+ssize_t
+imsgbuf_read(struct imsgbuf *ib)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * IMSG_MAXFDS)];
+	}		 cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+	ssize_t		 n;
+	int		*fdp, nfds, i;
+
+	if (ib->rlen >= IMSG_RBUFSIZE) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = ib->rbuf + ib->rlen;
+	iov.iov_len = IMSG_RBUFSIZE - ib->rlen;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+
+	do {
+		n = recvmsg(ib->fd, &msg, MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fdp = (int *)CMSG_DATA(cmsg);
+		for (i = 0; i < nfds; i++) {
+			if (ib->nfds == IMSG_MAXFDS) {
+				close(fdp[i]);
+				continue;
+			}
+			ib->fds[ib->nfds++] = fdp[i];
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC) {
+		errno = EBADMSG;
+		return -1;
+	}
+	ib->rlen += n;
+	return n;
+}
+
+/*
+ * Take one complete message out of the read buffer.  Returns 1 with
+ * *imsg filled in, 0 when more bytes are needed, -1 on a protocol error
+ * (errno EMSGSIZE for an oversized message, EBADMSG for a missing fd).
+ */
+int
+imsg_get(struct imsgbuf *ib, struct imsg *imsg)
+{
+	struct imsg_hdr	 hdr;
+	size_t		 total;
+
+	if (ib->rlen < IMSG_HDRSIZE)
+		return 0;
+	memcpy(&hdr, ib->rbuf, sizeof(hdr));
+	if (hdr.len > IMSG_MAXPAYLOAD) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	total = IMSG_HDRSIZE + hdr.len;
+	if (ib->rlen < total)
+		return 0;
+
+	memset(imsg, 0, sizeof(*imsg));
+	imsg->hdr = hdr;
+	imsg->fd = -1;
+	if (hdr.flags & IMSGF_HASFD) {
+		if (ib->nfds == 0) {
+			errno = EBADMSG;
+			return -1;
+		}
+		imsg->fd = ib->fds[0];
+		memmove(ib->fds, ib->fds + 1, --ib->nfds * sizeof(int));
+	}
+	imsg->len = hdr.len;
+	if (hdr.len > 0) {
+		if ((imsg->data = malloc(hdr.len)) == NULL)
+			fatal("%s", __func__);
+		memcpy(imsg->data, ib->rbuf + IMSG_HDRSIZE, hdr.len);
+	}
+	ib->rlen -= total;
+	memmove(ib->rbuf, ib->rbuf + total, ib->rlen);
+	return 1;
+}
+
+void
+imsg_free(struct imsg *imsg)
+{
+	free(imsg->data);
+	imsg->data = NULL;
+	imsg->len = 0;
+}
+
+struct ibuf *
+imsg_create(uint32_t type, uint32_t peerid, int fd)
+{
+	struct ibuf	*b;
+	struct imsg_hdr	 hdr;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->buf = malloc(IMSG_HDRSIZE + IMSG_MAXPAYLOAD)) == NULL)
+		fatal("%s", __func__);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	hdr.peerid = peerid;
+	hdr.pid = getpid();
+	if (fd != -1)
+		hdr.flags |= IMSGF_HASFD;
+	memcpy(b->buf, &hdr, sizeof(hdr));
+	b->len = IMSG_HDRSIZE;
+	b->fd = fd;
+	return b;
+}
+
+void
+imsg_add_data(struct ibuf *b, const void *data, size_t len)
+{
+	if (b->error || len > IMSG_HDRSIZE + IMSG_MAXPAYLOAD - b->len) {
+		b->error = 1;
+		return;
+	}
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+}
+
+void
+imsg_add_u8(struct ibuf *b, uint8_t v)
+{
+	imsg_add_data(b, &v, sizeof(v));
+}
+
+void
+imsg_add_u32(struct ibuf *b, uint32_t v)
+{
+	imsg_add_data(b, &v, sizeof(v));
+}
+
+void
+imsg_add_u64(struct ibuf *b, uint64_t v)
+{
+	imsg_add_data(b, &v, sizeof(v));
+}
+
+/* A string travels as its length then its bytes, with no NUL. */
+void
+imsg_add_string(struct ibuf *b, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (len > IMSG_MAXPAYLOAD) {
+		b->error = 1;
+		return;
+	}
+	imsg_add_u32(b, (uint32_t)len);
+	imsg_add_data(b, s, len);
+}
+
+/*
+ * Queue a built message.  A message that outgrew the payload limit is
+ * never sent: the caller learns it with -1 (EMSGSIZE) and the fd it
+ * carried is closed.
+ */
+int
+imsg_close(struct imsgbuf *ib, struct ibuf *b)
+{
+	struct imsg_hdr	 hdr;
+
+	if (b->error) {
+		ibuf_free(b);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(&hdr, b->buf, sizeof(hdr));
+	hdr.len = b->len - IMSG_HDRSIZE;
+	memcpy(b->buf, &hdr, sizeof(hdr));
+	TAILQ_INSERT_TAIL(&ib->wq, b, entry);
+	ib->wqlen++;
+	return 0;
+}
+
+int
+imsg_compose(struct imsgbuf *ib, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	struct ibuf	*b;
+
+	b = imsg_create(type, peerid, fd);
+	if (len > 0)
+		imsg_add_data(b, data, len);
+	return imsg_close(ib, b);
+}
+
+int
+imsgbuf_pending(struct imsgbuf *ib)
+{
+	return !TAILQ_EMPTY(&ib->wq);
+}
+
+/*
+ * Write as much of the queue as the socket takes.  Returns 0 when all
+ * was written or the socket is full (errno EAGAIN leaves the rest
+ * queued), -1 on a real error.
+ */
+int
+imsgbuf_flush(struct imsgbuf *ib)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+	struct ibuf	*b;
+	ssize_t		 n;
+
+	while ((b = TAILQ_FIRST(&ib->wq)) != NULL) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = b->buf + b->wpos;
+		iov.iov_len = b->len - b->wpos;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (b->fd != -1 && b->wpos == 0) {
+			memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+			msg.msg_control = cmsgbuf.buf;
+			msg.msg_controllen = sizeof(cmsgbuf.buf);
+			cmsg = CMSG_FIRSTHDR(&msg);
+			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+			cmsg->cmsg_level = SOL_SOCKET;
+			cmsg->cmsg_type = SCM_RIGHTS;
+			memcpy(CMSG_DATA(cmsg), &b->fd, sizeof(int));
+		}
+		do {
+			n = sendmsg(ib->fd, &msg, MSG_NOSIGNAL);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS)
+				return 0;
+			return -1;
+		}
+		if (b->fd != -1 && b->wpos == 0) {
+			close(b->fd);
+			b->fd = -1;
+		}
+		b->wpos += n;
+		if (b->wpos == b->len) {
+			TAILQ_REMOVE(&ib->wq, b, entry);
+			ib->wqlen--;
+			ibuf_free(b);
+		}
+	}
+	return 0;
+}
+
+static int
+imsg_take(struct imsg *imsg, void *out, size_t len)
+{
+	if (imsg->error || len > imsg->len - imsg->rpos) {
+		imsg->error = 1;
+		memset(out, 0, len);
+		return -1;
+	}
+	memcpy(out, imsg->data + imsg->rpos, len);
+	imsg->rpos += len;
+	return 0;
+}
+
+uint8_t
+imsg_get_u8(struct imsg *imsg)
+{
+	uint8_t	 v;
+
+	imsg_take(imsg, &v, sizeof(v));
+	return v;
+}
+
+uint32_t
+imsg_get_u32(struct imsg *imsg)
+{
+	uint32_t v;
+
+	imsg_take(imsg, &v, sizeof(v));
+	return v;
+}
+
+uint64_t
+imsg_get_u64(struct imsg *imsg)
+{
+	uint64_t v;
+
+	imsg_take(imsg, &v, sizeof(v));
+	return v;
+}
+
+void
+imsg_get_data(struct imsg *imsg, void *out, size_t len)
+{
+	imsg_take(imsg, out, len);
+}
+
+/*
+ * Copy a string into buf.  A string that does not fit, or that holds a
+ * NUL, marks the message bad rather than being cut short.
+ */
+void
+imsg_get_string(struct imsg *imsg, char *buf, size_t size)
+{
+	uint32_t len;
+
+	len = imsg_get_u32(imsg);
+	if (size == 0 || len >= size || imsg->error ||
+	    len > imsg->len - imsg->rpos ||
+	    memchr(imsg->data + imsg->rpos, '\0', len) != NULL) {
+		imsg->error = 1;
+		if (size > 0)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, imsg->data + imsg->rpos, len);
+	buf[len] = '\0';
+	imsg->rpos += len;
+}
+
+/* 0 when every reader succeeded and the payload was consumed exactly. */
+int
+imsg_end(struct imsg *imsg)
+{
+	if (imsg->error || imsg->rpos != imsg->len)
+		return -1;
+	return 0;
+}

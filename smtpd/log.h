@@ -1,0 +1,31 @@
+/*
+ * Logging for every process.  Children always write one line per event
+ * to stderr; the parent either passes those lines on (foreground) or
+ * reads them from a pipe and hands them to syslog, so no sandboxed
+ * process ever needs a syslog socket.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdarg.h>
+
+void	log_init(int, int);
+void	log_procinit(const char *);
+void	log_setverbose(int);
+int	log_getverbose(void);
+void	log_syslog_line(int, const char *);
+
+void	log_warn(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_warnx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_info(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_debug(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2), __noreturn__));
+void	fatalx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2), __noreturn__));
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * Local delivery.  The parent forks one agent per envelope; the agent
+ * becomes the recipient (when smtpd runs as root), writes the message
+ * into the mailbox and exits with a sysexits(3) code that the parent
+ * maps to delivered, try again later, or failed for good.
+ *
+ * A maildir delivery writes tmp/NAME, fsyncs it, renames it to
+ * new/NAME and fsyncs new/, so a message is either wholly there or not
+ * at all.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+#include "mda.h"
+
+struct mda_job {
+	TAILQ_ENTRY(mda_job)	 entry;
+	pid_t			 pid;
+	uint64_t		 evpid;
+	int			 errpipe;
+};
+static TAILQ_HEAD(, mda_job)	 mda_jobs = TAILQ_HEAD_INITIALIZER(mda_jobs);
+
+static void
+mda_report(uint64_t evpid, int status, const char *err)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_PARENT_QUEUE_DELIVERED, 0, -1);
+	imsg_add_u64(b, evpid);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, err);
+	proc_close(PROC_QUEUE, b);
+}
+
+/* Expand ~ and %{user.username} in a maildir path for one user. */
+static int
+mda_expand_path(char *out, size_t outlen, const char *tmpl,
+    const struct passwd *pw)
+{
+	const char	*p;
+	size_t		 n = 0;
+	int		 r;
+
+	out[0] = '\0';
+	if (tmpl[0] == '\0')
+		tmpl = "~/Maildir";
+	p = tmpl;
+	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
+		n = strlcpy(out, pw->pw_dir, outlen);
+		p++;
+	}
+	while (*p != '\0' && n < outlen) {
+		if (strncmp(p, "%{user.username}", 16) == 0) {
+			r = snprintf(out + n, outlen - n, "%s", pw->pw_name);
+			if (r < 0)
+				return -1;
+			n += r;
+			p += 16;
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	if (n >= outlen)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char	 buf[PATH_MAX], *p;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int	 fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/*
+ * Write one message into a maildir.  Returns a sysexits code; err says
+ * what went wrong.
+ */
+int
+mda_maildir_write(const char *dir, int msgfd, const char *sender,
+    const char *rcpt, const char *host, char *err, size_t errlen)
+{
+	char		 sub[PATH_MAX], tmp[PATH_MAX], new[PATH_MAX];
+	char		 name[256], buf[65536];
+	const char	*subs[] = { "tmp", "new", "cur" };
+	struct timeval	 tv;
+	off_t		 off = 0;
+	ssize_t		 n;
+	size_t		 i;
+	FILE		*fp;
+	int		 fd;
+
+	for (i = 0; i < 3; i++) {
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
+		    subs[i]) >= sizeof(sub)) {
+			snprintf(err, errlen, "maildir path too long");
+			return EX_CANTCREAT;
+		}
+		if (mkdir_p(sub, 0700) == -1) {
+			snprintf(err, errlen, "%s: %s", sub, strerror(errno));
+			return EX_TEMPFAIL;
+		}
+	}
+	gettimeofday(&tv, NULL);
+	snprintf(name, sizeof(name), "%lld.M%ldP%dR%08x.%s",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	    arc4random(), host);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
+	snprintf(new, sizeof(new), "%s/new/%s", dir, name);
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return EX_TEMPFAIL;
+	}
+	fprintf(fp, "Return-Path: <%s>\nDelivered-To: %s\n", sender, rcpt);
+	while ((n = pread(msgfd, buf, sizeof(buf), off)) > 0) {
+		if (fwrite(buf, 1, n, fp) != (size_t)n)
+			break;
+		off += n;
+	}
+	if (n == -1 || fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fclose(fp);
+		unlink(tmp);
+		return EX_TEMPFAIL;
+	}
+	if (fclose(fp) == EOF || rename(tmp, new) == -1) {
+		snprintf(err, errlen, "%s: %s", new, strerror(errno));
+		unlink(tmp);
+		return EX_TEMPFAIL;
+	}
+	snprintf(sub, sizeof(sub), "%s/new", dir);
+	if (fsync_dir(sub) == -1) {
+		snprintf(err, errlen, "%s: %s", sub, strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	return EX_OK;
+}
+
+static __attribute__((__noreturn__)) void
+mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
+    const char *sender, const char *rcpt, int errfd)
+{
+	char	 path[PATH_MAX], err[512] = "";
+	int	 rc;
+
+	if (smtpd_privileged) {
+		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+			dprintf(errfd, "cannot become %s", pw->pw_name);
+			_exit(EX_TEMPFAIL);
+		}
+	}
+	umask(077);
+	if (chdir(pw->pw_dir) == -1)
+		(void)chdir("/");
+	if (mda_expand_path(path, sizeof(path), a->path, pw) == -1) {
+		dprintf(errfd, "maildir path too long");
+		_exit(EX_CANTCREAT);
+	}
+	rc = mda_maildir_write(path, msgfd, sender, rcpt, env->hostname,
+	    err, sizeof(err));
+	if (rc != EX_OK)
+		dprintf(errfd, "%s", err);
+	_exit(rc);
+}
+
+/*
+ * The queue asks for one envelope to be delivered: the message comes
+ * as a descriptor, the rest as fields already checked by the queue.
+ */
+void
+mda_deliver(struct imsg *imsg)
+{
+	char		 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
+	char		 sender[ENVELOPE_ADDRMAX], rcpt[ENVELOPE_ADDRMAX];
+	struct action	*a;
+	struct passwd	*pw;
+	struct mda_job	*job;
+	uint64_t	 evpid;
+	int		 errpipe[2];
+
+	evpid = imsg_get_u64(imsg);
+	imsg_get_string(imsg, action, sizeof(action));
+	imsg_get_string(imsg, user, sizeof(user));
+	imsg_get_string(imsg, sender, sizeof(sender));
+	imsg_get_string(imsg, rcpt, sizeof(rcpt));
+	proc_check(PROC_QUEUE, imsg);
+	if (imsg->fd == -1)
+		fatalx("%s: no message descriptor", __func__);
+
+	if ((a = config_action(env, action)) == NULL) {
+		mda_report(evpid, DELIVERY_TEMPFAIL, "no such action");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		mda_report(evpid, DELIVERY_PERMFAIL, "no such user");
+		return;
+	}
+	if (!smtpd_privileged && pw->pw_uid != geteuid()) {
+		mda_report(evpid, DELIVERY_PERMFAIL,
+		    "smtpd not running as root can deliver only to its "
+		    "own user");
+		return;
+	}
+	if (pipe2(errpipe, O_CLOEXEC) == -1) {
+		mda_report(evpid, DELIVERY_TEMPFAIL, strerror(errno));
+		return;
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		fatal("calloc");
+	switch (job->pid = fork()) {
+	case -1:
+		mda_report(evpid, DELIVERY_TEMPFAIL, strerror(errno));
+		close(errpipe[0]);
+		close(errpipe[1]);
+		free(job);
+		return;
+	case 0:
+		signal(SIGPIPE, SIG_DFL);
+		close(errpipe[0]);
+		mda_agent(a, pw, imsg->fd, sender, rcpt, errpipe[1]);
+	}
+	close(errpipe[1]);
+	job->evpid = evpid;
+	job->errpipe = errpipe[0];
+	TAILQ_INSERT_TAIL(&mda_jobs, job, entry);
+}
+
+/* A delivery agent has exited: tell the queue how it went. */
+void
+mda_reaped(pid_t pid, int status)
+{
+	struct mda_job	*job;
+	char		 err[512];
+	ssize_t		 n;
+	int		 result;
+
+	TAILQ_FOREACH(job, &mda_jobs, entry)
+		if (job->pid == pid)
+			break;
+	if (job == NULL)
+		return;
+	TAILQ_REMOVE(&mda_jobs, job, entry);
+
+	/* The agent has exited, so whatever it wrote is already there. */
+	n = read(job->errpipe, err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(job->errpipe);
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_OK)
+		result = DELIVERY_OK;
+	else if (WIFEXITED(status) && (WEXITSTATUS(status) == EX_TEMPFAIL ||
+	    WEXITSTATUS(status) == EX_OSERR || WEXITSTATUS(status) == EX_IOERR))
+		result = DELIVERY_TEMPFAIL;
+	else if (WIFEXITED(status))
+		result = DELIVERY_PERMFAIL;
+	else {
+		result = DELIVERY_TEMPFAIL;
+		snprintf(err, sizeof(err), "delivery agent killed by "
+		    "signal %d", WTERMSIG(status));
+	}
+	if (result != DELIVERY_OK && err[0] == '\0')
+		snprintf(err, sizeof(err), "delivery agent exited with "
+		    "status %d", WEXITSTATUS(status));
+	mda_report(job->evpid, result, err);
+	free(job);
+}
+
+void
+mda_shutdown(void)
+{
+	struct mda_job	*job;
+
+	TAILQ_FOREACH(job, &mda_jobs, entry)
+		kill(job->pid, SIGTERM);
+}

@@ -1,0 +1,268 @@
+/*
+ * Process plumbing shared by every role: which processes talk to which,
+ * the imsg channel to each peer on top of libevent, and dropping
+ * privileges.  A peer that closes its channel, sends a malformed message
+ * or a type the receiver does not take kills the receiver: the parent
+ * sees that and stops everything (fail closed).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+
+struct peer {
+	struct imsgbuf		 ibuf;
+	struct event		 ev;
+	short			 events;
+	int			 active;
+	proc_dispatch_fn	 dispatch;
+};
+
+static struct peer	 peers[PROC_COUNT];
+static enum smtp_proc	 proc_self = PROC_PARENT;
+
+static const char *const proc_names[PROC_COUNT] = {
+	[PROC_PARENT] = "parent",
+	[PROC_SMTP] = "smtp",
+	[PROC_LOOKUP] = "lookup",
+	[PROC_AUTH] = "auth",
+	[PROC_QUEUE] = "queue",
+	[PROC_MTA] = "mta",
+	[PROC_CONTROL] = "control",
+};
+
+/* Who may talk to whom; the parent talks to everyone. */
+static const unsigned char proc_links[PROC_COUNT][PROC_COUNT] = {
+	[PROC_SMTP] = {
+		[PROC_LOOKUP] = 1, [PROC_AUTH] = 1, [PROC_QUEUE] = 1,
+		[PROC_CONTROL] = 1 },
+	[PROC_LOOKUP] = {
+		[PROC_SMTP] = 1, [PROC_QUEUE] = 1, [PROC_MTA] = 1,
+		[PROC_CONTROL] = 1 },
+	[PROC_AUTH] = { [PROC_SMTP] = 1 },
+	[PROC_QUEUE] = {
+		[PROC_SMTP] = 1, [PROC_LOOKUP] = 1, [PROC_MTA] = 1,
+		[PROC_CONTROL] = 1 },
+	[PROC_MTA] = {
+		[PROC_QUEUE] = 1, [PROC_LOOKUP] = 1, [PROC_CONTROL] = 1 },
+	[PROC_CONTROL] = {
+		[PROC_SMTP] = 1, [PROC_LOOKUP] = 1, [PROC_QUEUE] = 1,
+		[PROC_MTA] = 1 },
+};
+
+const char *
+proc_name(enum smtp_proc p)
+{
+	if (p >= PROC_COUNT)
+		return "unknown";
+	return proc_names[p];
+}
+
+int
+proc_talks(enum smtp_proc a, enum smtp_proc b)
+{
+	if (a == b || a >= PROC_COUNT || b >= PROC_COUNT)
+		return 0;
+	if (a == PROC_PARENT || b == PROC_PARENT)
+		return 1;
+	return proc_links[a][b];
+}
+
+static void	proc_peer_event(int, short, void *);
+
+static void
+proc_peer_update(enum smtp_proc p)
+{
+	struct peer	*peer = &peers[p];
+	short		 events = EV_READ;
+
+	if (imsgbuf_pending(&peer->ibuf))
+		events |= EV_WRITE;
+	if (peer->events == events)
+		return;
+	if (peer->events)
+		event_del(&peer->ev);
+	peer->events = events;
+	event_set(&peer->ev, peer->ibuf.fd, events, proc_peer_event,
+	    (void *)(intptr_t)p);
+	event_add(&peer->ev, NULL);
+}
+
+static void
+proc_peer_event(int fd, short event, void *arg)
+{
+	enum smtp_proc	 p = (enum smtp_proc)(intptr_t)arg;
+	struct peer	*peer = &peers[p];
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 r;
+
+	if (event & EV_READ) {
+		n = imsgbuf_read(&peer->ibuf);
+		if (n == -1 && errno != EAGAIN)
+			fatal("%s: read from %s", proc_name(proc_self),
+			    proc_name(p));
+		if (n == 0)
+			fatalx("%s: lost %s", proc_name(proc_self),
+			    proc_name(p));
+		for (;;) {
+			r = imsg_get(&peer->ibuf, &imsg);
+			if (r == -1)
+				fatal("%s: bad imsg from %s",
+				    proc_name(proc_self), proc_name(p));
+			if (r == 0)
+				break;
+			peer->dispatch(p, &imsg);
+			if (imsg.fd != -1)
+				close(imsg.fd);
+			imsg_free(&imsg);
+		}
+	}
+	if (event & EV_WRITE) {
+		if (imsgbuf_flush(&peer->ibuf) == -1)
+			fatal("%s: write to %s", proc_name(proc_self),
+			    proc_name(p));
+	}
+	proc_peer_update(p);
+}
+
+void
+proc_peer_setup(enum smtp_proc p, int fd, proc_dispatch_fn dispatch)
+{
+	struct peer	*peer = &peers[p];
+
+	set_nonblocking(fd);
+	imsgbuf_init(&peer->ibuf, fd);
+	peer->dispatch = dispatch;
+	peer->active = 1;
+	peer->events = 0;
+	proc_peer_update(p);
+}
+
+/*
+ * A freshly exec'd child finds its socket to each peer at a fixed
+ * descriptor; everything else it inherited it closes.
+ */
+void
+proc_peers_from_exec(enum smtp_proc self, proc_dispatch_fn dispatch)
+{
+	enum smtp_proc	 p;
+	int		 fd;
+
+	proc_self = self;
+	for (p = 0; p < PROC_COUNT; p++) {
+		if (!proc_talks(self, p))
+			continue;
+		fd = PROC_FD_BASE + p;
+		if (fcntl(fd, F_GETFD) == -1)
+			fatalx("%s: no channel to %s", proc_name(self),
+			    proc_name(p));
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+			fatal("fcntl");
+		proc_peer_setup(p, fd, dispatch);
+	}
+	closefrom(PROC_FD_BASE + PROC_COUNT);
+}
+
+static struct peer *
+proc_peer(enum smtp_proc p)
+{
+	if (p >= PROC_COUNT || !peers[p].active)
+		fatalx("%s: no channel to %s", proc_name(proc_self),
+		    proc_name(p));
+	return &peers[p];
+}
+
+struct ibuf *
+proc_create(uint32_t type, uint32_t peerid, int fd)
+{
+	return imsg_create(type, peerid, fd);
+}
+
+void
+proc_close(enum smtp_proc p, struct ibuf *b)
+{
+	struct peer	*peer = proc_peer(p);
+
+	if (imsg_close(&peer->ibuf, b) == -1)
+		fatal("%s: imsg to %s", proc_name(proc_self), proc_name(p));
+	proc_peer_update(p);
+}
+
+void
+proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	struct ibuf	*b;
+
+	b = imsg_create(type, peerid, fd);
+	if (len > 0)
+		imsg_add_data(b, data, len);
+	proc_close(p, b);
+}
+
+void
+proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
+{
+	fatalx("%s: unexpected imsg %u from %s", proc_name(self),
+	    imsg->hdr.type, proc_name(from));
+}
+
+/* A payload that was not read exactly is a protocol error from a peer. */
+void
+proc_check(enum smtp_proc from, struct imsg *imsg)
+{
+	if (imsg_end(imsg) == -1)
+		fatalx("%s: malformed imsg %u from %s", proc_name(proc_self),
+		    imsg->hdr.type, proc_name(from));
+}
+
+/*
+ * As root: chroot (when asked) and become the role's user.  As anyone
+ * else there is nothing to drop; the sandbox does the confining.
+ */
+void
+proc_drop_privileges(const char *user, const char *root)
+{
+	struct passwd	*pw;
+
+	if (!smtpd_privileged)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (root != NULL) {
+		if (chroot(root) == -1)
+			fatal("chroot %s", root);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+}
+
+/*
+ * A child leaves SIGINT to the parent (a ^C in the foreground reaches
+ * the whole process group) and dies on SIGTERM, which only the parent
+ * should send.
+ */
+void
+proc_signals(void)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+}

@@ -1,0 +1,525 @@
+/*
+ * The parent process: reads the configuration, binds the listening
+ * sockets and the control socket, starts every other role by fork+exec
+ * of this binary, forks delivery agents, and stops everything when any
+ * child dies.  It is the only process that keeps root.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+#include "mda.h"
+
+struct smtpd_config	*env;
+int			 smtpd_privileged;
+
+static pid_t		 child_pids[PROC_COUNT];
+static int		 shutting_down;
+static struct event	 ev_sigterm, ev_sigint, ev_sigchld, ev_sighup;
+
+struct child_log {
+	struct event	 ev;
+	enum smtp_proc	 proc;
+	char		 buf[4096];
+	size_t		 len;
+};
+static struct child_log	 child_logs[PROC_COUNT];
+
+static const struct {
+	const char	*flag;
+	enum smtp_proc	 proc;
+	void		(*main)(void);
+} roles[] = {
+	{ "smtp",	PROC_SMTP,	smtp_main },
+	{ "lookup",	PROC_LOOKUP,	lookup_main },
+	{ "auth",	PROC_AUTH,	auth_main },
+	{ "queue",	PROC_QUEUE,	queue_main },
+	{ "mta",	PROC_MTA,	mta_main },
+	{ "control",	PROC_CONTROL,	control_main },
+};
+
+extern char **environ;
+
+static __attribute__((__noreturn__)) void
+usage(void)
+{
+	fprintf(stderr, "usage: smtpd [-dnv] [-D macro=value] [-f file]\n");
+	exit(1);
+}
+
+static void
+parent_shutdown(int status)
+{
+	enum smtp_proc	 p;
+	pid_t		 pid;
+	int		 wstatus;
+
+	shutting_down = 1;
+	for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
+		if (child_pids[p] > 0)
+			kill(child_pids[p], SIGTERM);
+	mda_shutdown();
+	for (p = PROC_PARENT + 1; p < PROC_COUNT; p++) {
+		if (child_pids[p] <= 0)
+			continue;
+		do {
+			pid = waitpid(child_pids[p], &wstatus, 0);
+		} while (pid == -1 && errno == EINTR);
+		child_pids[p] = 0;
+	}
+	if (env != NULL)
+		unlink(env->control_socket);
+	log_info("smtpd exiting");
+	exit(status);
+}
+
+static const char *
+describe_exit(int status)
+{
+	static char	 buf[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(buf, sizeof(buf), "stopped");
+	return buf;
+}
+
+static void
+parent_reap(void)
+{
+	enum smtp_proc	 p;
+	pid_t		 pid;
+	int		 status, failed = 0;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
+			if (child_pids[p] == pid)
+				break;
+		if (p == PROC_COUNT) {
+			mda_reaped(pid, status);
+			continue;
+		}
+		child_pids[p] = 0;
+		if (!shutting_down) {
+			log_warnx("child %s (pid %d) %s: stopping smtpd",
+			    proc_name(p), (int)pid, describe_exit(status));
+			failed = 1;
+		}
+	}
+	if (failed)
+		parent_shutdown(1);
+}
+
+static void
+parent_signal(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("smtpd stopping on signal %d", sig);
+		parent_shutdown(0);
+		break;
+	case SIGCHLD:
+		parent_reap();
+		break;
+	case SIGHUP:
+		log_info("SIGHUP ignored: restart smtpd to reload "
+		    "its configuration");
+		break;
+	}
+}
+
+static void
+parent_dispatch(enum smtp_proc from, struct imsg *imsg)
+{
+	switch (from) {
+	case PROC_QUEUE:
+		switch (imsg->hdr.type) {
+		case IMSG_QUEUE_PARENT_DELIVER:
+			mda_deliver(imsg);
+			return;
+		}
+		break;
+	case PROC_CONTROL:
+		switch (imsg->hdr.type) {
+		case IMSG_CTL_STOP:
+			proc_check(from, imsg);
+			log_info("smtpd stopping on request");
+			parent_shutdown(0);
+			return;
+		case IMSG_CTL_VERBOSE: {
+			uint32_t v = imsg_get_u32(imsg);
+
+			proc_check(from, imsg);
+			log_setverbose(v);
+			return;
+		}
+		}
+		break;
+	default:
+		break;
+	}
+	proc_bad_imsg(PROC_PARENT, from, imsg);
+}
+
+/* Forward what a child wrote to its stderr pipe to syslog, a line each. */
+static void
+child_log_read(int fd, short event, void *arg)
+{
+	struct child_log	*cl = arg;
+	char			*nl;
+	ssize_t			 n;
+
+	n = read(fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		event_del(&cl->ev);
+		close(fd);
+		return;
+	}
+	cl->len += n;
+	cl->buf[cl->len] = '\0';
+	while ((nl = strchr(cl->buf, '\n')) != NULL) {
+		*nl = '\0';
+		log_syslog_line(LOG_INFO, cl->buf);
+		cl->len -= nl + 1 - cl->buf;
+		memmove(cl->buf, nl + 1, cl->len);
+		cl->buf[cl->len] = '\0';
+	}
+	if (cl->len == sizeof(cl->buf) - 1) {
+		log_syslog_line(LOG_INFO, cl->buf);
+		cl->len = 0;
+	}
+}
+
+/*
+ * Start every role.  One socketpair per pair of processes that talk;
+ * each child finds its ends at PROC_FD_BASE + peer and nothing else.
+ */
+static void
+parent_start_children(int argc, char **argv, int foreground)
+{
+	int		 pairs[PROC_COUNT][PROC_COUNT];
+	int		 logpipe[2];
+	enum smtp_proc	 a, b, p;
+	size_t		 r;
+	char		**cargv;
+	int		 i, n;
+
+	for (a = 0; a < PROC_COUNT; a++)
+		for (b = 0; b < PROC_COUNT; b++)
+			pairs[a][b] = -1;
+	for (a = 0; a < PROC_COUNT; a++)
+		for (b = a + 1; b < PROC_COUNT; b++) {
+			int sv[2];
+
+			if (!proc_talks(a, b))
+				continue;
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+			    sv) == -1)
+				fatal("socketpair");
+			pairs[a][b] = sv[0];
+			pairs[b][a] = sv[1];
+		}
+
+	if ((cargv = calloc(argc + 3, sizeof(char *))) == NULL)
+		fatal("calloc");
+	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+		p = roles[r].proc;
+		logpipe[0] = logpipe[1] = -1;
+		if (!foreground && pipe2(logpipe, O_CLOEXEC) == -1)
+			fatal("pipe2");
+		switch (child_pids[p] = fork()) {
+		case -1:
+			fatal("fork");
+		case 0:
+			if (logpipe[1] != -1 &&
+			    dup2(logpipe[1], STDERR_FILENO) == -1)
+				_exit(1);
+			/* Move our ends out of the way, then into place. */
+			for (b = 0; b < PROC_COUNT; b++) {
+				if (pairs[p][b] == -1)
+					continue;
+				if ((pairs[p][b] = fcntl(pairs[p][b],
+				    F_DUPFD_CLOEXEC, 64)) == -1)
+					_exit(1);
+			}
+			for (b = 0; b < PROC_COUNT; b++)
+				if (pairs[p][b] != -1 &&
+				    dup2(pairs[p][b], PROC_FD_BASE + b) == -1)
+					_exit(1);
+			n = 0;
+			cargv[n++] = "smtpd";
+			cargv[n++] = "-X";
+			cargv[n++] = (char *)roles[r].flag;
+			for (i = 1; i < argc; i++)
+				cargv[n++] = argv[i];
+			cargv[n] = NULL;
+			execve("/proc/self/exe", cargv, environ);
+			_exit(127);
+		}
+		if (logpipe[1] != -1) {
+			close(logpipe[1]);
+			set_nonblocking(logpipe[0]);
+			child_logs[p].proc = p;
+			event_set(&child_logs[p].ev, logpipe[0],
+			    EV_READ | EV_PERSIST, child_log_read,
+			    &child_logs[p]);
+			event_add(&child_logs[p].ev, NULL);
+		}
+	}
+	free(cargv);
+
+	for (p = PROC_PARENT + 1; p < PROC_COUNT; p++) {
+		for (b = 0; b < PROC_COUNT; b++)
+			if (b != PROC_PARENT && pairs[p][b] != -1)
+				close(pairs[p][b]);
+		proc_peer_setup(p, pairs[PROC_PARENT][p], parent_dispatch);
+		close(pairs[p][PROC_PARENT]);
+	}
+}
+
+static int
+listener_bind(struct listener *l)
+{
+	int	 fd, on = 1;
+
+	if ((fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (l->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1 ||
+	    listen(fd, 128) == -1)
+		goto fail;
+	l->fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * The control socket.  A live daemon's socket is never taken over: if
+ * something answers on it, this instance refuses to start.
+ */
+static int
+control_socket_create(const char *path, uid_t owner)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		fatalx("%s: another smtpd is running", path);
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	old = umask(S_IRWXG | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (chmod(path, S_IRUSR | S_IWUSR) == -1 ||
+	    (smtpd_privileged && chown(path, owner, (gid_t)-1) == -1))
+		fatal("chmod %s", path);
+	if (listen(fd, 16) == -1)
+		fatal("listen %s", path);
+	return fd;
+}
+
+static void
+parent_prepare_dirs(void)
+{
+	struct passwd	*pw;
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+
+	if (smtpd_privileged) {
+		if (getpwnam(SMTPD_USER) == NULL)
+			fatalx("user %s does not exist (make deps creates it)",
+			    SMTPD_USER);
+		if ((pw = getpwnam(SMTPD_QUEUE_USER)) == NULL)
+			fatalx("user %s does not exist (make deps creates it)",
+			    SMTPD_QUEUE_USER);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (mkdir_owned(SMTPD_EMPTY_DIR, 0755, 0, 0) == -1)
+			fatal("%s", SMTPD_EMPTY_DIR);
+	}
+	if (mkdir_owned(env->queue_dir, 0700, uid, gid) == -1)
+		fatal("queue directory %s", env->queue_dir);
+}
+
+static void
+parent_send_sockets(void)
+{
+	struct listener	*l;
+	struct ibuf	*b;
+	int		 fd, i = 0;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if ((fd = dup(l->fd)) == -1)
+			fatal("dup");
+		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
+		imsg_add_u32(b, i++);
+		proc_close(PROC_SMTP, b);
+	}
+	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
+}
+
+static int
+run_child(const char *role, const char *conffile)
+{
+	size_t	 r;
+	int	 flags = 0;
+
+	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+		if (strcmp(roles[r].flag, role) == 0)
+			break;
+	if (r == sizeof(roles) / sizeof(roles[0]))
+		fatalx("unknown role %s", role);
+	log_procinit(roles[r].flag);
+	if (roles[r].proc == PROC_LOOKUP)
+		flags |= PARSE_TABLES;
+	if ((env = parse_config(conffile, flags)) == NULL)
+		fatalx("%s: configuration changed under a running smtpd",
+		    conffile);
+	setproctitle("%s", roles[r].flag);
+	{
+		char	 comm[16];
+
+		snprintf(comm, sizeof(comm), "smtpd-%s", roles[r].flag);
+		prctl(PR_SET_NAME, comm);
+	}
+	roles[r].main();
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*conffile = SMTPD_CONFIG, *role = NULL;
+	int		 ch, debug = 0, noaction = 0, verbose = 0;
+	struct listener	*l;
+	int		 ctlfd;
+	struct ibuf	*b;
+
+	setproctitle_init(argc, argv, environ);
+	log_init(1, LOG_MAIL);
+	smtpd_privileged = geteuid() == 0;
+
+	while ((ch = getopt(argc, argv, "dD:f:nvX:")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'D':
+			if (cmdline_symset(optarg) == -1)
+				fatalx("could not parse macro definition %s",
+				    optarg);
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'X':
+			role = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_setverbose(verbose);
+
+	if (role != NULL)
+		return run_child(role, conffile);
+
+	if ((env = parse_config(conffile, PARSE_TABLES)) == NULL)
+		exit(1);
+	if (noaction) {
+		fprintf(stderr, "configuration OK\n");
+		exit(0);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	parent_prepare_dirs();
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (listener_bind(l) == -1)
+			fatal("cannot listen on %s port %d", l->addr, l->port);
+	ctlfd = control_socket_create(env->control_socket,
+	    smtpd_privileged ? 0 : geteuid());
+
+	if (!debug) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(0, LOG_MAIL);
+	}
+	log_procinit("parent");
+	setproctitle("parent");
+
+	event_init();
+	signal_set(&ev_sigterm, SIGTERM, parent_signal, NULL);
+	signal_set(&ev_sigint, SIGINT, parent_signal, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_signal, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_signal, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal_add(&ev_sighup, NULL);
+
+	parent_start_children(argc, argv, debug);
+	parent_send_sockets();
+	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
+	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());
+	proc_close(PROC_CONTROL, b);
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		close(l->fd);
+		l->fd = -1;
+	}
+
+	log_info("smtpd starting: queue=%s control=%s", env->queue_dir,
+	    env->control_socket);
+	event_dispatch();
+	fatalx("event loop ended");
+}

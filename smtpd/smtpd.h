@@ -1,0 +1,192 @@
+/*
+ * Definitions shared by the processes of smtpd: the roles, the imsg
+ * types exchanged between them, and the parsed configuration.
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+
+#include "imsg.h"
+#include "log.h"
+#include "../lookup/lookup.h"
+#include "../relayd-policy/policy.h"
+#include "../queue/queue.h"
+
+#define SMTPD_CONFIG		"/etc/smtpd/smtpd.conf"
+#define SMTPD_QUEUE_DIR		"/var/spool/smtpd"
+#define SMTPD_SOCKET		"/var/run/smtpd.sock"
+#define SMTPD_EMPTY_DIR		"/var/empty"
+#define SMTPD_USER		"_smtpd"
+#define SMTPD_QUEUE_USER	"_smtpq"
+#define SMTPD_MAXMESSAGESIZE	(35 * 1024 * 1024)
+#define SMTPD_PORT		25
+
+#define SMTP_LINE_MAX		512
+#define SMTP_MAILBOX_MAX	256	/* RFC 5321 4.5.3.1.3 path, 254 + <> */
+#define SMTP_LOCALPART_MAX	64
+#define SMTP_DOMAIN_MAX		255
+#define SMTP_MAX_RCPT		100
+
+/*
+ * The processes.  A child's socket to peer P is at descriptor
+ * PROC_FD_BASE + P when it is exec'd.
+ */
+enum smtp_proc {
+	PROC_PARENT,
+	PROC_SMTP,
+	PROC_LOOKUP,
+	PROC_AUTH,
+	PROC_QUEUE,
+	PROC_MTA,
+	PROC_CONTROL,
+	PROC_COUNT
+};
+#define PROC_FD_BASE	3
+
+/*
+ * What each role may do once it has set itself up.  The words are
+ * those of sandbox(3)-like promises: see sandbox.c for what each allows.
+ */
+#define PROMISES_SMTP		"stdio accept recvfd"
+#define PROMISES_LOOKUP		"stdio rpath getpw dns"
+#define PROMISES_AUTH		"stdio rpath"
+#define PROMISES_QUEUE		"stdio rpath wpath cpath fattr sendfd"
+#define PROMISES_MTA		"stdio inet dns recvfd"
+#define PROMISES_CONTROL	"stdio accept recvfd"
+
+/* Message types, grouped by the pair that exchanges them. */
+enum imsg_type {
+	IMSG_NONE,
+
+	IMSG_PARENT_LISTENER,		/* parent -> smtp, with fd */
+	IMSG_PARENT_LISTENERS_DONE,
+	IMSG_PARENT_CONTROL_SOCKET,	/* parent -> control, with fd */
+
+	IMSG_SMTP_LOOKUP_MAIL,
+	IMSG_LOOKUP_SMTP_MAIL,
+	IMSG_SMTP_LOOKUP_RCPT,
+	IMSG_LOOKUP_SMTP_RCPT,
+
+	IMSG_SMTP_QUEUE_CREATE,
+	IMSG_QUEUE_SMTP_CREATE,		/* with the message fd */
+	IMSG_SMTP_QUEUE_ENVELOPE,
+	IMSG_SMTP_QUEUE_COMMIT,
+	IMSG_QUEUE_SMTP_COMMIT,
+	IMSG_SMTP_QUEUE_ROLLBACK,
+
+	IMSG_QUEUE_PARENT_DELIVER,	/* with the message fd */
+	IMSG_PARENT_QUEUE_DELIVERED,
+
+	IMSG_CTL_STOP,
+	IMSG_CTL_VERBOSE,
+	IMSG_CTL_OK,
+	IMSG_CTL_FAIL,
+
+	IMSG_TYPE_COUNT
+};
+
+/* Answers from lookup and the queue. */
+#define LOOKUP_OK		0
+#define LOOKUP_TEMPFAIL		1
+#define LOOKUP_PERMFAIL		2
+
+#define DELIVERY_OK		0
+#define DELIVERY_TEMPFAIL	1
+#define DELIVERY_PERMFAIL	2
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 addr[NI_MAXHOST];
+	in_port_t		 port;
+	int			 fd;
+	int			 line;
+};
+TAILQ_HEAD(listener_list, listener);
+
+enum action_type {
+	ACTION_MAILDIR,
+};
+
+struct action {
+	TAILQ_ENTRY(action)	 entry;
+	char			 name[POLICY_NAMESZ];
+	enum action_type	 type;
+	char			 path[PATH_MAX];	/* "" is ~/Maildir */
+	int			 line;
+	int			 used;
+};
+TAILQ_HEAD(action_list, action);
+
+struct smtpd_config {
+	const char		*file;
+	char			 hostname[SMTP_DOMAIN_MAX + 1];
+	char			 queue_dir[PATH_MAX];
+	char			 control_socket[PATH_MAX];
+	size_t			 max_message_size;
+	struct listener_list	 listeners;
+	struct table_list	 tables;
+	struct action_list	 actions;
+	struct policy_rules	 rules;
+};
+
+
+extern struct smtpd_config	*env;
+extern int			 smtpd_privileged;
+
+/* parse.y */
+#define PARSE_TABLES	0x1
+struct smtpd_config	*parse_config(const char *, int);
+int			 cmdline_symset(char *);
+
+/* config.c */
+struct smtpd_config	*config_new(void);
+void			 config_free(struct smtpd_config *);
+struct action		*config_action(struct smtpd_config *, const char *);
+int			 config_check(struct smtpd_config *);
+
+/* proc.c */
+typedef void (*proc_dispatch_fn)(enum smtp_proc, struct imsg *);
+const char	*proc_name(enum smtp_proc);
+int		 proc_talks(enum smtp_proc, enum smtp_proc);
+void		 proc_peer_setup(enum smtp_proc, int, proc_dispatch_fn);
+void		 proc_peers_from_exec(enum smtp_proc, proc_dispatch_fn);
+void		 proc_compose(enum smtp_proc, uint32_t, uint32_t, int,
+		    const void *, size_t);
+struct ibuf	*proc_create(uint32_t, uint32_t, int);
+void		 proc_close(enum smtp_proc, struct ibuf *);
+void		 proc_drop_privileges(const char *, const char *);
+void		 proc_bad_imsg(enum smtp_proc, enum smtp_proc, struct imsg *)
+		    __attribute__((__noreturn__));
+void		 proc_check(enum smtp_proc, struct imsg *);
+void		 proc_signals(void);
+
+/* The roles' entry points. */
+void	smtp_main(void) __attribute__((__noreturn__));
+void	lookup_main(void) __attribute__((__noreturn__));
+void	auth_main(void) __attribute__((__noreturn__));
+void	queue_main(void) __attribute__((__noreturn__));
+void	mta_main(void) __attribute__((__noreturn__));
+void	control_main(void) __attribute__((__noreturn__));
+
+/* sandbox.c */
+#include "sandbox.h"
+
+/* util.c */
+const char	*sa_to_text(const struct sockaddr *);
+int		 mkdir_owned(const char *, mode_t, uid_t, gid_t);
+void		 set_nonblocking(int);
+uint64_t	 id_generate(void);
+const char	*id_text(uint64_t);
+
+#endif
