@@ -79,6 +79,8 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		if (imsg_end(imsg) == -1)
 			return -1;
 		control_client_reply(c, IMSG_CTL_OK, "smtpd stopping");
+		/* Answer before the parent takes us down with it. */
+		(void)imsgbuf_flush(&c->ibuf);
 		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
 		return 0;
 	case IMSG_CTL_VERBOSE: {

@@ -523,14 +523,29 @@ again:
 		yyerror("unexpected character '%c'", c);
 		return ERROR;
 	}
+	/* A %{...} expansion belongs to the word it stands in. */
 	p = buf;
-	do {
-		if (p + 1 >= buf + sizeof(buf)) {
+	while (lex_word_char(c)) {
+		if (p + 2 >= buf + sizeof(buf)) {
 			yyerror("word too long");
 			return ERROR;
 		}
 		*p++ = c;
-	} while (lex_word_char(c = lex_getc()));
+		c = lex_getc();
+		if (p[-1] != '%' || c != '{')
+			continue;
+		while (c != '}') {
+			if (c == EOF || c == '\n' || p + 2 >= buf + sizeof(buf)) {
+				yyerror("unterminated %%{ in word");
+				lex_unget(c);
+				return ERROR;
+			}
+			*p++ = c;
+			c = lex_getc();
+		}
+		*p++ = c;
+		c = lex_getc();
+	}
 	lex_unget(c);
 	*p = '\0';
 	strlcpy(lasttoken, buf, sizeof(lasttoken));

@@ -94,8 +94,8 @@ proc_peer_update(enum smtp_proc p)
 	if (peer->events)
 		event_del(&peer->ev);
 	peer->events = events;
-	event_set(&peer->ev, peer->ibuf.fd, events, proc_peer_event,
-	    (void *)(intptr_t)p);
+	event_set(&peer->ev, peer->ibuf.fd, events | EV_PERSIST,
+	    proc_peer_event, (void *)(intptr_t)p);
 	event_add(&peer->ev, NULL);
 }
 
@@ -113,9 +113,21 @@ proc_peer_event(int fd, short event, void *arg)
 		if (n == -1 && errno != EAGAIN)
 			fatal("%s: read from %s", proc_name(proc_self),
 			    proc_name(p));
-		if (n == 0)
-			fatalx("%s: lost %s", proc_name(proc_self),
+		if (n == 0) {
+			/*
+			 * The parent learns of a death from waitpid and logs
+			 * it; a child that loses a peer only follows it.
+			 */
+			log_debug("%s: lost %s", proc_name(proc_self),
 			    proc_name(p));
+			if (proc_self != PROC_PARENT)
+				exit(1);
+			/* The child is dying: SIGCHLD stops everything. */
+			event_del(&peer->ev);
+			peer->active = 0;
+			peer->events = 0;
+			return;
+		}
 		for (;;) {
 			r = imsg_get(&peer->ibuf, &imsg);
 			if (r == -1)

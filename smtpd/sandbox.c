@@ -24,7 +24,9 @@
  *		listen, accept
  *	dns	what a resolver needs: socket(AF_INET/AF_INET6), connect, bind
  *	unix	socket(AF_UNIX) and connect
- *	getpw	what getpwnam(3) needs beyond rpath: the nscd probe
+ *	getpw	what getpwnam(3) needs beyond rpath: the nscd probe and
+ *		systemd's userdb (socket(AF_UNIX), connect, and prctl
+ *		PR_CAPBSET_READ)
  *	sendfd, recvfd
  *		nothing: sendmsg and recvmsg are in stdio, and seccomp cannot
  *		look inside a msghdr to tell descriptors from data
@@ -284,6 +286,8 @@ static const struct sandbox_rule sandbox_rules[] = {
 
 	EQ("getpw", socket, 0, AF_UNIX),	/* is nscd there? */
 	ANY("getpw", connect),
+	/* libnss_systemd reads the capability bounding set. */
+	EQ("getpw", prctl, 0, PR_CAPBSET_READ),
 
 	NOTHING("sendfd"),
 	NOTHING("recvfd"),

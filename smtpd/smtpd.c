@@ -58,8 +58,25 @@ extern char **environ;
 static __attribute__((__noreturn__)) void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-dnv] [-D macro=value] [-f file]\n");
+	fprintf(stderr, "usage: smtpd [-dnv] [-D macro=value] [-f file] "
+	    "[-T sandbox]\n");
 	exit(1);
+}
+
+static const char *
+describe_exit(int status)
+{
+	static char	 buf[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(buf, sizeof(buf), "stopped");
+	return buf;
 }
 
 static void
@@ -80,28 +97,17 @@ parent_shutdown(int status)
 		do {
 			pid = waitpid(child_pids[p], &wstatus, 0);
 		} while (pid == -1 && errno == EINTR);
+		/* Say how any child went that did not go as asked. */
+		if (pid > 0 && status != 0 && !(WIFSIGNALED(wstatus) &&
+		    WTERMSIG(wstatus) == SIGTERM))
+			log_warnx("child %s (pid %d) %s", proc_name(p),
+			    (int)pid, describe_exit(wstatus));
 		child_pids[p] = 0;
 	}
 	if (env != NULL)
 		unlink(env->control_socket);
 	log_info("smtpd exiting");
 	exit(status);
-}
-
-static const char *
-describe_exit(int status)
-{
-	static char	 buf[64];
-
-	if (WIFSIGNALED(status))
-		snprintf(buf, sizeof(buf), "killed by signal %d (%s)",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else if (WIFEXITED(status))
-		snprintf(buf, sizeof(buf), "exited with status %d",
-		    WEXITSTATUS(status));
-	else
-		snprintf(buf, sizeof(buf), "stopped");
-	return buf;
 }
 
 static void
@@ -442,7 +448,7 @@ main(int argc, char *argv[])
 	log_init(1, LOG_MAIL);
 	smtpd_privileged = geteuid() == 0;
 
-	while ((ch = getopt(argc, argv, "dD:f:nvX:")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:f:nT:vX:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -457,6 +463,12 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			noaction = 1;
+			break;
+		case 'T':
+			if (strcmp(optarg, "sandbox") != 0)
+				fatalx("unknown trace option %s", optarg);
+			/* Name the forbidden call before dying. */
+			sandbox_debug = 1;
 			break;
 		case 'v':
 			verbose++;

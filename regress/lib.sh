@@ -1,0 +1,117 @@
+# Shared by the integration tests (atf-sh): start an smtpd of the test's
+# own on a free 127.0.0.1 port, with its spool, control socket, maildir
+# and log in the test's work directory; wait for log lines; look at the
+# maildir.  Each test reads as the scenario it checks.
+
+TOP=$(cd "$(atf_get_srcdir)/../.." && pwd)
+SMTPD="$TOP/smtpd/smtpd"
+SMTPCTL="$TOP/smtpd/smtpctl"
+MAILUSER=$(id -un)
+
+# A port nobody listens on now, chosen by the kernel.
+free_port()
+{
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Write smtpd.conf for this test; lines read from stdin are appended.
+smtpd_config()
+{
+	W=$(pwd)
+	PORT=$(free_port)
+	echo "$PORT" > port
+	cat > smtpd.conf <<CONF
+queue directory "$W/spool"
+control socket "$W/smtpd.sock"
+listen on 127.0.0.1 port $PORT
+action "local" maildir "$W/Maildir"
+match from any for local action "local"
+CONF
+	[ -t 0 ] || cat >> smtpd.conf
+}
+
+port()
+{
+	cat port
+}
+
+# Start smtpd in the foreground (in the background of this shell) and
+# wait until the listener says it is ready.
+smtpd_start()
+{
+	[ -f smtpd.conf ] || smtpd_config </dev/null
+	"$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
+	echo $! > smtpd.pid
+	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
+}
+
+smtpd_pid()
+{
+	cat smtpd.pid
+}
+
+# Stop the instance if it runs; used by every cleanup routine.
+smtpd_cleanup()
+{
+	[ -f smtpd.pid ] || return 0
+	kill -TERM "$(cat smtpd.pid)" 2>/dev/null || true
+	wait_gone "$(cat smtpd.pid)" || kill -KILL "$(cat smtpd.pid)" 2>/dev/null
+	return 0
+}
+
+# wait_log PATTERN [COUNT]: until smtpd.log holds COUNT lines matching
+# the extended regular expression (default 1), for up to 20 seconds.
+wait_log()
+{
+	_n=0
+	while [ "$(grep -cE -- "$1" smtpd.log 2>/dev/null)" -lt "${2:-1}" ]; do
+		_n=$((_n + 1))
+		[ $_n -gt 400 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# wait_gone PID: until the process has exited, for up to 20 seconds.
+wait_gone()
+{
+	_n=0
+	while kill -0 "$1" 2>/dev/null; do
+		# A zombie of ours has exited; reap it.
+		if grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; then
+			wait "$1" 2>/dev/null
+			return 0
+		fi
+		_n=$((_n + 1))
+		[ $_n -gt 400 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# The pids of smtpd's children, one per line, with their titles.
+smtpd_children()
+{
+	ps -o pid=,args= --ppid "$(smtpd_pid)"
+}
+
+child_pid()
+{
+	smtpd_children | awk -v role="smtpd: $1" '
+	    { pid = $1; $1 = ""; sub(/^ /, ""); if ($0 == role) print pid }'
+}
+
+# The messages in the test's maildir, oldest first.
+maildir_messages()
+{
+	ls -tr "$(pwd)/Maildir/new" 2>/dev/null | sed "s|^|$(pwd)/Maildir/new/|"
+}
+
+# The body of a stored message: everything after the first empty line.
+message_body()
+{
+	sed '1,/^$/d' "$1"
+}
