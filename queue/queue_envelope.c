@@ -7,6 +7,8 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -97,16 +99,23 @@ static int
 parse_number(const char *v, int hex, long double max, void *out, size_t size)
 {
 	char			*ep;
+	const char		*p;
 	unsigned long long	 u;
 	long long		 s;
 
 	if (v[0] == '\0' || v[0] == ' ' || v[0] == '+')
 		return -1;
+	/* Digits only: strto*() would also take white space and "0x". */
+	for (p = v[0] == '-' ? v + 1 : v; *p != '\0'; p++)
+		if (hex ? !isxdigit((unsigned char)*p) :
+		    !isdigit((unsigned char)*p))
+			return -1;
+	errno = 0;
 	if (hex || size == sizeof(uint32_t)) {
 		if (v[0] == '-')
 			return -1;
 		u = strtoull(v, &ep, hex ? 16 : 10);
-		if (*ep != '\0' || (long double)u > max)
+		if (*ep != '\0' || errno == ERANGE || (long double)u > max)
 			return -1;
 		if (size == sizeof(uint64_t))
 			*(uint64_t *)out = u;
@@ -115,7 +124,7 @@ parse_number(const char *v, int hex, long double max, void *out, size_t size)
 		return 0;
 	}
 	s = strtoll(v, &ep, 10);
-	if (*ep != '\0')
+	if (*ep != '\0' || errno == ERANGE)
 		return -1;
 	*(int64_t *)out = s;
 	return 0;

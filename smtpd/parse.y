@@ -38,6 +38,8 @@ static int			 parse_flags;
 static struct smtpd_config	*conf;
 static struct table		*curtable;
 static char			 lasttoken[128];
+static char			 firstword[128];	/* unknown word opening a line */
+static int			 atlinestart = 1;
 
 /* Pushed-back input: macro expansions and one byte of lookahead. */
 static unsigned char		*pushbuf;
@@ -45,6 +47,7 @@ static size_t			 pushlen, pushsize;
 
 int		 yyparse(void);
 static int	 yylex(void);
+static int	 lex_token(void);
 static void	 yyerror(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 static int	 symset(const char *, const char *, int);
@@ -158,7 +161,7 @@ table		: TABLE STRING STRING		{
 				    TABLE_FILE, path)) == NULL)
 					yyerror("table %s: bad name", $2);
 				else {
-					curtable->line = lineno;
+					curtable->line = yylval.lineno;
 					TAILQ_INSERT_TAIL(&conf->tables,
 					    curtable, entry);
 				}
@@ -173,7 +176,7 @@ table		: TABLE STRING STRING		{
 				    NULL)) == NULL)
 					yyerror("table %s: bad name", $2);
 				else {
-					curtable->line = lineno;
+					curtable->line = yylval.lineno;
 					TAILQ_INSERT_TAIL(&conf->tables,
 					    curtable, entry);
 				}
@@ -250,7 +253,7 @@ action		: ACTION STRING MAILDIR		{
 					fatal("calloc");
 				strlcpy(a->name, $2, sizeof(a->name));
 				a->type = ACTION_MAILDIR;
-				a->line = lineno;
+				a->line = yylval.lineno;
 				TAILQ_INSERT_TAIL(&conf->actions, a, entry);
 			}
 			free($2);
@@ -277,7 +280,7 @@ match		: MATCH {
 
 			if ((r = calloc(1, sizeof(*r))) == NULL)
 				fatal("calloc");
-			r->line = lineno;
+			r->line = yylval.lineno;
 			TAILQ_INSERT_TAIL(&conf->rules, r, entry);
 		} FROM from FOR dest ACTION STRING {
 			struct policy_rule *r = TAILQ_LAST(&conf->rules,
@@ -383,11 +386,15 @@ yyerror(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (strcmp(msg, "syntax error") == 0 && lasttoken[0] != '\0')
-		log_warnx("%s:%d: syntax error near \"%s\"", fname, lineno,
-		    lasttoken);
+	/* The line of the token in hand, not of the one after it. */
+	if (strcmp(msg, "syntax error") == 0 && firstword[0] != '\0')
+		log_warnx("%s:%d: unknown keyword \"%s\"", fname,
+		    yylval.lineno, firstword);
+	else if (strcmp(msg, "syntax error") == 0 && lasttoken[0] != '\0')
+		log_warnx("%s:%d: syntax error near \"%s\"", fname,
+		    yylval.lineno, lasttoken);
 	else
-		log_warnx("%s:%d: %s", fname, lineno, msg);
+		log_warnx("%s:%d: %s", fname, yylval.lineno, msg);
 }
 
 static void
@@ -435,7 +442,7 @@ lex_word_char(int c)
 }
 
 static int
-yylex(void)
+lex_token(void)
 {
 	char	 buf[8192], *p, *val;
 	int	 c, quote, endc;
@@ -567,6 +574,26 @@ again:
 	return STRING;
 }
 
+/*
+ * Remember an unknown word that opens a line (neither a keyword nor a
+ * macro definition): a syntax error on that line then names it.
+ */
+static int
+yylex(void)
+{
+	int	 tok;
+
+	tok = lex_token();
+	if (atlinestart) {
+		firstword[0] = '\0';
+		if (tok == STRING)
+			strlcpy(firstword, yylval.v.string, sizeof(firstword));
+	} else if (tok == '=')
+		firstword[0] = '\0';
+	atlinestart = tok == '\n';
+	return tok;
+}
+
 static int
 symset(const char *name, const char *value, int persist)
 {
@@ -662,7 +689,7 @@ listen_add(const char *host, long long port)
 			    htons(port);
 		strlcpy(l->addr, sa_to_text(ai->ai_addr), sizeof(l->addr));
 		l->fd = -1;
-		l->line = lineno;
+		l->line = yylval.lineno;
 		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	}
 	freeaddrinfo(res);
@@ -717,6 +744,8 @@ parse_config(const char *file, int flags)
 	parse_flags = flags;
 	errors = 0;
 	lineno = 1;
+	atlinestart = 1;
+	firstword[0] = '\0';
 	fname = file;
 	pushlen = 0;
 	if ((fin = fopen(file, "r")) == NULL) {

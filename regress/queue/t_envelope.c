@@ -1,0 +1,661 @@
+/*
+ * The envelope text format: what dump writes, load reads back the
+ * same, whatever the values hold; dump refuses a value that could
+ * start a line of its own, and load refuses any file that is not
+ * exactly what dump would write.
+ */
+#include <sys/types.h>
+
+#include <atf-c.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/queue.h"
+
+#define TEXTMAX		8192
+
+/* The string fields, to try each one in turn. */
+struct sfield {
+	const char	*key;
+	size_t		 off;
+	size_t		 size;
+};
+
+#define SF(m)	{ #m, offsetof(struct envelope, m), \
+		    sizeof(((struct envelope *)0)->m) }
+
+static const struct sfield sfields[] = {
+	SF(sender), SF(rcpt), SF(action), SF(user), SF(helo), SF(client),
+	SF(lasterr),
+};
+#define NSFIELDS	(sizeof(sfields) / sizeof(sfields[0]))
+
+static const char *const allkeys[] = {
+	"id", "sender", "rcpt", "action", "user", "helo", "client",
+	"created", "tries", "lasterr",
+};
+#define NKEYS		(sizeof(allkeys) / sizeof(allkeys[0]))
+
+static char *
+sfield_ptr(struct envelope *e, const struct sfield *sf)
+{
+	return (char *)e + sf->off;
+}
+
+static void
+env_ordinary(struct envelope *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = 0x0123456789abcdefULL;
+	strlcpy(e->sender, "alice@example.org", sizeof(e->sender));
+	strlcpy(e->rcpt, "bob@example.net", sizeof(e->rcpt));
+	strlcpy(e->action, "relay", sizeof(e->action));
+	strlcpy(e->user, "bob", sizeof(e->user));
+	strlcpy(e->helo, "mail.example.org", sizeof(e->helo));
+	strlcpy(e->client, "192.0.2.1", sizeof(e->client));
+	e->created = 1700000000;
+	e->tries = 3;
+	strlcpy(e->lasterr, "451 4.3.0 try again later", sizeof(e->lasterr));
+}
+
+static void
+env_check_equal(const struct envelope *a, const struct envelope *b)
+{
+	ATF_CHECK_EQ_MSG(a->id, b->id, "id %016" PRIx64 " != %016" PRIx64,
+	    a->id, b->id);
+	ATF_CHECK_STREQ(a->sender, b->sender);
+	ATF_CHECK_STREQ(a->rcpt, b->rcpt);
+	ATF_CHECK_STREQ(a->action, b->action);
+	ATF_CHECK_STREQ(a->user, b->user);
+	ATF_CHECK_STREQ(a->helo, b->helo);
+	ATF_CHECK_STREQ(a->client, b->client);
+	ATF_CHECK_EQ_MSG(a->created, b->created, "created %" PRId64
+	    " != %" PRId64, a->created, b->created);
+	ATF_CHECK_EQ_MSG(a->tries, b->tries, "tries %" PRIu32 " != %" PRIu32,
+	    a->tries, b->tries);
+	ATF_CHECK_STREQ(a->lasterr, b->lasterr);
+}
+
+static void
+round_trip(const struct envelope *e)
+{
+	struct envelope	 got;
+	char		 text[TEXTMAX], err[256] = "";
+	int		 n;
+
+	n = envelope_dump(e, text, sizeof(text));
+	ATF_REQUIRE_MSG(n > 0, "dump refused");
+	ATF_CHECK_EQ((size_t)n, strlen(text));
+	if (envelope_load(&got, text, err, sizeof(err)) != 0)
+		atf_tc_fail("load of dumped text: %s\n%s", err, text);
+	env_check_equal(e, &got);
+}
+
+/* The text of an ordinary envelope. */
+static void
+text_ordinary(char *text, size_t len)
+{
+	struct envelope	 e;
+
+	env_ordinary(&e);
+	ATF_REQUIRE(envelope_dump(&e, text, len) > 0);
+}
+
+/*
+ * Replace the line of key (the first line whose text starts with
+ * "key ") with line, or drop it if line is NULL.  line has no newline.
+ */
+static void
+text_set_line(char *text, size_t len, const char *key, const char *line)
+{
+	char	 out[TEXTMAX], *p, *end;
+	size_t	 klen = strlen(key);
+
+	for (p = text;; p = end + 1) {
+		ATF_REQUIRE_MSG(*p != '\0', "no line for %s", key);
+		ATF_REQUIRE((end = strchr(p, '\n')) != NULL);
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ')
+			break;
+	}
+	end++;
+	ATF_REQUIRE(snprintf(out, sizeof(out), "%.*s%s%s%s", (int)(p - text),
+	    text, line != NULL ? line : "", line != NULL ? "\n" : "", end) <
+	    (int)sizeof(out));
+	ATF_REQUIRE(strlcpy(text, out, len) < len);
+}
+
+/* Load must refuse text and say something about why. */
+static void
+load_refuses(const char *text, const char *what)
+{
+	struct envelope	 e;
+	char		 err[256] = "";
+
+	if (envelope_load(&e, text, err, sizeof(err)) != -1)
+		ATF_CHECK_MSG(0, "%s: loaded", what);
+	else
+		ATF_CHECK_MSG(err[0] != '\0', "%s: refused without a reason",
+		    what);
+}
+
+/* An ordinary text with one line changed must be refused. */
+static void
+load_refuses_line(const char *key, const char *line)
+{
+	char	 text[TEXTMAX];
+
+	text_ordinary(text, sizeof(text));
+	text_set_line(text, sizeof(text), key, line);
+	load_refuses(text, line != NULL ? line : key);
+}
+
+/* An ordinary text with one line changed must load. */
+static void
+load_accepts_line(const char *key, const char *line, struct envelope *e)
+{
+	char	 text[TEXTMAX], err[256] = "";
+
+	text_ordinary(text, sizeof(text));
+	text_set_line(text, sizeof(text), key, line);
+	if (envelope_load(e, text, err, sizeof(err)) != 0)
+		atf_tc_fail("%s: %s", line, err);
+}
+
+ATF_TC_WITHOUT_HEAD(round_trip_ordinary);
+ATF_TC_BODY(round_trip_ordinary, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX];
+
+	env_ordinary(&e);
+	round_trip(&e);
+
+	/* The format as documented, line by line. */
+	ATF_REQUIRE(envelope_dump(&e, text, sizeof(text)) > 0);
+	ATF_CHECK_STREQ(text,
+	    "version 1\n"
+	    "id 0123456789abcdef\n"
+	    "sender alice@example.org\n"
+	    "rcpt bob@example.net\n"
+	    "action relay\n"
+	    "user bob\n"
+	    "helo mail.example.org\n"
+	    "client 192.0.2.1\n"
+	    "created 1700000000\n"
+	    "tries 3\n"
+	    "lasterr 451 4.3.0 try again later\n");
+}
+
+ATF_TC_WITHOUT_HEAD(round_trip_number_limits);
+ATF_TC_BODY(round_trip_number_limits, tc)
+{
+	struct envelope	 e;
+
+	env_ordinary(&e);
+	e.id = UINT64_MAX;
+	e.created = INT64_MIN;
+	e.tries = UINT32_MAX;
+	round_trip(&e);
+
+	e.id = 1;
+	e.created = INT64_MAX;
+	e.tries = 0;
+	round_trip(&e);
+
+	e.created = -1;
+	round_trip(&e);
+	e.created = 0;
+	round_trip(&e);
+}
+
+ATF_TC_WITHOUT_HEAD(round_trip_hostile_values);
+ATF_TC_BODY(round_trip_hostile_values, tc)
+{
+	static const char *const hostile[] = {
+		"",
+		" ",
+		"\t",
+		"two words",
+		"  leading spaces",
+		"trailing spaces  ",
+		"  both  ",
+		"\ttabs\tinside\t",
+		"rcpt evil@example.org",
+		"version 2",
+		"id 0000000000000001",
+		"tries 4294967295",
+		"lasterr ",
+		"sender rcpt action",
+		"# not a comment",
+		"j\xc3\xbcrgen@ex\xc3\xa4mple.org",
+		"\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe5\xb9"
+		    "\xbf\xe5\x91\x8a",
+		"\xf0\x9f\x93\xa7 mail",
+		"back\\slash \\n not a newline",
+		"%s%n%x",
+	};
+	struct envelope	 e;
+	size_t		 i, j;
+
+	for (i = 0; i < NSFIELDS; i++)
+		for (j = 0; j < sizeof(hostile) / sizeof(hostile[0]); j++) {
+			env_ordinary(&e);
+			strlcpy(sfield_ptr(&e, &sfields[i]), hostile[j],
+			    sfields[i].size);
+			round_trip(&e);
+		}
+
+	/* Every string field hostile at once. */
+	env_ordinary(&e);
+	for (i = 0; i < NSFIELDS; i++)
+		strlcpy(sfield_ptr(&e, &sfields[i]), hostile[i + 8],
+		    sfields[i].size);
+	round_trip(&e);
+}
+
+ATF_TC_WITHOUT_HEAD(round_trip_empty_sender);
+ATF_TC_BODY(round_trip_empty_sender, tc)
+{
+	struct envelope	 e, got;
+	char		 text[TEXTMAX], err[256] = "";
+
+	env_ordinary(&e);
+	e.sender[0] = '\0';
+	ATF_REQUIRE(envelope_dump(&e, text, sizeof(text)) > 0);
+	ATF_CHECK(strstr(text, "\nsender \n") != NULL);
+	memset(&got, 'x', sizeof(got));
+	if (envelope_load(&got, text, err, sizeof(err)) != 0)
+		atf_tc_fail("%s", err);
+	ATF_CHECK_STREQ(got.sender, "");
+	env_check_equal(&e, &got);
+}
+
+ATF_TC_WITHOUT_HEAD(round_trip_max_length_fields);
+ATF_TC_BODY(round_trip_max_length_fields, tc)
+{
+	struct envelope	 e;
+	char		*p;
+	size_t		 i;
+
+	/* One field at a time, then all of them. */
+	for (i = 0; i < NSFIELDS; i++) {
+		env_ordinary(&e);
+		p = sfield_ptr(&e, &sfields[i]);
+		memset(p, 'a' + i, sfields[i].size - 1);
+		p[sfields[i].size - 1] = '\0';
+		round_trip(&e);
+	}
+	env_ordinary(&e);
+	for (i = 0; i < NSFIELDS; i++) {
+		p = sfield_ptr(&e, &sfields[i]);
+		memset(p, ' ', sfields[i].size - 1);
+		p[sfields[i].size - 1] = '\0';
+	}
+	e.id = UINT64_MAX;
+	e.created = INT64_MIN;
+	e.tries = UINT32_MAX;
+	round_trip(&e);
+}
+
+ATF_TC_WITHOUT_HEAD(dump_refuses_cr_lf);
+ATF_TC_BODY(dump_refuses_cr_lf, tc)
+{
+	static const char *const bad[] = {
+		"\n", "\r", "\r\n", "\nleading", "\rleading", "trailing\n",
+		"trailing\r", "in\nside", "in\rside", "a\r\nb",
+	};
+	struct envelope	 e;
+	char		 text[TEXTMAX], *p;
+	size_t		 i, j;
+
+	for (i = 0; i < NSFIELDS; i++) {
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			env_ordinary(&e);
+			strlcpy(sfield_ptr(&e, &sfields[i]), bad[j],
+			    sfields[i].size);
+			ATF_CHECK_EQ_MSG(envelope_dump(&e, text, sizeof(text)),
+			    -1, "%s with %zu accepted", sfields[i].key, j);
+		}
+		/* The very last byte of a full field. */
+		env_ordinary(&e);
+		p = sfield_ptr(&e, &sfields[i]);
+		memset(p, 'x', sfields[i].size - 2);
+		p[sfields[i].size - 2] = '\n';
+		p[sfields[i].size - 1] = '\0';
+		ATF_CHECK_EQ_MSG(envelope_dump(&e, text, sizeof(text)), -1,
+		    "%s ending in LF accepted", sfields[i].key);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(dump_refuses_unterminated_field);
+ATF_TC_BODY(dump_refuses_unterminated_field, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX];
+	size_t		 i;
+
+	for (i = 0; i < NSFIELDS; i++) {
+		env_ordinary(&e);
+		memset(sfield_ptr(&e, &sfields[i]), 'x', sfields[i].size);
+		ATF_CHECK_EQ_MSG(envelope_dump(&e, text, sizeof(text)), -1,
+		    "unterminated %s accepted", sfields[i].key);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(dump_refuses_short_buffer);
+ATF_TC_BODY(dump_refuses_short_buffer, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX], small[TEXTMAX];
+	int		 n;
+	size_t		 len;
+
+	env_ordinary(&e);
+	ATF_REQUIRE((n = envelope_dump(&e, text, sizeof(text))) > 0);
+	for (len = 1; len <= (size_t)n; len++)
+		ATF_CHECK_EQ_MSG(envelope_dump(&e, small, len), -1,
+		    "dump into %zu bytes of %d", len, n);
+	ATF_CHECK_EQ(envelope_dump(&e, small, n + 1), n);
+	ATF_CHECK_STREQ(small, text);
+}
+
+/* A "\nrcpt evil" in any field cannot reach the file. */
+ATF_TC_WITHOUT_HEAD(dump_refuses_injected_line);
+ATF_TC_BODY(dump_refuses_injected_line, tc)
+{
+	static const char *const inject[] = {
+		"alice@example.org\nrcpt evil@example.org",
+		"x\nrcpt evil@example.org\n",
+		"x\r\nrcpt evil@example.org",
+		"x\rrcpt evil@example.org",
+		"\nversion 1",
+		"x\nid 0000000000000001",
+	};
+	struct envelope	 e;
+	char		 text[TEXTMAX];
+	size_t		 i, j;
+
+	for (i = 0; i < NSFIELDS; i++)
+		for (j = 0; j < sizeof(inject) / sizeof(inject[0]); j++) {
+			env_ordinary(&e);
+			strlcpy(sfield_ptr(&e, &sfields[i]), inject[j],
+			    sfields[i].size);
+			memset(text, 0, sizeof(text));
+			ATF_CHECK_EQ_MSG(envelope_dump(&e, text, sizeof(text)),
+			    -1, "%s injection %zu accepted", sfields[i].key,
+			    j);
+			ATF_CHECK_MSG(strstr(text, "rcpt evil") == NULL,
+			    "%s injection %zu written", sfields[i].key, j);
+		}
+
+	/* And were such a file made by hand, load would refuse it. */
+	load_refuses_line("sender",
+	    "sender alice@example.org\nrcpt evil@example.org");
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_bad_version);
+ATF_TC_BODY(load_refuses_bad_version, tc)
+{
+	char	 text[TEXTMAX], moved[TEXTMAX];
+
+	load_refuses_line("version", NULL);
+	load_refuses_line("version", "version 2");
+	load_refuses_line("version", "version 0");
+	load_refuses_line("version", "version 10");
+	load_refuses_line("version", "version 1 ");
+	load_refuses_line("version", "version  1");
+	load_refuses_line("version", "version");
+	load_refuses_line("version", "Version 1");
+
+	/* The version must come first. */
+	text_ordinary(text, sizeof(text));
+	text_set_line(text, sizeof(text), "version", NULL);
+	ATF_REQUIRE(snprintf(moved, sizeof(moved), "%sversion 1\n", text) <
+	    (int)sizeof(moved));
+	load_refuses(moved, "version last");
+
+	load_refuses("", "empty text");
+	load_refuses("version 1\n", "version only");
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_unknown_key);
+ATF_TC_BODY(load_refuses_unknown_key, tc)
+{
+	char	 text[TEXTMAX];
+
+	text_ordinary(text, sizeof(text));
+	ATF_REQUIRE(strlcat(text, "color red\n", sizeof(text)) <
+	    sizeof(text));
+	load_refuses(text, "unknown key at the end");
+
+	load_refuses_line("lasterr", "lasterr x\nversion 1");
+	load_refuses_line("user", "User bob");
+	load_refuses_line("user", "user\tbob");
+	load_refuses_line("user", " user bob");
+	load_refuses_line("user", "");
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_repeated_key);
+ATF_TC_BODY(load_refuses_repeated_key, tc)
+{
+	char	 text[TEXTMAX], line[128];
+	size_t	 i;
+
+	text_ordinary(text, sizeof(text));
+	ATF_REQUIRE(strlcat(text, "rcpt evil@example.org\n", sizeof(text)) <
+	    sizeof(text));
+	load_refuses(text, "second rcpt");
+
+	/* Each key given twice, the copy straight after the original. */
+	for (i = 0; i < NKEYS; i++) {
+		text_ordinary(text, sizeof(text));
+		if (strcmp(allkeys[i], "id") == 0)
+			snprintf(line, sizeof(line),
+			    "id 0000000000000002\nid 0000000000000002");
+		else if (strcmp(allkeys[i], "created") == 0)
+			snprintf(line, sizeof(line), "created 1\ncreated 1");
+		else if (strcmp(allkeys[i], "tries") == 0)
+			snprintf(line, sizeof(line), "tries 1\ntries 1");
+		else
+			snprintf(line, sizeof(line), "%s x\n%s x", allkeys[i],
+			    allkeys[i]);
+		load_refuses_line(allkeys[i], line);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_missing_key);
+ATF_TC_BODY(load_refuses_missing_key, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX], err[256];
+	size_t		 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		text_ordinary(text, sizeof(text));
+		text_set_line(text, sizeof(text), allkeys[i], NULL);
+		err[0] = '\0';
+		ATF_CHECK_EQ_MSG(envelope_load(&e, text, err, sizeof(err)),
+		    -1, "loaded without %s", allkeys[i]);
+		ATF_CHECK_MSG(strstr(err, allkeys[i]) != NULL,
+		    "error \"%s\" does not name %s", err, allkeys[i]);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_bad_id);
+ATF_TC_BODY(load_refuses_bad_id, tc)
+{
+	struct envelope	 e;
+
+	load_refuses_line("id", "id 000000000000000g");
+	load_refuses_line("id", "id g000000000000000");
+	load_refuses_line("id", "id 00000000 0000001");
+	load_refuses_line("id", "id 0x00000000000001");
+	load_refuses_line("id", "id 0X00000000000001");
+	load_refuses_line("id", "id -000000000000001");
+	load_refuses_line("id", "id +000000000000001");
+	load_refuses_line("id", "id  000000000000001");
+	load_refuses_line("id", "id \t000000000000001");
+	load_refuses_line("id", "id \t-00000000000001");
+	/* Wrong lengths. */
+	load_refuses_line("id", "id ");
+	load_refuses_line("id", "id 1");
+	load_refuses_line("id", "id 000000000000001");
+	load_refuses_line("id", "id 00000000000000001");
+	load_refuses_line("id", "id 10000000000000000");
+	/* Zero. */
+	load_refuses_line("id", "id 0000000000000000");
+
+	/* Upper-case hex is still hex. */
+	load_accepts_line("id", "id 0123456789ABCDEF", &e);
+	ATF_CHECK_EQ(e.id, 0x0123456789abcdefULL);
+	load_accepts_line("id", "id 0000000000000001", &e);
+	ATF_CHECK_EQ(e.id, 1);
+	load_accepts_line("id", "id ffffffffffffffff", &e);
+	ATF_CHECK_EQ(e.id, UINT64_MAX);
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_bad_tries);
+ATF_TC_BODY(load_refuses_bad_tries, tc)
+{
+	struct envelope	 e;
+
+	load_refuses_line("tries", "tries -1");
+	load_refuses_line("tries", "tries -0");
+	load_refuses_line("tries", "tries 4294967296");
+	load_refuses_line("tries", "tries 18446744073709551615");
+	load_refuses_line("tries", "tries 18446744073709551616");
+	load_refuses_line("tries", "tries 99999999999999999999999");
+	load_refuses_line("tries", "tries ");
+	load_refuses_line("tries", "tries +1");
+	load_refuses_line("tries", "tries  1");
+	load_refuses_line("tries", "tries \t1");
+	load_refuses_line("tries", "tries 1 ");
+	load_refuses_line("tries", "tries 1x");
+	load_refuses_line("tries", "tries 0x10");
+	load_refuses_line("tries", "tries \t-1");
+
+	load_accepts_line("tries", "tries 4294967295", &e);
+	ATF_CHECK_EQ(e.tries, UINT32_MAX);
+	load_accepts_line("tries", "tries 0", &e);
+	ATF_CHECK_EQ(e.tries, 0);
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_bad_created);
+ATF_TC_BODY(load_refuses_bad_created, tc)
+{
+	struct envelope	 e;
+
+	load_refuses_line("created", "created ");
+	load_refuses_line("created", "created abc");
+	load_refuses_line("created", "created 12abc");
+	load_refuses_line("created", "created +1");
+	load_refuses_line("created", "created  1");
+	load_refuses_line("created", "created \t1");
+	load_refuses_line("created", "created -");
+	load_refuses_line("created", "created 1.5");
+	load_refuses_line("created", "created 9223372036854775808");
+	load_refuses_line("created", "created -9223372036854775809");
+	load_refuses_line("created", "created 99999999999999999999");
+
+	load_accepts_line("created", "created -9223372036854775808", &e);
+	ATF_CHECK_EQ(e.created, INT64_MIN);
+	load_accepts_line("created", "created 9223372036854775807", &e);
+	ATF_CHECK_EQ(e.created, INT64_MAX);
+	load_accepts_line("created", "created -5", &e);
+	ATF_CHECK_EQ(e.created, -5);
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_value_too_long);
+ATF_TC_BODY(load_refuses_value_too_long, tc)
+{
+	struct envelope	 e;
+	char		 line[TEXTMAX];
+	size_t		 i, klen;
+
+	for (i = 0; i < NSFIELDS; i++) {
+		/* One byte too many. */
+		klen = strlen(sfields[i].key);
+		memcpy(line, sfields[i].key, klen);
+		line[klen] = ' ';
+		memset(line + klen + 1, 'v', sfields[i].size);
+		line[klen + 1 + sfields[i].size] = '\0';
+		load_refuses_line(sfields[i].key, line);
+
+		/* Exactly the most the field holds. */
+		line[klen + sfields[i].size] = '\0';
+		load_accepts_line(sfields[i].key, line, &e);
+		ATF_CHECK_EQ(strlen(sfield_ptr(&e, &sfields[i])),
+		    sfields[i].size - 1);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_last_line_unterminated);
+ATF_TC_BODY(load_refuses_last_line_unterminated, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX], err[256] = "";
+	size_t		 len;
+
+	text_ordinary(text, sizeof(text));
+	len = strlen(text);
+	ATF_REQUIRE(len > 0 && text[len - 1] == '\n');
+	text[len - 1] = '\0';
+	ATF_CHECK_EQ(envelope_load(&e, text, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "newline") != NULL, "error \"%s\"", err);
+
+	/* Cut anywhere inside the last line. */
+	text[len - 5] = '\0';
+	load_refuses(text, "cut last line");
+	load_refuses("version 1", "version without newline");
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_crlf_lines);
+ATF_TC_BODY(load_refuses_crlf_lines, tc)
+{
+	load_refuses_line("version", "version 1\r");
+	load_refuses_line("tries", "tries 3\r");
+	load_refuses_line("id", "id 0123456789abcdef\r");
+}
+
+ATF_TC_WITHOUT_HEAD(load_keeps_value_spaces);
+ATF_TC_BODY(load_keeps_value_spaces, tc)
+{
+	struct envelope	 e;
+
+	load_accepts_line("lasterr", "lasterr  two  spaces ", &e);
+	ATF_CHECK_STREQ(e.lasterr, " two  spaces ");
+	load_accepts_line("sender", "sender ", &e);
+	ATF_CHECK_STREQ(e.sender, "");
+	load_accepts_line("helo", "helo rcpt evil", &e);
+	ATF_CHECK_STREQ(e.helo, "rcpt evil");
+	ATF_CHECK_STREQ(e.rcpt, "bob@example.net");
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, round_trip_ordinary);
+	ATF_TP_ADD_TC(tp, round_trip_number_limits);
+	ATF_TP_ADD_TC(tp, round_trip_hostile_values);
+	ATF_TP_ADD_TC(tp, round_trip_empty_sender);
+	ATF_TP_ADD_TC(tp, round_trip_max_length_fields);
+	ATF_TP_ADD_TC(tp, dump_refuses_cr_lf);
+	ATF_TP_ADD_TC(tp, dump_refuses_unterminated_field);
+	ATF_TP_ADD_TC(tp, dump_refuses_short_buffer);
+	ATF_TP_ADD_TC(tp, dump_refuses_injected_line);
+	ATF_TP_ADD_TC(tp, load_refuses_bad_version);
+	ATF_TP_ADD_TC(tp, load_refuses_unknown_key);
+	ATF_TP_ADD_TC(tp, load_refuses_repeated_key);
+	ATF_TP_ADD_TC(tp, load_refuses_missing_key);
+	ATF_TP_ADD_TC(tp, load_refuses_bad_id);
+	ATF_TP_ADD_TC(tp, load_refuses_bad_tries);
+	ATF_TP_ADD_TC(tp, load_refuses_bad_created);
+	ATF_TP_ADD_TC(tp, load_refuses_value_too_long);
+	ATF_TP_ADD_TC(tp, load_refuses_last_line_unterminated);
+	ATF_TP_ADD_TC(tp, load_refuses_crlf_lines);
+	ATF_TP_ADD_TC(tp, load_keeps_value_spaces);
+	return atf_no_error();
+}
