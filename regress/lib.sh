@@ -39,11 +39,12 @@ port()
 }
 
 # Start smtpd in the foreground (in the background of this shell) and
-# wait until the listener says it is ready.
+# wait until the listener says it is ready.  SMTPD_FLAGS replaces the
+# default -v.
 smtpd_start()
 {
 	[ -f smtpd.conf ] || smtpd_config </dev/null
-	"$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
+	"$SMTPD" -d ${SMTPD_FLAGS--v} -f smtpd.conf >smtpd.log 2>&1 &
 	echo $! > smtpd.pid
 	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
 }

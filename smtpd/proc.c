@@ -99,6 +99,19 @@ proc_peer_update(enum smtp_proc p)
 	event_add(&peer->ev, NULL);
 }
 
+/* Every process follows the parent's log level. */
+static void
+proc_verbose(struct imsg *imsg)
+{
+	uint32_t	 v;
+
+	v = imsg_get_u32(imsg);
+	proc_check(PROC_PARENT, imsg);
+	log_setverbose(v);
+	log_info("%s: verbose logging %s", proc_name(proc_self),
+	    v ? "on" : "off");
+}
+
 static void
 proc_peer_event(int fd, short event, void *arg)
 {
@@ -135,7 +148,11 @@ proc_peer_event(int fd, short event, void *arg)
 				    proc_name(proc_self), proc_name(p));
 			if (r == 0)
 				break;
-			peer->dispatch(p, &imsg);
+			if (p == PROC_PARENT &&
+			    imsg.hdr.type == IMSG_CTL_VERBOSE)
+				proc_verbose(&imsg);
+			else
+				peer->dispatch(p, &imsg);
 			if (imsg.fd != -1)
 				close(imsg.fd);
 			imsg_free(&imsg);

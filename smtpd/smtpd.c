@@ -174,10 +174,14 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 			parent_shutdown(0);
 			return;
 		case IMSG_CTL_VERBOSE: {
-			uint32_t v = imsg_get_u32(imsg);
+			uint32_t	v = imsg_get_u32(imsg);
+			enum smtp_proc	p;
 
 			proc_check(from, imsg);
 			log_setverbose(v);
+			for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
+				proc_compose(p, IMSG_CTL_VERBOSE, 0, -1, &v,
+				    sizeof(v));
 			return;
 		}
 		}
@@ -224,7 +228,8 @@ child_log_read(int fd, short event, void *arg)
  * each child finds its ends at PROC_FD_BASE + peer and nothing else.
  */
 static void
-parent_start_children(int argc, char **argv, int foreground)
+parent_start_children(int argc, char **argv, const char *conffile,
+    int foreground)
 {
 	int		 pairs[PROC_COUNT][PROC_COUNT];
 	int		 logpipe[2];
@@ -249,7 +254,7 @@ parent_start_children(int argc, char **argv, int foreground)
 			pairs[b][a] = sv[1];
 		}
 
-	if ((cargv = calloc(argc + 3, sizeof(char *))) == NULL)
+	if ((cargv = calloc(argc + 6, sizeof(char *))) == NULL)
 		fatal("calloc");
 	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
 		p = roles[r].proc;
@@ -281,6 +286,9 @@ parent_start_children(int argc, char **argv, int foreground)
 			cargv[n++] = (char *)roles[r].flag;
 			for (i = 1; i < argc; i++)
 				cargv[n++] = argv[i];
+			/* Last, so that it wins over a relative -f. */
+			cargv[n++] = "-f";
+			cargv[n++] = (char *)conffile;
 			cargv[n] = NULL;
 			execve("/proc/self/exe", cargv, environ);
 			_exit(127);
@@ -489,6 +497,9 @@ main(int argc, char *argv[])
 
 	if ((env = parse_config(conffile, PARSE_TABLES)) == NULL)
 		exit(1);
+	/* Children read it again after the daemon has left its cwd. */
+	if ((conffile = realpath(conffile, NULL)) == NULL)
+		fatal("realpath");
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
@@ -520,7 +531,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_sigchld, NULL);
 	signal_add(&ev_sighup, NULL);
 
-	parent_start_children(argc, argv, debug);
+	parent_start_children(argc, argv, conffile, debug);
 	parent_send_sockets();
 	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
 	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());

@@ -256,8 +256,79 @@ a_second_instance_does_not_steal_the_socket_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case runs_as_a_daemon_without_d cleanup
+runs_as_a_daemon_without_d_head()
+{
+	atf_set descr "Without -d smtpd detaches, still delivers, and stops" \
+	    "on smtpctl stop"
+}
+runs_as_a_daemon_without_d_body()
+{
+	smtpd_config </dev/null
+	atf_check -s exit:0 -o empty -e empty "$SMTPD" -f smtpd.conf
+	n=0
+	while ! [ -S smtpd.sock ]; do
+		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "no control socket"
+		sleep 0.05
+	done
+	atf_check -s exit:0 -o match:"250 2.0.0 Ok" -e ignore swaks \
+	    --server 127.0.0.1 --port "$(port)" --to "$MAILUSER@localhost"
+	n=0
+	while [ -z "$(maildir_messages)" ]; do
+		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "not delivered"
+		sleep 0.05
+	done
+	atf_check -s exit:0 -o inline:"smtpd stopping\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" stop
+	n=0
+	while [ -S smtpd.sock ]; do
+		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "still running"
+		sleep 0.05
+	done
+}
+runs_as_a_daemon_without_d_cleanup()
+{
+	[ -S smtpd.sock ] && "$SMTPCTL" -s "$(pwd)/smtpd.sock" stop
+	return 0
+}
+
+atf_test_case smtpctl_log_verbose_reaches_every_process cleanup
+smtpctl_log_verbose_reaches_every_process_head()
+{
+	atf_set descr "smtpctl log verbose turns on debug logging in the" \
+	    "listener too, and log brief turns it off again"
+}
+smtpctl_log_verbose_reaches_every_process_body()
+{
+	SMTPD_FLAGS= smtpd_start
+	atf_check -s exit:0 -o ignore -e ignore swaks --server 127.0.0.1 \
+	    --port "$(port)" --quit-after EHLO
+	wait_log "result=closed" 1 || atf_fail "no session"
+	atf_check -s exit:1 grep -q 'command="EHLO' smtpd.log
+	atf_check -s exit:0 -o inline:"verbose logging\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" log verbose
+	wait_log "smtp: verbose logging on" || atf_fail "smtp did not hear"
+	atf_check -s exit:0 -o ignore -e ignore swaks --server 127.0.0.1 \
+	    --port "$(port)" --quit-after EHLO
+	wait_log "result=closed" 2 || atf_fail "no session"
+	atf_check -s exit:0 grep -q 'command="EHLO' smtpd.log
+	atf_check -s exit:0 -o inline:"brief logging\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" log brief
+	wait_log "smtp: verbose logging off" || atf_fail "smtp did not hear"
+	atf_check -s exit:0 -o ignore -e ignore swaks --server 127.0.0.1 \
+	    --port "$(port)" --quit-after EHLO
+	wait_log "result=closed" 3 || atf_fail "no session"
+	atf_check_equal 1 "$(grep -c 'command="EHLO' smtpd.log)"
+}
+smtpctl_log_verbose_reaches_every_process_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case smtpctl_log_verbose_reaches_every_process
+	atf_add_test_case runs_as_a_daemon_without_d
 	atf_add_test_case every_role_runs_in_its_own_process
 	atf_add_test_case every_child_is_sandboxed
 	atf_add_test_case children_run_as_their_users_in_their_roots
