@@ -63,12 +63,13 @@ smtpd_cleanup()
 	return 0
 }
 
-# wait_log PATTERN [COUNT]: until smtpd.log holds COUNT lines matching
-# the extended regular expression (default 1), for up to 20 seconds.
-wait_log()
+# wait_until COMMAND...: until the command succeeds, for up to 20
+# seconds; each test waits on the event it needs (a log line, a file, a
+# process gone), never on a fixed delay.
+wait_until()
 {
 	_n=0
-	while [ "$(grep -cE -- "$1" smtpd.log 2>/dev/null)" -lt "${2:-1}" ]; do
+	until "$@"; do
 		_n=$((_n + 1))
 		[ $_n -gt 400 ] && return 1
 		sleep 0.05
@@ -76,21 +77,33 @@ wait_log()
 	return 0
 }
 
-# wait_gone PID: until the process has exited, for up to 20 seconds.
+_log_has()
+{
+	[ "$(grep -cE -- "$1" smtpd.log 2>/dev/null)" -ge "$2" ]
+}
+
+# wait_log PATTERN [COUNT]: until smtpd.log holds COUNT lines matching
+# the extended regular expression (default 1).
+wait_log()
+{
+	wait_until _log_has "$1" "${2:-1}"
+}
+
+_gone()
+{
+	kill -0 "$1" 2>/dev/null || return 0
+	# A zombie of ours has exited; reap it.
+	if grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; then
+		wait "$1" 2>/dev/null
+		return 0
+	fi
+	return 1
+}
+
+# wait_gone PID: until the process has exited.
 wait_gone()
 {
-	_n=0
-	while kill -0 "$1" 2>/dev/null; do
-		# A zombie of ours has exited; reap it.
-		if grep -q '^State:.*Z' /proc/"$1"/status 2>/dev/null; then
-			wait "$1" 2>/dev/null
-			return 0
-		fi
-		_n=$((_n + 1))
-		[ $_n -gt 400 ] && return 1
-		sleep 0.05
-	done
-	return 0
+	wait_until _gone "$1"
 }
 
 # The pids of smtpd's children, one per line, with their titles.
@@ -109,6 +122,17 @@ child_pid()
 maildir_messages()
 {
 	ls -tr "$(pwd)/Maildir/new" 2>/dev/null | sed "s|^|$(pwd)/Maildir/new/|"
+}
+
+_mail_count_is()
+{
+	[ "$(maildir_messages | grep -c .)" -ge "$1" ]
+}
+
+# wait_mail [COUNT]: until the maildir holds COUNT messages (default 1).
+wait_mail()
+{
+	wait_until _mail_count_is "${1:-1}"
 }
 
 # The body of a stored message: everything after the first empty line.

@@ -266,25 +266,13 @@ runs_as_a_daemon_without_d_body()
 {
 	smtpd_config </dev/null
 	atf_check -s exit:0 -o empty -e empty "$SMTPD" -f smtpd.conf
-	n=0
-	while ! [ -S smtpd.sock ]; do
-		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "no control socket"
-		sleep 0.05
-	done
+	wait_until test -S smtpd.sock || atf_fail "no control socket"
 	atf_check -s exit:0 -o match:"250 2.0.0 Ok" -e ignore swaks \
 	    --server 127.0.0.1 --port "$(port)" --to "$MAILUSER@localhost"
-	n=0
-	while [ -z "$(maildir_messages)" ]; do
-		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "not delivered"
-		sleep 0.05
-	done
+	wait_mail || atf_fail "not delivered"
 	atf_check -s exit:0 -o inline:"smtpd stopping\n" \
 	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" stop
-	n=0
-	while [ -S smtpd.sock ]; do
-		n=$((n + 1)); [ $n -gt 400 ] && atf_fail "still running"
-		sleep 0.05
-	done
+	wait_until test ! -S smtpd.sock || atf_fail "still running"
 }
 runs_as_a_daemon_without_d_cleanup()
 {
