@@ -54,7 +54,28 @@ int		 table_load(struct table *, char *, size_t);
 const char	*table_get(struct table *, const char *);
 int		 table_has(struct table *, const char *);
 int		 table_has_addr(struct table *, const struct sockaddr *);
+int		 table_walk(struct table *,
+		    int (*)(const char *, const char *, void *), void *);
 struct table	*table_find(struct table_list *, const char *);
+
+/*
+ * killfile.c: refused clients and senders.  Entries are addresses
+ * (user@domain), whole sender domains (@domain), host names, IPv4 and
+ * IPv6 addresses and CIDR networks; a leading dot (.example.org or
+ * @.example.org) also covers every subdomain.  Look-ups take constant
+ * time in the number of entries.
+ */
+struct killfile;
+
+struct killfile	*killfile_new(void);
+void		 killfile_free(struct killfile *);
+int		 killfile_add(struct killfile *, const char *);
+int		 killfile_load(struct killfile *, const char *, char *, size_t);
+size_t		 killfile_count(const struct killfile *);
+int		 killfile_has_addr(const struct killfile *,
+		    const struct sockaddr *);
+int		 killfile_has_host(const struct killfile *, const char *);
+int		 killfile_has_sender(const struct killfile *, const char *);
 
 int	 addr_parse_net(const char *, int *, unsigned char *, int *);
 int	 addr_is_loopback(const struct sockaddr *);

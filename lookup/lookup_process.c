@@ -1,9 +1,9 @@
 /*
- * The lookup process: every policy decision about a sender or a
- * recipient is made here, from the match rules and the tables, and
- * local users are resolved here (it is the only role that reads the
- * password database).  It answers the listener; it never sees message
- * content.
+ * The lookup process: every policy decision about a client, a sender or
+ * a recipient is made here, from the kill file, the match rules and the
+ * tables; local users and aliases are resolved here (it is the only role
+ * that reads the password database).  It answers the listener; it never
+ * sees message content.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -18,17 +18,54 @@
 
 #include "../smtpd/smtpd.h"
 
+#define ALIAS_DEPTH_MAX		8
+#define ALIAS_MEMBERS_MAX	64
+
+/* The same words whether the user is unknown or merely hidden. */
+#define REPLY_UNKNOWN	"550 5.1.1 Recipient address rejected: User unknown"
+
+static struct killfile	*killfile;
+
+/* Where one recipient goes: an action and, for local ones, a user. */
+struct dest {
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 user[ENVELOPE_NAMEMAX];
+};
+
+struct rcpt_query {
+	struct sockaddr_storage	 ss;
+	char			 sender[ENVELOPE_ADDRMAX];
+	char			 rcpt[ENVELOPE_ADDRMAX];
+	char			 rdns[ENVELOPE_HOSTMAX];
+	char			 auth_user[ENVELOPE_NAMEMAX];
+	int			 authenticated;
+	int			 tls;
+	int			 local;
+};
+
 static int
 lookup_table_has(void *arg, const char *name, enum policy_table_kind kind,
     const void *key)
 {
 	struct table	*t;
+	const char	*at;
+	char		 lower[ENVELOPE_ADDRMAX];
+	size_t		 i;
 
 	if ((t = table_find(&env->tables, name)) == NULL)
 		return 0;
 	if (kind == POLICY_TABLE_ADDR)
 		return table_has_addr(t, key);
-	return table_has(t, key);
+	if (strlcpy(lower, key, sizeof(lower)) >= sizeof(lower))
+		return 0;
+	for (i = 0; lower[i] != '\0'; i++)
+		lower[i] = tolower((unsigned char)lower[i]);
+	if (table_has(t, lower))
+		return 1;
+	/* An address is also matched by its @domain. */
+	if (kind == POLICY_TABLE_MAILADDR && (at = strrchr(lower, '@')) != NULL)
+		return table_has(t, at);
+	return 0;
 }
 
 static int
@@ -38,21 +75,24 @@ lookup_domain_is_local(const char *domain)
 	    strcasecmp(domain, env->hostname) == 0;
 }
 
+static void
+lowercase(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = tolower((unsigned char)*s);
+}
+
 /*
  * The user a local recipient is delivered to.  When smtpd does not run
  * as root, only the user running it can receive mail.
  */
 static int
-lookup_local_user(const char *localpart, char *user, size_t len)
+lookup_local_user(const char *name, char *user, size_t len)
 {
 	struct passwd	*pw;
-	char		 name[ENVELOPE_NAMEMAX];
-	size_t		 i;
 
-	if (strlcpy(name, localpart, sizeof(name)) >= sizeof(name))
+	if (name[0] == '\0' || name[0] == '"' || strlen(name) >= len)
 		return -1;
-	for (i = 0; name[i] != '\0'; i++)
-		name[i] = tolower((unsigned char)name[i]);
 	if ((pw = getpwnam(name)) == NULL)
 		return -1;
 	if (!smtpd_privileged && pw->pw_uid != geteuid())
@@ -61,20 +101,75 @@ lookup_local_user(const char *localpart, char *user, size_t len)
 	return 0;
 }
 
-static void
-lookup_reply(uint32_t type, uint32_t id, uint32_t status, const char *text,
-    const char *action, const char *user)
+/* An alias file says "name: a, b"; an inline table "name = a, b". */
+static const char *
+alias_get(struct table *t, const char *name)
 {
-	struct ibuf	*b;
+	char		 key[ENVELOPE_NAMEMAX + 2];
+	const char	*v;
 
-	b = proc_create(type, id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	if (type == IMSG_LOOKUP_SMTP_RCPT) {
-		imsg_add_string(b, action);
-		imsg_add_string(b, user);
+	if ((v = table_get(t, name)) != NULL)
+		return v;
+	if ((size_t)snprintf(key, sizeof(key), "%s:", name) >= sizeof(key))
+		return NULL;
+	return table_get(t, key);
+}
+
+/*
+ * Expand name through the alias table into local users.  A member is a
+ * local user, user@ a local domain, or another alias; loops and chains
+ * deeper than ALIAS_DEPTH_MAX are cut.  Returns the number of users.
+ */
+static int
+alias_expand(struct table *t, const char *name, int depth,
+    char users[][ENVELOPE_NAMEMAX], int n)
+{
+	const char	*v;
+	char		 list[1024], *member, *p, *at;
+	char		 user[ENVELOPE_NAMEMAX];
+	int		 i;
+
+	if (depth > ALIAS_DEPTH_MAX) {
+		log_warnx("lookup: alias %s nests too deep", name);
+		return n;
 	}
-	proc_close(PROC_SMTP, b);
+	if ((v = alias_get(t, name)) == NULL) {
+		if (lookup_local_user(name, user, sizeof(user)) == -1) {
+			log_warnx("lookup: alias member %s is no local user",
+			    name);
+			return n;
+		}
+		for (i = 0; i < n; i++)
+			if (strcmp(users[i], user) == 0)
+				return n;
+		if (n < ALIAS_MEMBERS_MAX)
+			strlcpy(users[n++], user, ENVELOPE_NAMEMAX);
+		return n;
+	}
+	if (strlcpy(list, v, sizeof(list)) >= sizeof(list))
+		return n;
+	p = list;
+	while ((member = strsep(&p, ",")) != NULL) {
+		while (isspace((unsigned char)*member))
+			member++;
+		member[strcspn(member, " \t")] = '\0';
+		if (member[0] == '\0')
+			continue;
+		lowercase(member);
+		if ((at = strrchr(member, '@')) != NULL) {
+			if (!lookup_domain_is_local(at + 1)) {
+				log_warnx("lookup: alias %s: remote member %s "
+				    "skipped", name, member);
+				continue;
+			}
+			*at = '\0';
+		}
+		if (strcmp(member, name) == 0)
+			n = alias_expand(t, "", ALIAS_DEPTH_MAX + 1, users, n);
+		else
+			n = alias_expand(t, member, depth + 1, users, n);
+	}
+	return n;
 }
 
 static void
@@ -89,68 +184,254 @@ lookup_client(struct imsg *imsg, struct sockaddr_storage *ss)
 }
 
 static void
+lookup_reply(uint32_t type, uint32_t id, uint32_t status, const char *text)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, text);
+	proc_close(PROC_SMTP, b);
+}
+
+static void
+lookup_connect(struct imsg *imsg)
+{
+	struct sockaddr_storage	 ss;
+
+	lookup_client(imsg, &ss);
+	proc_check(PROC_SMTP, imsg);
+	if (killfile != NULL && killfile_has_addr(killfile,
+	    (struct sockaddr *)&ss)) {
+		log_info("lookup address=%s result=refused reason=killfile",
+		    sa_to_text((struct sockaddr *)&ss));
+		lookup_reply(IMSG_LOOKUP_SMTP_CONNECT, imsg->hdr.peerid,
+		    LOOKUP_PERMFAIL, "554 5.7.1 Connection refused");
+		return;
+	}
+	lookup_reply(IMSG_LOOKUP_SMTP_CONNECT, imsg->hdr.peerid, LOOKUP_OK,
+	    "");
+}
+
+static void
 lookup_mail(struct imsg *imsg)
 {
 	struct sockaddr_storage	 ss;
 	char			 sender[ENVELOPE_ADDRMAX];
+	uint32_t		 flags;
 
 	imsg_get_string(imsg, sender, sizeof(sender));
 	lookup_client(imsg, &ss);
+	flags = imsg_get_u32(imsg);
 	proc_check(PROC_SMTP, imsg);
-	lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid, LOOKUP_OK,
-	    "", NULL, NULL);
+
+	if (sender[0] == '\0' && (flags & LISTEN_REJECT_NULL)) {
+		lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid,
+		    LOOKUP_PERMFAIL, "550 5.7.1 Null sender refused");
+		return;
+	}
+	if (sender[0] != '\0' && killfile != NULL &&
+	    killfile_has_sender(killfile, sender)) {
+		log_info("lookup address=%s from=<%s> result=refused "
+		    "reason=killfile", sa_to_text((struct sockaddr *)&ss),
+		    sender);
+		lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid,
+		    LOOKUP_PERMFAIL, "550 5.7.1 Sender address rejected");
+		return;
+	}
+	lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid, LOOKUP_OK, "");
+}
+
+static void
+lookup_rcpt_reply(uint32_t id, uint32_t status, const char *text,
+    const struct dest *dests, int n)
+{
+	struct ibuf	*b;
+	int		 i;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_RCPT, id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, text);
+	imsg_add_u32(b, n);
+	for (i = 0; i < n; i++) {
+		imsg_add_string(b, dests[i].action);
+		imsg_add_string(b, dests[i].user);
+	}
+	proc_close(PROC_SMTP, b);
+}
+
+/*
+ * A local recipient of a maildir action: an alias (internal ones only
+ * for local or authenticated clients) or a local user.
+ */
+static int
+lookup_rcpt_local(const struct rcpt_query *q, const struct action *a,
+    const char *localpart, struct dest *dests)
+{
+	char		 users[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
+	char		 name[ENVELOPE_NAMEMAX];
+	struct table	*aliases = NULL, *internal = NULL;
+	int		 i, n;
+
+	if (strlcpy(name, localpart, sizeof(name)) >= sizeof(name))
+		return 0;
+	lowercase(name);
+	if (a->alias_table[0] != '\0')
+		aliases = table_find(&env->tables, a->alias_table);
+	if (a->internal_table[0] != '\0')
+		internal = table_find(&env->tables, a->internal_table);
+
+	if (internal != NULL && alias_get(internal, name) != NULL) {
+		if (!q->local && !q->authenticated)
+			return 0;
+		n = alias_expand(internal, name, 0, users, 0);
+	} else if (aliases != NULL && alias_get(aliases, name) != NULL)
+		n = alias_expand(aliases, name, 0, users, 0);
+	else if (lookup_local_user(name, users[0], sizeof(users[0])) == 0)
+		n = 1;
+	else
+		n = 0;
+	for (i = 0; i < n; i++) {
+		strlcpy(dests[i].action, a->name, sizeof(dests[i].action));
+		strlcpy(dests[i].user, users[i], sizeof(dests[i].user));
+	}
+	return n;
 }
 
 static void
 lookup_rcpt(struct imsg *imsg)
 {
-	struct sockaddr_storage		 ss;
+	struct rcpt_query		 q;
 	struct policy_facts		 facts;
 	const struct policy_rule	*rule;
-	char				 sender[ENVELOPE_ADDRMAX];
-	char				 rcpt[ENVELOPE_ADDRMAX];
-	char				 user[ENVELOPE_NAMEMAX] = "";
+	struct action			*a;
+	struct dest			 dests[ALIAS_MEMBERS_MAX];
+	char				 localpart[ENVELOPE_ADDRMAX];
 	char				 domain[ENVELOPE_ADDRMAX], *at;
-	size_t				 i;
+	char				 text[SMTP_LINE_MAX];
+	uint32_t			 id = imsg->hdr.peerid;
+	int				 n;
 
-	imsg_get_string(imsg, sender, sizeof(sender));
-	imsg_get_string(imsg, rcpt, sizeof(rcpt));
-	lookup_client(imsg, &ss);
+	memset(&q, 0, sizeof(q));
+	imsg_get_string(imsg, q.sender, sizeof(q.sender));
+	imsg_get_string(imsg, q.rcpt, sizeof(q.rcpt));
+	lookup_client(imsg, &q.ss);
+	imsg_get_string(imsg, q.rdns, sizeof(q.rdns));
+	q.authenticated = imsg_get_u8(imsg);
+	imsg_get_string(imsg, q.auth_user, sizeof(q.auth_user));
+	q.tls = imsg_get_u8(imsg);
 	proc_check(PROC_SMTP, imsg);
+	q.local = addr_is_loopback((struct sockaddr *)&q.ss);
 
+	strlcpy(localpart, q.rcpt, sizeof(localpart));
 	domain[0] = '\0';
-	if ((at = strrchr(rcpt, '@')) != NULL) {
+	if ((at = strrchr(localpart, '@')) != NULL) {
 		strlcpy(domain, at + 1, sizeof(domain));
 		*at = '\0';
 	}
-	for (i = 0; domain[i] != '\0'; i++)
-		domain[i] = tolower((unsigned char)domain[i]);
+	lowercase(domain);
 
 	memset(&facts, 0, sizeof(facts));
-	facts.client = (struct sockaddr *)&ss;
-	facts.client_local = addr_is_loopback(facts.client);
-	facts.sender = sender;
+	facts.client = (struct sockaddr *)&q.ss;
+	facts.client_local = q.local;
+	facts.rdns = q.rdns[0] != '\0' ? q.rdns : NULL;
+	facts.authenticated = q.authenticated;
+	facts.auth_user = q.auth_user;
+	facts.tls = q.tls;
+	facts.sender = q.sender;
+	facts.rcpt = q.rcpt;
 	facts.rcpt_domain = domain;
-	facts.rcpt_domain_local = lookup_domain_is_local(domain);
+	facts.rcpt_domain_local = domain[0] != '[' &&
+	    lookup_domain_is_local(domain);
 
 	rule = policy_match(&env->rules, &facts, lookup_table_has, NULL);
-	if (at != NULL)
-		*at = '@';
 	if (rule == NULL) {
-		lookup_reply(IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid,
-		    LOOKUP_PERMFAIL, "550 5.7.1 Relaying denied", "", "");
+		lookup_rcpt_reply(id, LOOKUP_PERMFAIL,
+		    facts.rcpt_domain_local ?
+		    "550 5.7.1 Delivery not authorized, message refused" :
+		    "550 5.7.1 Relaying denied", NULL, 0);
 		return;
 	}
-	if (at != NULL)
+	if (rule->reject) {
+		snprintf(text, sizeof(text), "550 5.7.1 %s",
+		    rule->reject_text[0] ? rule->reject_text : "Rejected");
+		lookup_rcpt_reply(id, LOOKUP_PERMFAIL, text, NULL, 0);
+		return;
+	}
+	if ((a = config_action(env, rule->action)) == NULL)
+		fatalx("lookup: rule names unknown action %s", rule->action);
+	if (a->type == ACTION_RELAY) {
+		strlcpy(dests[0].action, a->name, sizeof(dests[0].action));
+		dests[0].user[0] = '\0';
+		lookup_rcpt_reply(id, LOOKUP_OK, "", dests, 1);
+		return;
+	}
+	if ((n = lookup_rcpt_local(&q, a, localpart, dests)) == 0) {
+		lookup_rcpt_reply(id, LOOKUP_PERMFAIL, REPLY_UNKNOWN, NULL, 0);
+		return;
+	}
+	lookup_rcpt_reply(id, LOOKUP_OK, "", dests, n);
+}
+
+/* The alias table of the first maildir action that has one. */
+static struct table *
+lookup_alias_table(int internal)
+{
+	struct action	*a;
+	const char	*name;
+
+	TAILQ_FOREACH(a, &env->actions, entry) {
+		name = internal ? a->internal_table : a->alias_table;
+		if (a->type == ACTION_MAILDIR && name[0] != '\0')
+			return table_find(&env->tables, name);
+	}
+	return NULL;
+}
+
+/*
+ * VRFY and EXPN, asked only when the configuration lets this client
+ * ask.  Internal aliases stay hidden from clients that are neither
+ * local nor authenticated.
+ */
+static void
+lookup_vrfy_expn(struct imsg *imsg, int expn)
+{
+	char		 name[ENVELOPE_ADDRMAX], *at;
+	char		 users[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
+	char		 user[ENVELOPE_NAMEMAX];
+	struct table	*aliases, *internal;
+	struct ibuf	*b;
+	int		 privileged, i, n = 0;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	privileged = imsg_get_u8(imsg);
+	proc_check(PROC_SMTP, imsg);
+	if ((at = strrchr(name, '@')) != NULL) {
+		if (!lookup_domain_is_local(at + 1))
+			name[0] = '\0';
 		*at = '\0';
-	if (lookup_local_user(rcpt, user, sizeof(user)) == -1) {
-		lookup_reply(IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid,
-		    LOOKUP_PERMFAIL, "550 5.1.1 Recipient address rejected: "
-		    "User unknown", "", "");
-		return;
 	}
-	lookup_reply(IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid, LOOKUP_OK, "",
-	    rule->action, user);
+	lowercase(name);
+	aliases = lookup_alias_table(0);
+	internal = lookup_alias_table(1);
+
+	if (name[0] == '\0' || strlen(name) >= ENVELOPE_NAMEMAX)
+		n = 0;
+	else if (internal != NULL && alias_get(internal, name) != NULL)
+		n = privileged ? alias_expand(internal, name, 0, users, 0) : 0;
+	else if (aliases != NULL && alias_get(aliases, name) != NULL)
+		n = alias_expand(aliases, name, 0, users, 0);
+	else if (!expn && lookup_local_user(name, user, sizeof(user)) == 0) {
+		strlcpy(users[0], user, sizeof(users[0]));
+		n = 1;
+	}
+
+	b = proc_create(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
+	    imsg->hdr.peerid, -1);
+	imsg_add_u32(b, n);
+	for (i = 0; i < n; i++)
+		imsg_add_string(b, users[i]);
+	proc_close(PROC_SMTP, b);
 }
 
 static void
@@ -159,11 +440,20 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 	switch (from) {
 	case PROC_SMTP:
 		switch (imsg->hdr.type) {
+		case IMSG_SMTP_LOOKUP_CONNECT:
+			lookup_connect(imsg);
+			return;
 		case IMSG_SMTP_LOOKUP_MAIL:
 			lookup_mail(imsg);
 			return;
 		case IMSG_SMTP_LOOKUP_RCPT:
 			lookup_rcpt(imsg);
+			return;
+		case IMSG_SMTP_LOOKUP_VRFY:
+			lookup_vrfy_expn(imsg, 0);
+			return;
+		case IMSG_SMTP_LOOKUP_EXPN:
+			lookup_vrfy_expn(imsg, 1);
 			return;
 		}
 		break;
@@ -171,6 +461,36 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	}
 	proc_bad_imsg(PROC_LOOKUP, from, imsg);
+}
+
+static int
+lookup_killfile_add(const char *key, const char *value, void *arg)
+{
+	if (killfile_add(killfile, key) == -1)
+		fatalx("lookup: killfile: bad entry %s", key);
+	return 0;
+}
+
+/* Build the kill file from the table the configuration names. */
+static void
+lookup_killfile_load(void)
+{
+	struct table		*t;
+	char			 err[256];
+
+	if (env->killfile[0] == '\0')
+		return;
+	if ((t = table_find(&env->tables, env->killfile)) == NULL)
+		fatalx("lookup: no killfile table %s", env->killfile);
+	if ((killfile = killfile_new()) == NULL)
+		fatal("killfile_new");
+	if (t->backend == TABLE_FILE) {
+		if (killfile_load(killfile, t->path, err, sizeof(err)) == -1)
+			fatalx("lookup: %s", err);
+	} else
+		table_walk(t, lookup_killfile_add, NULL);
+	log_info("lookup: killfile %s holds %zu entries", t->name,
+	    killfile_count(killfile));
 }
 
 void
@@ -183,6 +503,7 @@ lookup_main(void)
 	event_init();
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);
 	proc_signals();
+	lookup_killfile_load();
 
 	/* Warm up NSS while everything is still reachable. */
 	(void)getpwnam("root");

@@ -253,6 +253,19 @@ table_has_addr(struct table *t, const struct sockaddr *sa)
 	return 0;
 }
 
+/* Call fn for each key in order; stops early when fn returns -1. */
+int
+table_walk(struct table *t, int (*fn)(const char *, const char *, void *),
+    void *arg)
+{
+	struct table_entry	*e;
+
+	RB_FOREACH(e, table_tree, &t->entries)
+		if (fn(e->key, e->value, arg) == -1)
+			return -1;
+	return 0;
+}
+
 struct table *
 table_find(struct table_list *list, const char *name)
 {

@@ -18,6 +18,7 @@
 #define ENVELOPE_NAMEMAX	64
 #define ENVELOPE_HOSTMAX	256
 #define ENVELOPE_ERRMAX		256
+#define ENVELOPE_ORCPTMAX	512
 
 /* One recipient of one message. */
 struct envelope {
@@ -31,6 +32,11 @@ struct envelope {
 	int64_t		 created;
 	uint32_t	 tries;
 	char		 lasterr[ENVELOPE_ERRMAX];
+	/* RFC 3461 parameters, as given at MAIL and RCPT ("" when not). */
+	char		 dsn_ret[64];		/* FULL or HDRS */
+	char		 dsn_envid[ENVELOPE_ADDRMAX];
+	char		 dsn_notify[64];	/* NEVER or SUCCESS,FAILURE,... */
+	char		 dsn_orcpt[ENVELOPE_ORCPTMAX];
 };
 
 #define envelope_msgid(id)	((uint32_t)((id) >> 32))

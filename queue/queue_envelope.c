@@ -40,6 +40,10 @@ static const struct field fields[] = {
 	{ "created", F_I64, offsetof(struct envelope, created), 0 },
 	{ "tries", F_U32, offsetof(struct envelope, tries), 0 },
 	FSTR("lasterr", lasterr),
+	FSTR("dsn-ret", dsn_ret),
+	FSTR("dsn-envid", dsn_envid),
+	FSTR("dsn-notify", dsn_notify),
+	FSTR("dsn-orcpt", dsn_orcpt),
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 

@@ -114,6 +114,10 @@ queue_envelope(struct imsg *imsg)
 	imsg_get_string(imsg, e->user, sizeof(e->user));
 	imsg_get_string(imsg, e->helo, sizeof(e->helo));
 	imsg_get_string(imsg, e->client, sizeof(e->client));
+	imsg_get_string(imsg, e->dsn_ret, sizeof(e->dsn_ret));
+	imsg_get_string(imsg, e->dsn_envid, sizeof(e->dsn_envid));
+	imsg_get_string(imsg, e->dsn_notify, sizeof(e->dsn_notify));
+	imsg_get_string(imsg, e->dsn_orcpt, sizeof(e->dsn_orcpt));
 	proc_check(PROC_SMTP, imsg);
 	do {
 		e->id = ((uint64_t)msgid << 32) | arc4random();

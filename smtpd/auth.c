@@ -1,31 +1,276 @@
 /*
  * The auth process: checks a user name and password against a
- * credentials table, and nothing else.  It never sees the network.
- * Until a listener offers AUTH it only waits.
+ * credentials table, and nothing else.  It never sees the network: the
+ * listener asks, with the client's address as text, and gets a status.
+ *
+ * Failed attempts are answered late, the more so the more an address
+ * has failed, and an address that fails too often is refused without a
+ * check until its window ends (see auth_creds.c).
  */
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/time.h>
 
 #include <event.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define LIBBSD_OPENBSD_VIS
+#include <vis.h>
 
 #include "smtpd.h"
+#include "auth_creds.h"
+
+/* When the configuration leaves it unset. */
+#define AUTH_MAX_FAILURES_DEFAULT	5
+
+/* An answer to a failed attempt, held back for a while. */
+struct auth_pending {
+	struct event	 ev;
+	uint32_t	 session;
+	uint32_t	 status;
+};
+
+static struct auth_limiter	*limiter;
+
+static void
+auth_reply(uint32_t session, uint32_t status)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_AUTH_SMTP_RESULT, session, -1);
+	imsg_add_u32(b, status);
+	proc_close(PROC_SMTP, b);
+}
+
+static void
+auth_pending_done(int fd, short event, void *arg)
+{
+	struct auth_pending	*p = arg;
+
+	auth_reply(p->session, p->status);
+	free(p);
+}
+
+static void
+auth_reply_later(uint32_t session, uint32_t status, int delay)
+{
+	struct auth_pending	*p;
+	struct timeval		 tv;
+
+	if (delay <= 0) {
+		auth_reply(session, status);
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		fatal("calloc");
+	p->session = session;
+	p->status = status;
+	tv.tv_sec = delay;
+	tv.tv_usec = 0;
+	evtimer_set(&p->ev, auth_pending_done, p);
+	evtimer_add(&p->ev, &tv);
+}
+
+/* Seconds that only go forward: the window must not move with the clock. */
+static time_t
+auth_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return ts.tv_sec;
+}
+
+/* The table, if a listener authenticates against it. */
+static struct table *
+auth_table(const char *name)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (l->auth_table[0] != '\0' &&
+		    strcmp(l->auth_table, name) == 0)
+			return table_find(&env->tables, name);
+	return NULL;
+}
+
+/* The user name comes from the client: keep the log line one line. */
+static void
+auth_log(const char *addr, const char *user, const char *result)
+{
+	char	 vaddr[4 * NI_MAXHOST], vuser[4 * (AUTH_USER_MAX + 1)];
+
+	strvis(vaddr, addr, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
+	strvis(vuser, user, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
+	log_info("auth address=%s user=%s result=%s", vaddr, vuser, result);
+}
+
+/*
+ * IMSG_SMTP_AUTH_CHECK, peerid the session: strings table name, client
+ * address, user, password.  Answered with IMSG_AUTH_SMTP_RESULT, same
+ * peerid, u32 status.
+ */
+static void
+auth_check(struct imsg *imsg)
+{
+	struct table	*t;
+	char		 name[TABLE_NAMESZ], addr[NI_MAXHOST];
+	char		 user[AUTH_USER_MAX + 1];
+	char		 password[AUTH_PASSWORD_MAX + 1];
+	uint32_t	 session = imsg->hdr.peerid, status;
+	time_t		 now;
+	int		 delay, ok;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	imsg_get_string(imsg, addr, sizeof(addr));
+	imsg_get_string(imsg, user, sizeof(user));
+	imsg_get_string(imsg, password, sizeof(password));
+	/* imsg_free() does not promise to wipe what it frees. */
+	explicit_bzero(imsg->data, imsg->len);
+	proc_check(PROC_SMTP, imsg);
+	if ((t = auth_table(name)) == NULL)
+		fatalx("auth: protocol error: smtp named a table no listener "
+		    "authenticates with");
+
+	now = auth_now();
+	if (limiter_blocked(limiter, addr, now)) {
+		explicit_bzero(password, sizeof(password));
+		auth_log(addr, user, "blocked");
+		auth_reply(session, AUTH_BLOCKED);
+		return;
+	}
+	ok = creds_verify(t, user, password) == AUTH_OK;
+	explicit_bzero(password, sizeof(password));
+	if (ok) {
+		limiter_success(limiter, addr);
+		auth_log(addr, user, "ok");
+		auth_reply(session, AUTH_OK);
+		return;
+	}
+	if ((delay = limiter_failure(limiter, addr, now)) == -1)
+		fatal("auth: limiter");
+	/* The failure that reaches the limit is answered as a block. */
+	status = limiter_blocked(limiter, addr, now) ? AUTH_BLOCKED :
+	    AUTH_FAIL;
+	auth_log(addr, user, status == AUTH_BLOCKED ? "blocked" : "fail");
+	auth_reply_later(session, status, delay);
+}
 
 static void
 auth_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
+	if (from == PROC_SMTP && imsg->hdr.type == IMSG_SMTP_AUTH_CHECK) {
+		auth_check(imsg);
+		return;
+	}
 	proc_bad_imsg(PROC_AUTH, from, imsg);
+}
+
+/* Name the users that can never log in; never their hash. */
+static void
+auth_report(const char *user, enum creds_problem problem, void *arg)
+{
+	struct table	*t = arg;
+	char		 vuser[4 * (AUTH_USER_MAX + 1)];
+	const char	*why;
+
+	switch (problem) {
+	case CREDS_BAD_HASH:
+		why = "hash missing or of a refused kind";
+		break;
+	case CREDS_BAD_USER:
+		why = "bad user name";
+		break;
+	case CREDS_DUPLICATE:
+		why = "more than one entry";
+		break;
+	default:
+		why = "unusable";
+		break;
+	}
+	strvis(vuser, user, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
+	log_warnx("auth: table %s: user %s refused: %s", t->name, vuser, why);
+}
+
+/* Whether a listener before l already uses l's table. */
+static int
+auth_table_seen(struct listener *l)
+{
+	struct listener	*o;
+
+	TAILQ_FOREACH(o, &env->listeners, entry) {
+		if (o == l)
+			return 0;
+		if (strcmp(o->auth_table, l->auth_table) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Load the table of every listener that offers AUTH (the parser only
+ * fills inline ones for this process), and return the files to keep
+ * readable, so that a reload can read them again inside the sandbox.
+ */
+static struct sandbox_path *
+auth_load_tables(struct table **first)
+{
+	struct sandbox_path	*paths;
+	struct listener		*l;
+	struct table		*t;
+	char			 err[PATH_MAX + 128];
+	size_t			 n = 0, users;
+
+	*first = NULL;
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		n++;
+	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
+		fatal("calloc");
+	n = 0;
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		/* Several listeners may share one table. */
+		if (l->auth_table[0] == '\0' || auth_table_seen(l))
+			continue;
+		if ((t = table_find(&env->tables, l->auth_table)) == NULL)
+			fatalx("auth: listener on %s: no table %s", l->addr,
+			    l->auth_table);
+		if (t->backend == TABLE_FILE) {
+			if (table_load(t, err, sizeof(err)) == -1)
+				fatalx("auth: table %s: %s", t->name, err);
+			paths[n].path = t->path;
+			paths[n].access = SANDBOX_READ;
+			n++;
+		}
+		users = creds_check(t, auth_report, t);
+		log_debug("auth: table %s: %zu usable users", t->name, users);
+		if (*first == NULL)
+			*first = t;
+	}
+	return paths;
 }
 
 void
 auth_main(void)
 {
-	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
+	struct sandbox_path	*paths;
+	struct table		*first;
+	size_t			 max;
 
 	event_init();
 	proc_peers_from_exec(PROC_AUTH, auth_dispatch);
 	proc_signals();
+	paths = auth_load_tables(&first);
+	if (creds_init(first) == -1)
+		fatalx("auth: cannot compute the dummy hash");
+	max = env->max_auth_failures > 0 ? env->max_auth_failures :
+	    AUTH_MAX_FAILURES_DEFAULT;
+	if ((limiter = limiter_new(max, env->auth_failure_delay,
+	    AUTH_LIMITER_MAX)) == NULL)
+		fatal("auth: limiter");
 	proc_drop_privileges(SMTPD_USER, NULL);
-	sandbox(PROMISES_AUTH, nopaths);
+	sandbox(PROMISES_AUTH, paths);
 	event_dispatch();
 	fatalx("auth: event loop ended");
 }

@@ -5,6 +5,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +25,19 @@ config_new(void)
 	strlcpy(c->queue_dir, SMTPD_QUEUE_DIR, sizeof(c->queue_dir));
 	strlcpy(c->control_socket, SMTPD_SOCKET, sizeof(c->control_socket));
 	c->max_message_size = SMTPD_MAXMESSAGESIZE;
+	c->max_rcpt = SMTP_MAX_RCPT;
+	c->max_sessions = 1000;
+	c->max_sessions_per_addr = 50;
+	c->max_errors = 5;
+	c->max_auth_failures = 5;
+	c->timeout_command = 300;
+	c->timeout_data = 600;
+	c->auth_failure_delay = 2;
+	c->help = 0;
+	c->vrfy = SMTP_ALLOW_OFF;
+	c->expn = SMTP_ALLOW_OFF;
 	TAILQ_INIT(&c->listeners);
+	TAILQ_INIT(&c->pkis);
 	TAILQ_INIT(&c->tables);
 	TAILQ_INIT(&c->actions);
 	TAILQ_INIT(&c->rules);
@@ -37,9 +51,14 @@ config_free(struct smtpd_config *c)
 	struct table		*t;
 	struct action		*a;
 	struct policy_rule	*r;
+	struct pki		*pki;
 
 	if (c == NULL)
 		return;
+	while ((pki = TAILQ_FIRST(&c->pkis)) != NULL) {
+		TAILQ_REMOVE(&c->pkis, pki, entry);
+		free(pki);
+	}
 	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
 		TAILQ_REMOVE(&c->listeners, l, entry);
 		free(l);
@@ -54,7 +73,7 @@ config_free(struct smtpd_config *c)
 	}
 	while ((r = TAILQ_FIRST(&c->rules)) != NULL) {
 		TAILQ_REMOVE(&c->rules, r, entry);
-		free(r);
+		policy_rule_free(r);
 	}
 	free(c);
 }
@@ -70,17 +89,78 @@ config_action(struct smtpd_config *c, const char *name)
 	return NULL;
 }
 
-/* What can only be judged once the whole file is read. */
+struct pki *
+config_pki(struct smtpd_config *c, const char *name)
+{
+	struct pki	*pki;
+
+	TAILQ_FOREACH(pki, &c->pkis, entry)
+		if (strcmp(pki->name, name) == 0)
+			return pki;
+	return NULL;
+}
+
+static void
+config_unreachable(const struct policy_rule *shadowed,
+    const struct policy_rule *by, void *arg)
+{
+	struct smtpd_config	*c = arg;
+
+	log_warnx("%s:%d: match rule can never match: the rule on line %d "
+	    "always matches first", c->file, shadowed->line, by->line);
+}
+
+static int
+config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
+{
+	const char	*paths[2] = { pki->cert, pki->key };
+	const char	*what[2] = { "cert", "key" };
+	int		 i, fd, errors = 0;
+
+	for (i = 0; i < 2; i++) {
+		if (paths[i][0] == '\0') {
+			log_warnx("%s:%d: pki %s has no %s", c->file,
+			    pki->line, pki->name, what[i]);
+			errors++;
+			continue;
+		}
+		if (!files)
+			continue;
+		if ((fd = open(paths[i], O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warnx("%s:%d: pki %s: %s: %s", c->file, pki->line,
+			    pki->name, paths[i], strerror(errno));
+			errors++;
+		} else
+			close(fd);
+	}
+	return errors;
+}
+
+/*
+ * What can only be judged once the whole file is read.  With files set
+ * (the parent, smtpd -n), certificates and keys must also be readable.
+ */
 int
-config_check(struct smtpd_config *c)
+config_check(struct smtpd_config *c, int files)
 {
 	struct action	*a;
+	struct listener	*l;
+	struct pki	*pki;
 	int		 errors = 0;
 
 	if (TAILQ_EMPTY(&c->listeners)) {
 		log_warnx("%s: no listen directive", c->file);
 		errors++;
 	}
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		if (l->pki[0] != '\0' && config_pki(c, l->pki) == NULL) {
+			log_warnx("%s:%d: no such pki: %s", c->file, l->line,
+			    l->pki);
+			errors++;
+		}
+	}
+	TAILQ_FOREACH(pki, &c->pkis, entry)
+		errors += config_check_pki(c, pki, files);
 	if (TAILQ_EMPTY(&c->rules))
 		log_warnx("%s: no match rule: every recipient will be "
 		    "refused", c->file);
@@ -88,5 +168,7 @@ config_check(struct smtpd_config *c)
 		if (!a->used)
 			log_warnx("%s:%d: action \"%s\" is never used",
 			    c->file, a->line, a->name);
+	if (files)
+		policy_unreachable(&c->rules, config_unreachable, c);
 	return errors ? -1 : 0;
 }

@@ -2,11 +2,14 @@
  * imsg framing over a SOCK_STREAM socketpair.
  *
  * A descriptor travels with the first byte of the message that carries
- * it, so it always arrives no later than that message's header; received
- * descriptors wait in a small FIFO until the header flagged IMSGF_HASFD
- * claims one.  A header that announces more than IMSG_MAXPAYLOAD bytes,
- * or a descriptor that nothing claims, is a protocol error: the caller
- * decides whether that kills the process (a peer) or drops a client.
+ * it, and a read never runs past data that came with descriptors, so
+ * the last byte of the read that brought a descriptor belongs to the
+ * message it was sent with: that message must be flagged IMSGF_HASFD
+ * and claims it.  A header that announces more than
+ * IMSG_MAXPAYLOAD bytes, a flagged message with no descriptor of its
+ * own, or a descriptor that its message does not claim is a protocol
+ * error: the caller decides whether that kills the process (a peer) or
+ * drops a client.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -107,6 +110,7 @@ imsgbuf_read(struct imsgbuf *ib)
 				close(fdp[i]);
 				continue;
 			}
+			ib->fdend[ib->nfds] = ib->roff + ib->rlen + n;
 			ib->fds[ib->nfds++] = fdp[i];
 		}
 	}
@@ -144,12 +148,19 @@ imsg_get(struct imsgbuf *ib, struct imsg *imsg)
 	imsg->hdr = hdr;
 	imsg->fd = -1;
 	if (hdr.flags & IMSGF_HASFD) {
-		if (ib->nfds == 0) {
+		if (ib->nfds == 0 || ib->fdend[0] <= ib->roff ||
+		    ib->fdend[0] > ib->roff + total) {
 			errno = EBADMSG;
 			return -1;
 		}
 		imsg->fd = ib->fds[0];
-		memmove(ib->fds, ib->fds + 1, --ib->nfds * sizeof(int));
+		ib->nfds--;
+		memmove(ib->fds, ib->fds + 1, ib->nfds * sizeof(int));
+		memmove(ib->fdend, ib->fdend + 1, ib->nfds * sizeof(uint64_t));
+	} else if (ib->nfds > 0 && ib->fdend[0] <= ib->roff + total) {
+		/* A descriptor came with a message that does not want it. */
+		errno = EBADMSG;
+		return -1;
 	}
 	imsg->len = hdr.len;
 	if (hdr.len > 0) {
@@ -158,6 +169,7 @@ imsg_get(struct imsgbuf *ib, struct imsg *imsg)
 		memcpy(imsg->data, ib->rbuf + IMSG_HDRSIZE, hdr.len);
 	}
 	ib->rlen -= total;
+	ib->roff += total;
 	memmove(ib->rbuf, ib->rbuf + total, ib->rlen);
 	return 1;
 }

@@ -52,7 +52,9 @@ struct imsgbuf {
 	pid_t			 pid;
 	uint8_t			*rbuf;
 	size_t			 rlen;
+	uint64_t		 roff;		/* stream offset of rbuf[0] */
 	int			 fds[IMSG_MAXFDS];
+	uint64_t		 fdend[IMSG_MAXFDS];	/* where each came */
 	int			 nfds;
 	TAILQ_HEAD(, ibuf)	 wq;
 	size_t			 wqlen;

@@ -52,9 +52,25 @@ static void	 yyerror(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 static int	 symset(const char *, const char *, int);
 static char	*symget(const char *);
-static int	 listen_add(const char *, long long);
 static int	 size_parse(const char *, size_t *);
+static int	 duration_parse(const char *);
 static int	 table_check(const char *);
+static void	 pki_set(const char *, const char *, const char *);
+static void	 crit(enum policy_kind, int, const char *);
+static void	 rule_defaults(struct policy_rule *);
+
+/* The options of the listen line being read. */
+struct listen_opts {
+	long long	 port;
+	int		 flags;
+	char		 pki[SMTP_DOMAIN_MAX + 1];
+	char		 auth_table[TABLE_NAMESZ];
+};
+static struct listen_opts	 lopts;
+static struct action		*curaction;
+static struct policy_rule	*currule;
+
+static int	 listen_add(const char *, const struct listen_opts *);
 
 typedef struct {
 	union {
@@ -66,13 +82,18 @@ typedef struct {
 #define YYSTYPE_IS_DECLARED 1
 %}
 
-%token	ACTION ANY CONTROL DIRECTORY DOMAIN FOR FROM HOSTNAME LISTEN LOCAL
-%token	MAILDIR MATCH MAXMESSAGESIZE ON PORT QUEUE SMTP SOCKET SRC TABLE
+%token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
+%token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
+%token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LOCAL MAILDIR
+%token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXMESSAGESIZE MAXRCPT
+%token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
+%token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
+%token	TABLE TLS TLSREQUIRE VRFY
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.string>	string tableref
-%type	<v.number>	port
+%type	<v.number>	onoff allow duration count negate
 
 %%
 
@@ -139,6 +160,86 @@ option		: QUEUE DIRECTORY STRING	{
 			if (size_parse($3, &conf->max_message_size) == -1)
 				yyerror("bad size: %s", $3);
 			free($3);
+		}
+		| SMTP BANNER STRING		{
+			if (strpbrk($3, "\r\n") != NULL)
+				yyerror("banner holds a line break");
+			else if (strlcpy(conf->banner, $3,
+			    sizeof(conf->banner) - 8) >=
+			    sizeof(conf->banner) - 8)
+				yyerror("banner too long");
+			free($3);
+		}
+		| SMTP HELP onoff		{ conf->help = $3; }
+		| SMTP VRFY allow		{ conf->vrfy = $3; }
+		| SMTP EXPN allow		{ conf->expn = $3; }
+		| SMTP LIMIT MAXRCPT count	{ conf->max_rcpt = $4; }
+		| SMTP LIMIT MAXSESSIONS count	{ conf->max_sessions = $4; }
+		| SMTP LIMIT MAXSESSIONSPERADDR count {
+			conf->max_sessions_per_addr = $4;
+		}
+		| SMTP LIMIT MAXERRORS count	{ conf->max_errors = $4; }
+		| SMTP LIMIT MAXAUTHFAILURES count {
+			conf->max_auth_failures = $4;
+		}
+		| SMTP LIMIT COMMANDTIMEOUT duration {
+			conf->timeout_command = $4;
+		}
+		| SMTP LIMIT DATATIMEOUT duration {
+			conf->timeout_data = $4;
+		}
+		| SMTP LIMIT AUTHFAILUREDELAY duration {
+			conf->auth_failure_delay = $4;
+		}
+		| KILLFILE tableref		{
+			if (conf->killfile[0] != '\0')
+				yyerror("killfile given twice");
+			strlcpy(conf->killfile, $2, sizeof(conf->killfile));
+			free($2);
+		}
+		| PKI STRING CERT STRING	{
+			pki_set($2, $4, NULL);
+			free($2);
+			free($4);
+		}
+		| PKI STRING KEY STRING		{
+			pki_set($2, NULL, $4);
+			free($2);
+			free($4);
+		}
+		;
+
+onoff		: ON				{ $$ = 1; }
+		| OFF				{ $$ = 0; }
+		;
+
+allow		: ON				{ $$ = SMTP_ALLOW_ON; }
+		| OFF				{ $$ = SMTP_ALLOW_OFF; }
+		| AUTH				{ $$ = SMTP_ALLOW_AUTH; }
+		;
+
+count		: NUMBER			{
+			if ($1 < 1 || $1 > 1000000) {
+				yyerror("%lld is out of range", $1);
+				$$ = 1;
+			} else
+				$$ = $1;
+		}
+		;
+
+duration	: NUMBER			{
+			if ($1 > 86400) {
+				yyerror("%lld seconds is too long", $1);
+				$$ = 1;
+			} else
+				$$ = $1;
+		}
+		| STRING			{
+			if (($$ = duration_parse($1)) == -1) {
+				yyerror("bad duration: %s", $1);
+				$$ = 1;
+			}
+			free($1);
 		}
 		;
 
@@ -220,114 +321,198 @@ tableref	: '<' STRING '>'		{
 		}
 		;
 
-port		: /* empty */			{ $$ = SMTPD_PORT; }
-		| PORT NUMBER			{ $$ = $2; }
-		| PORT STRING			{
-			struct servent	*se;
-
-			if ((se = getservbyname($2, "tcp")) == NULL) {
-				yyerror("unknown port: %s", $2);
-				$$ = -1;
-			} else
-				$$ = ntohs(se->s_port);
-			free($2);
-		}
-		;
-
-listen		: LISTEN ON STRING port		{
-			if ($4 != -1)
-				listen_add($3, $4);
+listen		: LISTEN ON STRING		{
+			memset(&lopts, 0, sizeof(lopts));
+			lopts.port = -1;
+		} listenopts			{
+			listen_add($3, &lopts);
 			free($3);
 		}
 		;
 
-action		: ACTION STRING MAILDIR		{
+listenopts	: /* empty */
+		| listenopts listenopt
+		;
+
+listenopt	: PORT NUMBER			{ lopts.port = $2; }
+		| PORT STRING			{
+			struct servent	*se;
+
+			if ((se = getservbyname($2, "tcp")) == NULL)
+				yyerror("unknown port: %s", $2);
+			else
+				lopts.port = ntohs(se->s_port);
+			free($2);
+		}
+		| TLS				{ lopts.flags |= LISTEN_TLS; }
+		| TLSREQUIRE			{
+			lopts.flags |= LISTEN_TLS | LISTEN_TLS_REQUIRE;
+		}
+		| SMTPS				{ lopts.flags |= LISTEN_SMTPS; }
+		| PKI STRING			{
+			if (strlcpy(lopts.pki, $2, sizeof(lopts.pki)) >=
+			    sizeof(lopts.pki))
+				yyerror("pki name too long");
+			free($2);
+		}
+		| AUTH tableref			{
+			lopts.flags |= LISTEN_AUTH;
+			strlcpy(lopts.auth_table, $2,
+			    sizeof(lopts.auth_table));
+			free($2);
+		}
+		| AUTHPLAINTEXT			{
+			lopts.flags |= LISTEN_AUTH_PLAINTEXT;
+		}
+		| REJECTNULLSENDER		{
+			lopts.flags |= LISTEN_REJECT_NULL;
+		}
+		| REQUIRESENDER			{
+			lopts.flags |= LISTEN_REQUIRE_SENDER;
+		}
+		;
+
+action		: ACTION STRING			{
+			curaction = NULL;
 			if (config_action(conf, $2) != NULL)
 				yyerror("action \"%s\" defined twice", $2);
 			else if (strlen($2) >= POLICY_NAMESZ || $2[0] == '\0')
 				yyerror("bad action name");
 			else {
-				struct action *a;
-
-				if ((a = calloc(1, sizeof(*a))) == NULL)
+				if ((curaction = calloc(1, sizeof(*curaction)))
+				    == NULL)
 					fatal("calloc");
-				strlcpy(a->name, $2, sizeof(a->name));
-				a->type = ACTION_MAILDIR;
-				a->line = yylval.lineno;
-				TAILQ_INSERT_TAIL(&conf->actions, a, entry);
+				strlcpy(curaction->name, $2,
+				    sizeof(curaction->name));
+				curaction->line = yylval.lineno;
+				TAILQ_INSERT_TAIL(&conf->actions, curaction,
+				    entry);
 			}
 			free($2);
-		} maildirpath
+		} actiontype
+		;
+
+actiontype	: MAILDIR maildirpath mdaopts	{
+			if (curaction != NULL)
+				curaction->type = ACTION_MAILDIR;
+		}
+		| RELAY				{
+			if (curaction != NULL)
+				curaction->type = ACTION_RELAY;
+		}
 		;
 
 maildirpath	: /* empty */
 		| STRING			{
-			struct action *a = TAILQ_LAST(&conf->actions,
-			    action_list);
-
 			if ($1[0] != '/' && $1[0] != '~')
 				yyerror("maildir path must be absolute or "
 				    "start with ~");
-			else if (a != NULL && strlcpy(a->path, $1,
-			    sizeof(a->path)) >= sizeof(a->path))
+			else if (curaction != NULL && strlcpy(curaction->path,
+			    $1, sizeof(curaction->path)) >=
+			    sizeof(curaction->path))
 				yyerror("maildir path too long");
 			free($1);
 		}
 		;
 
-match		: MATCH {
-			struct policy_rule *r;
+mdaopts		: /* empty */
+		| mdaopts mdaopt
+		;
 
-			if ((r = calloc(1, sizeof(*r))) == NULL)
+mdaopt		: ALIAS tableref		{
+			if (curaction != NULL)
+				strlcpy(curaction->alias_table, $2,
+				    sizeof(curaction->alias_table));
+			free($2);
+		}
+		| INTERNAL tableref		{
+			if (curaction != NULL)
+				strlcpy(curaction->internal_table, $2,
+				    sizeof(curaction->internal_table));
+			free($2);
+		}
+		;
+
+match		: MATCH				{
+			if ((currule = policy_rule_new(yylval.lineno)) == NULL)
 				fatal("calloc");
-			r->line = yylval.lineno;
-			TAILQ_INSERT_TAIL(&conf->rules, r, entry);
-		} FROM from FOR dest ACTION STRING {
-			struct policy_rule *r = TAILQ_LAST(&conf->rules,
-			    policy_rules);
+			TAILQ_INSERT_TAIL(&conf->rules, currule, entry);
+		} criteria decision		{
+			rule_defaults(currule);
+		}
+		;
+
+decision	: ACTION STRING			{
 			struct action *a;
 
-			if ((a = config_action(conf, $8)) == NULL)
-				yyerror("no such action: \"%s\"", $8);
+			if ((a = config_action(conf, $2)) == NULL)
+				yyerror("no such action: \"%s\"", $2);
 			else {
 				a->used = 1;
-				strlcpy(r->action, $8, sizeof(r->action));
+				strlcpy(currule->action, $2,
+				    sizeof(currule->action));
 			}
-			free($8);
+			free($2);
 		}
-		;
-
-from		: ANY			{ TAILQ_LAST(&conf->rules, policy_rules)->from = FROM_ANY; }
-		| LOCAL			{ TAILQ_LAST(&conf->rules, policy_rules)->from = FROM_LOCAL; }
-		| SRC tableref		{
-			struct policy_rule *r = TAILQ_LAST(&conf->rules,
-			    policy_rules);
-
-			r->from = FROM_SRC;
-			strlcpy(r->from_table, $2, sizeof(r->from_table));
+		| REJECT			{ currule->reject = 1; }
+		| REJECT STRING			{
+			currule->reject = 1;
+			if (strpbrk($2, "\r\n") != NULL ||
+			    strlcpy(currule->reject_text, $2,
+			    sizeof(currule->reject_text)) >=
+			    sizeof(currule->reject_text))
+				yyerror("bad reject text");
 			free($2);
 		}
 		;
 
-dest		: ANY			{ TAILQ_LAST(&conf->rules, policy_rules)->dest = FOR_ANY; }
-		| LOCAL			{ TAILQ_LAST(&conf->rules, policy_rules)->dest = FOR_LOCAL; }
-		| DOMAIN STRING		{
-			struct policy_rule *r = TAILQ_LAST(&conf->rules,
-			    policy_rules);
+criteria	: /* empty */
+		| criteria criterion
+		;
 
-			r->dest = FOR_DOMAIN;
-			if (strlcpy(r->domain, $2, sizeof(r->domain)) >=
-			    sizeof(r->domain))
-				yyerror("domain name too long");
-			free($2);
+negate		: /* empty */			{ $$ = 0; }
+		| '!'				{ $$ = 1; }
+		;
+
+criterion	: negate FROM ANY		{ crit(POLICY_FROM_ANY, $1, NULL); }
+		| negate FROM LOCAL		{ crit(POLICY_FROM_LOCAL, $1, NULL); }
+		| negate FROM SRC tableref	{
+			crit(POLICY_FROM_SRC, $1, $4);
+			free($4);
 		}
-		| DOMAIN tableref	{
-			struct policy_rule *r = TAILQ_LAST(&conf->rules,
-			    policy_rules);
-
-			r->dest = FOR_DOMAIN_TABLE;
-			strlcpy(r->domain, $2, sizeof(r->domain));
-			free($2);
+		| negate FROM RDNS		{ crit(POLICY_FROM_RDNS, $1, NULL); }
+		| negate FROM RDNS tableref	{
+			crit(POLICY_FROM_RDNS, $1, $4);
+			free($4);
+		}
+		| negate FROM MAILFROM tableref	{
+			crit(POLICY_FROM_MAILFROM, $1, $4);
+			free($4);
+		}
+		| negate FROM AUTH		{ crit(POLICY_AUTH, $1, NULL); }
+		| negate FROM AUTH tableref	{
+			crit(POLICY_AUTH, $1, $4);
+			free($4);
+		}
+		| negate AUTH			{ crit(POLICY_AUTH, $1, NULL); }
+		| negate AUTH tableref		{
+			crit(POLICY_AUTH, $1, $3);
+			free($3);
+		}
+		| negate TLS			{ crit(POLICY_TLS, $1, NULL); }
+		| negate FOR ANY		{ crit(POLICY_FOR_ANY, $1, NULL); }
+		| negate FOR LOCAL		{ crit(POLICY_FOR_LOCAL, $1, NULL); }
+		| negate FOR DOMAIN STRING	{
+			crit(POLICY_FOR_DOMAIN, $1, $4);
+			free($4);
+		}
+		| negate FOR DOMAIN tableref	{
+			crit(POLICY_FOR_DOMAIN_TABLE, $1, $4);
+			free($4);
+		}
+		| negate FOR RCPTTO tableref	{
+			crit(POLICY_FOR_RCPTTO, $1, $4);
+			free($4);
 		}
 		;
 
@@ -338,26 +523,58 @@ static const struct keyword {
 	int		 token;
 } keywords[] = {
 	/* sorted, for bsearch */
-	{ "action",		ACTION },
-	{ "any",		ANY },
-	{ "control",		CONTROL },
-	{ "directory",		DIRECTORY },
-	{ "domain",		DOMAIN },
-	{ "for",		FOR },
-	{ "from",		FROM },
-	{ "hostname",		HOSTNAME },
-	{ "listen",		LISTEN },
-	{ "local",		LOCAL },
-	{ "maildir",		MAILDIR },
-	{ "match",		MATCH },
-	{ "max-message-size",	MAXMESSAGESIZE },
-	{ "on",			ON },
-	{ "port",		PORT },
-	{ "queue",		QUEUE },
-	{ "smtp",		SMTP },
-	{ "socket",		SOCKET },
-	{ "src",		SRC },
-	{ "table",		TABLE },
+	{ "action",			ACTION },
+	{ "alias",			ALIAS },
+	{ "any",			ANY },
+	{ "auth",			AUTH },
+	{ "auth-failure-delay",		AUTHFAILUREDELAY },
+	{ "auth-plaintext",		AUTHPLAINTEXT },
+	{ "banner",			BANNER },
+	{ "cert",			CERT },
+	{ "command-timeout",		COMMANDTIMEOUT },
+	{ "control",			CONTROL },
+	{ "data-timeout",		DATATIMEOUT },
+	{ "directory",			DIRECTORY },
+	{ "domain",			DOMAIN },
+	{ "expn",			EXPN },
+	{ "for",			FOR },
+	{ "from",			FROM },
+	{ "help",			HELP },
+	{ "hostname",			HOSTNAME },
+	{ "internal",			INTERNAL },
+	{ "key",			KEY },
+	{ "killfile",			KILLFILE },
+	{ "limit",			LIMIT },
+	{ "listen",			LISTEN },
+	{ "local",			LOCAL },
+	{ "mail-from",			MAILFROM },
+	{ "maildir",			MAILDIR },
+	{ "match",			MATCH },
+	{ "max-auth-failures",		MAXAUTHFAILURES },
+	{ "max-errors",			MAXERRORS },
+	{ "max-message-size",		MAXMESSAGESIZE },
+	{ "max-rcpt",			MAXRCPT },
+	{ "max-sessions",		MAXSESSIONS },
+	{ "max-sessions-per-address",	MAXSESSIONSPERADDR },
+	{ "off",			OFF },
+	{ "on",				ON },
+	{ "pki",			PKI },
+	{ "port",			PORT },
+	{ "queue",			QUEUE },
+	{ "rcpt-to",			RCPTTO },
+	{ "rdns",			RDNS },
+	{ "reject",			REJECT },
+	{ "reject-null-sender",		REJECTNULLSENDER },
+	{ "relay",			RELAY },
+	{ "require-sender",		REQUIRESENDER },
+	{ "smtp",			SMTP },
+	{ "smtps",			SMTPS },
+	{ "socket",			SOCKET },
+	{ "src",			SRC },
+	{ "table",			TABLE },
+	{ "tls",			TLS },
+	{ "tls-require",		TLSREQUIRE },
+	{ "vrfy",			VRFY },
 };
 
 static int
@@ -438,7 +655,7 @@ lex_word_char(int c)
 		return 0;
 	if (isalnum(c))
 		return 1;
-	return strchr("_-.:/@*+%~[]!$?^&|", c) != NULL;
+	return strchr("_-.:/@*+%~[]$?^&|", c) != NULL;
 }
 
 static int
@@ -520,6 +737,7 @@ again:
 	case '<':
 	case '>':
 	case ',':
+	case '!':
 		lasttoken[0] = c;
 		lasttoken[1] = '\0';
 		return c;
@@ -655,16 +873,49 @@ table_check(const char *name)
 }
 
 static int
-listen_add(const char *host, long long port)
+listen_check(const struct listen_opts *o)
+{
+	if ((o->flags & LISTEN_SMTPS) && (o->flags & LISTEN_TLS)) {
+		yyerror("smtps and tls exclude each other");
+		return -1;
+	}
+	if ((o->flags & (LISTEN_TLS | LISTEN_SMTPS)) && o->pki[0] == '\0') {
+		yyerror("tls, tls-require and smtps need a pki");
+		return -1;
+	}
+	if (o->pki[0] != '\0' && !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
+		yyerror("pki given without tls, tls-require or smtps");
+		return -1;
+	}
+	if ((o->flags & LISTEN_AUTH) && !(o->flags & (LISTEN_TLS |
+	    LISTEN_SMTPS | LISTEN_AUTH_PLAINTEXT))) {
+		yyerror("auth is offered only over TLS: add tls, "
+		    "tls-require or smtps (or auth-plaintext)");
+		return -1;
+	}
+	if ((o->flags & LISTEN_AUTH_PLAINTEXT) && !(o->flags & LISTEN_AUTH)) {
+		yyerror("auth-plaintext without auth");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listen_add(const char *host, const struct listen_opts *o)
 {
 	struct addrinfo	 hints, *res, *ai;
 	struct listener	*l;
+	long long	 port = o->port;
 	int		 error;
 
+	if (port == -1)
+		port = (o->flags & LISTEN_SMTPS) ? 465 : SMTPD_PORT;
 	if (port < 1 || port > 65535) {
 		yyerror("port %lld out of range", port);
 		return -1;
 	}
+	if (listen_check(o) == -1)
+		return -1;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -690,10 +941,124 @@ listen_add(const char *host, long long port)
 		strlcpy(l->addr, sa_to_text(ai->ai_addr), sizeof(l->addr));
 		l->fd = -1;
 		l->line = yylval.lineno;
+		l->flags = o->flags;
+		strlcpy(l->pki, o->pki, sizeof(l->pki));
+		strlcpy(l->auth_table, o->auth_table, sizeof(l->auth_table));
+		l->index = conf->nlisteners++;
 		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	}
 	freeaddrinfo(res);
 	return 0;
+}
+
+static void
+pki_set(const char *name, const char *cert, const char *key)
+{
+	struct pki	*pki;
+	const char	*path = cert != NULL ? cert : key;
+	char		*dst;
+
+	if (path[0] != '/') {
+		yyerror("pki %s: path must be absolute", name);
+		return;
+	}
+	if ((pki = config_pki(conf, name)) == NULL) {
+		if ((pki = calloc(1, sizeof(*pki))) == NULL)
+			fatal("calloc");
+		if (strlcpy(pki->name, name, sizeof(pki->name)) >=
+		    sizeof(pki->name)) {
+			yyerror("pki name too long");
+			free(pki);
+			return;
+		}
+		pki->line = yylval.lineno;
+		TAILQ_INSERT_TAIL(&conf->pkis, pki, entry);
+	}
+	dst = cert != NULL ? pki->cert : pki->key;
+	if (dst[0] != '\0')
+		yyerror("pki %s: %s given twice", name,
+		    cert != NULL ? "cert" : "key");
+	else if (strlcpy(dst, path, PATH_MAX) >= PATH_MAX)
+		yyerror("pki %s: path too long", name);
+}
+
+static void
+crit(enum policy_kind kind, int negate, const char *value)
+{
+	if (policy_rule_add(currule, kind, negate, value) == NULL)
+		yyerror("value too long");
+}
+
+/*
+ * A rule that names no source matches only local clients, and one
+ * that names no destination only local domains: the safe reading.
+ */
+static void
+rule_defaults(struct policy_rule *r)
+{
+	struct policy_criterion	*c;
+	int			 from = 0, dest = 0, auth = 0;
+
+	TAILQ_FOREACH(c, &r->criteria, entry) {
+		switch (c->kind) {
+		case POLICY_FROM_ANY:
+		case POLICY_FROM_LOCAL:
+		case POLICY_FROM_SRC:
+		case POLICY_FROM_RDNS:
+		case POLICY_FROM_MAILFROM:
+			from = 1;
+			break;
+		case POLICY_FOR_ANY:
+		case POLICY_FOR_LOCAL:
+		case POLICY_FOR_DOMAIN:
+		case POLICY_FOR_DOMAIN_TABLE:
+		case POLICY_FOR_RCPTTO:
+			dest = 1;
+			break;
+		case POLICY_AUTH:
+			auth = !c->negate;
+			break;
+		default:
+			break;
+		}
+	}
+	/* "match auth for any" stands for any authenticated client. */
+	if (!from && !auth)
+		crit(POLICY_FROM_LOCAL, 0, NULL);
+	if (!dest)
+		crit(POLICY_FOR_LOCAL, 0, NULL);
+}
+
+/* Seconds, or a number with s, m or h. */
+static int
+duration_parse(const char *s)
+{
+	char		 num[16];
+	const char	*errstr;
+	size_t		 len = strlen(s);
+	int		 mult, n;
+
+	if (len < 2 || len >= sizeof(num))
+		return -1;
+	switch (s[len - 1]) {
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	default:
+		return -1;
+	}
+	strlcpy(num, s, sizeof(num));
+	num[len - 1] = '\0';
+	n = strtonum(num, 0, 86400 / mult, &errstr);
+	if (errstr != NULL)
+		return -1;
+	return n * mult;
 }
 
 /* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
@@ -767,7 +1132,7 @@ parse_config(const char *file, int flags)
 			}
 		}
 	}
-	if (errors == 0 && config_check(conf) == -1)
+	if (errors == 0 && config_check(conf, flags & PARSE_TABLES) == -1)
 		errors++;
 	if (errors) {
 		config_free(conf);

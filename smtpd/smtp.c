@@ -5,6 +5,7 @@
  * decision and every byte of storage.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -18,13 +19,21 @@
 #include "smtpd.h"
 #include "smtp.h"
 
-struct event_base	*smtp_base;
-
 struct smtp_listener {
 	struct event	 ev;
 	struct event	 pause;
 	int		 fd;
+	struct listener	*conf;
 };
+
+/* One TLS server context per pki, made before the sandbox. */
+struct smtp_tls {
+	TAILQ_ENTRY(smtp_tls)	 entry;
+	char			 pki[SMTP_DOMAIN_MAX + 1];
+	struct tls		*ctx;
+};
+static TAILQ_HEAD(, smtp_tls)	 tls_contexts =
+    TAILQ_HEAD_INITIALIZER(tls_contexts);
 
 static void
 smtp_accept(int fd, short event, void *arg)
@@ -45,7 +54,7 @@ smtp_accept(int fd, short event, void *arg)
 		}
 		return;
 	}
-	smtp_session_accept(s, (struct sockaddr *)&ss, len);
+	smtp_session_accept(l->conf, s, (struct sockaddr *)&ss, len);
 }
 
 static void
@@ -57,13 +66,20 @@ smtp_accept_resume(int fd, short event, void *arg)
 }
 
 static void
-smtp_listener_add(int fd)
+smtp_listener_add(int fd, uint32_t index)
 {
 	struct smtp_listener	*l;
+	struct listener		*conf;
 
+	TAILQ_FOREACH(conf, &env->listeners, entry)
+		if (conf->index == index)
+			break;
+	if (conf == NULL)
+		fatalx("smtp: no listener %u", index);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal("calloc");
 	l->fd = fd;
+	l->conf = conf;
 	set_nonblocking(fd);
 	event_set(&l->ev, fd, EV_READ | EV_PERSIST, smtp_accept, l);
 	evtimer_set(&l->pause, smtp_accept_resume, l);
@@ -76,14 +92,16 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 	switch (from) {
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
-		case IMSG_PARENT_LISTENER:
-			(void)imsg_get_u32(imsg);
+		case IMSG_PARENT_LISTENER: {
+			uint32_t index = imsg_get_u32(imsg);
+
 			proc_check(from, imsg);
 			if (imsg->fd == -1)
 				fatalx("smtp: listener without a socket");
-			smtp_listener_add(imsg->fd);
+			smtp_listener_add(imsg->fd, index);
 			imsg->fd = -1;
 			return;
+		}
 		case IMSG_PARENT_LISTENERS_DONE:
 			proc_check(from, imsg);
 			log_info("smtp-in ready");
@@ -92,10 +110,20 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	case PROC_LOOKUP:
 		switch (imsg->hdr.type) {
+		case IMSG_LOOKUP_SMTP_CONNECT:
 		case IMSG_LOOKUP_SMTP_MAIL:
 		case IMSG_LOOKUP_SMTP_RCPT:
+		case IMSG_LOOKUP_SMTP_VRFY:
+		case IMSG_LOOKUP_SMTP_EXPN:
 			smtp_session_lookup_reply(imsg->hdr.peerid,
 			    imsg->hdr.type, imsg);
+			return;
+		}
+		break;
+	case PROC_AUTH:
+		switch (imsg->hdr.type) {
+		case IMSG_AUTH_SMTP_RESULT:
+			smtp_session_auth_reply(imsg->hdr.peerid, imsg);
 			return;
 		}
 		break;
@@ -114,15 +142,69 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 	proc_bad_imsg(PROC_SMTP, from, imsg);
 }
 
+struct tls *
+smtp_tls_context(struct listener *l)
+{
+	struct smtp_tls	*t;
+
+	TAILQ_FOREACH(t, &tls_contexts, entry)
+		if (strcmp(t->pki, l->pki) == 0)
+			return t->ctx;
+	fatalx("smtp: no TLS context for pki %s", l->pki);
+}
+
+/*
+ * Certificates and keys are read now, while the files are reachable;
+ * the key stays only inside libtls.
+ */
+static void
+smtp_tls_init(void)
+{
+	struct listener		*l;
+	struct pki		*pki;
+	struct smtp_tls		*t;
+	struct tls_config	*cfg;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if (l->pki[0] == '\0')
+			continue;
+		TAILQ_FOREACH(t, &tls_contexts, entry)
+			if (strcmp(t->pki, l->pki) == 0)
+				break;
+		if (t != NULL)
+			continue;
+		if ((pki = config_pki(env, l->pki)) == NULL)
+			fatalx("smtp: no pki %s", l->pki);
+		if ((t = calloc(1, sizeof(*t))) == NULL ||
+		    (cfg = tls_config_new()) == NULL ||
+		    (t->ctx = tls_server()) == NULL)
+			fatal("smtp: tls");
+		strlcpy(t->pki, l->pki, sizeof(t->pki));
+		if (tls_config_set_cert_file(cfg, pki->cert) == -1 ||
+		    tls_config_set_key_file(cfg, pki->key) == -1 ||
+		    tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_2 |
+		    TLS_PROTOCOL_TLSv1_3) == -1 ||
+		    tls_configure(t->ctx, cfg) == -1)
+			fatalx("smtp: pki %s: %s", pki->name,
+			    tls_config_error(cfg) ? tls_config_error(cfg) :
+			    tls_error(t->ctx));
+		tls_config_free(cfg);
+		TAILQ_INSERT_TAIL(&tls_contexts, t, entry);
+	}
+}
+
 void
 smtp_main(void)
 {
 	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
 
-	smtp_base = event_init();
+	event_init();
 	proc_peers_from_exec(PROC_SMTP, smtp_dispatch);
 	proc_signals();
 	tzset();
+	if (tls_init() == -1)
+		fatalx("smtp: tls_init");
+	smtp_tls_init();
 	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
 	sandbox(PROMISES_SMTP, nopaths);
 	event_dispatch();

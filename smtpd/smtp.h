@@ -8,14 +8,16 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <event2/event.h>
+#include <tls.h>
 
 struct imsg;
+struct listener;
 
-extern struct event_base	*smtp_base;
-
-void	smtp_session_accept(int, const struct sockaddr *, socklen_t);
-void	smtp_session_lookup_reply(uint32_t, uint32_t, struct imsg *);
-void	smtp_session_queue_reply(uint32_t, uint32_t, struct imsg *);
+void		 smtp_session_accept(struct listener *, int,
+		    const struct sockaddr *, socklen_t);
+void		 smtp_session_lookup_reply(uint32_t, uint32_t, struct imsg *);
+void		 smtp_session_auth_reply(uint32_t, struct imsg *);
+void		 smtp_session_queue_reply(uint32_t, uint32_t, struct imsg *);
+struct tls	*smtp_tls_context(struct listener *);
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * One SMTP server session: the command state machine, the DATA phase
- * written straight into the queue's file, and the replies.  Nothing
- * here decides policy: MAIL and RCPT are judged by the lookup process,
- * storage belongs to the queue.  While a session waits for either, it
- * reads no further commands, so pipelined commands are answered in
- * order.
+ * One SMTP server session: reading command lines within their limits,
+ * the command state machine with its ESMTP extensions, STARTTLS and
+ * AUTH, and the DATA phase written straight into the queue's file.
+ * Nothing here decides policy: the client, MAIL and RCPT are judged by
+ * the lookup process, passwords by the auth process, storage belongs to
+ * the queue.  While a session waits for one of them it reads nothing,
+ * so pipelined commands are answered in order.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -22,18 +23,28 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "smtpd.h"
 #include "smtp.h"
+#include "smtp_addr.h"
+#include "io.h"
 
-#define SMTP_CMD_TIMEOUT	300
-#define SMTP_DATA_TIMEOUT	600
-#define SMTP_DATA_CHUNK		65536
-#define SMTP_MAX_LONGLINES	3
+/*
+ * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),
+ * plus what each advertised extension adds to MAIL and RCPT: SIZE 26
+ * (RFC 1870), AUTH= 500 (RFC 4954), RET and ENVID 100, NOTIFY and ORCPT
+ * 500 (RFC 3461), BODY= 16 (RFC 6152), SMTPUTF8 10 (RFC 6531).  AUTH
+ * lines may be 12288 octets (RFC 4954 4).
+ */
+#define LINE_MAIL		(SMTP_LINE_MAX + 26 + 500 + 100 + 16 + 10)
+#define LINE_RCPT		(SMTP_LINE_MAX + 500)
+#define LINE_AUTH		12288
+#define DATA_CHUNK		65536
+#define MAX_LONGLINES		3
 
 enum smtp_state {
+	S_CONNECTING,		/* asking lookup about the client */
+	S_HANDSHAKE,		/* smtps: TLS before the banner */
 	S_GREETED,
 	S_HELO,
 	S_MAIL,
@@ -42,29 +53,57 @@ enum smtp_state {
 	S_QUIT,
 };
 
+enum smtp_auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN_WAIT,	/* 334 sent, waiting for the response */
+	AUTH_LOGIN_USER,
+	AUTH_LOGIN_PASS,
+};
+
+struct smtp_dest {
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 user[ENVELOPE_NAMEMAX];
+};
+
 struct smtp_rcpt {
 	TAILQ_ENTRY(smtp_rcpt)	 entry;
 	char			 addr[ENVELOPE_ADDRMAX];
-	char			 action[ENVELOPE_NAMEMAX];
-	char			 user[ENVELOPE_NAMEMAX];
+	char			 notify[64];
+	char			 orcpt[ENVELOPE_ORCPTMAX];
+	size_t			 ndests;
+	struct smtp_dest	*dests;
 };
 
 struct smtp_session {
 	RB_ENTRY(smtp_session)	 node;
 	uint32_t		 id;
-	int			 fd;
-	struct bufferevent	*bev;
+	struct io		*io;
+	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	char			 addr[NI_MAXHOST];
+	char			 rdns[ENVELOPE_HOSTMAX];
 	enum smtp_state		 state;
-	int			 waiting;	/* for lookup or queue */
+	int			 waiting;	/* for lookup, auth or queue */
 	int			 dead;		/* client gone while waiting */
+	int			 starttls;	/* 220 sent, TLS next */
 	int			 esmtp;
 	int			 skipline;	/* discarding an overlong line */
 	int			 longlines;
+	size_t			 errors;
+	int			 authenticated;
+	char			 auth_user[ENVELOPE_NAMEMAX];
+	enum smtp_auth_step	 auth_step;
+	char			 auth_login[ENVELOPE_NAMEMAX];
 	char			 helo[ENVELOPE_HOSTMAX];
+
+	/* The mail transaction. */
 	char			 sender[ENVELOPE_ADDRMAX];
+	char			 dsn_ret[8];
+	char			 dsn_envid[ENVELOPE_ADDRMAX];
+	int			 smtputf8;
 	char			 pending_rcpt[ENVELOPE_ADDRMAX];
+	char			 pending_notify[64];
+	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
 	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
 	size_t			 nrcpt;
 	uint32_t		 msgid;
@@ -73,6 +112,9 @@ struct smtp_session {
 	int			 data_bol;	/* at the start of a line */
 	int			 data_toobig;
 	int			 data_error;
+	int			 data_bare;	/* a CR or LF alone was seen */
+	int			 data_inheaders;
+	int			 data_named_sender;
 };
 
 RB_HEAD(smtp_sessions, smtp_session);
@@ -83,11 +125,27 @@ smtp_session_cmp(struct smtp_session *a, struct smtp_session *b)
 }
 RB_GENERATE_STATIC(smtp_sessions, smtp_session, node, smtp_session_cmp);
 static struct smtp_sessions	 sessions = RB_INITIALIZER(&sessions);
+static size_t			 nsessions;
 
-static void	smtp_read(struct bufferevent *, void *);
-static void	smtp_event(struct bufferevent *, short, void *);
+/* Sessions per client address, for max-sessions-per-address. */
+struct smtp_client {
+	RB_ENTRY(smtp_client)	 node;
+	char			 addr[NI_MAXHOST];
+	size_t			 count;
+};
+RB_HEAD(smtp_clients, smtp_client);
+static int
+smtp_client_cmp(struct smtp_client *a, struct smtp_client *b)
+{
+	return strcmp(a->addr, b->addr);
+}
+RB_GENERATE_STATIC(smtp_clients, smtp_client, node, smtp_client_cmp);
+static struct smtp_clients	 clients = RB_INITIALIZER(&clients);
+
+static void	smtp_io(struct io *, enum io_event, void *);
 static void	smtp_process(struct smtp_session *);
 static void	smtp_free(struct smtp_session *, const char *);
+static void	smtp_close_after_reply(struct smtp_session *);
 
 static void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
@@ -104,9 +162,11 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 3)
 		n = sizeof(line) - 3;
 	log_debug("smtp-in session=%08x reply=\"%.*s\"", s->id, n, line);
+	if (line[0] == '5')
+		s->errors++;
 	line[n++] = '\r';
 	line[n++] = '\n';
-	bufferevent_write(s->bev, line, n);
+	io_write(s->io, line, n);
 }
 
 static struct smtp_session *
@@ -118,39 +178,107 @@ smtp_session_find(uint32_t id)
 	return RB_FIND(smtp_sessions, &sessions, &key);
 }
 
+static struct smtp_client *
+smtp_client_get(const char *addr, int create)
+{
+	struct smtp_client	 key, *c;
+
+	strlcpy(key.addr, addr, sizeof(key.addr));
+	if ((c = RB_FIND(smtp_clients, &clients, &key)) != NULL || !create)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	strlcpy(c->addr, addr, sizeof(c->addr));
+	RB_INSERT(smtp_clients, &clients, c);
+	return c;
+}
+
+static void
+smtp_client_release(const char *addr)
+{
+	struct smtp_client	*c;
+
+	if ((c = smtp_client_get(addr, 0)) == NULL)
+		return;
+	if (--c->count == 0) {
+		RB_REMOVE(smtp_clients, &clients, c);
+		free(c);
+	}
+}
+
+/* Too busy: say so in the clear and hang up, without a session. */
+static void
+smtp_refuse_busy(int fd, const char *addr, const char *why)
+{
+	static const char	 msg[] =
+	    "421 4.7.0 Too many connections, try again later\r\n";
+
+	log_info("smtp-in address=%s result=refused reason=%s", addr, why);
+	(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
 void
-smtp_session_accept(int fd, const struct sockaddr *sa, socklen_t len)
+smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t len)
 {
 	struct smtp_session	*s;
+	struct smtp_client	*c;
+	struct ibuf		*b;
+	const char		*addr = sa_to_text(sa);
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		log_warn("smtp-in calloc");
+	if (nsessions >= env->max_sessions) {
+		smtp_refuse_busy(fd, addr, "max-sessions");
+		return;
+	}
+	if ((c = smtp_client_get(addr, 1)) == NULL) {
 		close(fd);
 		return;
 	}
+	if (c->count >= env->max_sessions_per_addr) {
+		if (c->count == 0) {
+			RB_REMOVE(smtp_clients, &clients, c);
+			free(c);
+		}
+		smtp_refuse_busy(fd, addr, "max-sessions-per-address");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->io = io_new(fd, smtp_io, s)) == NULL) {
+		log_warn("smtp-in session");
+		free(s);
+		close(fd);
+		return;
+	}
+	c->count++;
+	nsessions++;
 	do {
 		s->id = arc4random();
 	} while (s->id == 0 || smtp_session_find(s->id) != NULL);
-	s->fd = fd;
+	s->l = l;
 	memcpy(&s->ss, sa, len < sizeof(s->ss) ? len : sizeof(s->ss));
-	strlcpy(s->addr, sa_to_text(sa), sizeof(s->addr));
+	strlcpy(s->addr, addr, sizeof(s->addr));
 	TAILQ_INIT(&s->rcpts);
-	s->state = S_GREETED;
-	if ((s->bev = bufferevent_socket_new(smtp_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		log_warnx("smtp-in bufferevent");
-		close(fd);
-		free(s);
-		return;
-	}
+	s->state = S_CONNECTING;
 	RB_INSERT(smtp_sessions, &sessions, s);
-	bufferevent_setcb(s->bev, smtp_read, NULL, smtp_event, s);
-	bufferevent_set_timeouts(s->bev,
-	    &(struct timeval){ SMTP_CMD_TIMEOUT, 0 }, NULL);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_info("smtp-in session=%08x address=%s result=connected", s->id,
-	    s->addr);
-	smtp_reply(s, "220 %s ESMTP", env->hostname);
+	log_info("smtp-in session=%08x address=%s port=%d result=connected",
+	    s->id, s->addr, l->port);
+
+	/* Nothing is read before lookup has judged the client. */
+	io_set_read(s->io, 0);
+	io_set_timeout(s->io, env->timeout_command);
+	b = proc_create(IMSG_SMTP_LOOKUP_CONNECT, s->id, -1);
+	imsg_add_u32(b, sizeof(s->ss));
+	imsg_add_data(b, &s->ss, sizeof(s->ss));
+	proc_close(PROC_LOOKUP, b);
+	s->waiting = 1;
+}
+
+static void
+smtp_rcpt_free(struct smtp_rcpt *r)
+{
+	free(r->dests);
+	free(r);
 }
 
 static void
@@ -160,7 +288,7 @@ smtp_rcpts_clear(struct smtp_session *s)
 
 	while ((r = TAILQ_FIRST(&s->rcpts)) != NULL) {
 		TAILQ_REMOVE(&s->rcpts, r, entry);
-		free(r);
+		smtp_rcpt_free(r);
 	}
 	s->nrcpt = 0;
 }
@@ -170,6 +298,9 @@ smtp_transaction_reset(struct smtp_session *s)
 {
 	smtp_rcpts_clear(s);
 	s->sender[0] = '\0';
+	s->dsn_ret[0] = '\0';
+	s->dsn_envid[0] = '\0';
+	s->smtputf8 = 0;
 	if (s->datafp != NULL) {
 		fclose(s->datafp);
 		s->datafp = NULL;
@@ -189,9 +320,9 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->waiting) {
 		/* A reply is on its way; the session goes when it lands. */
 		s->dead = 1;
-		if (s->bev != NULL) {
-			bufferevent_free(s->bev);
-			s->bev = NULL;
+		if (s->io != NULL) {
+			io_free(s->io);
+			s->io = NULL;
 		}
 		return;
 	}
@@ -199,90 +330,128 @@ smtp_free(struct smtp_session *s, const char *why)
 	    s->id, s->addr, why);
 	smtp_transaction_reset(s);
 	RB_REMOVE(smtp_sessions, &sessions, s);
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
+	smtp_client_release(s->addr);
+	nsessions--;
+	if (s->io != NULL)
+		io_free(s->io);
+	explicit_bzero(s->auth_login, sizeof(s->auth_login));
 	free(s);
-}
-
-/* Close once everything we said has been written. */
-static void
-smtp_drained(struct bufferevent *bev, void *arg)
-{
-	smtp_free(arg, "quit");
 }
 
 static void
 smtp_close_after_reply(struct smtp_session *s)
 {
 	s->state = S_QUIT;
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, smtp_drained, smtp_event, s);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	io_set_read(s->io, 0);
+	if (io_output_len(s->io) == 0)
 		smtp_free(s, "quit");
 }
 
 static void
-smtp_event(struct bufferevent *bev, short what, void *arg)
+smtp_greet(struct smtp_session *s)
+{
+	s->state = S_GREETED;
+	io_set_read(s->io, 1);
+	if (env->banner[0] != '\0')
+		smtp_reply(s, "220 %s", env->banner);
+	else
+		smtp_reply(s, "220 %s ESMTP", env->hostname);
+}
+
+static void
+smtp_io(struct io *io, enum io_event event, void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
+	switch (event) {
+	case IO_DATAIN:
+		smtp_process(s);
+		break;
+	case IO_DRAINED:
+		if (s->state == S_QUIT)
+			smtp_free(s, "quit");
+		else if (s->starttls) {
+			s->starttls = 0;
+			if (io_start_tls_server(s->io,
+			    smtp_tls_context(s->l)) == -1) {
+				log_warnx("smtp-in session=%08x %s", s->id,
+				    io_error(s->io));
+				smtp_free(s, "tls-error");
+			}
+		}
+		break;
+	case IO_TLSREADY:
+		log_info("smtp-in session=%08x address=%s tls=%s cipher=%s",
+		    s->id, s->addr, tls_conn_version(io_tls(io)),
+		    tls_conn_cipher(io_tls(io)));
+		io_set_read(s->io, 1);
+		if (s->state == S_HANDSHAKE)
+			smtp_greet(s);
+		else {
+			/* RFC 3207 4.2: forget all that was said before. */
+			smtp_transaction_reset(s);
+			s->helo[0] = '\0';
+			s->esmtp = 0;
+			s->state = S_GREETED;
+		}
+		break;
+	case IO_TIMEOUT:
+		if (s->waiting)
+			break;
 		smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
-		bufferevent_flush(bev, EV_WRITE, BEV_FLUSH);
 		smtp_free(s, "timeout");
-		return;
+		break;
+	case IO_DISCONNECTED:
+		smtp_free(s, "disconnected");
+		break;
+	case IO_ERROR:
+		log_info("smtp-in session=%08x address=%s error=\"%s\"", s->id,
+		    s->addr, io_error(io));
+		smtp_free(s, "error");
+		break;
 	}
-	smtp_free(s, (what & BEV_EVENT_EOF) ? "disconnected" : "error");
 }
 
-/*
- * The address inside "<...>" after "FROM:" or "TO:".  The full RFC 5321
- * grammar lives in the address parser; here: one path, no spaces, no
- * control characters, within the length limits.
- */
+/* The next command must be the last one in the client's group. */
 static int
-smtp_parse_path(const char *arg, const char *prefix, char *out, size_t outlen,
-    const char **params)
+smtp_pipelined_past(struct smtp_session *s, const char *cmd)
 {
-	const char	*p, *end;
-	size_t		 len;
+	if (evbuffer_get_length(io_input(s->io)) == 0)
+		return 0;
+	log_info("smtp-in session=%08x address=%s result=refused "
+	    "reason=pipelined-after-%s", s->id, s->addr, cmd);
+	smtp_reply(s, "554 5.5.0 Commands may not follow %s before its "
+	    "reply", cmd);
+	smtp_close_after_reply(s);
+	return 1;
+}
 
-	len = strlen(prefix);
-	if (strncasecmp(arg, prefix, len) != 0)
-		return -1;
-	p = arg + len;
-	while (*p == ' ')
-		p++;
-	if (*p != '<' || (end = strchr(p, '>')) == NULL)
-		return -1;
-	p++;
-	len = end - p;
-	if (len >= outlen)
-		return -1;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	for (p = out; *p != '\0'; p++)
-		if (iscntrl((unsigned char)*p) || *p == ' ' || *p == '<' ||
-		    *p == '>')
-			return -1;
-	if (len > 0 && (p = strrchr(out, '@')) != NULL &&
-	    (p == out || p[1] == '\0'))
-		return -1;
-	for (end++; *end == ' '; end++)
-		;
-	*params = end;
-	return 0;
+static int
+smtp_tls_offered(struct smtp_session *s)
+{
+	return (s->l->flags & LISTEN_TLS) && !io_is_tls(s->io);
+}
+
+static int
+smtp_auth_offered(struct smtp_session *s)
+{
+	if (!(s->l->flags & LISTEN_AUTH) || s->authenticated)
+		return 0;
+	return io_is_tls(s->io) || (s->l->flags & LISTEN_AUTH_PLAINTEXT);
 }
 
 static void
 smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 {
-	if (arg[0] == '\0') {
-		smtp_reply(s, "501 5.5.4 %s requires a domain name",
+	if (smtp_pipelined_past(s, esmtp ? "EHLO" : "HELO"))
+		return;
+	if (arg[0] == '\0' || strchr(arg, ' ') != NULL) {
+		smtp_reply(s, "501 5.5.4 %s requires one domain name",
 		    esmtp ? "EHLO" : "HELO");
 		return;
 	}
 	if (strlcpy(s->helo, arg, sizeof(s->helo)) >= sizeof(s->helo)) {
+		s->helo[0] = '\0';
 		smtp_reply(s, "501 5.5.4 Domain name too long");
 		return;
 	}
@@ -298,14 +467,73 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-SIZE %zu", env->max_message_size);
+	smtp_reply(s, "250-DSN");
+	smtp_reply(s, "250-SMTPUTF8");
+	if (smtp_tls_offered(s))
+		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
+	if (env->help)
+		smtp_reply(s, "250-HELP");
 	smtp_reply(s, "250 PIPELINING");
+}
+
+/* MAIL parameters: SIZE, BODY, SMTPUTF8, RET, ENVID and AUTH. */
+static int
+smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
+{
+	const char	*errstr;
+	long long	 size;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(p[i].key, "SIZE") == 0 && p[i].has_value) {
+			size = strtonum(p[i].value, 0, LLONG_MAX, &errstr);
+			if (errstr != NULL) {
+				smtp_reply(s, "501 5.5.4 Bad SIZE value");
+				return -1;
+			}
+			if ((unsigned long long)size > env->max_message_size) {
+				smtp_reply(s, "552 5.3.4 Message too big");
+				return -1;
+			}
+		} else if (strcmp(p[i].key, "BODY") == 0 && p[i].has_value &&
+		    (strcasecmp(p[i].value, "7BIT") == 0 ||
+		    strcasecmp(p[i].value, "8BITMIME") == 0)) {
+			continue;
+		} else if (strcmp(p[i].key, "SMTPUTF8") == 0 &&
+		    !p[i].has_value) {
+			s->smtputf8 = 1;
+		} else if (strcmp(p[i].key, "RET") == 0 && p[i].has_value &&
+		    (strcasecmp(p[i].value, "FULL") == 0 ||
+		    strcasecmp(p[i].value, "HDRS") == 0)) {
+			strlcpy(s->dsn_ret, p[i].value, sizeof(s->dsn_ret));
+		} else if (strcmp(p[i].key, "ENVID") == 0 && p[i].has_value &&
+		    smtp_xtext_valid(p[i].value) == 0 &&
+		    strlen(p[i].value) <= 100) {
+			strlcpy(s->dsn_envid, p[i].value,
+			    sizeof(s->dsn_envid));
+		} else if (strcmp(p[i].key, "AUTH") == 0 && p[i].has_value &&
+		    smtp_xtext_valid(p[i].value) == 0) {
+			/* RFC 4954 5: accepted; we do not relay identities. */
+			continue;
+		} else {
+			smtp_reply(s, "555 5.5.4 Unsupported or malformed "
+			    "parameter %s", p[i].key);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void
 smtp_cmd_mail(struct smtp_session *s, const char *arg)
 {
-	struct ibuf	*b;
-	const char	*params;
+	struct smtp_param	 params[SMTP_PARAMS_MAX];
+	struct mailaddr		 addr;
+	struct ibuf		*b;
+	const char		*rest, *err;
+	int			 n, flags;
 
 	if (s->state < S_HELO) {
 		smtp_reply(s, "503 5.5.1 Say HELO or EHLO first");
@@ -315,38 +543,136 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "503 5.5.1 Sender already given");
 		return;
 	}
-	if (smtp_parse_path(arg, "FROM:", s->sender, sizeof(s->sender),
-	    &params) == -1) {
-		s->sender[0] = '\0';
-		smtp_reply(s, "501 5.1.7 Bad sender address syntax");
+	if ((s->l->flags & LISTEN_TLS_REQUIRE) && !io_is_tls(s->io)) {
+		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if (strncasecmp(arg, "FROM:", 5) != 0) {
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	/* Peek at the parameters: SMTPUTF8 changes how the path parses. */
+	flags = SMTP_ADDR_NULL_OK;
+	if ((rest = strchr(arg, '>')) != NULL && strcasestr(rest, "SMTPUTF8"))
+		flags |= SMTP_ADDR_UTF8;
+	if (smtp_addr_parse_path(arg + 5, flags, &addr, &rest, &err) == -1) {
+		smtp_reply(s, "501 5.1.7 Bad sender address: %s", err);
+		return;
+	}
+	if (!s->esmtp && rest[0] != '\0') {
+		smtp_reply(s, "555 5.5.4 Parameters need EHLO");
+		return;
+	}
+	if ((n = smtp_params_parse(rest, params, SMTP_PARAMS_MAX, &err)) ==
+	    -1) {
+		smtp_reply(s, "501 5.5.4 %s", err);
+		return;
+	}
+	s->smtputf8 = 0;
+	s->dsn_ret[0] = s->dsn_envid[0] = '\0';
+	if (smtp_mail_params(s, params, n) == -1)
+		return;
+	if (addr.utf8 && !s->smtputf8) {
+		smtp_reply(s, "553 5.6.7 SMTPUTF8 needed for this address");
+		return;
+	}
+	if (smtp_addr_format(&addr, s->sender, sizeof(s->sender)) == -1) {
+		smtp_reply(s, "501 5.1.7 Sender address too long");
 		return;
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_MAIL, s->id, -1);
 	imsg_add_string(b, s->sender);
 	imsg_add_u32(b, sizeof(s->ss));
 	imsg_add_data(b, &s->ss, sizeof(s->ss));
+	imsg_add_u32(b, s->l->flags);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
+}
+
+/* RCPT parameters: NOTIFY and ORCPT (RFC 3461 4). */
+static int
+smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n)
+{
+	char	 list[64], *word, *q;
+	int	 i, never, other;
+
+	s->pending_notify[0] = s->pending_orcpt[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (strcmp(p[i].key, "NOTIFY") == 0 && p[i].has_value) {
+			if (strlcpy(list, p[i].value, sizeof(list)) >=
+			    sizeof(list))
+				goto bad;
+			never = other = 0;
+			q = list;
+			while ((word = strsep(&q, ",")) != NULL) {
+				if (strcasecmp(word, "NEVER") == 0)
+					never++;
+				else if (strcasecmp(word, "SUCCESS") == 0 ||
+				    strcasecmp(word, "FAILURE") == 0 ||
+				    strcasecmp(word, "DELAY") == 0)
+					other++;
+				else
+					goto bad;
+			}
+			if (never > 1 || (never && other))
+				goto bad;
+			strlcpy(s->pending_notify, p[i].value,
+			    sizeof(s->pending_notify));
+		} else if (strcmp(p[i].key, "ORCPT") == 0 && p[i].has_value &&
+		    (q = strchr(p[i].value, ';')) != NULL &&
+		    smtp_xtext_valid(q + 1) == 0) {
+			strlcpy(s->pending_orcpt, p[i].value,
+			    sizeof(s->pending_orcpt));
+		} else
+			goto bad;
+	}
+	return 0;
+bad:
+	smtp_reply(s, "555 5.5.4 Unsupported or malformed parameter %s",
+	    p[i].key);
+	return -1;
 }
 
 static void
 smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 {
-	struct ibuf	*b;
-	const char	*params;
+	struct smtp_param	 params[SMTP_PARAMS_MAX];
+	struct mailaddr		 addr;
+	struct ibuf		*b;
+	const char		*rest, *err;
+	int			 n, flags;
 
 	if (s->state < S_MAIL) {
 		smtp_reply(s, "503 5.5.1 Need MAIL before RCPT");
 		return;
 	}
-	if (s->nrcpt >= SMTP_MAX_RCPT) {
+	if (strncasecmp(arg, "TO:", 3) != 0) {
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	if (s->nrcpt >= env->max_rcpt) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	if (smtp_parse_path(arg, "TO:", s->pending_rcpt,
-	    sizeof(s->pending_rcpt), &params) == -1 ||
-	    s->pending_rcpt[0] == '\0') {
-		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
+	flags = SMTP_ADDR_BARE_OK | (s->smtputf8 ? SMTP_ADDR_UTF8 : 0);
+	if (smtp_addr_parse_path(arg + 3, flags, &addr, &rest, &err) == -1) {
+		smtp_reply(s, "501 5.1.3 Bad recipient address: %s", err);
+		return;
+	}
+	if (!s->esmtp && rest[0] != '\0') {
+		smtp_reply(s, "555 5.5.4 Parameters need EHLO");
+		return;
+	}
+	if ((n = smtp_params_parse(rest, params, SMTP_PARAMS_MAX, &err)) ==
+	    -1) {
+		smtp_reply(s, "501 5.5.4 %s", err);
+		return;
+	}
+	if (smtp_rcpt_params(s, params, n) == -1)
+		return;
+	if (smtp_addr_format(&addr, s->pending_rcpt,
+	    sizeof(s->pending_rcpt)) == -1) {
+		smtp_reply(s, "501 5.1.3 Recipient address too long");
 		return;
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, s->id, -1);
@@ -354,6 +680,10 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	imsg_add_string(b, s->pending_rcpt);
 	imsg_add_u32(b, sizeof(s->ss));
 	imsg_add_data(b, &s->ss, sizeof(s->ss));
+	imsg_add_string(b, s->rdns);
+	imsg_add_u8(b, s->authenticated);
+	imsg_add_string(b, s->auth_user);
+	imsg_add_u8(b, io_is_tls(s->io));
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
@@ -361,6 +691,8 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 static void
 smtp_cmd_data(struct smtp_session *s, const char *arg)
 {
+	if (smtp_pipelined_past(s, "DATA"))
+		return;
 	if (s->state < S_MAIL) {
 		smtp_reply(s, "503 5.5.1 Need MAIL before DATA");
 		return;
@@ -375,6 +707,213 @@ smtp_cmd_data(struct smtp_session *s, const char *arg)
 	}
 	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_CREATE, s->id, -1, NULL, 0);
 	s->waiting = 1;
+}
+
+static void
+smtp_cmd_starttls(struct smtp_session *s, const char *arg)
+{
+	if (smtp_pipelined_past(s, "STARTTLS"))
+		return;
+	if (io_is_tls(s->io)) {
+		smtp_reply(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (!(s->l->flags & LISTEN_TLS)) {
+		smtp_reply(s, "502 5.5.1 Command not implemented");
+		return;
+	}
+	if (arg[0] != '\0') {
+		smtp_reply(s, "501 5.5.4 STARTTLS takes no argument");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	/* Not another byte in the clear: TLS begins once that is out. */
+	io_set_read(s->io, 0);
+	s->starttls = 1;
+}
+
+static void
+smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
+{
+	struct ibuf	*b;
+
+	strlcpy(s->auth_login, user, sizeof(s->auth_login));
+	b = proc_create(IMSG_SMTP_AUTH_CHECK, s->id, -1);
+	imsg_add_string(b, s->l->auth_table);
+	imsg_add_string(b, s->addr);
+	imsg_add_string(b, user);
+	imsg_add_string(b, pass);
+	proc_close(PROC_AUTH, b);
+	s->waiting = 1;
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd. */
+static void
+smtp_auth_plain(struct smtp_session *s, const char *b64)
+{
+	unsigned char	 buf[LINE_AUTH];
+	char		*authz, *user, *pass;
+	ssize_t		 n;
+
+	s->auth_step = AUTH_NONE;
+	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) <= 0)
+		goto bad;
+	buf[n] = '\0';
+	authz = (char *)buf;
+	if ((user = memchr(buf, '\0', n)) == NULL)
+		goto bad;
+	user++;
+	if ((pass = memchr(user, '\0', n - (user - (char *)buf))) == NULL)
+		goto bad;
+	pass++;
+	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
+	    user[0] == '\0' || strlen(user) >= ENVELOPE_NAMEMAX ||
+	    (authz[0] != '\0' && strcmp(authz, user) != 0))
+		goto bad;
+	smtp_auth_send(s, user, pass);
+	explicit_bzero(buf, sizeof(buf));
+	return;
+bad:
+	explicit_bzero(buf, sizeof(buf));
+	smtp_reply(s, "501 5.5.2 Malformed authentication data");
+}
+
+static void
+smtp_auth_login(struct smtp_session *s, const char *b64)
+{
+	unsigned char	 buf[LINE_AUTH];
+	ssize_t		 n;
+
+	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) < 0 ||
+	    memchr(buf, '\0', n) != NULL) {
+		s->auth_step = AUTH_NONE;
+		explicit_bzero(buf, sizeof(buf));
+		smtp_reply(s, "501 5.5.2 Malformed authentication data");
+		return;
+	}
+	buf[n] = '\0';
+	if (s->auth_step == AUTH_LOGIN_USER) {
+		if (n == 0 || (size_t)n >= sizeof(s->auth_login)) {
+			s->auth_step = AUTH_NONE;
+			smtp_reply(s, "501 5.5.2 Malformed authentication "
+			    "data");
+			return;
+		}
+		strlcpy(s->auth_login, (char *)buf, sizeof(s->auth_login));
+		s->auth_step = AUTH_LOGIN_PASS;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	s->auth_step = AUTH_NONE;
+	smtp_auth_send(s, s->auth_login, (char *)buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+static void
+smtp_auth_continue(struct smtp_session *s, char *line)
+{
+	if (strcmp(line, "*") == 0) {
+		s->auth_step = AUTH_NONE;
+		smtp_reply(s, "501 5.0.0 Authentication cancelled");
+		return;
+	}
+	if (s->auth_step == AUTH_PLAIN_WAIT)
+		smtp_auth_plain(s, line);
+	else
+		smtp_auth_login(s, line);
+	explicit_bzero(line, strlen(line));
+}
+
+static void
+smtp_cmd_auth(struct smtp_session *s, char *arg)
+{
+	char	*mech, *initial;
+
+	if (smtp_pipelined_past(s, "AUTH"))
+		return;
+	if (!(s->l->flags & LISTEN_AUTH)) {
+		smtp_reply(s, "502 5.5.1 Command not implemented");
+		return;
+	}
+	if (!io_is_tls(s->io) && !(s->l->flags & LISTEN_AUTH_PLAINTEXT)) {
+		smtp_reply(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_reply(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	if (s->state < S_HELO || s->state > S_HELO) {
+		smtp_reply(s, "503 5.5.1 AUTH not allowed now");
+		return;
+	}
+	mech = arg;
+	if ((initial = strchr(arg, ' ')) != NULL)
+		*initial++ = '\0';
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		if (initial == NULL) {
+			s->auth_step = AUTH_PLAIN_WAIT;
+			smtp_reply(s, "334 ");
+		} else if (strcmp(initial, "=") == 0)
+			smtp_auth_plain(s, "");
+		else
+			smtp_auth_plain(s, initial);
+	} else if (strcasecmp(mech, "LOGIN") == 0) {
+		if (initial == NULL) {
+			s->auth_step = AUTH_LOGIN_USER;
+			smtp_reply(s, "334 VXNlcm5hbWU6");
+		} else {
+			s->auth_step = AUTH_LOGIN_USER;
+			smtp_auth_login(s, initial);
+		}
+	} else
+		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
+	if (initial != NULL)
+		explicit_bzero(initial, strlen(initial));
+}
+
+/* VRFY and EXPN: answered only for those the configuration allows. */
+static void
+smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
+{
+	enum smtp_allow	 allow = expn ? env->expn : env->vrfy;
+	struct ibuf	*b;
+	int		 local;
+
+	local = addr_is_loopback((struct sockaddr *)&s->ss);
+	if (allow == SMTP_ALLOW_OFF ||
+	    (allow == SMTP_ALLOW_AUTH && !s->authenticated)) {
+		if (expn)
+			smtp_reply(s, "502 5.5.1 Command not implemented");
+		else
+			smtp_reply(s, "252 2.5.0 Cannot VRFY user");
+		return;
+	}
+	if (arg[0] == '\0') {
+		smtp_reply(s, "501 5.5.4 %s requires an argument",
+		    expn ? "EXPN" : "VRFY");
+		return;
+	}
+	b = proc_create(expn ? IMSG_SMTP_LOOKUP_EXPN : IMSG_SMTP_LOOKUP_VRFY,
+	    s->id, -1);
+	imsg_add_string(b, arg);
+	imsg_add_u8(b, s->authenticated || local);
+	proc_close(PROC_LOOKUP, b);
+	s->waiting = 1;
+}
+
+static void
+smtp_cmd_help(struct smtp_session *s)
+{
+	if (!env->help) {
+		smtp_reply(s, "502 5.5.1 Command not implemented");
+		return;
+	}
+	smtp_reply(s, "214-Commands:");
+	smtp_reply(s, "214-  HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
+	smtp_reply(s, "214-  HELP VRFY EXPN STARTTLS AUTH");
+	smtp_reply(s, "214 End of HELP info");
 }
 
 static void
@@ -403,23 +942,30 @@ smtp_command(struct smtp_session *s, char *line)
 	} else if (strcasecmp(line, "NOOP") == 0)
 		smtp_reply(s, "250 2.0.0 Ok");
 	else if (strcasecmp(line, "QUIT") == 0) {
-		smtp_reply(s, "221 2.0.0 %s Bye", env->hostname);
+		smtp_reply(s, "221 2.0.0 Bye");
 		smtp_close_after_reply(s);
-	} else if (strcasecmp(line, "VRFY") == 0)
-		smtp_reply(s, "252 2.5.0 Cannot VRFY user");
-	else if (strcasecmp(line, "HELP") == 0 ||
-	    strcasecmp(line, "EXPN") == 0)
-		smtp_reply(s, "502 5.5.1 Command not implemented");
+	} else if (strcasecmp(line, "STARTTLS") == 0)
+		smtp_cmd_starttls(s, arg);
+	else if (strcasecmp(line, "AUTH") == 0)
+		smtp_cmd_auth(s, arg);
+	else if (strcasecmp(line, "VRFY") == 0)
+		smtp_cmd_vrfy_expn(s, arg, 0);
+	else if (strcasecmp(line, "EXPN") == 0)
+		smtp_cmd_vrfy_expn(s, arg, 1);
+	else if (strcasecmp(line, "HELP") == 0)
+		smtp_cmd_help(s);
 	else
-		smtp_reply(s, "500 5.5.2 Command unrecognized");
+		smtp_reply(s, "500 5.5.1 Command unrecognized");
 }
 
 static void
 smtp_data_begin(struct smtp_session *s, int fd)
 {
-	char		 date[64];
-	struct smtp_rcpt *r;
-	time_t		 now;
+	char			 date[64];
+	struct smtp_rcpt	*r;
+	struct tls		*tls = io_tls(s->io);
+	time_t			 now;
+	const char		*with;
 
 	if ((s->datafp = fdopen(fd, "w")) == NULL) {
 		close(fd);
@@ -430,9 +976,19 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	now = time(NULL);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    gmtime(&now));
+	/* RFC 3848 protocol names. */
+	if (!s->esmtp)
+		with = "SMTP";
+	else if (io_is_tls(s->io))
+		with = s->authenticated ? "ESMTPSA" : "ESMTPS";
+	else
+		with = s->authenticated ? "ESMTPA" : "ESMTP";
 	fprintf(s->datafp, "Received: from %s (%s [%s])\n\tby %s with %s "
-	    "id %08x", s->helo, s->addr, s->addr, env->hostname,
-	    s->esmtp ? "ESMTP" : "SMTP", s->msgid);
+	    "id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown", s->addr,
+	    env->hostname, with, s->msgid);
+	if (io_is_tls(s->io))
+		fprintf(s->datafp, "\n\t(version=%s cipher=%s)",
+		    tls_conn_version(tls), tls_conn_cipher(tls));
 	r = TAILQ_FIRST(&s->rcpts);
 	if (s->nrcpt == 1)
 		fprintf(s->datafp, "\n\tfor <%s>", r->addr);
@@ -442,8 +998,10 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	s->data_bol = 1;
 	s->data_toobig = 0;
 	s->data_error = 0;
-	bufferevent_set_timeouts(s->bev,
-	    &(struct timeval){ SMTP_DATA_TIMEOUT, 0 }, NULL);
+	s->data_bare = 0;
+	s->data_inheaders = 1;
+	s->data_named_sender = 0;
+	io_set_timeout(s->io, env->timeout_data);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -462,22 +1020,59 @@ smtp_data_write(struct smtp_session *s, const char *p, size_t len)
 }
 
 static void
-smtp_data_end(struct smtp_session *s)
+smtp_send_envelopes(struct smtp_session *s)
 {
 	struct smtp_rcpt	*r;
 	struct ibuf		*b;
-	int			 failed;
+	size_t			 i;
+
+	TAILQ_FOREACH(r, &s->rcpts, entry) {
+		for (i = 0; i < r->ndests; i++) {
+			b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
+			imsg_add_u32(b, s->msgid);
+			imsg_add_string(b, s->sender);
+			imsg_add_string(b, r->addr);
+			imsg_add_string(b, r->dests[i].action);
+			imsg_add_string(b, r->dests[i].user);
+			imsg_add_string(b, s->helo);
+			imsg_add_string(b, s->addr);
+			imsg_add_string(b, s->dsn_ret);
+			imsg_add_string(b, s->dsn_envid);
+			imsg_add_string(b, r->notify);
+			imsg_add_string(b, r->orcpt);
+			proc_close(PROC_QUEUE, b);
+		}
+	}
+}
+
+static void
+smtp_data_refuse(struct smtp_session *s, const char *reason,
+    const char *reply)
+{
+	log_info("smtp-in session=%08x address=%s from=<%s> result=refused "
+	    "reason=%s", s->id, s->addr, s->sender, reason);
+	smtp_transaction_reset(s);
+	smtp_reply(s, "%s", reply);
+}
+
+static void
+smtp_data_end(struct smtp_session *s)
+{
+	int	 failed;
 
 	s->state = S_HELO;
-	bufferevent_set_timeouts(s->bev,
-	    &(struct timeval){ SMTP_CMD_TIMEOUT, 0 }, NULL);
+	io_set_timeout(s->io, env->timeout_command);
 	failed = fflush(s->datafp) == EOF || ferror(s->datafp);
 	if (fclose(s->datafp) == EOF)
 		failed = 1;
 	s->datafp = NULL;
 	if (s->data_toobig) {
-		smtp_transaction_reset(s);
-		smtp_reply(s, "552 5.3.4 Message too big");
+		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
+		return;
+	}
+	if (s->data_bare) {
+		smtp_data_refuse(s, "bare-cr-or-lf",
+		    "550 5.5.2 Message contains a bare CR or LF");
 		return;
 	}
 	if (failed || s->data_error) {
@@ -487,34 +1082,55 @@ smtp_data_end(struct smtp_session *s)
 		smtp_reply(s, "451 4.3.0 Temporary failure writing message");
 		return;
 	}
-	TAILQ_FOREACH(r, &s->rcpts, entry) {
-		b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
-		imsg_add_u32(b, s->msgid);
-		imsg_add_string(b, s->sender);
-		imsg_add_string(b, r->addr);
-		imsg_add_string(b, r->action);
-		imsg_add_string(b, r->user);
-		imsg_add_string(b, s->helo);
-		imsg_add_string(b, s->addr);
-		proc_close(PROC_QUEUE, b);
+	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
+	    !s->data_named_sender) {
+		smtp_data_refuse(s, "no-sender",
+		    "550 5.7.1 A message from <> must name a From: or "
+		    "Reply-To: sender");
+		return;
 	}
+	smtp_send_envelopes(s);
 	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_COMMIT, s->id, -1,
 	    &s->msgid, sizeof(s->msgid));
 	s->waiting = 1;
 }
 
+/* Does a header line name a sender (From: or Reply-To: with content)? */
+static int
+header_names_sender(const char *line, size_t len)
+{
+	const char	*names[] = { "From:", "Reply-To:" };
+	size_t		 i, n, j;
+
+	for (i = 0; i < 2; i++) {
+		n = strlen(names[i]);
+		if (len < n || strncasecmp(line, names[i], n) != 0)
+			continue;
+		for (j = n; j < len; j++)
+			if (!isspace((unsigned char)line[j]))
+				return 1;
+	}
+	return 0;
+}
+
 /*
- * One line of message data.  The line ends with LF; only ".<CR><LF>"
- * ends the message, and a leading dot is removed (RFC 5321 4.5.2).
- * Lines are stored with LF endings.
+ * One line of message data, ending in LF.  Only ".<CR><LF>" at the
+ * start of a line ends the message; a lone CR or LF anywhere is noted
+ * and makes the message refused at the end, so no <LF>.<LF>,
+ * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
+ * second message to a receiver that reads line ends differently.
+ * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
  */
 static void
 smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 {
+	size_t	 body;
 	int	 crlf;
 
 	if (!complete) {
 		/* Part of an overlong line: store it as it comes. */
+		if (memchr(line, '\r', len) != NULL)
+			s->data_bare = 1;
 		if (s->data_bol && line[0] == '.') {
 			line++;
 			len--;
@@ -528,30 +1144,22 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 		smtp_data_end(s);
 		return;
 	}
-	len -= crlf ? 2 : 1;
-	if (s->data_bol && len > 0 && line[0] == '.') {
-		line++;
-		len--;
+	body = len - (crlf ? 2 : 1);
+	if (!crlf || memchr(line, '\r', body) != NULL)
+		s->data_bare = 1;
+	if (s->data_inheaders && s->data_bol) {
+		if (body == 0)
+			s->data_inheaders = 0;
+		else if (header_names_sender(line, body))
+			s->data_named_sender = 1;
 	}
-	smtp_data_write(s, line, len);
+	if (s->data_bol && body > 0 && line[0] == '.') {
+		line++;
+		body--;
+	}
+	smtp_data_write(s, line, body);
 	smtp_data_write(s, "\n", 1);
 	s->data_bol = 1;
-}
-
-static void
-smtp_command_line(struct smtp_session *s, char *line, size_t len)
-{
-	/* len counts the LF; the limit counts CR and LF (RFC 5321 4.5.3.1.4) */
-	if (len > 0 && line[len - 1] == '\n')
-		line[--len] = '\0';
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	if (memchr(line, '\0', len) != NULL) {
-		smtp_reply(s, "500 5.5.2 Bad command line");
-		return;
-	}
-	log_debug("smtp-in session=%08x command=\"%s\"", s->id, line);
-	smtp_command(s, line);
 }
 
 static void
@@ -560,10 +1168,54 @@ smtp_long_line(struct smtp_session *s)
 	log_info("smtp-in session=%08x address=%s result=refused "
 	    "reason=line-too-long", s->id, s->addr);
 	smtp_reply(s, "500 5.5.2 Line too long");
-	if (++s->longlines >= SMTP_MAX_LONGLINES) {
+	if (++s->longlines >= MAX_LONGLINES) {
 		smtp_reply(s, "421 4.7.0 %s Too many errors", env->hostname);
 		smtp_close_after_reply(s);
 	}
+}
+
+/* The longest line the next command may be, from its first octets. */
+static size_t
+smtp_line_limit(struct smtp_session *s, struct evbuffer *in)
+{
+	unsigned char	*p;
+
+	if (s->auth_step != AUTH_NONE)
+		return LINE_AUTH;
+	if (evbuffer_get_length(in) < 5)
+		return SMTP_LINE_MAX;
+	p = evbuffer_pullup(in, 5);
+	if (strncasecmp((char *)p, "MAIL ", 5) == 0)
+		return LINE_MAIL;
+	if (strncasecmp((char *)p, "RCPT ", 5) == 0)
+		return LINE_RCPT;
+	if (strncasecmp((char *)p, "AUTH ", 5) == 0)
+		return LINE_AUTH;
+	return SMTP_LINE_MAX;
+}
+
+static void
+smtp_command_line(struct smtp_session *s, char *line, size_t len)
+{
+	/* Commands may end in a bare LF; a CR inside one is refused. */
+	if (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len)) {
+		s->auth_step = AUTH_NONE;
+		smtp_reply(s, "500 5.5.2 Bad command line");
+		return;
+	}
+	if (s->auth_step != AUTH_NONE) {
+		smtp_auth_continue(s, line);
+		return;
+	}
+	if (strncasecmp(line, "AUTH ", 5) == 0)
+		log_debug("smtp-in session=%08x command=\"AUTH ...\"", s->id);
+	else
+		log_debug("smtp-in session=%08x command=\"%s\"", s->id, line);
+	smtp_command(s, line);
 }
 
 static void
@@ -571,23 +1223,34 @@ smtp_process(struct smtp_session *s)
 {
 	struct evbuffer		*in;
 	struct evbuffer_ptr	 eol;
-	char			 buf[SMTP_DATA_CHUNK + 1];
-	size_t			 len, avail;
+	char			 buf[LINE_AUTH + 1];
+	char			 data[DATA_CHUNK + 1];
+	size_t			 len, avail, limit;
 
-	in = bufferevent_get_input(s->bev);
-	while (!s->waiting && s->state != S_QUIT) {
+	in = io_input(s->io);
+	while (!s->waiting && !s->starttls && s->state != S_QUIT &&
+	    s->state > S_HANDSHAKE) {
+		if (s->errors >= env->max_errors && s->state != S_DATA) {
+			log_info("smtp-in session=%08x address=%s "
+			    "result=closed reason=too-many-errors", s->id,
+			    s->addr);
+			smtp_reply(s, "421 4.7.0 %s Too many errors",
+			    env->hostname);
+			smtp_close_after_reply(s);
+			break;
+		}
 		avail = evbuffer_get_length(in);
 		if (avail == 0)
 			break;
 		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 		if (s->state == S_DATA) {
-			if (eol.pos == -1 && avail < SMTP_DATA_CHUNK)
+			if (eol.pos == -1 && avail < DATA_CHUNK)
 				break;
-			len = eol.pos == -1 || eol.pos >= SMTP_DATA_CHUNK ?
-			    SMTP_DATA_CHUNK - 1 : (size_t)eol.pos + 1;
-			evbuffer_remove(in, buf, len);
-			buf[len] = '\0';
-			smtp_data_line(s, buf, len, buf[len - 1] == '\n');
+			len = eol.pos == -1 || eol.pos >= DATA_CHUNK ?
+			    DATA_CHUNK - 1 : (size_t)eol.pos + 1;
+			evbuffer_remove(in, data, len);
+			data[len] = '\0';
+			smtp_data_line(s, data, len, data[len - 1] == '\n');
 			continue;
 		}
 		if (s->skipline) {
@@ -597,10 +1260,12 @@ smtp_process(struct smtp_session *s)
 				s->skipline = 0;
 			continue;
 		}
-		if (eol.pos == -1 && avail <= SMTP_LINE_MAX)
+		limit = smtp_line_limit(s, in);
+		if (eol.pos == -1 && avail <= limit)
 			break;
-		if (eol.pos == -1 || eol.pos + 1 > SMTP_LINE_MAX) {
+		if (eol.pos == -1 || (size_t)eol.pos + 1 > limit) {
 			s->skipline = 1;
+			s->auth_step = AUTH_NONE;
 			smtp_long_line(s);
 			continue;
 		}
@@ -608,65 +1273,183 @@ smtp_process(struct smtp_session *s)
 		evbuffer_remove(in, buf, len);
 		buf[len] = '\0';
 		smtp_command_line(s, buf, len);
+		explicit_bzero(buf, len);
 	}
 }
 
+/* Lookup judged the client: greet it or turn it away. */
 static void
-smtp_read(struct bufferevent *bev, void *arg)
+smtp_lookup_connect(struct smtp_session *s, uint32_t status,
+    const char *reply)
 {
-	smtp_process(arg);
+	if (status != LOOKUP_OK) {
+		log_info("smtp-in session=%08x address=%s result=refused "
+		    "reason=lookup", s->id, s->addr);
+		if (!(s->l->flags & LISTEN_SMTPS))
+			smtp_reply(s, "%s", reply);
+		smtp_close_after_reply(s);
+		return;
+	}
+	if (s->l->flags & LISTEN_SMTPS) {
+		s->state = S_HANDSHAKE;
+		if (io_start_tls_server(s->io, smtp_tls_context(s->l)) == -1) {
+			log_warnx("smtp-in session=%08x %s", s->id,
+			    io_error(s->io));
+			smtp_free(s, "tls-error");
+		}
+		return;
+	}
+	smtp_greet(s);
 }
 
-/* Lookup answered a MAIL or RCPT. */
+static void
+smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply,
+    struct imsg *imsg)
+{
+	struct smtp_rcpt	*r;
+	uint32_t		 n, i;
+
+	n = imsg_get_u32(imsg);
+	if (n > 1024)
+		fatalx("smtp: too many destinations from lookup");
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (n > 0 && (r->dests = calloc(n, sizeof(*r->dests))) == NULL))
+		fatal("calloc");
+	for (i = 0; i < n; i++) {
+		imsg_get_string(imsg, r->dests[i].action,
+		    sizeof(r->dests[i].action));
+		imsg_get_string(imsg, r->dests[i].user,
+		    sizeof(r->dests[i].user));
+	}
+	proc_check(PROC_LOOKUP, imsg);
+	r->ndests = n;
+	log_info("smtp-in session=%08x address=%s from=<%s> to=<%s> "
+	    "result=%s", s->id, s->addr, s->sender, s->pending_rcpt,
+	    status == LOOKUP_OK ? "accepted" : "refused");
+	if (status != LOOKUP_OK || n == 0) {
+		smtp_rcpt_free(r);
+		smtp_reply(s, "%s", reply[0] ? reply :
+		    "451 4.3.0 Temporary failure");
+		return;
+	}
+	strlcpy(r->addr, s->pending_rcpt, sizeof(r->addr));
+	strlcpy(r->notify, s->pending_notify, sizeof(r->notify));
+	strlcpy(r->orcpt, s->pending_orcpt, sizeof(r->orcpt));
+	TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
+	s->nrcpt++;
+	s->state = S_RCPT;
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtp_lookup_vrfy_expn(struct smtp_session *s, uint32_t type,
+    struct imsg *imsg)
+{
+	char		 users[64][ENVELOPE_NAMEMAX];
+	uint32_t	 n, i;
+
+	n = imsg_get_u32(imsg);
+	if (n > 64)
+		fatalx("smtp: too many users from lookup");
+	for (i = 0; i < n; i++)
+		imsg_get_string(imsg, users[i], sizeof(users[i]));
+	proc_check(PROC_LOOKUP, imsg);
+	if (n == 0) {
+		smtp_reply(s, "550 5.1.1 User unknown");
+		return;
+	}
+	if (type == IMSG_LOOKUP_SMTP_VRFY) {
+		smtp_reply(s, "250 2.1.5 <%s@%s>", users[0], env->hostname);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		smtp_reply(s, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ',
+		    users[i], env->hostname);
+}
+
+/* Lookup answered: the client, a MAIL, a RCPT, a VRFY or an EXPN. */
 void
 smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 {
 	struct smtp_session	*s;
-	struct smtp_rcpt	*r;
 	char			 reply[SMTP_LINE_MAX];
-	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
-	uint32_t		 status;
+	uint32_t		 status = 0;
 
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, reply, sizeof(reply));
-	if (type == IMSG_LOOKUP_SMTP_RCPT) {
-		imsg_get_string(imsg, action, sizeof(action));
-		imsg_get_string(imsg, user, sizeof(user));
-	}
-	proc_check(PROC_LOOKUP, imsg);
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
 		fatalx("smtp: lookup answer for no question");
+	if (type != IMSG_LOOKUP_SMTP_VRFY && type != IMSG_LOOKUP_SMTP_EXPN) {
+		status = imsg_get_u32(imsg);
+		imsg_get_string(imsg, reply, sizeof(reply));
+	}
+	if (type != IMSG_LOOKUP_SMTP_RCPT && type != IMSG_LOOKUP_SMTP_VRFY &&
+	    type != IMSG_LOOKUP_SMTP_EXPN)
+		proc_check(PROC_LOOKUP, imsg);
 	s->waiting = 0;
 	if (s->dead) {
 		smtp_free(s, "disconnected");
 		return;
 	}
-
-	if (type == IMSG_LOOKUP_SMTP_MAIL) {
+	switch (type) {
+	case IMSG_LOOKUP_SMTP_CONNECT:
+		smtp_lookup_connect(s, status, reply);
+		return;
+	case IMSG_LOOKUP_SMTP_MAIL:
 		if (status == LOOKUP_OK) {
 			s->state = S_MAIL;
 			smtp_reply(s, "250 2.1.0 Ok");
 		} else {
+			log_info("smtp-in session=%08x address=%s from=<%s> "
+			    "result=refused", s->id, s->addr, s->sender);
 			s->sender[0] = '\0';
 			smtp_reply(s, "%s", reply);
 		}
-	} else {
-		if (status == LOOKUP_OK) {
-			if ((r = calloc(1, sizeof(*r))) == NULL)
-				fatal("calloc");
-			strlcpy(r->addr, s->pending_rcpt, sizeof(r->addr));
-			strlcpy(r->action, action, sizeof(r->action));
-			strlcpy(r->user, user, sizeof(r->user));
-			TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
-			s->nrcpt++;
-			s->state = S_RCPT;
-			smtp_reply(s, "250 2.1.5 Ok");
-		} else
-			smtp_reply(s, "%s", reply);
-		log_info("smtp-in session=%08x address=%s from=<%s> to=<%s> "
-		    "result=%s", s->id, s->addr, s->sender, s->pending_rcpt,
-		    status == LOOKUP_OK ? "accepted" : "refused");
+		break;
+	case IMSG_LOOKUP_SMTP_RCPT:
+		smtp_lookup_rcpt(s, status, reply, imsg);
+		break;
+	default:
+		smtp_lookup_vrfy_expn(s, type, imsg);
+		break;
 	}
+	smtp_process(s);
+}
+
+/* The auth process answered an AUTH. */
+void
+smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
+{
+	struct smtp_session	*s;
+	uint32_t		 status;
+
+	status = imsg_get_u32(imsg);
+	proc_check(PROC_AUTH, imsg);
+	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
+		fatalx("smtp: auth answer for no question");
+	s->waiting = 0;
+	if (s->dead) {
+		smtp_free(s, "disconnected");
+		return;
+	}
+	switch (status) {
+	case AUTH_OK:
+		s->authenticated = 1;
+		strlcpy(s->auth_user, s->auth_login, sizeof(s->auth_user));
+		log_info("smtp-in session=%08x address=%s user=%s "
+		    "result=authenticated", s->id, s->addr, s->auth_user);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		break;
+	case AUTH_BLOCKED:
+		smtp_reply(s, "421 4.7.0 Too many authentication failures");
+		smtp_close_after_reply(s);
+		break;
+	case AUTH_TEMPFAIL:
+		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
+		break;
+	default:
+		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+		break;
+	}
+	explicit_bzero(s->auth_login, sizeof(s->auth_login));
 	smtp_process(s);
 }
 

@@ -71,10 +71,19 @@ enum imsg_type {
 	IMSG_PARENT_LISTENERS_DONE,
 	IMSG_PARENT_CONTROL_SOCKET,	/* parent -> control, with fd */
 
+	IMSG_SMTP_LOOKUP_CONNECT,
+	IMSG_LOOKUP_SMTP_CONNECT,
 	IMSG_SMTP_LOOKUP_MAIL,
 	IMSG_LOOKUP_SMTP_MAIL,
 	IMSG_SMTP_LOOKUP_RCPT,
 	IMSG_LOOKUP_SMTP_RCPT,
+	IMSG_SMTP_LOOKUP_VRFY,
+	IMSG_LOOKUP_SMTP_VRFY,
+	IMSG_SMTP_LOOKUP_EXPN,
+	IMSG_LOOKUP_SMTP_EXPN,
+
+	IMSG_SMTP_AUTH_CHECK,
+	IMSG_AUTH_SMTP_RESULT,
 
 	IMSG_SMTP_QUEUE_CREATE,
 	IMSG_QUEUE_SMTP_CREATE,		/* with the message fd */
@@ -103,6 +112,30 @@ enum imsg_type {
 #define DELIVERY_TEMPFAIL	1
 #define DELIVERY_PERMFAIL	2
 
+/* Answers from the auth process. */
+#define AUTH_OK			0
+#define AUTH_FAIL		1
+#define AUTH_BLOCKED		2	/* too many failures from the address */
+#define AUTH_TEMPFAIL		3
+
+/* A certificate and its key, by name; read by the listener at start. */
+struct pki {
+	TAILQ_ENTRY(pki)	 entry;
+	char			 name[SMTP_DOMAIN_MAX + 1];
+	char			 cert[PATH_MAX];
+	char			 key[PATH_MAX];
+	int			 line;
+};
+TAILQ_HEAD(pki_list, pki);
+
+#define LISTEN_TLS		0x01	/* offer STARTTLS */
+#define LISTEN_TLS_REQUIRE	0x02	/* no MAIL before STARTTLS */
+#define LISTEN_SMTPS		0x04	/* TLS from the first byte */
+#define LISTEN_AUTH		0x08	/* offer AUTH (over TLS) */
+#define LISTEN_AUTH_PLAINTEXT	0x10	/* also offer AUTH without TLS */
+#define LISTEN_REJECT_NULL	0x20	/* refuse MAIL FROM:<> */
+#define LISTEN_REQUIRE_SENDER	0x40	/* <> must name a From: */
+
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	struct sockaddr_storage	 ss;
@@ -111,11 +144,16 @@ struct listener {
 	in_port_t		 port;
 	int			 fd;
 	int			 line;
+	uint32_t		 index;
+	int			 flags;
+	char			 pki[SMTP_DOMAIN_MAX + 1];
+	char			 auth_table[TABLE_NAMESZ];
 };
 TAILQ_HEAD(listener_list, listener);
 
 enum action_type {
 	ACTION_MAILDIR,
+	ACTION_RELAY,
 };
 
 struct action {
@@ -123,19 +161,43 @@ struct action {
 	char			 name[POLICY_NAMESZ];
 	enum action_type	 type;
 	char			 path[PATH_MAX];	/* "" is ~/Maildir */
+	char			 alias_table[TABLE_NAMESZ];
+	char			 internal_table[TABLE_NAMESZ];
 	int			 line;
 	int			 used;
 };
 TAILQ_HEAD(action_list, action);
 
+/* Who may use VRFY and EXPN. */
+enum smtp_allow {
+	SMTP_ALLOW_OFF,
+	SMTP_ALLOW_AUTH,
+	SMTP_ALLOW_ON,
+};
+
 struct smtpd_config {
 	const char		*file;
 	char			 hostname[SMTP_DOMAIN_MAX + 1];
+	char			 banner[SMTP_LINE_MAX];	/* "" is "HOST ESMTP" */
 	char			 queue_dir[PATH_MAX];
 	char			 control_socket[PATH_MAX];
 	size_t			 max_message_size;
+	size_t			 max_rcpt;
+	size_t			 max_sessions;
+	size_t			 max_sessions_per_addr;
+	size_t			 max_errors;
+	size_t			 max_auth_failures;
+	int			 timeout_command;	/* seconds */
+	int			 timeout_data;
+	int			 auth_failure_delay;
+	int			 help;
+	enum smtp_allow		 vrfy;
+	enum smtp_allow		 expn;
+	char			 killfile[TABLE_NAMESZ];	/* "" none */
 	struct listener_list	 listeners;
+	uint32_t		 nlisteners;
 	struct table_list	 tables;
+	struct pki_list		 pkis;
 	struct action_list	 actions;
 	struct policy_rules	 rules;
 };
@@ -153,7 +215,8 @@ int			 cmdline_symset(char *);
 struct smtpd_config	*config_new(void);
 void			 config_free(struct smtpd_config *);
 struct action		*config_action(struct smtpd_config *, const char *);
-int			 config_check(struct smtpd_config *);
+struct pki		*config_pki(struct smtpd_config *, const char *);
+int			 config_check(struct smtpd_config *, int);
 
 /* proc.c */
 typedef void (*proc_dispatch_fn)(enum smtp_proc, struct imsg *);
@@ -188,5 +251,7 @@ int		 mkdir_owned(const char *, mode_t, uid_t, gid_t);
 void		 set_nonblocking(int);
 uint64_t	 id_generate(void);
 const char	*id_text(uint64_t);
+ssize_t		 base64_decode(const char *, unsigned char *, size_t);
+int		 base64_encode(const unsigned char *, size_t, char *, size_t);
 
 #endif

@@ -102,3 +102,79 @@ id_text(uint64_t id)
 	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)id);
 	return buf;
 }
+
+static int
+base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decode strict base64 (RFC 4648, padding required) into out.  Returns
+ * the decoded length, or -1 on bad input or when it does not fit.
+ */
+ssize_t
+base64_decode(const char *in, unsigned char *out, size_t outlen)
+{
+	size_t	 len = strlen(in), i, n = 0;
+	int	 v[4], j, pad;
+
+	if (len % 4 != 0)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		pad = 0;
+		for (j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && i + 4 == len && j >= 2) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[j] = base64_value(in[i + j])) == -1)
+				return -1;
+		}
+		if (n + 3 - pad > outlen)
+			return -1;
+		out[n++] = (v[0] << 2) | (v[1] >> 4);
+		if (pad < 2)
+			out[n++] = ((v[1] & 0xf) << 4) | (v[2] >> 2);
+		if (pad < 1)
+			out[n++] = ((v[2] & 0x3) << 6) | v[3];
+	}
+	return n;
+}
+
+/* Encode len bytes; returns -1 when out is too small. */
+int
+base64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t	 i, n = 0;
+	uint32_t w;
+
+	if ((len + 2) / 3 * 4 + 1 > outlen)
+		return -1;
+	for (i = 0; i < len; i += 3) {
+		w = in[i] << 16;
+		if (i + 1 < len)
+			w |= in[i + 1] << 8;
+		if (i + 2 < len)
+			w |= in[i + 2];
+		out[n++] = alphabet[(w >> 18) & 0x3f];
+		out[n++] = alphabet[(w >> 12) & 0x3f];
+		out[n++] = i + 1 < len ? alphabet[(w >> 6) & 0x3f] : '=';
+		out[n++] = i + 2 < len ? alphabet[w & 0x3f] : '=';
+	}
+	out[n] = '\0';
+	return 0;
+}

@@ -27,16 +27,20 @@ struct sfield {
 
 #define SF(m)	{ #m, offsetof(struct envelope, m), \
 		    sizeof(((struct envelope *)0)->m) }
+#define SFK(k, m) { k, offsetof(struct envelope, m), \
+		    sizeof(((struct envelope *)0)->m) }
 
 static const struct sfield sfields[] = {
 	SF(sender), SF(rcpt), SF(action), SF(user), SF(helo), SF(client),
-	SF(lasterr),
+	SF(lasterr), SFK("dsn-ret", dsn_ret), SFK("dsn-envid", dsn_envid),
+	SFK("dsn-notify", dsn_notify), SFK("dsn-orcpt", dsn_orcpt),
 };
 #define NSFIELDS	(sizeof(sfields) / sizeof(sfields[0]))
 
 static const char *const allkeys[] = {
 	"id", "sender", "rcpt", "action", "user", "helo", "client",
-	"created", "tries", "lasterr",
+	"created", "tries", "lasterr", "dsn-ret", "dsn-envid", "dsn-notify",
+	"dsn-orcpt",
 };
 #define NKEYS		(sizeof(allkeys) / sizeof(allkeys[0]))
 
@@ -60,6 +64,10 @@ env_ordinary(struct envelope *e)
 	e->created = 1700000000;
 	e->tries = 3;
 	strlcpy(e->lasterr, "451 4.3.0 try again later", sizeof(e->lasterr));
+	strlcpy(e->dsn_ret, "HDRS", sizeof(e->dsn_ret));
+	strlcpy(e->dsn_envid, "QQ314159", sizeof(e->dsn_envid));
+	strlcpy(e->dsn_notify, "SUCCESS,FAILURE", sizeof(e->dsn_notify));
+	strlcpy(e->dsn_orcpt, "rfc822;bob@example.net", sizeof(e->dsn_orcpt));
 }
 
 static void
@@ -78,6 +86,10 @@ env_check_equal(const struct envelope *a, const struct envelope *b)
 	ATF_CHECK_EQ_MSG(a->tries, b->tries, "tries %" PRIu32 " != %" PRIu32,
 	    a->tries, b->tries);
 	ATF_CHECK_STREQ(a->lasterr, b->lasterr);
+	ATF_CHECK_STREQ(a->dsn_ret, b->dsn_ret);
+	ATF_CHECK_STREQ(a->dsn_envid, b->dsn_envid);
+	ATF_CHECK_STREQ(a->dsn_notify, b->dsn_notify);
+	ATF_CHECK_STREQ(a->dsn_orcpt, b->dsn_orcpt);
 }
 
 static void
@@ -187,7 +199,11 @@ ATF_TC_BODY(round_trip_ordinary, tc)
 	    "client 192.0.2.1\n"
 	    "created 1700000000\n"
 	    "tries 3\n"
-	    "lasterr 451 4.3.0 try again later\n");
+	    "lasterr 451 4.3.0 try again later\n"
+	    "dsn-ret HDRS\n"
+	    "dsn-envid QQ314159\n"
+	    "dsn-notify SUCCESS,FAILURE\n"
+	    "dsn-orcpt rfc822;bob@example.net\n");
 }
 
 ATF_TC_WITHOUT_HEAD(round_trip_number_limits);

@@ -515,8 +515,73 @@ ATF_TC_BODY(a_flagged_message_without_a_descriptor_is_a_protocol_error, tc)
 	pair_close(&p);
 }
 
-#define FULL_COUNT	64
-#define FULL_SIZE	1000
+/* Send raw bytes with a descriptor attached, whatever the header says. */
+static void
+sendmsg_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	ATF_REQUIRE(sendmsg(sock, &msg, 0) == (ssize_t)len);
+}
+
+/*
+ * A peer that attaches a descriptor to a message not flagged for one
+ * must not shift descriptors onto the messages after it.
+ */
+ATF_TC_WITHOUT_HEAD(a_descriptor_on_an_unflagged_message_is_refused);
+ATF_TC_BODY(a_descriptor_on_an_unflagged_message_is_refused, tc)
+{
+	struct pair	 p;
+	struct imsg	 imsg;
+	struct imsg_hdr	 hdr;
+	int		 a[2], b[2], r;
+
+	pair_open(&p);
+	ATF_REQUIRE(pipe(a) == 0 && pipe(b) == 0);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = 7;
+	sendmsg_with_fd(p.sv[0], &hdr, sizeof(hdr), a[0]);
+	ATF_REQUIRE(imsg_compose(&p.tx, 8, 0, b[0], NULL, 0) == 0);
+	send_all(&p);
+	for (;;) {
+		r = imsg_get(&p.rx, &imsg);
+		if (r != 0)
+			break;
+		ATF_REQUIRE(imsgbuf_read(&p.rx) > 0);
+	}
+	ATF_REQUIRE_EQ(r, -1);
+	ATF_REQUIRE_EQ(errno, EBADMSG);
+	close(a[0]);
+	close(a[1]);
+	close(b[1]);
+	pair_close(&p);
+}
+
+/*
+ * Messages bigger than the send buffer, so that the socket takes some
+ * of them only in part and the rest of each must follow in order.
+ */
+#define FULL_COUNT	40
+#define FULL_SIZE	5000
 
 ATF_TC_WITHOUT_HEAD(a_full_socket_keeps_the_rest_queued);
 ATF_TC_BODY(a_full_socket_keeps_the_rest_queued, tc)
@@ -591,6 +656,7 @@ ATF_TP_ADD_TCS(tp)
 	    strings_round_trip_and_overlong_or_nul_strings_are_refused);
 	ATF_TP_ADD_TC(tp,
 	    a_flagged_message_without_a_descriptor_is_a_protocol_error);
+	ATF_TP_ADD_TC(tp, a_descriptor_on_an_unflagged_message_is_refused);
 	ATF_TP_ADD_TC(tp, a_full_socket_keeps_the_rest_queued);
 	return atf_no_error();
 }
