@@ -167,8 +167,24 @@ queue_rollback(struct imsg *imsg)
 static void
 queue_deliver(struct envelope *e)
 {
+	struct action	*a;
 	struct ibuf	*b;
 	int		 fd;
+
+	if ((a = config_action(env, e->action)) == NULL ||
+	    a->type == ACTION_RELAY) {
+		/* Kept for an admin: nothing here relays to other hosts. */
+		strlcpy(e->lasterr, a == NULL ? "no such action" :
+		    "relaying to other hosts is not available",
+		    sizeof(e->lasterr));
+		scheduler_hold(e->id);
+		log_warnx("delivery evpid=%016" PRIx64 " to=<%s> result=held "
+		    "error=\"%s\"", e->id, e->rcpt, e->lasterr);
+		if (store_envelope_update(e) == -1)
+			log_warn("queue: evpid=%016" PRIx64 " cannot update "
+			    "envelope", e->id);
+		return;
+	}
 
 	if ((fd = store_message_open(envelope_msgid(e->id))) == -1) {
 		log_warn("queue: evpid=%016" PRIx64 " cannot open message",

@@ -140,3 +140,25 @@ message_body()
 {
 	sed '1,/^$/d' "$1"
 }
+
+# dialog [--smtps] < script: a byte-exact SMTP conversation with this
+# test's smtpd; see smtpdialog.py for the script's steps.
+dialog()
+{
+	python3 "$TOP/regress/smtpdialog.py" "$@" "$(port)"
+}
+
+# make_pki NAME: a self-signed certificate NAME.crt and key NAME.key in
+# the work directory.
+make_pki()
+{
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$(pwd)/$1.key" \
+	    -out "$(pwd)/$1.crt" -days 2 -subj "/CN=$1" 2>/dev/null ||
+	    atf_fail "openssl could not make a certificate"
+}
+
+# add_creds FILE USER PASSWORD: append a sha512-crypt credential.
+add_creds()
+{
+	printf '%s %s\n' "$2" "$(openssl passwd -6 "$3")" >> "$1"
+}

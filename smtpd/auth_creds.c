@@ -69,9 +69,9 @@ creds_lower_bound(struct table *t, const char *key, int strict)
 }
 
 /*
- * The entries for user: returns how many there are, and the hash and
- * the lowest entry of the first.  More than one is an error in the
- * table; the caller refuses the user rather than pick one.
+ * The entries for user: returns how many there are, with the hash of
+ * the first and the entry it came from.  More than one is an error in
+ * the table; the caller refuses the user rather than pick one.
  */
 static int
 creds_find(struct table *t, const char *user, const char **hash,

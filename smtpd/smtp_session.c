@@ -28,6 +28,7 @@
 #include "smtp.h"
 #include "smtp_addr.h"
 #include "io.h"
+#include "auth_creds.h"
 
 /*
  * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),
@@ -768,6 +769,7 @@ smtp_auth_plain(struct smtp_session *s, const char *b64)
 	pass++;
 	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
 	    user[0] == '\0' || strlen(user) >= ENVELOPE_NAMEMAX ||
+	    strlen(pass) > AUTH_PASSWORD_MAX ||
 	    (authz[0] != '\0' && strcmp(authz, user) != 0))
 		goto bad;
 	smtp_auth_send(s, user, pass);
@@ -805,6 +807,11 @@ smtp_auth_login(struct smtp_session *s, const char *b64)
 		return;
 	}
 	s->auth_step = AUTH_NONE;
+	if (n > AUTH_PASSWORD_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		smtp_reply(s, "501 5.5.2 Malformed authentication data");
+		return;
+	}
 	smtp_auth_send(s, s->auth_login, (char *)buf);
 	explicit_bzero(buf, sizeof(buf));
 }
