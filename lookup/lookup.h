@@ -51,6 +51,7 @@ struct table	*table_create(const char *, enum table_backend, const char *);
 void		 table_free(struct table *);
 int		 table_add(struct table *, const char *, const char *);
 int		 table_load(struct table *, char *, size_t);
+int		 table_reload(struct table *, char *, size_t);
 const char	*table_get(struct table *, const char *);
 int		 table_has(struct table *, const char *);
 int		 table_has_addr(struct table *, const struct sockaddr *);

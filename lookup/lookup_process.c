@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../smtpd/smtpd.h"
+#include "lookup_dns.h"
 
 #define ALIAS_DEPTH_MAX		8
 #define ALIAS_MEMBERS_MAX	64
@@ -195,22 +196,62 @@ lookup_reply(uint32_t type, uint32_t id, uint32_t status, const char *text)
 }
 
 static void
+lookup_connect_reply(uint32_t id, uint32_t status, const char *text,
+    const char *rdns)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, text);
+	imsg_add_string(b, rdns);
+	proc_close(PROC_SMTP, b);
+}
+
+struct connect_query {
+	uint32_t		 id;
+	struct sockaddr_storage	 ss;
+};
+
+/* The client's confirmed name, if any, is judged too. */
+static void
+lookup_connect_named(void *arg, const char *name)
+{
+	struct connect_query	*q = arg;
+	const char		*addr = sa_to_text((struct sockaddr *)&q->ss);
+
+	if (name != NULL && killfile != NULL &&
+	    killfile_has_host(killfile, name)) {
+		log_info("lookup address=%s host=%s result=refused "
+		    "reason=killfile", addr, name);
+		lookup_connect_reply(q->id, LOOKUP_PERMFAIL,
+		    "554 5.7.1 Connection refused", "");
+	} else
+		lookup_connect_reply(q->id, LOOKUP_OK, "",
+		    name != NULL ? name : "");
+	free(q);
+}
+
+static void
 lookup_connect(struct imsg *imsg)
 {
-	struct sockaddr_storage	 ss;
+	struct connect_query	*q;
 
-	lookup_client(imsg, &ss);
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		fatal("calloc");
+	q->id = imsg->hdr.peerid;
+	lookup_client(imsg, &q->ss);
 	proc_check(PROC_SMTP, imsg);
 	if (killfile != NULL && killfile_has_addr(killfile,
-	    (struct sockaddr *)&ss)) {
+	    (struct sockaddr *)&q->ss)) {
 		log_info("lookup address=%s result=refused reason=killfile",
-		    sa_to_text((struct sockaddr *)&ss));
-		lookup_reply(IMSG_LOOKUP_SMTP_CONNECT, imsg->hdr.peerid,
-		    LOOKUP_PERMFAIL, "554 5.7.1 Connection refused");
+		    sa_to_text((struct sockaddr *)&q->ss));
+		lookup_connect_reply(q->id, LOOKUP_PERMFAIL,
+		    "554 5.7.1 Connection refused", "");
+		free(q);
 		return;
 	}
-	lookup_reply(IMSG_LOOKUP_SMTP_CONNECT, imsg->hdr.peerid, LOOKUP_OK,
-	    "");
+	dns_reverse((struct sockaddr *)&q->ss, lookup_connect_named, q);
 }
 
 static void
@@ -434,10 +475,58 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 	proc_close(PROC_SMTP, b);
 }
 
+/* smtpctl update table NAME: read a file table (or the kill file) again. */
+static void
+lookup_update_table(struct imsg *imsg)
+{
+	struct table	*t;
+	struct killfile	*kf;
+	struct ibuf	*b;
+	char		 name[TABLE_NAMESZ], err[256], text[512];
+	int		 ok = 0;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	proc_check(PROC_CONTROL, imsg);
+	if ((t = table_find(&env->tables, name)) == NULL)
+		snprintf(text, sizeof(text), "no such table: %s", name);
+	else if (t->backend != TABLE_FILE)
+		snprintf(text, sizeof(text), "table %s is not a file table",
+		    name);
+	else if (strcmp(name, env->killfile) == 0) {
+		kf = killfile;
+		if (killfile_load(kf, t->path, err, sizeof(err)) == -1)
+			snprintf(text, sizeof(text), "%s", err);
+		else {
+			ok = 1;
+			snprintf(text, sizeof(text), "table %s: %zu entries",
+			    name, killfile_count(kf));
+		}
+	} else if (table_reload(t, err, sizeof(err)) == -1)
+		snprintf(text, sizeof(text), "%s", err);
+	else {
+		ok = 1;
+		snprintf(text, sizeof(text), "table %s: %zu entries", name,
+		    t->count);
+	}
+	log_info("lookup: update table %s result=%s%s%s", name,
+	    ok ? "ok" : "failed", ok ? "" : " error=", ok ? "" : text);
+	b = proc_create(ok ? IMSG_CTL_OK : IMSG_CTL_FAIL, imsg->hdr.peerid,
+	    -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_CONTROL, b);
+}
+
 static void
 lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	switch (from) {
+	case PROC_CONTROL:
+		switch (imsg->hdr.type) {
+		case IMSG_CTL_UPDATE_TABLE:
+			lookup_update_table(imsg);
+			return;
+		}
+		break;
 	case PROC_SMTP:
 		switch (imsg->hdr.type) {
 		case IMSG_SMTP_LOOKUP_CONNECT:
@@ -504,6 +593,7 @@ lookup_main(void)
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);
 	proc_signals();
 	lookup_killfile_load();
+	dns_init();
 
 	/* Warm up NSS while everything is still reachable. */
 	(void)getpwnam("root");

@@ -201,6 +201,37 @@ table_load(struct table *t, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Load a file table again.  The new contents replace the old only when
+ * the whole file was read; otherwise the table stays as it was.
+ */
+int
+table_reload(struct table *t, char *err, size_t errlen)
+{
+	struct table	*fresh;
+
+	if (t->backend != TABLE_FILE) {
+		snprintf(err, errlen, "table %s is not a file table", t->name);
+		return -1;
+	}
+	if ((fresh = table_create(t->name, TABLE_FILE, t->path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (table_load(fresh, err, errlen) == -1) {
+		table_free(fresh);
+		return -1;
+	}
+	table_clear(t);
+	t->entries = fresh->entries;
+	TAILQ_CONCAT(&t->nets, &fresh->nets, entry);
+	t->count = fresh->count;
+	RB_INIT(&fresh->entries);
+	fresh->count = 0;
+	table_free(fresh);
+	return 0;
+}
+
 const char *
 table_get(struct table *t, const char *key)
 {

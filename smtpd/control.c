@@ -20,6 +20,7 @@
 
 struct control_client {
 	TAILQ_ENTRY(control_client)	 entry;
+	uint32_t			 id;
 	struct imsgbuf			 ibuf;
 	struct event			 ev;
 	uid_t				 uid;
@@ -31,6 +32,7 @@ static struct event	 control_ev;
 static int		 control_fd = -1;
 static uid_t		 control_owner;
 static size_t		 nclients;
+static uint32_t		 next_client_id = 1;
 
 static void	control_client_event(int, short, void *);
 
@@ -83,6 +85,19 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		(void)imsgbuf_flush(&c->ibuf);
 		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
 		return 0;
+	case IMSG_CTL_UPDATE_TABLE: {
+		char		 name[TABLE_NAMESZ];
+		struct ibuf	*b;
+
+		imsg_get_string(imsg, name, sizeof(name));
+		if (imsg_end(imsg) == -1)
+			return -1;
+		/* lookup answers; the answer comes back by client id. */
+		b = proc_create(IMSG_CTL_UPDATE_TABLE, c->id, -1);
+		imsg_add_string(b, name);
+		proc_close(PROC_LOOKUP, b);
+		return 0;
+	}
 	case IMSG_CTL_VERBOSE: {
 		uint32_t v = imsg_get_u32(imsg);
 		struct ibuf *b;
@@ -166,16 +181,42 @@ control_accept(int fd, short event, void *arg)
 		fatal("calloc");
 	imsgbuf_init(&c->ibuf, s);
 	c->uid = cred.uid;
+	c->id = next_client_id++;
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
 	event_set(&c->ev, s, EV_READ, control_client_event, c);
 	event_add(&c->ev, NULL);
 }
 
+/* An answer from another process for the client with this id. */
+static void
+control_relay_answer(struct imsg *imsg)
+{
+	struct control_client	*c;
+	char			 text[512];
+
+	imsg_get_string(imsg, text, sizeof(text));
+	proc_check(PROC_LOOKUP, imsg);
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->id == imsg->hdr.peerid)
+			break;
+	if (c == NULL)
+		return;		/* the client left before the answer */
+	control_client_reply(c, imsg->hdr.type, text);
+}
+
 static void
 control_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	switch (from) {
+	case PROC_LOOKUP:
+		switch (imsg->hdr.type) {
+		case IMSG_CTL_OK:
+		case IMSG_CTL_FAIL:
+			control_relay_answer(imsg);
+			return;
+		}
+		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_CONTROL_SOCKET:

@@ -1388,8 +1388,9 @@ smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 		status = imsg_get_u32(imsg);
 		imsg_get_string(imsg, reply, sizeof(reply));
 	}
-	if (type != IMSG_LOOKUP_SMTP_RCPT && type != IMSG_LOOKUP_SMTP_VRFY &&
-	    type != IMSG_LOOKUP_SMTP_EXPN)
+	if (type == IMSG_LOOKUP_SMTP_CONNECT)
+		imsg_get_string(imsg, s->rdns, sizeof(s->rdns));
+	if (type == IMSG_LOOKUP_SMTP_CONNECT || type == IMSG_LOOKUP_SMTP_MAIL)
 		proc_check(PROC_LOOKUP, imsg);
 	s->waiting = 0;
 	if (s->dead) {

@@ -18,7 +18,7 @@ static __attribute__((__noreturn__)) void
 usage(void)
 {
 	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
-	    "commands: stop, log verbose, log brief\n");
+	    "commands: stop, log verbose, log brief, update table NAME\n");
 	exit(1);
 }
 
@@ -51,31 +51,28 @@ ctl_connect(const char *path)
 	return fd;
 }
 
-/* Send one request and print the one answer. */
+/* Send what is queued on ib, then print the one answer. */
 static int
-ctl_request(int fd, uint32_t type, const void *data, size_t len)
+ctl_send(struct imsgbuf *ib)
 {
-	struct imsgbuf	 ib;
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
 	char		 text[1024];
 	ssize_t		 n;
 	int		 r;
 
-	imsgbuf_init(&ib, fd);
-	if (imsg_compose(&ib, type, 0, -1, data, len) == -1 ||
-	    imsgbuf_flush(&ib) == -1) {
+	if (imsgbuf_flush(ib) == -1) {
 		perror("smtpctl: write");
 		return 1;
 	}
 	for (;;) {
-		pfd.fd = fd;
+		pfd.fd = ib->fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
 			perror("smtpctl: poll");
 			return 1;
 		}
-		if ((n = imsgbuf_read(&ib)) == -1 && errno == EAGAIN)
+		if ((n = imsgbuf_read(ib)) == -1 && errno == EAGAIN)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
@@ -85,7 +82,7 @@ ctl_request(int fd, uint32_t type, const void *data, size_t len)
 				perror("smtpctl: read");
 			return 1;
 		}
-		if ((r = imsg_get(&ib, &imsg)) == -1) {
+		if ((r = imsg_get(ib, &imsg)) == -1) {
 			fprintf(stderr, "smtpctl: bad answer from smtpd\n");
 			return 1;
 		}
@@ -100,8 +97,21 @@ ctl_request(int fd, uint32_t type, const void *data, size_t len)
 	r = imsg.hdr.type == IMSG_CTL_OK ? 0 : 1;
 	fprintf(r ? stderr : stdout, "%s\n", text);
 	imsg_free(&imsg);
-	imsgbuf_clear(&ib);
+	imsgbuf_clear(ib);
 	return r;
+}
+
+static int
+ctl_request(int fd, uint32_t type, const void *data, size_t len)
+{
+	struct imsgbuf	 ib;
+
+	imsgbuf_init(&ib, fd);
+	if (imsg_compose(&ib, type, 0, -1, data, len) == -1) {
+		perror("smtpctl");
+		return 1;
+	}
+	return ctl_send(&ib);
 }
 
 int
@@ -128,6 +138,21 @@ main(int argc, char *argv[])
 	if (argc == 1 && strcmp(argv[0], "stop") == 0) {
 		fd = ctl_connect(sock);
 		return ctl_request(fd, IMSG_CTL_STOP, NULL, 0);
+	}
+	if (argc == 3 && strcmp(argv[0], "update") == 0 &&
+	    strcmp(argv[1], "table") == 0) {
+		struct imsgbuf	 ib;
+		struct ibuf	*b;
+
+		fd = ctl_connect(sock);
+		imsgbuf_init(&ib, fd);
+		b = imsg_create(IMSG_CTL_UPDATE_TABLE, 0, -1);
+		imsg_add_string(b, argv[2]);
+		if (imsg_close(&ib, b) == -1) {
+			fprintf(stderr, "smtpctl: table name too long\n");
+			return 1;
+		}
+		return ctl_send(&ib);
 	}
 	if (argc == 2 && strcmp(argv[0], "log") == 0 &&
 	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0)) {

@@ -97,6 +97,7 @@ enum imsg_type {
 
 	IMSG_CTL_STOP,
 	IMSG_CTL_VERBOSE,
+	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
 	IMSG_CTL_OK,
 	IMSG_CTL_FAIL,
 
