@@ -46,10 +46,18 @@ int	envelope_dump(const struct envelope *, char *, size_t);
 int	envelope_load(struct envelope *, const char *, char *, size_t);
 
 /* queue_store.c */
+struct store_commit {
+	uint32_t		 msgid;
+	const struct envelope	*envs;
+	size_t			 nenvs;
+	int			 status;	/* 0 or an errno */
+};
+
 int	store_init(void);
+void	store_commit_batch(struct store_commit *, size_t);
+int	store_sync(void);
 int	store_recover(void);
 int	store_message_create(uint32_t *, int *);
-int	store_message_commit(uint32_t, const struct envelope *, size_t);
 void	store_message_abort(uint32_t);
 int	store_message_open(uint32_t);
 int	store_envelope_update(const struct envelope *);

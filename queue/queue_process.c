@@ -5,6 +5,7 @@
  * parses SMTP and never talks to the network.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/tree.h>
 
 #include <errno.h>
@@ -23,8 +24,10 @@
 /* A message being received: its envelopes arrive before the commit. */
 struct incoming {
 	RB_ENTRY(incoming)	 node;
+	TAILQ_ENTRY(incoming)	 pending;	/* waiting to be committed */
 	uint32_t		 msgid;
 	uint32_t		 session;
+	int			 committing;
 	struct envelope		*envs;
 	size_t			 nenvs;
 };
@@ -37,6 +40,16 @@ incoming_cmp(struct incoming *a, struct incoming *b)
 }
 RB_GENERATE_STATIC(incoming_tree, incoming, node, incoming_cmp);
 static struct incoming_tree	 incomings = RB_INITIALIZER(&incomings);
+
+/*
+ * Commits wait here until the messages already read from the listener
+ * have been dispatched; then they share one batch (group commit).
+ */
+static TAILQ_HEAD(, incoming)	 commits = TAILQ_HEAD_INITIALIZER(commits);
+static size_t			 ncommits;
+static struct event		 commit_ev;
+static int			 commit_armed;
+static int			 removals_unsynced;
 
 static struct incoming *
 incoming_find(uint32_t msgid, uint32_t session)
@@ -101,6 +114,8 @@ queue_envelope(struct imsg *imsg)
 
 	msgid = imsg_get_u32(imsg);
 	in = incoming_find(msgid, imsg->hdr.peerid);
+	if (in->committing)
+		fatalx("queue: envelope for a message being committed");
 	if (in->nenvs >= QUEUE_MAX_RCPT)
 		fatalx("queue: too many envelopes for one message");
 	if ((in->envs = reallocarray(in->envs, in->nenvs + 1,
@@ -127,28 +142,80 @@ queue_envelope(struct imsg *imsg)
 }
 
 static void
+queue_commit_run(int fd, short event, void *arg)
+{
+	struct store_commit	*batch;
+	struct incoming		*in;
+	size_t			 i, j, n = ncommits;
+	uint32_t		 status;
+
+	commit_armed = 0;
+	if (n == 0) {
+		/* Only removals to make durable. */
+		if (removals_unsynced && store_sync() == -1)
+			log_warn("queue: syncfs");
+		removals_unsynced = 0;
+		return;
+	}
+	removals_unsynced = 0;
+	if ((batch = calloc(n, sizeof(*batch))) == NULL)
+		fatal("calloc");
+	i = 0;
+	TAILQ_FOREACH(in, &commits, pending) {
+		batch[i].msgid = in->msgid;
+		batch[i].envs = in->envs;
+		batch[i].nenvs = in->nenvs;
+		i++;
+	}
+	store_commit_batch(batch, n);
+	for (i = 0; i < n; i++) {
+		in = TAILQ_FIRST(&commits);
+		TAILQ_REMOVE(&commits, in, pending);
+		ncommits--;
+		if (batch[i].status != 0) {
+			errno = batch[i].status;
+			log_warn("queue: msgid=%08x result=tempfail commit",
+			    in->msgid);
+			status = errno == ENOSPC || errno == EDQUOT ? 2 : 1;
+		} else {
+			status = 0;
+			for (j = 0; j < in->nenvs; j++)
+				scheduler_insert(&in->envs[j]);
+		}
+		queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session, status,
+		    in->msgid, -1);
+		incoming_free(in);
+	}
+	log_debug("queue: committed a batch of %zu", n);
+	free(batch);
+}
+
+static void
+queue_commit_arm(void)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (!commit_armed) {
+		commit_armed = 1;
+		evtimer_add(&commit_ev, &now);
+	}
+}
+
+static void
 queue_commit(struct imsg *imsg)
 {
 	struct incoming	*in;
-	uint32_t	 msgid, status = 0;
-	size_t		 i;
+	uint32_t	 msgid;
 
 	msgid = imsg_get_u32(imsg);
 	proc_check(PROC_SMTP, imsg);
 	in = incoming_find(msgid, imsg->hdr.peerid);
-	if (in->nenvs == 0)
-		fatalx("queue: commit of a message with no recipient");
-	if (store_message_commit(msgid, in->envs, in->nenvs) == -1) {
-		log_warn("queue: msgid=%08x result=tempfail commit", msgid);
-		status = errno == ENOSPC || errno == EDQUOT ? 2 : 1;
-		store_message_abort(msgid);
-	} else {
-		for (i = 0; i < in->nenvs; i++)
-			scheduler_insert(&in->envs[i]);
-	}
-	queue_reply(IMSG_QUEUE_SMTP_COMMIT, imsg->hdr.peerid, status, msgid,
-	    -1);
-	incoming_free(in);
+	if (in->nenvs == 0 || in->committing)
+		fatalx("queue: bad commit from smtp");
+	in->committing = 1;
+	TAILQ_INSERT_TAIL(&commits, in, pending);
+	ncommits++;
+	queue_commit_arm();
 }
 
 static void
@@ -160,6 +227,8 @@ queue_rollback(struct imsg *imsg)
 	msgid = imsg_get_u32(imsg);
 	proc_check(PROC_SMTP, imsg);
 	in = incoming_find(msgid, imsg->hdr.peerid);
+	if (in->committing)
+		fatalx("queue: rollback of a message being committed");
 	store_message_abort(msgid);
 	incoming_free(in);
 }
@@ -228,6 +297,8 @@ queue_delivered(struct imsg *imsg)
 			log_warn("queue: evpid=%016" PRIx64 " cannot remove "
 			    "delivered envelope", evpid);
 		scheduler_done(evpid);
+		removals_unsynced = 1;
+		queue_commit_arm();
 		return;
 	case DELIVERY_TEMPFAIL:
 		e->tries++;
@@ -316,6 +387,7 @@ queue_main(void)
 		fatal("queue: cannot set up %s", env->queue_dir);
 	if ((n = store_recover()) > 0)
 		log_info("queue: removed %d message(s) never acknowledged", n);
+	evtimer_set(&commit_ev, queue_commit_run, NULL);
 	scheduler_init(queue_deliver);
 	if ((n = store_walk(queue_load_one, NULL)) > 0)
 		log_info("queue: loaded %d envelope(s)", n);

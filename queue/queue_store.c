@@ -12,10 +12,14 @@
  *					link to their message, for an admin
  *
  * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).
- * A message is committed by fsyncing its file and its envelopes and the
- * directory holding them, renaming incoming/MSGID to queue/MSGID and
- * fsyncing queue/: only then is the client told 250.  What is left in
- * incoming/ at start was never acknowledged and is removed.
+ * Messages are committed in batches (group commit): the envelopes of
+ * every message in the batch are written, one syncfs(2) makes them and
+ * the message files durable, each incoming/MSGID is renamed to
+ * queue/MSGID, and a second syncfs makes the renames durable: only then
+ * are the clients told 250.  Two flushes serve the whole batch, however
+ * many messages it holds, and a message is never visible in queue/
+ * before its content is on disk.  What is left in incoming/ at start
+ * was never acknowledged and is removed.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -33,20 +37,6 @@
 #include "../smtpd/log.h"
 
 #define ENVELOPE_FILEMAX	4096
-
-static int
-fsync_path(const char *path)
-{
-	int	 fd, r, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	r = fsync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
 
 static int
 rm_dir(const char *dir)
@@ -142,7 +132,8 @@ store_message_create(uint32_t *msgidp, int *fdp)
 }
 
 static int
-write_file(const char *path, const char *data, size_t len, int flags)
+write_file(const char *path, const char *data, size_t len, int flags,
+    int sync)
 {
 	ssize_t	 n;
 	size_t	 off = 0;
@@ -159,7 +150,7 @@ write_file(const char *path, const char *data, size_t len, int flags)
 		}
 		off += n;
 	}
-	if (fsync(fd) == -1)
+	if (sync && fsync(fd) == -1)
 		goto fail;
 	return close(fd);
 fail:
@@ -170,39 +161,94 @@ fail:
 	return -1;
 }
 
-int
-store_message_commit(uint32_t msgid, const struct envelope *envs, size_t n)
+static int
+write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 {
-	char	 dir[64], path[96], dst[64], buf[ENVELOPE_FILEMAX];
+	char	 path[96], buf[ENVELOPE_FILEMAX];
 	size_t	 i;
 	int	 len;
 
-	snprintf(dir, sizeof(dir), "incoming/%08x", msgid);
-	snprintf(path, sizeof(path), "%s/message", dir);
-	if (fsync_path(path) == -1)
-		return -1;
 	for (i = 0; i < n; i++) {
-		if (envelope_msgid(envs[i].id) != msgid) {
+		if (envelope_msgid(envs[i].id) != msgid ||
+		    (len = envelope_dump(&envs[i], buf, sizeof(buf))) == -1) {
 			errno = EINVAL;
 			return -1;
 		}
-		if ((len = envelope_dump(&envs[i], buf, sizeof(buf))) == -1) {
-			errno = EINVAL;
-			return -1;
-		}
-		snprintf(path, sizeof(path), "%s/%016" PRIx64, dir,
-		    envs[i].id);
-		if (write_file(path, buf, len, O_EXCL) == -1)
+		snprintf(path, sizeof(path), "incoming/%08x/%016" PRIx64,
+		    msgid, envs[i].id);
+		if (write_file(path, buf, len, O_EXCL, 0) == -1)
 			return -1;
 	}
-	if (fsync_path(dir) == -1)
-		return -1;
-	snprintf(dst, sizeof(dst), "queue/%08x", msgid);
-	if (rename(dir, dst) == -1)
-		return -1;
-	if (fsync_path("queue") == -1)
-		return -1;
 	return 0;
+}
+
+/* Flush the whole spool file system: every file and directory in it. */
+int
+store_sync(void)
+{
+	int	 fd, r, saved;
+
+	if ((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = syncfs(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/*
+ * Commit a batch.  Each entry's status says how it went: 0 committed,
+ * else an errno (the message is then removed from incoming/).
+ */
+void
+store_commit_batch(struct store_commit *batch, size_t n)
+{
+	char	 src[32], dst[32];
+	size_t	 i;
+	int	 err;
+
+	for (i = 0; i < n; i++) {
+		batch[i].status = 0;
+		if (write_envelopes(batch[i].msgid, batch[i].envs,
+		    batch[i].nenvs) == -1)
+			batch[i].status = errno ? errno : EIO;
+	}
+	if (store_sync() == -1) {
+		err = errno;
+		for (i = 0; i < n; i++)
+			if (batch[i].status == 0)
+				batch[i].status = err;
+	}
+	for (i = 0; i < n; i++) {
+		if (batch[i].status != 0)
+			continue;
+		snprintf(src, sizeof(src), "incoming/%08x", batch[i].msgid);
+		snprintf(dst, sizeof(dst), "queue/%08x", batch[i].msgid);
+		if (rename(src, dst) == -1)
+			batch[i].status = errno;
+	}
+	if (store_sync() == -1) {
+		/*
+		 * The renames may or may not last: take them back, so that
+		 * nothing a client was told failed is delivered anyway.
+		 */
+		err = errno;
+		for (i = 0; i < n; i++) {
+			if (batch[i].status != 0)
+				continue;
+			snprintf(src, sizeof(src), "incoming/%08x",
+			    batch[i].msgid);
+			snprintf(dst, sizeof(dst), "queue/%08x",
+			    batch[i].msgid);
+			if (rename(dst, src) == -1)
+				log_warn("queue: cannot take back %s", dst);
+			batch[i].status = err;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (batch[i].status != 0)
+			store_message_abort(batch[i].msgid);
 }
 
 void
@@ -238,7 +284,7 @@ store_envelope_update(const struct envelope *e)
 	snprintf(path, sizeof(path), "queue/%08x/%016" PRIx64,
 	    envelope_msgid(e->id), e->id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (write_file(tmp, buf, len, O_TRUNC) == -1)
+	if (write_file(tmp, buf, len, O_TRUNC, 1) == -1)
 		return -1;
 	if (rename(tmp, path) == -1) {
 		unlink(tmp);
@@ -267,7 +313,8 @@ dir_has_envelopes(const char *dir)
 
 /*
  * An envelope is done.  The last one takes its message with it.  The
- * directory is fsynced so that a delivered envelope does not come back
+ * caller makes the removal durable with store_sync(), soon and for many
+ * removals at once, so that a delivered envelope does not come back
  * after a crash and deliver twice.
  */
 int
@@ -279,12 +326,9 @@ store_envelope_remove(uint64_t evpid)
 	snprintf(path, sizeof(path), "%s/%016" PRIx64, dir, evpid);
 	if (unlink(path) == -1)
 		return -1;
-	if (dir_has_envelopes(dir) == 0) {
-		if (rm_dir(dir) == -1)
-			return -1;
-		return fsync_path("queue");
-	}
-	return fsync_path(dir);
+	if (dir_has_envelopes(dir) == 0 && rm_dir(dir) == -1)
+		return -1;
+	return 0;
 }
 
 static void

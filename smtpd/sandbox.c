@@ -16,7 +16,7 @@
  *		signals, time, identity, epoll/poll, pipes, socketpair(AF_UNIX),
  *		send/recv on sockets, fsync, ioctl FIONREAD and TCGETS
  *	rpath	open read-only, stat, access, readlink, getdents, chdir
- *	wpath	open existing files for writing
+ *	wpath	open existing files for writing, fsync, syncfs
  *	cpath	open with any flags, create, rename, link and remove entries
  *	fattr	change modes, owners and times
  *	accept	accept connections on listening sockets it already holds
@@ -241,6 +241,7 @@ static const struct sandbox_rule sandbox_rules[] = {
 	FAIL("wpath", openat2, ENOSYS),
 	ANY("wpath", fsync),
 	ANY("wpath", fdatasync),
+	ANY("wpath", syncfs),
 	ANY("wpath", ftruncate),
 
 	ANY("cpath", open),
