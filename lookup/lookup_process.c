@@ -109,11 +109,36 @@ alias_get(struct table *t, const char *name)
 	char		 key[ENVELOPE_NAMEMAX + 2];
 	const char	*v;
 
-	if ((v = table_get(t, name)) != NULL)
-		return v;
-	if ((size_t)snprintf(key, sizeof(key), "%s:", name) >= sizeof(key))
-		return NULL;
-	return table_get(t, key);
+	if ((v = table_get(t, name)) == NULL) {
+		if ((size_t)snprintf(key, sizeof(key), "%s:", name) >=
+		    sizeof(key))
+			return NULL;
+		v = table_get(t, key);
+	}
+	/* "name : a, b" and "name = a, b" in a file leave the mark here. */
+	while (v != NULL && (*v == ':' || *v == '=' ||
+	    isspace((unsigned char)*v)))
+		v++;
+	return v;
+}
+
+/* Add a local user to an expansion, once. */
+static int
+alias_add_user(const char *name, char users[][ENVELOPE_NAMEMAX], int n)
+{
+	char	 user[ENVELOPE_NAMEMAX];
+	int	 i;
+
+	if (lookup_local_user(name, user, sizeof(user)) == -1) {
+		log_warnx("lookup: alias member %s is no local user", name);
+		return n;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(users[i], user) == 0)
+			return n;
+	if (n < ALIAS_MEMBERS_MAX)
+		strlcpy(users[n++], user, ENVELOPE_NAMEMAX);
+	return n;
 }
 
 /*
@@ -127,28 +152,17 @@ alias_expand(struct table *t, const char *name, int depth,
 {
 	const char	*v;
 	char		 list[1024], *member, *p, *at;
-	char		 user[ENVELOPE_NAMEMAX];
-	int		 i;
 
 	if (depth > ALIAS_DEPTH_MAX) {
 		log_warnx("lookup: alias %s nests too deep", name);
 		return n;
 	}
-	if ((v = alias_get(t, name)) == NULL) {
-		if (lookup_local_user(name, user, sizeof(user)) == -1) {
-			log_warnx("lookup: alias member %s is no local user",
-			    name);
-			return n;
-		}
-		for (i = 0; i < n; i++)
-			if (strcmp(users[i], user) == 0)
-				return n;
-		if (n < ALIAS_MEMBERS_MAX)
-			strlcpy(users[n++], user, ENVELOPE_NAMEMAX);
+	if ((v = alias_get(t, name)) == NULL)
+		return alias_add_user(name, users, n);
+	if (strlcpy(list, v, sizeof(list)) >= sizeof(list)) {
+		log_warnx("lookup: alias %s: member list too long", name);
 		return n;
 	}
-	if (strlcpy(list, v, sizeof(list)) >= sizeof(list))
-		return n;
 	p = list;
 	while ((member = strsep(&p, ",")) != NULL) {
 		while (isspace((unsigned char)*member))
@@ -165,8 +179,9 @@ alias_expand(struct table *t, const char *name, int depth,
 			}
 			*at = '\0';
 		}
+		/* "alice: alice, bob" keeps a copy in alice's own box. */
 		if (strcmp(member, name) == 0)
-			n = alias_expand(t, "", ALIAS_DEPTH_MAX + 1, users, n);
+			n = alias_add_user(member, users, n);
 		else
 			n = alias_expand(t, member, depth + 1, users, n);
 	}
@@ -475,6 +490,17 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 	proc_close(PROC_SMTP, b);
 }
 
+static int
+lookup_is_credentials(const char *name)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (strcmp(l->auth_table, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* smtpctl update table NAME: read a file table (or the kill file) again. */
 static void
 lookup_update_table(struct imsg *imsg)
@@ -489,6 +515,10 @@ lookup_update_table(struct imsg *imsg)
 	proc_check(PROC_CONTROL, imsg);
 	if ((t = table_find(&env->tables, name)) == NULL)
 		snprintf(text, sizeof(text), "no such table: %s", name);
+	else if (lookup_is_credentials(name))
+		snprintf(text, sizeof(text), "table %s holds credentials, "
+		    "which the auth process reads at start: restart smtpd "
+		    "to reload it", name);
 	else if (t->backend != TABLE_FILE)
 		snprintf(text, sizeof(text), "table %s is not a file table",
 		    name);

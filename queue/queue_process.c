@@ -19,7 +19,7 @@
 #include "../smtpd/smtpd.h"
 #include "queue_scheduler.h"
 
-#define QUEUE_MAX_RCPT	1000
+#define QUEUE_MAX_RCPT	SMTP_MAX_ENVELOPES
 
 /* A message being received: its envelopes arrive before the commit. */
 struct incoming {
@@ -265,6 +265,7 @@ queue_deliver(struct envelope *e)
 	}
 	b = proc_create(IMSG_QUEUE_PARENT_DELIVER, 0, fd);
 	imsg_add_u64(b, e->id);
+	imsg_add_u64(b, (uint64_t)e->created);
 	imsg_add_string(b, e->action);
 	imsg_add_string(b, e->user);
 	imsg_add_string(b, e->sender);

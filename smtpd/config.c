@@ -136,6 +136,42 @@ config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
 	return errors;
 }
 
+static int
+config_check_killfile_entry(const char *key, const char *value, void *arg)
+{
+	struct killfile	*kf = arg;
+
+	return killfile_add(kf, key) == -1 ? -1 : 0;
+}
+
+/* The kill file must load now, not kill lookup after smtpd detached. */
+static int
+config_check_killfile(struct smtpd_config *c)
+{
+	struct table	*t;
+	struct killfile	*kf;
+	char		 err[256];
+	int		 rc = 0;
+
+	if (c->killfile[0] == '\0' ||
+	    (t = table_find(&c->tables, c->killfile)) == NULL)
+		return 0;
+	if ((kf = killfile_new()) == NULL)
+		fatal("killfile_new");
+	if (t->backend == TABLE_FILE) {
+		if (killfile_load(kf, t->path, err, sizeof(err)) == -1) {
+			log_warnx("%s: killfile: %s", c->file, err);
+			rc = -1;
+		}
+	} else if (table_walk(t, config_check_killfile_entry, kf) == -1) {
+		log_warnx("%s:%d: killfile: table %s holds a bad entry",
+		    c->file, t->line, t->name);
+		rc = -1;
+	}
+	killfile_free(kf);
+	return rc;
+}
+
 /*
  * What can only be judged once the whole file is read.  With files set
  * (the parent, smtpd -n), certificates and keys must also be readable.
@@ -168,7 +204,10 @@ config_check(struct smtpd_config *c, int files)
 		if (!a->used)
 			log_warnx("%s:%d: action \"%s\" is never used",
 			    c->file, a->line, a->name);
-	if (files)
+	if (files) {
 		policy_unreachable(&c->rules, config_unreachable, c);
+		if (config_check_killfile(c) == -1)
+			errors++;
+	}
 	return errors ? -1 : 0;
 }

@@ -4,9 +4,12 @@
  * into the mailbox and exits with a sysexits(3) code that the parent
  * maps to delivered, try again later, or failed for good.
  *
- * A maildir delivery writes tmp/NAME, fsyncs it, renames it to
- * new/NAME and fsyncs new/, so a message is either wholly there or not
- * at all.
+ * A maildir delivery writes tmp/, fsyncs the file, links it into new/
+ * under a name made from the envelope (its creation time and id) and
+ * fsyncs new/, so a message is either wholly there or not at all.  The
+ * name is the same on every attempt: if a crash lost the queue's
+ * record of a finished delivery, the next attempt finds the message
+ * already in new/ and does not deliver it twice.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -121,8 +124,8 @@ fsync_dir(const char *path)
  * what went wrong.
  */
 int
-mda_maildir_write(const char *dir, int msgfd, const char *sender,
-    const char *rcpt, const char *host, char *err, size_t errlen)
+mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
+    const char *host, char *err, size_t errlen)
 {
 	char		 sub[PATH_MAX], tmp[PATH_MAX], new[PATH_MAX];
 	char		 name[256], buf[65536];
@@ -146,10 +149,10 @@ mda_maildir_write(const char *dir, int msgfd, const char *sender,
 		}
 	}
 	gettimeofday(&tv, NULL);
-	snprintf(name, sizeof(name), "%lld.M%ldP%dR%08x.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
-	    arc4random(), host);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
+	snprintf(name, sizeof(name), "%lld.E%016llx.%s",
+	    (long long)e->created, (unsigned long long)e->evpid, host);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%lld.M%ldP%d.%s", dir,
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), host);
 	snprintf(new, sizeof(new), "%s/new/%s", dir, name);
 
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -159,7 +162,8 @@ mda_maildir_write(const char *dir, int msgfd, const char *sender,
 			close(fd);
 		return EX_TEMPFAIL;
 	}
-	fprintf(fp, "Return-Path: <%s>\nDelivered-To: %s\n", sender, rcpt);
+	fprintf(fp, "Return-Path: <%s>\nDelivered-To: %s\n", e->sender,
+	    e->rcpt);
 	while ((n = pread(msgfd, buf, sizeof(buf), off)) > 0) {
 		if (fwrite(buf, 1, n, fp) != (size_t)n)
 			break;
@@ -171,11 +175,18 @@ mda_maildir_write(const char *dir, int msgfd, const char *sender,
 		unlink(tmp);
 		return EX_TEMPFAIL;
 	}
-	if (fclose(fp) == EOF || rename(tmp, new) == -1) {
+	if (fclose(fp) == EOF) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return EX_TEMPFAIL;
+	}
+	/* Already there: an earlier attempt got this far. */
+	if (link(tmp, new) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", new, strerror(errno));
 		unlink(tmp);
 		return EX_TEMPFAIL;
 	}
+	unlink(tmp);
 	snprintf(sub, sizeof(sub), "%s/new", dir);
 	if (fsync_dir(sub) == -1) {
 		snprintf(err, errlen, "%s: %s", sub, strerror(errno));
@@ -186,7 +197,7 @@ mda_maildir_write(const char *dir, int msgfd, const char *sender,
 
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
-    const char *sender, const char *rcpt, int errfd)
+    const struct mda_envelope *e, int errfd)
 {
 	char	 path[PATH_MAX], err[512] = "";
 	int	 rc;
@@ -206,8 +217,8 @@ mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
 		dprintf(errfd, "maildir path too long");
 		_exit(EX_CANTCREAT);
 	}
-	rc = mda_maildir_write(path, msgfd, sender, rcpt, env->hostname,
-	    err, sizeof(err));
+	rc = mda_maildir_write(path, msgfd, e, env->hostname, err,
+	    sizeof(err));
 	if (rc != EX_OK)
 		dprintf(errfd, "%s", err);
 	_exit(rc);
@@ -220,19 +231,21 @@ mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
 void
 mda_deliver(struct imsg *imsg)
 {
-	char		 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
-	char		 sender[ENVELOPE_ADDRMAX], rcpt[ENVELOPE_ADDRMAX];
-	struct action	*a;
-	struct passwd	*pw;
-	struct mda_job	*job;
-	uint64_t	 evpid;
-	int		 errpipe[2];
+	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
+	struct mda_envelope	 e;
+	struct action		*a;
+	struct passwd		*pw;
+	struct mda_job		*job;
+	uint64_t		 evpid;
+	int			 errpipe[2];
 
 	evpid = imsg_get_u64(imsg);
+	e.evpid = evpid;
+	e.created = imsg_get_u64(imsg);
 	imsg_get_string(imsg, action, sizeof(action));
 	imsg_get_string(imsg, user, sizeof(user));
-	imsg_get_string(imsg, sender, sizeof(sender));
-	imsg_get_string(imsg, rcpt, sizeof(rcpt));
+	imsg_get_string(imsg, e.sender, sizeof(e.sender));
+	imsg_get_string(imsg, e.rcpt, sizeof(e.rcpt));
 	proc_check(PROC_QUEUE, imsg);
 	if (imsg->fd == -1)
 		fatalx("%s: no message descriptor", __func__);
@@ -267,7 +280,7 @@ mda_deliver(struct imsg *imsg)
 	case 0:
 		signal(SIGPIPE, SIG_DFL);
 		close(errpipe[0]);
-		mda_agent(a, pw, imsg->fd, sender, rcpt, errpipe[1]);
+		mda_agent(a, pw, imsg->fd, &e, errpipe[1]);
 	}
 	close(errpipe[1]);
 	job->evpid = evpid;

@@ -40,6 +40,7 @@ static struct table		*curtable;
 static char			 lasttoken[128];
 static char			 firstword[128];	/* unknown word opening a line */
 static int			 atlinestart = 1;
+static int			 wantname;	/* after "table" or "<": a name */
 
 /* Pushed-back input: macro expansions and one byte of lookahead. */
 static unsigned char		*pushbuf;
@@ -183,9 +184,13 @@ option		: QUEUE DIRECTORY STRING	{
 			conf->max_auth_failures = $4;
 		}
 		| SMTP LIMIT COMMANDTIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
 			conf->timeout_command = $4;
 		}
 		| SMTP LIMIT DATATIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
 			conf->timeout_data = $4;
 		}
 		| SMTP LIMIT AUTHFAILUREDELAY duration {
@@ -785,7 +790,8 @@ again:
 		}
 		return NUMBER;
 	}
-	if ((c = keyword_lookup(buf)) != STRING)
+	/* A table's name may be any word, keywords included. */
+	if (!wantname && (c = keyword_lookup(buf)) != STRING)
 		return c;
 	if ((yylval.v.string = strdup(buf)) == NULL)
 		fatal("strdup");
@@ -802,6 +808,7 @@ yylex(void)
 	int	 tok;
 
 	tok = lex_token();
+	wantname = tok == TABLE || tok == '<';
 	if (atlinestart) {
 		firstword[0] = '\0';
 		if (tok == STRING)
@@ -1110,6 +1117,7 @@ parse_config(const char *file, int flags)
 	errors = 0;
 	lineno = 1;
 	atlinestart = 1;
+	wantname = 0;
 	firstword[0] = '\0';
 	fname = file;
 	pushlen = 0;
@@ -1123,7 +1131,9 @@ parse_config(const char *file, int flags)
 
 	if (errors == 0 && (flags & PARSE_TABLES)) {
 		TAILQ_FOREACH(t, &conf->tables, entry) {
-			if (t->backend != TABLE_FILE)
+			/* The kill file has a structure of its own. */
+			if (t->backend != TABLE_FILE ||
+			    strcmp(t->name, conf->killfile) == 0)
 				continue;
 			if (table_load(t, err, sizeof(err)) == -1) {
 				log_warnx("%s:%d: table %s: %s", file,

@@ -87,6 +87,7 @@ struct smtp_session {
 	int			 waiting;	/* for lookup, auth or queue */
 	int			 dead;		/* client gone while waiting */
 	int			 starttls;	/* 220 sent, TLS next */
+	const char		*closing;	/* why, once the last reply is out */
 	int			 esmtp;
 	int			 skipline;	/* discarding an overlong line */
 	int			 longlines;
@@ -107,10 +108,12 @@ struct smtp_session {
 	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
 	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
 	size_t			 nrcpt;
+	size_t			 nenvelopes;
 	uint32_t		 msgid;
 	FILE			*datafp;
 	size_t			 datalen;
 	int			 data_bol;	/* at the start of a line */
+	int			 data_crlf;	/* the last line ended in CRLF */
 	int			 data_toobig;
 	int			 data_error;
 	int			 data_bare;	/* a CR or LF alone was seen */
@@ -146,7 +149,7 @@ static struct smtp_clients	 clients = RB_INITIALIZER(&clients);
 static void	smtp_io(struct io *, enum io_event, void *);
 static void	smtp_process(struct smtp_session *);
 static void	smtp_free(struct smtp_session *, const char *);
-static void	smtp_close_after_reply(struct smtp_session *);
+static void	smtp_close_after_reply(struct smtp_session *, const char *);
 
 static void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
@@ -209,13 +212,17 @@ smtp_client_release(const char *addr)
 
 /* Too busy: say so in the clear and hang up, without a session. */
 static void
-smtp_refuse_busy(int fd, const char *addr, const char *why)
+smtp_refuse_busy(struct listener *l, int fd, const char *addr,
+    const char *why)
 {
 	static const char	 msg[] =
 	    "421 4.7.0 Too many connections, try again later\r\n";
 
 	log_info("smtp-in address=%s result=refused reason=%s", addr, why);
-	(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* An smtps client expects TLS, not words in the clear. */
+	if (!(l->flags & LISTEN_SMTPS))
+		(void)send(fd, msg, sizeof(msg) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
 
@@ -229,7 +236,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	const char		*addr = sa_to_text(sa);
 
 	if (nsessions >= env->max_sessions) {
-		smtp_refuse_busy(fd, addr, "max-sessions");
+		smtp_refuse_busy(l, fd, addr, "max-sessions");
 		return;
 	}
 	if ((c = smtp_client_get(addr, 1)) == NULL) {
@@ -241,7 +248,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 			RB_REMOVE(smtp_clients, &clients, c);
 			free(c);
 		}
-		smtp_refuse_busy(fd, addr, "max-sessions-per-address");
+		smtp_refuse_busy(l, fd, addr, "max-sessions-per-address");
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -292,6 +299,7 @@ smtp_rcpts_clear(struct smtp_session *s)
 		smtp_rcpt_free(r);
 	}
 	s->nrcpt = 0;
+	s->nenvelopes = 0;
 }
 
 static void
@@ -340,12 +348,13 @@ smtp_free(struct smtp_session *s, const char *why)
 }
 
 static void
-smtp_close_after_reply(struct smtp_session *s)
+smtp_close_after_reply(struct smtp_session *s, const char *why)
 {
 	s->state = S_QUIT;
+	s->closing = why;
 	io_set_read(s->io, 0);
 	if (io_output_len(s->io) == 0)
-		smtp_free(s, "quit");
+		smtp_free(s, why);
 }
 
 static void
@@ -370,7 +379,7 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		break;
 	case IO_DRAINED:
 		if (s->state == S_QUIT)
-			smtp_free(s, "quit");
+			smtp_free(s, s->closing);
 		else if (s->starttls) {
 			s->starttls = 0;
 			if (io_start_tls_server(s->io,
@@ -393,14 +402,24 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 			smtp_transaction_reset(s);
 			s->helo[0] = '\0';
 			s->esmtp = 0;
+			s->authenticated = 0;
+			s->auth_user[0] = '\0';
+			s->auth_step = AUTH_NONE;
 			s->state = S_GREETED;
 		}
 		break;
 	case IO_TIMEOUT:
 		if (s->waiting)
 			break;
+		if (s->state == S_QUIT) {
+			/* The client does not even read our last words. */
+			smtp_free(s, "timeout");
+			break;
+		}
+		log_info("smtp-in session=%08x address=%s result=timeout",
+		    s->id, s->addr);
 		smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
-		smtp_free(s, "timeout");
+		smtp_close_after_reply(s, "timeout");
 		break;
 	case IO_DISCONNECTED:
 		smtp_free(s, "disconnected");
@@ -423,7 +442,7 @@ smtp_pipelined_past(struct smtp_session *s, const char *cmd)
 	    "reason=pipelined-after-%s", s->id, s->addr, cmd);
 	smtp_reply(s, "554 5.5.0 Commands may not follow %s before its "
 	    "reply", cmd);
-	smtp_close_after_reply(s);
+	smtp_close_after_reply(s, "pipelining");
 	return 1;
 }
 
@@ -634,6 +653,17 @@ bad:
 	return -1;
 }
 
+static int
+smtp_rcpt_known(struct smtp_session *s, const char *addr)
+{
+	struct smtp_rcpt	*r;
+
+	TAILQ_FOREACH(r, &s->rcpts, entry)
+		if (strcasecmp(r->addr, addr) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 {
@@ -674,6 +704,11 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	if (smtp_addr_format(&addr, s->pending_rcpt,
 	    sizeof(s->pending_rcpt)) == -1) {
 		smtp_reply(s, "501 5.1.3 Recipient address too long");
+		return;
+	}
+	if (smtp_rcpt_known(s, s->pending_rcpt)) {
+		/* One copy is enough (RFC 5321 3.3 lets us say yes). */
+		smtp_reply(s, "250 2.1.5 Ok");
 		return;
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, s->id, -1);
@@ -886,6 +921,8 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 {
 	enum smtp_allow	 allow = expn ? env->expn : env->vrfy;
 	struct ibuf	*b;
+	char		 name[ENVELOPE_ADDRMAX];
+	size_t		 len;
 	int		 local;
 
 	local = addr_is_loopback((struct sockaddr *)&s->ss);
@@ -897,14 +934,21 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 			smtp_reply(s, "252 2.5.0 Cannot VRFY user");
 		return;
 	}
-	if (arg[0] == '\0') {
+	if (arg[0] == '<' && (len = strlen(arg)) >= 2 && arg[len - 1] == '>') {
+		/* VRFY <user@host> is as good as VRFY user@host. */
+		if ((size_t)snprintf(name, sizeof(name), "%.*s",
+		    (int)(len - 2), arg + 1) >= sizeof(name))
+			name[0] = '\0';
+	} else if (strlcpy(name, arg, sizeof(name)) >= sizeof(name))
+		name[0] = '\0';
+	if (name[0] == '\0') {
 		smtp_reply(s, "501 5.5.4 %s requires an argument",
 		    expn ? "EXPN" : "VRFY");
 		return;
 	}
 	b = proc_create(expn ? IMSG_SMTP_LOOKUP_EXPN : IMSG_SMTP_LOOKUP_VRFY,
 	    s->id, -1);
-	imsg_add_string(b, arg);
+	imsg_add_string(b, name);
 	imsg_add_u8(b, s->authenticated || local);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
@@ -950,7 +994,7 @@ smtp_command(struct smtp_session *s, char *line)
 		smtp_reply(s, "250 2.0.0 Ok");
 	else if (strcasecmp(line, "QUIT") == 0) {
 		smtp_reply(s, "221 2.0.0 Bye");
-		smtp_close_after_reply(s);
+		smtp_close_after_reply(s, "quit");
 	} else if (strcasecmp(line, "STARTTLS") == 0)
 		smtp_cmd_starttls(s, arg);
 	else if (strcasecmp(line, "AUTH") == 0)
@@ -1003,6 +1047,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	s->state = S_DATA;
 	s->datalen = 0;
 	s->data_bol = 1;
+	s->data_crlf = 1;
 	s->data_toobig = 0;
 	s->data_error = 0;
 	s->data_bare = 0;
@@ -1121,8 +1166,8 @@ header_names_sender(const char *line, size_t len)
 }
 
 /*
- * One line of message data, ending in LF.  Only ".<CR><LF>" at the
- * start of a line ends the message; a lone CR or LF anywhere is noted
+ * One line of message data, ending in LF.  Only ".<CR><LF>" after a
+ * line that ended in <CR><LF> ends the message; a lone CR or LF is noted
  * and makes the message refused at the end, so no <LF>.<LF>,
  * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
  * second message to a receiver that reads line ends differently.
@@ -1144,10 +1189,12 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 		}
 		smtp_data_write(s, line, len);
 		s->data_bol = 0;
+		s->data_crlf = 0;
 		return;
 	}
 	crlf = len >= 2 && line[len - 2] == '\r';
-	if (s->data_bol && crlf && len == 3 && line[0] == '.') {
+	if (s->data_bol && s->data_crlf && crlf && len == 3 &&
+	    line[0] == '.') {
 		smtp_data_end(s);
 		return;
 	}
@@ -1167,6 +1214,7 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 	smtp_data_write(s, line, body);
 	smtp_data_write(s, "\n", 1);
 	s->data_bol = 1;
+	s->data_crlf = crlf;
 }
 
 static void
@@ -1177,7 +1225,7 @@ smtp_long_line(struct smtp_session *s)
 	smtp_reply(s, "500 5.5.2 Line too long");
 	if (++s->longlines >= MAX_LONGLINES) {
 		smtp_reply(s, "421 4.7.0 %s Too many errors", env->hostname);
-		smtp_close_after_reply(s);
+		smtp_close_after_reply(s, "long-lines");
 	}
 }
 
@@ -1243,7 +1291,7 @@ smtp_process(struct smtp_session *s)
 			    s->addr);
 			smtp_reply(s, "421 4.7.0 %s Too many errors",
 			    env->hostname);
-			smtp_close_after_reply(s);
+			smtp_close_after_reply(s, "too-many-errors");
 			break;
 		}
 		avail = evbuffer_get_length(in);
@@ -1294,7 +1342,7 @@ smtp_lookup_connect(struct smtp_session *s, uint32_t status,
 		    "reason=lookup", s->id, s->addr);
 		if (!(s->l->flags & LISTEN_SMTPS))
 			smtp_reply(s, "%s", reply);
-		smtp_close_after_reply(s);
+		smtp_close_after_reply(s, "refused");
 		return;
 	}
 	if (s->l->flags & LISTEN_SMTPS) {
@@ -1339,11 +1387,17 @@ smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply,
 		    "451 4.3.0 Temporary failure");
 		return;
 	}
+	if (s->nenvelopes + n > SMTP_MAX_ENVELOPES) {
+		smtp_rcpt_free(r);
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
 	strlcpy(r->addr, s->pending_rcpt, sizeof(r->addr));
 	strlcpy(r->notify, s->pending_notify, sizeof(r->notify));
 	strlcpy(r->orcpt, s->pending_orcpt, sizeof(r->orcpt));
 	TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
 	s->nrcpt++;
+	s->nenvelopes += n;
 	s->state = S_RCPT;
 	smtp_reply(s, "250 2.1.5 Ok");
 }
@@ -1448,7 +1502,7 @@ smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
 		break;
 	case AUTH_BLOCKED:
 		smtp_reply(s, "421 4.7.0 Too many authentication failures");
-		smtp_close_after_reply(s);
+		smtp_close_after_reply(s, "auth-blocked");
 		break;
 	case AUTH_TEMPFAIL:
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");

@@ -35,6 +35,7 @@
 #define SMTP_LOCALPART_MAX	64
 #define SMTP_DOMAIN_MAX		255
 #define SMTP_MAX_RCPT		100
+#define SMTP_MAX_ENVELOPES	1000	/* per message, aliases expanded */
 
 /*
  * The processes.  A child's socket to peer P is at descriptor
