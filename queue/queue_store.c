@@ -15,8 +15,8 @@
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written, one syncfs(2) makes them and
  * the message files durable, each incoming/MSGID is renamed to
- * queue/MSGID, and a second syncfs makes the renames durable: only then
- * are the clients told 250.  Two flushes serve the whole batch, however
+ * queue/MSGID, and an fsync of queue/ makes the renames durable: only
+ * then are the clients told 250.  Two flushes serve the whole batch, however
  * many messages it holds, and a message is never visible in queue/
  * before its content is on disk.  What is left in incoming/ at start
  * was never acknowledged and is removed.
@@ -182,6 +182,25 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 	return 0;
 }
 
+/*
+ * Make a directory's entries durable.  The renames of a batch are
+ * metadata only: fsync on queue/ commits the file system's journal with
+ * all of them, without writing back every dirty page as syncfs does.
+ */
+static int
+dir_sync(const char *path)
+{
+	int	 fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
 /* Flush the whole spool file system: every file and directory in it. */
 int
 store_sync(void)
@@ -228,7 +247,7 @@ store_commit_batch(struct store_commit *batch, size_t n)
 		if (rename(src, dst) == -1)
 			batch[i].status = errno;
 	}
-	if (store_sync() == -1) {
+	if (dir_sync("queue") == -1) {
 		/*
 		 * The renames may or may not last: take them back, so that
 		 * nothing a client was told failed is delivered anyway.
