@@ -18,6 +18,7 @@
 
 #include "../smtpd/smtpd.h"
 #include "queue_scheduler.h"
+#include "queue_control.h"
 
 #define QUEUE_MAX_RCPT	SMTP_MAX_ENVELOPES
 
@@ -341,6 +342,10 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 			queue_rollback(imsg);
 			return;
 		}
+		break;
+	case PROC_CONTROL:
+		if (queue_control_dispatch(imsg) == 0)
+			return;
 		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {

@@ -99,6 +99,16 @@ enum imsg_type {
 	IMSG_CTL_STOP,
 	IMSG_CTL_VERBOSE,
 	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
+	IMSG_CTL_SHOW_QUEUE,		/* smtpctl -> control -> queue */
+	IMSG_CTL_SHOW_ENVELOPE,
+	IMSG_CTL_SHOW_MESSAGE,
+	IMSG_CTL_SCHEDULE,
+	IMSG_CTL_REMOVE,
+	IMSG_CTL_PAUSE,
+	IMSG_CTL_RESUME,
+	IMSG_CTL_SHOW_STATS,
+	IMSG_CTL_LINE,			/* one line of a longer answer */
+	IMSG_CTL_END,			/* the last of them */
 	IMSG_CTL_OK,
 	IMSG_CTL_FAIL,
 
