@@ -230,7 +230,7 @@ queue_rollback(struct imsg *imsg)
 	in = incoming_find(msgid, imsg->hdr.peerid);
 	if (in->committing)
 		fatalx("queue: rollback of a message being committed");
-	store_message_abort(msgid);
+	store_message_abort(msgid, NULL, 0);
 	incoming_free(in);
 }
 

@@ -1,28 +1,35 @@
 /*
  * The on-disk queue.  Paths are relative to the spool, which is the
  * queue process's root directory (or its working directory when smtpd
- * does not run as root):
+ * does not run as root).  Two flat directories and a third for the
+ * admin:
  *
- *	incoming/MSGID/message		being received; never acknowledged
- *	queue/MSGID/message		committed message: headers and body,
- *					LF line endings
- *	queue/MSGID/EVPID		one envelope per recipient, in the
- *					text format of queue_envelope.c
- *	corrupt/			envelopes that did not parse, with a
- *					link to their message, for an admin
+ *	incoming/MSGID		a message being received; never acknowledged
+ *	incoming/EVPID		its envelopes, while they are being committed
+ *	queue/MSGID		a committed message: headers and body, LF line
+ *				endings
+ *	queue/EVPID		one envelope per recipient, in the text format
+ *				of queue_envelope.c
+ *	corrupt/		envelopes that did not parse, with a link to
+ *				their message, kept for an admin
  *
- * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).
+ * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).  No
+ * directory per message: a message costs its file and its envelopes'
+ * files and nothing else, which is what a file system's inode allocator
+ * is asked for under load.
+ *
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written, one syncfs(2) makes them and
- * the message files durable, each incoming/MSGID is renamed to
- * queue/MSGID, and an fsync of queue/ makes the renames durable: only
- * then are the clients told 250.  Two flushes serve the whole batch, however
- * many messages it holds, and a message is never visible in queue/
- * before its content is on disk.  What is left in incoming/ at start
- * was never acknowledged and is removed.
+ * the message files durable, the envelopes are renamed into queue/ and
+ * then the message itself, and an fsync of queue/ makes the renames
+ * durable: only then are the clients told 250.  The message's rename is
+ * the commit point: an envelope in queue/ whose message is not there
+ * was never acknowledged and is removed at start, as is all of
+ * incoming/.  Two flushes serve the whole batch.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/tree.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,24 +45,55 @@
 
 #define ENVELOPE_FILEMAX	4096
 
+/* How many envelopes each committed message still has. */
+struct msgref {
+	RB_ENTRY(msgref)	 node;
+	uint32_t		 msgid;
+	size_t			 count;
+};
+RB_HEAD(msgrefs, msgref);
 static int
-rm_dir(const char *dir)
+msgref_cmp(struct msgref *a, struct msgref *b)
 {
-	char		 path[PATH_MAX];
-	DIR		*d;
-	struct dirent	*de;
+	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
+}
+RB_GENERATE_STATIC(msgrefs, msgref, node, msgref_cmp);
+static struct msgrefs	 refs = RB_INITIALIZER(&refs);
 
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("queue: unlink %s", path);
-	}
-	closedir(d);
-	return rmdir(dir);
+static struct msgref *
+msgref_get(uint32_t msgid, int create)
+{
+	struct msgref	 key, *r;
+
+	key.msgid = msgid;
+	if ((r = RB_FIND(msgrefs, &refs, &key)) != NULL || !create)
+		return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("calloc");
+	r->msgid = msgid;
+	RB_INSERT(msgrefs, &refs, r);
+	return r;
+}
+
+static void
+msgref_drop(struct msgref *r)
+{
+	RB_REMOVE(msgrefs, &refs, r);
+	free(r);
+}
+
+static int
+name_is_hex(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (strlen(name) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 int
@@ -85,9 +123,9 @@ store_recover(void)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "incoming/%s", de->d_name);
-		if (rm_dir(path) == -1)
+		if (unlink(path) == -1)
 			log_warn("queue: cannot remove %s", path);
-		else
+		else if (name_is_hex(de->d_name, 8))
 			n++;
 	}
 	closedir(d);
@@ -97,7 +135,7 @@ store_recover(void)
 int
 store_message_create(uint32_t *msgidp, int *fdp)
 {
-	char		 dir[32], path[64];
+	char		 path[32];
 	struct stat	 sb;
 	uint32_t	 msgid;
 	int		 fd, tries;
@@ -105,22 +143,16 @@ store_message_create(uint32_t *msgidp, int *fdp)
 	for (tries = 0; tries < 100; tries++) {
 		if ((msgid = arc4random()) == 0)
 			continue;
+		if (msgref_get(msgid, 0) != NULL)
+			continue;
 		snprintf(path, sizeof(path), "queue/%08x", msgid);
 		if (stat(path, &sb) == 0)
 			continue;
-		snprintf(dir, sizeof(dir), "incoming/%08x", msgid);
-		if (mkdir(dir, 0700) == -1) {
-			if (errno == EEXIST)
-				continue;
-			return -1;
-		}
-		snprintf(path, sizeof(path), "%s/message", dir);
+		snprintf(path, sizeof(path), "incoming/%08x", msgid);
 		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		    0600)) == -1) {
-			int saved = errno;
-
-			rmdir(dir);
-			errno = saved;
+			if (errno == EEXIST)
+				continue;
 			return -1;
 		}
 		*msgidp = msgid;
@@ -164,7 +196,7 @@ fail:
 static int
 write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 {
-	char	 path[96], buf[ENVELOPE_FILEMAX];
+	char	 path[32], buf[ENVELOPE_FILEMAX];
 	size_t	 i;
 	int	 len;
 
@@ -174,8 +206,8 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 			errno = EINVAL;
 			return -1;
 		}
-		snprintf(path, sizeof(path), "incoming/%08x/%016" PRIx64,
-		    msgid, envs[i].id);
+		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
+		    envs[i].id);
 		if (write_file(path, buf, len, O_EXCL, 0) == -1)
 			return -1;
 	}
@@ -183,9 +215,9 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 }
 
 /*
- * Make a directory's entries durable.  The renames of a batch are
- * metadata only: fsync on queue/ commits the file system's journal with
- * all of them, without writing back every dirty page as syncfs does.
+ * Make a directory's entries durable.  Renames are metadata only: an
+ * fsync of the directory commits the file system's journal with all of
+ * them, without writing back every dirty page as syncfs does.
  */
 static int
 dir_sync(const char *path)
@@ -216,14 +248,48 @@ store_sync(void)
 	return r;
 }
 
+/* Move one message's envelopes, then the message, into queue/. */
+static int
+publish(const struct store_commit *c)
+{
+	char	 src[32], dst[32];
+	size_t	 i;
+
+	for (i = 0; i < c->nenvs; i++) {
+		snprintf(src, sizeof(src), "incoming/%016" PRIx64,
+		    c->envs[i].id);
+		snprintf(dst, sizeof(dst), "queue/%016" PRIx64, c->envs[i].id);
+		if (rename(src, dst) == -1)
+			return -1;
+	}
+	snprintf(src, sizeof(src), "incoming/%08x", c->msgid);
+	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
+	return rename(src, dst);
+}
+
+/* Take a message back out of queue/, envelopes and all. */
+static void
+unpublish(const struct store_commit *c)
+{
+	char	 path[32];
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "queue/%08x", c->msgid);
+	unlink(path);
+	for (i = 0; i < c->nenvs; i++) {
+		snprintf(path, sizeof(path), "queue/%016" PRIx64,
+		    c->envs[i].id);
+		unlink(path);
+	}
+}
+
 /*
  * Commit a batch.  Each entry's status says how it went: 0 committed,
- * else an errno (the message is then removed from incoming/).
+ * else an errno (the message is then removed).
  */
 void
 store_commit_batch(struct store_commit *batch, size_t n)
 {
-	char	 src[32], dst[32];
 	size_t	 i;
 	int	 err;
 
@@ -239,14 +305,9 @@ store_commit_batch(struct store_commit *batch, size_t n)
 			if (batch[i].status == 0)
 				batch[i].status = err;
 	}
-	for (i = 0; i < n; i++) {
-		if (batch[i].status != 0)
-			continue;
-		snprintf(src, sizeof(src), "incoming/%08x", batch[i].msgid);
-		snprintf(dst, sizeof(dst), "queue/%08x", batch[i].msgid);
-		if (rename(src, dst) == -1)
+	for (i = 0; i < n; i++)
+		if (batch[i].status == 0 && publish(&batch[i]) == -1)
 			batch[i].status = errno;
-	}
 	if (dir_sync("queue") == -1) {
 		/*
 		 * The renames may or may not last: take them back, so that
@@ -256,36 +317,43 @@ store_commit_batch(struct store_commit *batch, size_t n)
 		for (i = 0; i < n; i++) {
 			if (batch[i].status != 0)
 				continue;
-			snprintf(src, sizeof(src), "incoming/%08x",
-			    batch[i].msgid);
-			snprintf(dst, sizeof(dst), "queue/%08x",
-			    batch[i].msgid);
-			if (rename(dst, src) == -1)
-				log_warn("queue: cannot take back %s", dst);
+			unpublish(&batch[i]);
 			batch[i].status = err;
 		}
 	}
-	for (i = 0; i < n; i++)
-		if (batch[i].status != 0)
-			store_message_abort(batch[i].msgid);
+	for (i = 0; i < n; i++) {
+		if (batch[i].status != 0) {
+			unpublish(&batch[i]);
+			store_message_abort(batch[i].msgid, batch[i].envs,
+			    batch[i].nenvs);
+		} else
+			msgref_get(batch[i].msgid, 1)->count += batch[i].nenvs;
+	}
 }
 
+/* Remove a message that was being received, and any envelopes of it. */
 void
-store_message_abort(uint32_t msgid)
+store_message_abort(uint32_t msgid, const struct envelope *envs, size_t n)
 {
-	char	 dir[64];
+	char	 path[32];
+	size_t	 i;
 
-	snprintf(dir, sizeof(dir), "incoming/%08x", msgid);
-	if (rm_dir(dir) == -1 && errno != ENOENT)
-		log_warn("queue: cannot remove %s", dir);
+	snprintf(path, sizeof(path), "incoming/%08x", msgid);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("queue: cannot remove %s", path);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
+		    envs[i].id);
+		unlink(path);
+	}
 }
 
 int
 store_message_open(uint32_t msgid)
 {
-	char	 path[64];
+	char	 path[32];
 
-	snprintf(path, sizeof(path), "queue/%08x/message", msgid);
+	snprintf(path, sizeof(path), "queue/%08x", msgid);
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -293,16 +361,15 @@ store_message_open(uint32_t msgid)
 int
 store_envelope_update(const struct envelope *e)
 {
-	char	 path[96], tmp[128], buf[ENVELOPE_FILEMAX];
+	char	 path[32], tmp[48], buf[ENVELOPE_FILEMAX];
 	int	 len;
 
 	if ((len = envelope_dump(e, buf, sizeof(buf))) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(path, sizeof(path), "queue/%08x/%016" PRIx64,
-	    envelope_msgid(e->id), e->id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(path, sizeof(path), "queue/%016" PRIx64, e->id);
+	snprintf(tmp, sizeof(tmp), "incoming/%016" PRIx64 ".tmp", e->id);
 	if (write_file(tmp, buf, len, O_TRUNC, 1) == -1)
 		return -1;
 	if (rename(tmp, path) == -1) {
@@ -310,24 +377,6 @@ store_envelope_update(const struct envelope *e)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-dir_has_envelopes(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 found = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strlen(de->d_name) == 16) {
-			found = 1;
-			break;
-		}
-	closedir(d);
-	return found;
 }
 
 /*
@@ -339,128 +388,134 @@ dir_has_envelopes(const char *dir)
 int
 store_envelope_remove(uint64_t evpid)
 {
-	char	 dir[64], path[96];
+	struct msgref	*r;
+	char		 path[32];
 
-	snprintf(dir, sizeof(dir), "queue/%08x", envelope_msgid(evpid));
-	snprintf(path, sizeof(path), "%s/%016" PRIx64, dir, evpid);
+	snprintf(path, sizeof(path), "queue/%016" PRIx64, evpid);
 	if (unlink(path) == -1)
 		return -1;
-	if (dir_has_envelopes(dir) == 0 && rm_dir(dir) == -1)
-		return -1;
-	return 0;
+	if ((r = msgref_get(envelope_msgid(evpid), 0)) == NULL)
+		return 0;
+	if (--r->count > 0)
+		return 0;
+	msgref_drop(r);
+	snprintf(path, sizeof(path), "queue/%08x", envelope_msgid(evpid));
+	return unlink(path);
 }
 
 static void
-store_quarantine(const char msgdir[32], const char *name, const char *why)
+store_quarantine(const char *name, uint32_t msgid, const char *why)
 {
 	char	 src[PATH_MAX], dst[PATH_MAX];
 
-	snprintf(src, sizeof(src), "%s/%s", msgdir, name);
-	snprintf(dst, sizeof(dst), "corrupt/%s-%s", msgdir + 6, name);
+	snprintf(src, sizeof(src), "queue/%s", name);
+	snprintf(dst, sizeof(dst), "corrupt/%s", name);
 	if (rename(src, dst) == -1) {
 		log_warn("queue: cannot move %s aside", src);
 		return;
 	}
-	snprintf(src, sizeof(src), "%s/message", msgdir);
-	snprintf(dst, sizeof(dst), "corrupt/%s-message", msgdir + 6);
+	snprintf(src, sizeof(src), "queue/%08x", msgid);
+	snprintf(dst, sizeof(dst), "corrupt/%08x", msgid);
 	if (link(src, dst) == -1 && errno != EEXIST && errno != ENOENT)
 		log_warn("queue: cannot link %s", dst);
 	log_warnx("queue: corrupt envelope %s moved to corrupt/: %s", name,
 	    why);
 }
 
+/* Read and check one envelope file; -1 when it was moved aside. */
 static int
-store_walk_message(const char msgdir[32], uint32_t msgid,
-    int (*cb)(const struct envelope *, void *), void *arg)
+store_read_envelope(const char *name, struct envelope *e)
 {
-	char		 path[PATH_MAX], buf[ENVELOPE_FILEMAX + 1], err[128];
-	struct envelope	 e;
-	struct stat	 sb;
-	DIR		*d;
-	struct dirent	*de;
-	ssize_t		 n;
-	int		 fd, count = 0;
+	char	 path[PATH_MAX], buf[ENVELOPE_FILEMAX + 1], err[128];
+	ssize_t	 n = -1;
+	int	 fd;
 
-	if ((d = opendir(msgdir)) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/message", msgdir);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "message") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", msgdir, de->d_name);
-		if (strlen(de->d_name) > 16 &&
-		    strcmp(de->d_name + 16, ".tmp") == 0) {
-			/* An update that never finished: the old file stands. */
-			unlink(path);
-			continue;
-		}
-		n = -1;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-		if (n < 0) {
-			log_warn("queue: %s", path);
-			continue;
-		}
-		buf[n] = '\0';
-		if (strlen(buf) != (size_t)n) {
-			store_quarantine(msgdir, de->d_name, "NUL byte");
-			continue;
-		}
-		if (envelope_load(&e, buf, err, sizeof(err)) == -1) {
-			store_quarantine(msgdir, de->d_name, err);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%016" PRIx64, e.id);
-		if (strcmp(path, de->d_name) != 0 ||
-		    envelope_msgid(e.id) != msgid) {
-			store_quarantine(msgdir, de->d_name,
-			    "id does not match its file name");
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/message", msgdir);
-		if (stat(path, &sb) == -1) {
-			store_quarantine(msgdir, de->d_name,
-			    "message file missing");
-			continue;
-		}
-		count++;
-		if (cb(&e, arg) == -1)
-			break;
+	snprintf(path, sizeof(path), "queue/%s", name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
 	}
-	closedir(d);
-	return count;
+	if (n < 0) {
+		log_warn("queue: %s", path);
+		return -1;
+	}
+	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n) {
+		store_quarantine(name, (uint32_t)(strtoull(name, NULL, 16) >>
+		    32), "NUL byte");
+		return -1;
+	}
+	if (envelope_load(e, buf, err, sizeof(err)) == -1) {
+		store_quarantine(name, (uint32_t)(strtoull(name, NULL, 16) >>
+		    32), err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%016" PRIx64, e->id);
+	if (strcmp(path, name) != 0) {
+		store_quarantine(name, envelope_msgid(e->id),
+		    "id does not match its file name");
+		return -1;
+	}
+	return 0;
 }
 
-/* Call cb for every committed envelope that parses. */
+/*
+ * Load the queue at start: call cb for every committed envelope that
+ * parses.  Envelopes whose message never made it into queue/ were
+ * never acknowledged and go; messages left with no envelope go too.
+ */
 int
 store_walk(int (*cb)(const struct envelope *, void *), void *arg)
 {
-	char		 msgdir[32], *ep;
+	char		 path[PATH_MAX];
+	struct envelope	 e;
+	struct msgref	*r, *next;
+	struct stat	 sb;
 	DIR		*d;
 	struct dirent	*de;
-	unsigned long	 msgid;
-	int		 total = 0, n;
+	uint32_t	 msgid;
+	int		 total = 0;
 
 	if ((d = opendir("queue")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		msgid = strtoul(de->d_name, &ep, 16);
-		if (strlen(de->d_name) != 8 || *ep != '\0') {
+		if (name_is_hex(de->d_name, 8)) {
+			msgref_get(strtoul(de->d_name, NULL, 16), 1);
+			continue;
+		}
+		if (!name_is_hex(de->d_name, 16)) {
 			log_warnx("queue: stray entry queue/%s left alone",
 			    de->d_name);
 			continue;
 		}
-		snprintf(msgdir, sizeof(msgdir), "queue/%s", de->d_name);
-		if ((n = store_walk_message(msgdir, (uint32_t)msgid, cb,
-		    arg)) > 0)
-			total += n;
-		else if (n == 0 && dir_has_envelopes(msgdir) == 0)
-			rm_dir(msgdir);
+		msgid = (uint32_t)(strtoull(de->d_name, NULL, 16) >> 32);
+		snprintf(path, sizeof(path), "queue/%08x", msgid);
+		if (stat(path, &sb) == -1) {
+			snprintf(path, sizeof(path), "queue/%s", de->d_name);
+			log_info("queue: removing %s, whose message was "
+			    "never committed", path);
+			unlink(path);
+			continue;
+		}
+		if (store_read_envelope(de->d_name, &e) == -1)
+			continue;
+		msgref_get(msgid, 1)->count++;
+		total++;
+		if (cb(&e, arg) == -1)
+			break;
 	}
 	closedir(d);
+	for (r = RB_MIN(msgrefs, &refs); r != NULL; r = next) {
+		next = RB_NEXT(msgrefs, &refs, r);
+		if (r->count > 0)
+			continue;
+		snprintf(path, sizeof(path), "queue/%08x", r->msgid);
+		log_info("queue: removing %s, which has no envelope left",
+		    path);
+		unlink(path);
+		msgref_drop(r);
+	}
 	return total;
 }

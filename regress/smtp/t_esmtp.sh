@@ -618,7 +618,9 @@ CONF
 eof
 EOF
 	wait_log "result=held" || atf_fail "the relayed envelope was not held"
-	find spool/queue -mindepth 2 -type f ! -name message > envelopes
+	# Envelopes are the 16-hex-digit files, messages the 8-digit ones.
+	find spool/queue -type f -regextype posix-extended \
+	    -regex '.*/[0-9a-f]{16}' > envelopes
 	atf_check_equal 1 "$(wc -l < envelopes)"
 	env=$(cat envelopes)
 	atf_check -s exit:0 -o match:"^rcpt someone@remote.example$" cat "$env"

@@ -1,0 +1,128 @@
+#! /usr/bin/env atf-sh
+#
+# What the queue finds on disk at start: committed envelopes are loaded
+# and delivered; one that does not parse is moved to corrupt/ with its
+# message and logged, never delivered or deleted; what was never
+# committed is removed.
+
+. "$(atf_get_srcdir)/../lib.sh"
+
+# envelope_text EVPID RCPT: a well-formed envelope for the local user.
+envelope_text()
+{
+	cat <<ENV
+version 1
+id $1
+sender sender@example.org
+rcpt $2
+action local
+user $MAILUSER
+helo client.test
+client 127.0.0.1
+created 1795800000
+tries 0
+lasterr 
+dsn-ret 
+dsn-envid 
+dsn-notify 
+dsn-orcpt 
+ENV
+}
+
+# As root the queue runs as _smtpq: what the test leaves must be its.
+own_spool()
+{
+	[ "$(id -u)" -ne 0 ] || chown -R _smtpq:_smtpq spool
+}
+
+atf_test_case envelopes_on_disk_are_loaded_and_delivered cleanup
+envelopes_on_disk_are_loaded_and_delivered_head()
+{
+	atf_set descr "A message with its envelope in queue/ at start is" \
+	    "delivered and then removed from disk"
+}
+envelopes_on_disk_are_loaded_and_delivered_body()
+{
+	smtpd_config </dev/null
+	mkdir -p spool/queue
+	printf 'Subject: from disk\n\nloaded at start\n' > spool/queue/0000abcd
+	envelope_text 0000abcd00000001 "$MAILUSER@localhost" \
+	    > spool/queue/0000abcd00000001
+	own_spool
+	smtpd_start
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -s exit:0 -o match:"loaded at start" cat "$(maildir_messages)"
+	wait_until test ! -e spool/queue/0000abcd ||
+	    atf_fail "the message stayed on disk"
+	atf_check -s exit:0 -o empty ls spool/queue
+}
+envelopes_on_disk_are_loaded_and_delivered_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case a_corrupt_envelope_is_moved_aside cleanup
+a_corrupt_envelope_is_moved_aside_head()
+{
+	atf_set descr "An envelope that does not parse goes to corrupt/ with" \
+	    "a link to its message and a log line; its sibling is delivered"
+}
+a_corrupt_envelope_is_moved_aside_body()
+{
+	smtpd_config </dev/null
+	mkdir -p spool/queue
+	printf 'Subject: two\n\nfor two\n' > spool/queue/0000beef
+	envelope_text 0000beef00000001 "$MAILUSER@localhost" \
+	    > spool/queue/0000beef00000001
+	envelope_text 0000beef00000002 "$MAILUSER@localhost" |
+	    sed 's/^version 1$/version 9/' > spool/queue/0000beef00000002
+	own_spool
+	smtpd_start
+	wait_log "result=delivered" || atf_fail "the good one not delivered"
+	atf_check -s exit:0 -o ignore grep \
+	    "corrupt envelope 0000beef00000002 moved to corrupt/: unknown version" \
+	    smtpd.log
+	atf_check -s exit:0 -o match:"^version 9" \
+	    cat spool/corrupt/0000beef00000002
+	atf_check -s exit:0 -o match:"for two" cat spool/corrupt/0000beef
+	atf_check_equal 1 "$(maildir_messages | grep -c .)"
+}
+a_corrupt_envelope_is_moved_aside_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case what_was_never_committed_is_removed cleanup
+what_was_never_committed_is_removed_head()
+{
+	atf_set descr "At start, incoming/ is emptied and an envelope whose" \
+	    "message never reached queue/ is removed, undelivered"
+}
+what_was_never_committed_is_removed_body()
+{
+	smtpd_config </dev/null
+	mkdir -p spool/queue spool/incoming
+	printf 'half\n' > spool/incoming/00001234
+	envelope_text 0000123400000001 "$MAILUSER@localhost" \
+	    > spool/incoming/0000123400000001
+	envelope_text 0000567800000001 "$MAILUSER@localhost" \
+	    > spool/queue/0000567800000001
+	own_spool
+	smtpd_start
+	wait_log "whose message was never committed" ||
+	    atf_fail "no log line for the orphan envelope"
+	atf_check -s exit:0 -o empty find spool/incoming spool/queue \
+	    spool/corrupt -mindepth 1
+	atf_check_equal 0 "$(maildir_messages | grep -c .)"
+}
+what_was_never_committed_is_removed_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
+	atf_add_test_case a_corrupt_envelope_is_moved_aside
+	atf_add_test_case what_was_never_committed_is_removed
+}
