@@ -299,13 +299,13 @@ lookup_mail(struct imsg *imsg)
 }
 
 static void
-lookup_rcpt_reply(uint32_t id, uint32_t status, const char *text,
-    const struct dest *dests, int n)
+lookup_rcpt_reply(enum smtp_proc to, uint32_t type, uint32_t id,
+    uint32_t status, const char *text, const struct dest *dests, int n)
 {
 	struct ibuf	*b;
 	int		 i;
 
-	b = proc_create(IMSG_LOOKUP_SMTP_RCPT, id, -1);
+	b = proc_create(type, id, -1);
 	imsg_add_u32(b, status);
 	imsg_add_string(b, text);
 	imsg_add_u32(b, n);
@@ -313,7 +313,7 @@ lookup_rcpt_reply(uint32_t id, uint32_t status, const char *text,
 		imsg_add_string(b, dests[i].action);
 		imsg_add_string(b, dests[i].user);
 	}
-	proc_close(PROC_SMTP, b);
+	proc_close(to, b);
 }
 
 /*
@@ -354,19 +354,78 @@ lookup_rcpt_local(const struct rcpt_query *q, const struct action *a,
 	return n;
 }
 
-static void
-lookup_rcpt(struct imsg *imsg)
+/*
+ * Where a recipient goes, by the match rules: LOOKUP_OK with its
+ * destinations, or a refusal with the reply text.
+ */
+static uint32_t
+lookup_resolve(const struct rcpt_query *q, struct dest *dests, int *ndests,
+    char *text, size_t textlen)
 {
-	struct rcpt_query		 q;
 	struct policy_facts		 facts;
 	const struct policy_rule	*rule;
 	struct action			*a;
-	struct dest			 dests[ALIAS_MEMBERS_MAX];
 	char				 localpart[ENVELOPE_ADDRMAX];
 	char				 domain[ENVELOPE_ADDRMAX], *at;
-	char				 text[SMTP_LINE_MAX];
-	uint32_t			 id = imsg->hdr.peerid;
-	int				 n;
+
+	*ndests = 0;
+	strlcpy(localpart, q->rcpt, sizeof(localpart));
+	domain[0] = '\0';
+	if ((at = strrchr(localpart, '@')) != NULL) {
+		strlcpy(domain, at + 1, sizeof(domain));
+		*at = '\0';
+	}
+	lowercase(domain);
+
+	memset(&facts, 0, sizeof(facts));
+	facts.client = q->ss.ss_family == AF_UNSPEC ? NULL :
+	    (const struct sockaddr *)&q->ss;
+	facts.client_local = q->local;
+	facts.rdns = q->rdns[0] != '\0' ? q->rdns : NULL;
+	facts.authenticated = q->authenticated;
+	facts.auth_user = q->auth_user;
+	facts.tls = q->tls;
+	facts.sender = q->sender;
+	facts.rcpt = q->rcpt;
+	facts.rcpt_domain = domain;
+	facts.rcpt_domain_local = domain[0] != '[' &&
+	    lookup_domain_is_local(domain);
+
+	rule = policy_match(&env->rules, &facts, lookup_table_has, NULL);
+	if (rule == NULL) {
+		strlcpy(text, facts.rcpt_domain_local ?
+		    "550 5.7.1 Delivery not authorized, message refused" :
+		    "550 5.7.1 Relaying denied", textlen);
+		return LOOKUP_PERMFAIL;
+	}
+	if (rule->reject) {
+		snprintf(text, textlen, "550 5.7.1 %s",
+		    rule->reject_text[0] ? rule->reject_text : "Rejected");
+		return LOOKUP_PERMFAIL;
+	}
+	if ((a = config_action(env, rule->action)) == NULL)
+		fatalx("lookup: rule names unknown action %s", rule->action);
+	if (a->type == ACTION_RELAY) {
+		strlcpy(dests[0].action, a->name, sizeof(dests[0].action));
+		dests[0].user[0] = '\0';
+		*ndests = 1;
+		return LOOKUP_OK;
+	}
+	if ((*ndests = lookup_rcpt_local(q, a, localpart, dests)) == 0) {
+		strlcpy(text, REPLY_UNKNOWN, textlen);
+		return LOOKUP_PERMFAIL;
+	}
+	return LOOKUP_OK;
+}
+
+static void
+lookup_rcpt(struct imsg *imsg)
+{
+	struct rcpt_query	 q;
+	struct dest		 dests[ALIAS_MEMBERS_MAX];
+	char			 text[SMTP_LINE_MAX] = "";
+	uint32_t		 status;
+	int			 n;
 
 	memset(&q, 0, sizeof(q));
 	imsg_get_string(imsg, q.sender, sizeof(q.sender));
@@ -379,54 +438,31 @@ lookup_rcpt(struct imsg *imsg)
 	proc_check(PROC_SMTP, imsg);
 	q.local = addr_is_loopback((struct sockaddr *)&q.ss);
 
-	strlcpy(localpart, q.rcpt, sizeof(localpart));
-	domain[0] = '\0';
-	if ((at = strrchr(localpart, '@')) != NULL) {
-		strlcpy(domain, at + 1, sizeof(domain));
-		*at = '\0';
-	}
-	lowercase(domain);
+	status = lookup_resolve(&q, dests, &n, text, sizeof(text));
+	lookup_rcpt_reply(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid,
+	    status, text, dests, n);
+}
 
-	memset(&facts, 0, sizeof(facts));
-	facts.client = (struct sockaddr *)&q.ss;
-	facts.client_local = q.local;
-	facts.rdns = q.rdns[0] != '\0' ? q.rdns : NULL;
-	facts.authenticated = q.authenticated;
-	facts.auth_user = q.auth_user;
-	facts.tls = q.tls;
-	facts.sender = q.sender;
-	facts.rcpt = q.rcpt;
-	facts.rcpt_domain = domain;
-	facts.rcpt_domain_local = domain[0] != '[' &&
-	    lookup_domain_is_local(domain);
+/*
+ * The queue routes a message it makes itself (a bounce): a local
+ * submission from the null sender, judged by the same rules.
+ */
+static void
+lookup_queue_rcpt(struct imsg *imsg)
+{
+	struct rcpt_query	 q;
+	struct dest		 dests[ALIAS_MEMBERS_MAX];
+	char			 text[SMTP_LINE_MAX] = "";
+	uint32_t		 status;
+	int			 n;
 
-	rule = policy_match(&env->rules, &facts, lookup_table_has, NULL);
-	if (rule == NULL) {
-		lookup_rcpt_reply(id, LOOKUP_PERMFAIL,
-		    facts.rcpt_domain_local ?
-		    "550 5.7.1 Delivery not authorized, message refused" :
-		    "550 5.7.1 Relaying denied", NULL, 0);
-		return;
-	}
-	if (rule->reject) {
-		snprintf(text, sizeof(text), "550 5.7.1 %s",
-		    rule->reject_text[0] ? rule->reject_text : "Rejected");
-		lookup_rcpt_reply(id, LOOKUP_PERMFAIL, text, NULL, 0);
-		return;
-	}
-	if ((a = config_action(env, rule->action)) == NULL)
-		fatalx("lookup: rule names unknown action %s", rule->action);
-	if (a->type == ACTION_RELAY) {
-		strlcpy(dests[0].action, a->name, sizeof(dests[0].action));
-		dests[0].user[0] = '\0';
-		lookup_rcpt_reply(id, LOOKUP_OK, "", dests, 1);
-		return;
-	}
-	if ((n = lookup_rcpt_local(&q, a, localpart, dests)) == 0) {
-		lookup_rcpt_reply(id, LOOKUP_PERMFAIL, REPLY_UNKNOWN, NULL, 0);
-		return;
-	}
-	lookup_rcpt_reply(id, LOOKUP_OK, "", dests, n);
+	memset(&q, 0, sizeof(q));
+	imsg_get_string(imsg, q.rcpt, sizeof(q.rcpt));
+	proc_check(PROC_QUEUE, imsg);
+	q.local = 1;
+	status = lookup_resolve(&q, dests, &n, text, sizeof(text));
+	lookup_rcpt_reply(PROC_QUEUE, IMSG_LOOKUP_QUEUE_RCPT,
+	    imsg->hdr.peerid, status, text, dests, n);
 }
 
 /* The alias table of the first maildir action that has one. */
@@ -550,6 +586,13 @@ static void
 lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	switch (from) {
+	case PROC_QUEUE:
+		switch (imsg->hdr.type) {
+		case IMSG_QUEUE_LOOKUP_RCPT:
+			lookup_queue_rcpt(imsg);
+			return;
+		}
+		break;
 	case PROC_CONTROL:
 		switch (imsg->hdr.type) {
 		case IMSG_CTL_UPDATE_TABLE:

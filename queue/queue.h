@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <netdb.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #define ENVELOPE_VERSION	1
 #define ENVELOPE_ADDRMAX	256
@@ -37,6 +39,7 @@ struct envelope {
 	char		 dsn_envid[ENVELOPE_ADDRMAX];
 	char		 dsn_notify[64];	/* NEVER or SUCCESS,FAILURE,... */
 	char		 dsn_orcpt[ENVELOPE_ORCPTMAX];
+	uint32_t	 warned;		/* a delay notice went out */
 };
 
 #define envelope_msgid(id)	((uint32_t)((id) >> 32))
@@ -44,6 +47,16 @@ struct envelope {
 /* queue_envelope.c */
 int	envelope_dump(const struct envelope *, char *, size_t);
 int	envelope_load(struct envelope *, const char *, char *, size_t);
+
+/* queue_bounce.c */
+enum bounce_kind {
+	BOUNCE_FAILED,
+	BOUNCE_DELAYED,
+};
+
+int	bounce_wanted(const struct envelope *, enum bounce_kind);
+int	bounce_write(FILE *, const struct envelope *, int, enum bounce_kind,
+	    const char *, time_t, time_t);
 
 /* queue_store.c */
 struct store_commit {

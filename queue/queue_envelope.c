@@ -44,6 +44,7 @@ static const struct field fields[] = {
 	FSTR("dsn-envid", dsn_envid),
 	FSTR("dsn-notify", dsn_notify),
 	FSTR("dsn-orcpt", dsn_orcpt),
+	{ "warned", F_U32, offsetof(struct envelope, warned), 0 },
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 

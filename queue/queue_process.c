@@ -19,6 +19,7 @@
 #include "../smtpd/smtpd.h"
 #include "queue_scheduler.h"
 #include "queue_control.h"
+#include "queue_dsn.h"
 
 #define QUEUE_MAX_RCPT	SMTP_MAX_ENVELOPES
 
@@ -50,6 +51,8 @@ static TAILQ_HEAD(, incoming)	 commits = TAILQ_HEAD_INITIALIZER(commits);
 static size_t			 ncommits;
 static struct event		 commit_ev;
 static int			 commit_armed;
+
+static void	queue_commit_arm(void);
 static int			 removals_unsynced;
 
 static struct incoming *
@@ -183,12 +186,23 @@ queue_commit_run(int fd, short event, void *arg)
 			for (j = 0; j < in->nenvs; j++)
 				scheduler_insert(&in->envs[j]);
 		}
-		queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session, status,
-		    in->msgid, -1);
+		/* Session 0 is the queue itself: a bounce it made. */
+		if (in->session != 0)
+			queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session,
+			    status, in->msgid, -1);
+		else
+			dsn_committed(in->msgid, status == 0);
 		incoming_free(in);
 	}
 	log_debug("queue: committed a batch of %zu", n);
 	free(batch);
+}
+
+void
+queue_removed(void)
+{
+	removals_unsynced = 1;
+	queue_commit_arm();
 }
 
 static void
@@ -200,6 +214,29 @@ queue_commit_arm(void)
 		commit_armed = 1;
 		evtimer_add(&commit_ev, &now);
 	}
+}
+
+/*
+ * Commit a message the queue wrote itself into incoming/ (a bounce),
+ * in the next batch with the listener's.
+ */
+void
+queue_submit(uint32_t msgid, const struct envelope *envs, size_t n)
+{
+	struct incoming	*in;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (in->envs = reallocarray(NULL, n, sizeof(*envs))) == NULL)
+		fatal("calloc");
+	memcpy(in->envs, envs, n * sizeof(*envs));
+	in->nenvs = n;
+	in->msgid = msgid;
+	in->session = 0;
+	in->committing = 1;
+	RB_INSERT(incoming_tree, &incomings, in);
+	TAILQ_INSERT_TAIL(&commits, in, pending);
+	ncommits++;
+	queue_commit_arm();
 }
 
 static void
@@ -244,6 +281,7 @@ queue_deliver(struct envelope *e)
 	if ((a = config_action(env, e->action)) == NULL ||
 	    a->type == ACTION_RELAY) {
 		/* Kept for an admin: nothing here relays to other hosts. */
+		e->tries++;
 		strlcpy(e->lasterr, a == NULL ? "no such action" :
 		    "relaying to other hosts is not available",
 		    sizeof(e->lasterr));
@@ -289,6 +327,7 @@ queue_delivered(struct imsg *imsg)
 	proc_check(PROC_PARENT, imsg);
 	if ((e = scheduler_get(evpid, SCHED_INFLIGHT)) == NULL)
 		fatalx("queue: delivery result for an envelope not in flight");
+	queue_control_delivered(status);
 
 	switch (status) {
 	case DELIVERY_OK:
@@ -313,10 +352,11 @@ queue_delivered(struct imsg *imsg)
 	default:
 		e->tries++;
 		strlcpy(e->lasterr, err, sizeof(e->lasterr));
-		scheduler_hold(evpid);
 		log_warnx("delivery evpid=%016" PRIx64 " to=<%s> result=permfail "
-		    "held=yes error=\"%s\"", evpid, e->rcpt, err);
-		break;
+		    "error=\"%s\"", evpid, e->rcpt, err);
+		scheduler_hold(evpid);
+		dsn_failed(e);
+		return;
 	}
 	if (store_envelope_update(e) == -1)
 		log_warn("queue: evpid=%016" PRIx64 " cannot update envelope",
@@ -346,6 +386,13 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 	case PROC_CONTROL:
 		if (queue_control_dispatch(imsg) == 0)
 			return;
+		break;
+	case PROC_LOOKUP:
+		switch (imsg->hdr.type) {
+		case IMSG_LOOKUP_QUEUE_RCPT:
+			dsn_lookup_reply(imsg);
+			return;
+		}
 		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
@@ -395,6 +442,7 @@ queue_main(void)
 		log_info("queue: removed %d message(s) never acknowledged", n);
 	evtimer_set(&commit_ev, queue_commit_run, NULL);
 	scheduler_init(queue_deliver);
+	dsn_init();
 	if ((n = store_walk(queue_load_one, NULL)) > 0)
 		log_info("queue: loaded %d envelope(s)", n);
 	event_dispatch();

@@ -33,6 +33,7 @@ RB_GENERATE_STATIC(sched_tree, sched_entry, node, sched_cmp);
 static struct sched_tree	 entries = RB_INITIALIZER(&entries);
 static struct event		 sched_timer;
 static void			(*sched_deliver)(struct envelope *);
+static int			(*sched_filter)(const struct envelope *);
 static size_t			 sched_inflight;
 
 /* Seconds to wait after the n-th temporary failure. */
@@ -53,16 +54,24 @@ sched_run(int fd, short event, void *arg)
 	struct sched_entry	*e;
 	struct timeval		 tv = { 1, 0 };
 	time_t			 now = time(NULL);
+	size_t			 held_back = 0;
 
 	RB_FOREACH(e, sched_tree, &entries) {
 		if (sched_inflight >= SCHED_MAX_INFLIGHT)
 			break;
 		if (e->state != SCHED_WAITING || e->next_try > now)
 			continue;
+		if (sched_filter != NULL && !sched_filter(&e->evp)) {
+			held_back++;
+			continue;
+		}
 		e->state = SCHED_INFLIGHT;
 		sched_inflight++;
 		sched_deliver(&e->evp);
 	}
+	if (held_back > 0)
+		log_debug("scheduler: %zu due envelope(s) held back by a pause",
+		    held_back);
 	evtimer_add(&sched_timer, &tv);
 }
 
@@ -159,5 +168,72 @@ scheduler_hold(uint64_t id)
 	if (e->state == SCHED_INFLIGHT)
 		sched_inflight--;
 	e->state = SCHED_HELD;
+	sched_kick();
+}
+
+/*
+ * Call cb for each envelope whose id is within [lo, hi], in id order,
+ * until it returns -1.  The next entry is found before cb runs, so cb
+ * may remove the one it is given.  Returns how many cb was called for.
+ */
+int
+scheduler_walk(uint64_t lo, uint64_t hi, int (*cb)(const struct envelope *,
+    enum sched_state, time_t, void *), void *arg)
+{
+	struct sched_entry	 key, *e, *next;
+	int			 n = 0;
+
+	key.evp.id = lo;
+	for (e = RB_NFIND(sched_tree, &entries, &key);
+	    e != NULL && e->evp.id <= hi; e = next) {
+		next = RB_NEXT(sched_tree, &entries, e);
+		n++;
+		if (cb(&e->evp, e->state, e->next_try, arg) == -1)
+			break;
+	}
+	return n;
+}
+
+/*
+ * Make a waiting or held envelope due now.  One in flight is being
+ * tried already: -1.
+ */
+int
+scheduler_schedule(uint64_t id)
+{
+	struct sched_entry	*e;
+
+	if ((e = sched_find(id)) == NULL || e->state == SCHED_INFLIGHT)
+		return -1;
+	e->state = SCHED_WAITING;
+	e->next_try = 0;
+	sched_kick();
+	return 0;
+}
+
+/*
+ * Forget an envelope the admin removed.  One in flight is refused:
+ * its delivery's result must find it.
+ */
+int
+scheduler_remove(uint64_t id)
+{
+	struct sched_entry	*e;
+
+	if ((e = sched_find(id)) == NULL || e->state == SCHED_INFLIGHT)
+		return -1;
+	RB_REMOVE(sched_tree, &entries, e);
+	free(e);
+	return 0;
+}
+
+/*
+ * Only envelopes the filter accepts are handed to delivery; the others
+ * wait, due or not, until the filter changes (NULL accepts all).
+ */
+void
+scheduler_filter(int (*may_run)(const struct envelope *))
+{
+	sched_filter = may_run;
 	sched_kick();
 }

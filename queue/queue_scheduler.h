@@ -21,4 +21,12 @@ void		 scheduler_done(uint64_t);
 time_t		 scheduler_retry(uint64_t);
 void		 scheduler_hold(uint64_t);
 
+/* For smtpctl (queue_control.c). */
+int		 scheduler_walk(uint64_t, uint64_t,
+		    int (*)(const struct envelope *, enum sched_state, time_t,
+		    void *), void *);
+int		 scheduler_schedule(uint64_t);
+int		 scheduler_remove(uint64_t);
+void		 scheduler_filter(int (*)(const struct envelope *));
+
 #endif

@@ -3,6 +3,12 @@
  * created.  Only the owner of the daemon (root, or the user running an
  * unprivileged smtpd) is served.  A client that sends something
  * malformed is dropped on its own; the daemon carries on.
+ *
+ * A request another process answers goes to it with the client's id as
+ * its peerid, and the answer comes back by that id: lines, then an end,
+ * an ok or a failure.  A client has one request at a time.  The message
+ * file that show message answers with is passed on as a descriptor:
+ * control never reads it.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -12,6 +18,7 @@
 #include <event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smtpd.h"
@@ -25,6 +32,7 @@ struct control_client {
 	struct event			 ev;
 	uid_t				 uid;
 	int				 closing;
+	uint32_t			 pending;	/* awaiting an answer */
 };
 
 static TAILQ_HEAD(, control_client) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -33,6 +41,7 @@ static int		 control_fd = -1;
 static uid_t		 control_owner;
 static size_t		 nclients;
 static uint32_t		 next_client_id = 1;
+static time_t		 control_started;
 
 static void	control_client_event(int, short, void *);
 
@@ -60,27 +69,109 @@ control_client_update(struct control_client *c)
 }
 
 static void
-control_client_reply(struct control_client *c, uint32_t type,
+control_client_reply(struct control_client *c, uint32_t type, int fd,
     const char *text)
 {
 	struct ibuf	*b;
 
-	b = imsg_create(type, 0, -1);
+	b = imsg_create(type, 0, fd);
 	imsg_add_string(b, text);
 	if (imsg_close(&c->ibuf, b) == -1)
 		fatal("control: reply");
 	control_client_update(c);
 }
 
+static time_t
+control_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return ts.tv_sec;
+}
+
+/* Hand a request with no payload to the process that answers it. */
+static void
+control_forward(struct control_client *c, enum smtp_proc to, uint32_t type)
+{
+	proc_compose(to, type, c->id, -1, NULL, 0);
+	c->pending = type;
+}
+
+/*
+ * Show, schedule or remove: check what the request names before the
+ * queue sees it, as the queue takes a bad one for a bug.
+ */
+static int
+control_queue_target(struct control_client *c, struct imsg *imsg)
+{
+	struct ibuf	*b;
+	uint32_t	 type = imsg->hdr.type, kind;
+	uint64_t	 id;
+
+	kind = imsg_get_u32(imsg);
+	id = imsg_get_u64(imsg);
+	if (imsg_end(imsg) == -1)
+		return -1;
+	switch (kind) {
+	case CTL_TARGET_ALL:
+		if (type == IMSG_CTL_SHOW_ENVELOPE ||
+		    type == IMSG_CTL_SHOW_MESSAGE)
+			return -1;
+		break;
+	case CTL_TARGET_MESSAGE:
+		if (type == IMSG_CTL_SHOW_ENVELOPE || id > UINT32_MAX)
+			return -1;
+		break;
+	case CTL_TARGET_ENVELOPE:
+		break;
+	default:
+		return -1;
+	}
+	b = proc_create(type, c->id, -1);
+	imsg_add_u32(b, kind);
+	imsg_add_u64(b, id);
+	proc_close(PROC_QUEUE, b);
+	c->pending = type;
+	return 0;
+}
+
+/* The scheduler pauses delivery; the listener pauses accepting. */
+static int
+control_pause(struct control_client *c, struct imsg *imsg)
+{
+	struct ibuf	*b;
+	enum smtp_proc	 to;
+	uint32_t	 what;
+
+	what = imsg_get_u32(imsg);
+	if (imsg_end(imsg) == -1)
+		return -1;
+	if (what == CTL_PAUSE_MDA || what == CTL_PAUSE_MTA)
+		to = PROC_QUEUE;
+	else if (what == CTL_PAUSE_SMTP)
+		to = PROC_SMTP;
+	else
+		return -1;
+	b = proc_create(imsg->hdr.type, c->id, -1);
+	imsg_add_u32(b, what);
+	proc_close(to, b);
+	c->pending = imsg->hdr.type;
+	return 0;
+}
+
 /* Returns -1 when the client must be dropped. */
 static int
 control_client_command(struct control_client *c, struct imsg *imsg)
 {
+	if (c->pending != IMSG_NONE)
+		return -1;
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_STOP:
 		if (imsg_end(imsg) == -1)
 			return -1;
-		control_client_reply(c, IMSG_CTL_OK, "smtpd stopping");
+		control_client_reply(c, IMSG_CTL_OK, -1, "smtpd stopping");
 		/* Answer before the parent takes us down with it. */
 		(void)imsgbuf_flush(&c->ibuf);
 		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
@@ -96,8 +187,28 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		b = proc_create(IMSG_CTL_UPDATE_TABLE, c->id, -1);
 		imsg_add_string(b, name);
 		proc_close(PROC_LOOKUP, b);
+		c->pending = IMSG_CTL_UPDATE_TABLE;
 		return 0;
 	}
+	case IMSG_CTL_SHOW_QUEUE:
+		if (imsg_end(imsg) == -1)
+			return -1;
+		control_forward(c, PROC_QUEUE, IMSG_CTL_SHOW_QUEUE);
+		return 0;
+	case IMSG_CTL_SHOW_ENVELOPE:
+	case IMSG_CTL_SHOW_MESSAGE:
+	case IMSG_CTL_SCHEDULE:
+	case IMSG_CTL_REMOVE:
+		return control_queue_target(c, imsg);
+	case IMSG_CTL_PAUSE:
+	case IMSG_CTL_RESUME:
+		return control_pause(c, imsg);
+	case IMSG_CTL_SHOW_STATS:
+		/* smtp's counters, then the queue's, then ours. */
+		if (imsg_end(imsg) == -1)
+			return -1;
+		control_forward(c, PROC_SMTP, IMSG_CTL_SHOW_STATS);
+		return 0;
 	case IMSG_CTL_VERBOSE: {
 		uint32_t v = imsg_get_u32(imsg);
 		struct ibuf *b;
@@ -107,7 +218,7 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		b = proc_create(IMSG_CTL_VERBOSE, 0, -1);
 		imsg_add_u32(b, v);
 		proc_close(PROC_PARENT, b);
-		control_client_reply(c, IMSG_CTL_OK, v ? "verbose logging" :
+		control_client_reply(c, IMSG_CTL_OK, -1, v ? "verbose logging" :
 		    "brief logging");
 		return 0;
 	}
@@ -188,21 +299,39 @@ control_accept(int fd, short event, void *arg)
 	event_add(&c->ev, NULL);
 }
 
-/* An answer from another process for the client with this id. */
+/*
+ * An answer from another process for the client with this id.  A
+ * descriptor that comes with it goes on to the client; when the client
+ * has left, the caller closes it.
+ */
 static void
-control_relay_answer(struct imsg *imsg)
+control_relay_answer(enum smtp_proc from, struct imsg *imsg)
 {
 	struct control_client	*c;
-	char			 text[512];
+	char			 text[CTL_LINE_MAX];
 
 	imsg_get_string(imsg, text, sizeof(text));
-	proc_check(PROC_LOOKUP, imsg);
+	proc_check(from, imsg);
 	TAILQ_FOREACH(c, &clients, entry)
 		if (c->id == imsg->hdr.peerid)
 			break;
 	if (c == NULL)
 		return;		/* the client left before the answer */
-	control_client_reply(c, imsg->hdr.type, text);
+	if (c->pending == IMSG_CTL_SHOW_STATS &&
+	    imsg->hdr.type == IMSG_CTL_END) {
+		if (from == PROC_SMTP) {
+			control_forward(c, PROC_QUEUE, IMSG_CTL_SHOW_STATS);
+			return;
+		}
+		snprintf(text, sizeof(text), "uptime=%lld",
+		    (long long)(control_now() - control_started));
+		control_client_reply(c, IMSG_CTL_LINE, -1, text);
+		text[0] = '\0';
+	}
+	if (imsg->hdr.type != IMSG_CTL_LINE)
+		c->pending = IMSG_NONE;
+	control_client_reply(c, imsg->hdr.type, imsg->fd, text);
+	imsg->fd = -1;
 }
 
 static void
@@ -213,7 +342,18 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		switch (imsg->hdr.type) {
 		case IMSG_CTL_OK:
 		case IMSG_CTL_FAIL:
-			control_relay_answer(imsg);
+			control_relay_answer(from, imsg);
+			return;
+		}
+		break;
+	case PROC_QUEUE:
+	case PROC_SMTP:
+		switch (imsg->hdr.type) {
+		case IMSG_CTL_LINE:
+		case IMSG_CTL_END:
+		case IMSG_CTL_OK:
+		case IMSG_CTL_FAIL:
+			control_relay_answer(from, imsg);
 			return;
 		}
 		break;
@@ -243,6 +383,7 @@ control_main(void)
 {
 	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
 
+	control_started = control_now();
 	event_init();
 	proc_peers_from_exec(PROC_CONTROL, control_dispatch);
 	proc_signals();

@@ -10,6 +10,11 @@
  * name is the same on every attempt: if a crash lost the queue's
  * record of a finished delivery, the next attempt finds the message
  * already in new/ and does not deliver it twice.
+ *
+ * The other methods live in files of their own: mda_mbox.c appends to
+ * an mbox file, mda_command.c runs the admin's command, mda_lmtp.c
+ * hands the message to an LMTP server.  This file forks the agent,
+ * picks the method, and holds what they share.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -17,6 +22,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -30,6 +36,8 @@
 
 #include "smtpd.h"
 #include "mda.h"
+
+#define MBOX_DEFAULT	"/var/mail/%{user.username}"
 
 struct mda_job {
 	TAILQ_ENTRY(mda_job)	 entry;
@@ -51,10 +59,13 @@ mda_report(uint64_t evpid, int status, const char *err)
 	proc_close(PROC_QUEUE, b);
 }
 
-/* Expand ~ and %{user.username} in a maildir path for one user. */
+/*
+ * Expand ~ and %{user.username} in a mailbox path for one user; an
+ * empty path stands for the method's default.
+ */
 static int
 mda_expand_path(char *out, size_t outlen, const char *tmpl,
-    const struct passwd *pw)
+    const char *dflt, const struct passwd *pw)
 {
 	const char	*p;
 	size_t		 n = 0;
@@ -62,7 +73,7 @@ mda_expand_path(char *out, size_t outlen, const char *tmpl,
 
 	out[0] = '\0';
 	if (tmpl[0] == '\0')
-		tmpl = "~/Maildir";
+		tmpl = dflt;
 	p = tmpl;
 	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
 		n = strlcpy(out, pw->pw_dir, outlen);
@@ -195,6 +206,99 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 	return EX_OK;
 }
 
+void
+mda_reader_init(struct mda_reader *r, int fd)
+{
+	r->fd = fd;
+	r->off = 0;
+	r->pos = r->len = 0;
+	r->line = NULL;
+	r->linecap = 0;
+}
+
+/*
+ * The next line of the message: its length is returned and the line
+ * pointed to, valid until the next call; 0 at the end, -1 on a read
+ * error or when memory runs out.
+ */
+ssize_t
+mda_reader_line(struct mda_reader *r, char **linep)
+{
+	char	*nl, *p;
+	size_t	 n = 0, take, cap;
+	ssize_t	 got;
+
+	for (;;) {
+		if (r->pos == r->len) {
+			got = pread(r->fd, r->buf, sizeof(r->buf), r->off);
+			if (got == -1)
+				return -1;
+			if (got == 0)
+				break;
+			r->off += got;
+			r->pos = 0;
+			r->len = got;
+		}
+		nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+		take = nl != NULL ? (size_t)(nl - (r->buf + r->pos)) + 1 :
+		    r->len - r->pos;
+		if (n + take > r->linecap) {
+			cap = (n + take) * 2;
+			if ((p = realloc(r->line, cap)) == NULL)
+				return -1;
+			r->line = p;
+			r->linecap = cap;
+		}
+		memcpy(r->line + n, r->buf + r->pos, take);
+		n += take;
+		r->pos += take;
+		if (nl != NULL)
+			break;
+	}
+	*linep = r->line;
+	return n;
+}
+
+void
+mda_reader_free(struct mda_reader *r)
+{
+	free(r->line);
+	r->line = NULL;
+	r->linecap = 0;
+}
+
+static int
+mda_run(const struct action *a, const struct passwd *pw, int msgfd,
+    const struct mda_envelope *e, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+
+	switch (a->type) {
+	case ACTION_MAILDIR:
+		if (mda_expand_path(path, sizeof(path), a->path, "~/Maildir",
+		    pw) == -1)
+			break;
+		return mda_maildir_write(path, msgfd, e, env->hostname, err,
+		    errlen);
+	case ACTION_MBOX:
+		if (mda_expand_path(path, sizeof(path), a->path,
+		    MBOX_DEFAULT, pw) == -1)
+			break;
+		return mda_mbox_write(path, msgfd, e, err, errlen);
+	case ACTION_MDA:
+		return mda_command_run(a->command, pw, msgfd, e, err, errlen);
+	case ACTION_LMTP:
+		return mda_lmtp_deliver(a->dest, pw->pw_name, msgfd, e,
+		    env->hostname, err, errlen);
+	case ACTION_RELAY:
+		/* The queue holds these; it never hands one over. */
+		snprintf(err, errlen, "not a local delivery");
+		return EX_SOFTWARE;
+	}
+	snprintf(err, errlen, "mailbox path too long");
+	return EX_CANTCREAT;
+}
+
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
     const struct mda_envelope *e, int errfd)
@@ -203,6 +307,10 @@ mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
 	int	 rc;
 
 	if (smtpd_privileged) {
+		/* The user may not be allowed to create it. */
+		if (a->type == ACTION_MBOX && mda_expand_path(path,
+		    sizeof(path), a->path, MBOX_DEFAULT, pw) == 0)
+			mda_mbox_create(path, pw->pw_uid);
 		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
@@ -213,12 +321,7 @@ mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
 	umask(077);
 	if (chdir(pw->pw_dir) == -1)
 		(void)chdir("/");
-	if (mda_expand_path(path, sizeof(path), a->path, pw) == -1) {
-		dprintf(errfd, "maildir path too long");
-		_exit(EX_CANTCREAT);
-	}
-	rc = mda_maildir_write(path, msgfd, e, env->hostname, err,
-	    sizeof(err));
+	rc = mda_run(a, pw, msgfd, e, err, sizeof(err));
 	if (rc != EX_OK)
 		dprintf(errfd, "%s", err);
 	_exit(rc);
@@ -278,7 +381,12 @@ mda_deliver(struct imsg *imsg)
 		free(job);
 		return;
 	case 0:
+		/* The parent's handlers are libevent's, not the agent's. */
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
 		close(errpipe[0]);
 		mda_agent(a, pw, imsg->fd, &e, errpipe[1]);
 	}
@@ -294,7 +402,7 @@ mda_reaped(pid_t pid, int status)
 {
 	struct mda_job	*job;
 	char		 err[512];
-	ssize_t		 n;
+	ssize_t		 n, i;
 	int		 result;
 
 	TAILQ_FOREACH(job, &mda_jobs, entry)
@@ -308,6 +416,13 @@ mda_reaped(pid_t pid, int status)
 	n = read(job->errpipe, err, sizeof(err) - 1);
 	err[n > 0 ? n : 0] = '\0';
 	close(job->errpipe);
+	/*
+	 * The text may come from a user's command or a remote server; it
+	 * goes into the log and the envelope file, one line each.
+	 */
+	for (i = 0; err[i] != '\0'; i++)
+		if (iscntrl((unsigned char)err[i]))
+			err[i] = '?';
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_OK)
 		result = DELIVERY_OK;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct imsg;
+struct passwd;
 
 void	mda_deliver(struct imsg *);
 void	mda_reaped(pid_t, int);
@@ -23,8 +24,40 @@ struct mda_envelope {
 	char		 rcpt[256];
 };
 
-/* The agent's half, which runs in the forked child. */
+/*
+ * Reads the queued message a line at a time with pread(2) from offset
+ * 0, so the descriptor's own offset does not matter.  A line keeps its
+ * LF; the last one may lack it.  Lines may be of any length.
+ */
+struct mda_reader {
+	int		 fd;
+	off_t		 off;
+	size_t		 pos;
+	size_t		 len;
+	char		*line;
+	size_t		 linecap;
+	char		 buf[65536];
+};
+
+void	mda_reader_init(struct mda_reader *, int);
+ssize_t	mda_reader_line(struct mda_reader *, char **);
+void	mda_reader_free(struct mda_reader *);
+
+/*
+ * The agent's half, which runs in the forked child.  Each returns a
+ * sysexits(3) code and, unless it is EX_OK, says why in its buffer.
+ */
 int	mda_maildir_write(const char *, int, const struct mda_envelope *,
 	    const char *, char *, size_t);
+int	mda_mbox_write(const char *, int, const struct mda_envelope *,
+	    char *, size_t);
+void	mda_mbox_create(const char *, uid_t);
+int	mda_command_run(const char *, const struct passwd *, int,
+	    const struct mda_envelope *, char *, size_t);
+int	mda_lmtp_deliver(const char *, const char *, int,
+	    const struct mda_envelope *, const char *, char *, size_t);
+
+/* Also used by the parser to check an lmtp destination. */
+int	mda_lmtp_split(const char *, char *, size_t, char *, size_t);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "mda.h"
 
 struct sym {
 	TAILQ_ENTRY(sym)	 entry;
@@ -55,6 +56,8 @@ static int	 symset(const char *, const char *, int);
 static char	*symget(const char *);
 static int	 size_parse(const char *, size_t *);
 static int	 duration_parse(const char *);
+
+#define DURATION_MAX	(30 * 86400)
 static int	 table_check(const char *);
 static void	 pki_set(const char *, const char *, const char *);
 static void	 crit(enum policy_kind, int, const char *);
@@ -72,6 +75,7 @@ static struct action		*curaction;
 static struct policy_rule	*currule;
 
 static int	 listen_add(const char *, const struct listen_opts *);
+static void	 action_path(const char *, const char *);
 
 typedef struct {
 	union {
@@ -85,11 +89,12 @@ typedef struct {
 
 %token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
 %token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
-%token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LOCAL MAILDIR
-%token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXMESSAGESIZE MAXRCPT
+%token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
+%token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXMESSAGESIZE MAXRCPT MBOX
+%token	MDA
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
-%token	TABLE TLS TLSREQUIRE VRFY
+%token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -140,6 +145,14 @@ option		: QUEUE DIRECTORY STRING	{
 			    sizeof(conf->queue_dir)) >= sizeof(conf->queue_dir))
 				yyerror("queue directory too long");
 			free($3);
+		}
+		| QUEUE TTL duration		{
+			if ($3 < 60)
+				yyerror("queue ttl must be a minute or more");
+			conf->queue_ttl = $3;
+		}
+		| BOUNCE WARNINTERVAL duration	{
+			conf->bounce_warn = $3;
 		}
 		| CONTROL SOCKET STRING		{
 			if ($3[0] != '/')
@@ -233,7 +246,7 @@ count		: NUMBER			{
 		;
 
 duration	: NUMBER			{
-			if ($1 > 86400) {
+			if ($1 > DURATION_MAX) {
 				yyerror("%lld seconds is too long", $1);
 				$$ = 1;
 			} else
@@ -401,6 +414,34 @@ actiontype	: MAILDIR maildirpath mdaopts	{
 			if (curaction != NULL)
 				curaction->type = ACTION_MAILDIR;
 		}
+		| MBOX mboxpath mdaopts		{
+			if (curaction != NULL)
+				curaction->type = ACTION_MBOX;
+		}
+		| MDA STRING mdaopts		{
+			if (curaction != NULL)
+				curaction->type = ACTION_MDA;
+			if ($2[0] == '\0')
+				yyerror("empty mda command");
+			else if (curaction != NULL &&
+			    strlcpy(curaction->command, $2,
+			    sizeof(curaction->command)) >=
+			    sizeof(curaction->command))
+				yyerror("mda command too long");
+			free($2);
+		}
+		| LMTP STRING mdaopts		{
+			if (curaction != NULL)
+				curaction->type = ACTION_LMTP;
+			if (mda_lmtp_split($2, NULL, 0, NULL, 0) == -1)
+				yyerror("lmtp destination must be host:port "
+				    "or an absolute socket path");
+			else if (curaction != NULL &&
+			    strlcpy(curaction->dest, $2,
+			    sizeof(curaction->dest)) >= sizeof(curaction->dest))
+				yyerror("lmtp destination too long");
+			free($2);
+		}
 		| RELAY				{
 			if (curaction != NULL)
 				curaction->type = ACTION_RELAY;
@@ -409,13 +450,14 @@ actiontype	: MAILDIR maildirpath mdaopts	{
 
 maildirpath	: /* empty */
 		| STRING			{
-			if ($1[0] != '/' && $1[0] != '~')
-				yyerror("maildir path must be absolute or "
-				    "start with ~");
-			else if (curaction != NULL && strlcpy(curaction->path,
-			    $1, sizeof(curaction->path)) >=
-			    sizeof(curaction->path))
-				yyerror("maildir path too long");
+			action_path($1, "maildir");
+			free($1);
+		}
+		;
+
+mboxpath	: /* empty */
+		| STRING			{
+			action_path($1, "mbox");
 			free($1);
 		}
 		;
@@ -535,6 +577,7 @@ static const struct keyword {
 	{ "auth-failure-delay",		AUTHFAILUREDELAY },
 	{ "auth-plaintext",		AUTHPLAINTEXT },
 	{ "banner",			BANNER },
+	{ "bounce",			BOUNCE },
 	{ "cert",			CERT },
 	{ "command-timeout",		COMMANDTIMEOUT },
 	{ "control",			CONTROL },
@@ -551,6 +594,7 @@ static const struct keyword {
 	{ "killfile",			KILLFILE },
 	{ "limit",			LIMIT },
 	{ "listen",			LISTEN },
+	{ "lmtp",			LMTP },
 	{ "local",			LOCAL },
 	{ "mail-from",			MAILFROM },
 	{ "maildir",			MAILDIR },
@@ -561,6 +605,8 @@ static const struct keyword {
 	{ "max-rcpt",			MAXRCPT },
 	{ "max-sessions",		MAXSESSIONS },
 	{ "max-sessions-per-address",	MAXSESSIONSPERADDR },
+	{ "mbox",			MBOX },
+	{ "mda",			MDA },
 	{ "off",			OFF },
 	{ "on",				ON },
 	{ "pki",			PKI },
@@ -579,7 +625,9 @@ static const struct keyword {
 	{ "table",			TABLE },
 	{ "tls",			TLS },
 	{ "tls-require",		TLSREQUIRE },
+	{ "ttl",			TTL },
 	{ "vrfy",			VRFY },
+	{ "warn-interval",		WARNINTERVAL },
 };
 
 static int
@@ -958,6 +1006,17 @@ listen_add(const char *host, const struct listen_opts *o)
 	return 0;
 }
 
+/* A maildir or mbox path: absolute, or under the user's home. */
+static void
+action_path(const char *path, const char *what)
+{
+	if (path[0] != '/' && path[0] != '~')
+		yyerror("%s path must be absolute or start with ~", what);
+	else if (curaction != NULL && strlcpy(curaction->path, path,
+	    sizeof(curaction->path)) >= sizeof(curaction->path))
+		yyerror("%s path too long", what);
+}
+
 static void
 pki_set(const char *name, const char *cert, const char *key)
 {
@@ -1036,7 +1095,7 @@ rule_defaults(struct policy_rule *r)
 		crit(POLICY_FOR_LOCAL, 0, NULL);
 }
 
-/* Seconds, or a number with s, m or h. */
+/* Seconds, or a number with s, m, h or d; at most 30 days. */
 static int
 duration_parse(const char *s)
 {
@@ -1057,12 +1116,15 @@ duration_parse(const char *s)
 	case 'h':
 		mult = 3600;
 		break;
+	case 'd':
+		mult = 86400;
+		break;
 	default:
 		return -1;
 	}
 	strlcpy(num, s, sizeof(num));
 	num[len - 1] = '\0';
-	n = strtonum(num, 0, 86400 / mult, &errstr);
+	n = strtonum(num, 0, DURATION_MAX / mult, &errstr);
 	if (errstr != NULL)
 		return -1;
 	return n * mult;

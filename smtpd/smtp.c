@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,11 +21,17 @@
 #include "smtp.h"
 
 struct smtp_listener {
-	struct event	 ev;
-	struct event	 pause;
-	int		 fd;
-	struct listener	*conf;
+	TAILQ_ENTRY(smtp_listener)	 entry;
+	struct event			 ev;
+	struct event			 pause;
+	int				 fd;
+	struct listener			*conf;
 };
+static TAILQ_HEAD(, smtp_listener)	 smtp_listeners =
+    TAILQ_HEAD_INITIALIZER(smtp_listeners);
+
+/* smtpctl pause smtp: no accept(2) at all until resume. */
+static int				 smtp_paused;
 
 /* One TLS server context per pki, made before the sandbox. */
 struct smtp_tls {
@@ -62,7 +69,8 @@ smtp_accept_resume(int fd, short event, void *arg)
 {
 	struct smtp_listener	*l = arg;
 
-	event_add(&l->ev, NULL);
+	if (!smtp_paused)
+		event_add(&l->ev, NULL);
 }
 
 static void
@@ -83,7 +91,70 @@ smtp_listener_add(int fd, uint32_t index)
 	set_nonblocking(fd);
 	event_set(&l->ev, fd, EV_READ | EV_PERSIST, smtp_accept, l);
 	evtimer_set(&l->pause, smtp_accept_resume, l);
-	event_add(&l->ev, NULL);
+	TAILQ_INSERT_TAIL(&smtp_listeners, l, entry);
+	if (!smtp_paused)
+		event_add(&l->ev, NULL);
+}
+
+/*
+ * Stop or go on accepting new connections; sessions already open carry
+ * on.  While paused, clients wait in the kernel's listen queue and are
+ * greeted on resume, or give up.
+ */
+static void
+smtp_pause(int pause)
+{
+	struct smtp_listener	*l;
+
+	smtp_paused = pause;
+	TAILQ_FOREACH(l, &smtp_listeners, entry) {
+		if (pause) {
+			event_del(&l->ev);
+			evtimer_del(&l->pause);
+		} else
+			event_add(&l->ev, NULL);
+	}
+	log_info("smtp-in %s by smtpctl", pause ? "paused" : "resumed");
+}
+
+static void
+smtp_control_answer(uint32_t type, uint32_t client, const char *text)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, client, -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_CONTROL, b);
+}
+
+static void
+smtp_control_pause(struct imsg *imsg)
+{
+	int	 pause = imsg->hdr.type == IMSG_CTL_PAUSE;
+
+	if (imsg_get_u32(imsg) != CTL_PAUSE_SMTP)
+		fatalx("smtp: control paused what smtp does not run");
+	proc_check(PROC_CONTROL, imsg);
+	smtp_pause(pause);
+	smtp_control_answer(IMSG_CTL_OK, imsg->hdr.peerid,
+	    pause ? "smtp paused" : "smtp resumed");
+}
+
+static void
+smtp_control_stats(struct imsg *imsg)
+{
+	char		 line[64];
+	size_t		 nopen;
+	uint64_t	 total;
+
+	proc_check(PROC_CONTROL, imsg);
+	smtp_session_counts(&nopen, &total);
+	snprintf(line, sizeof(line), "smtp.sessions=%zu", nopen);
+	smtp_control_answer(IMSG_CTL_LINE, imsg->hdr.peerid, line);
+	snprintf(line, sizeof(line), "smtp.sessions.total=%llu",
+	    (unsigned long long)total);
+	smtp_control_answer(IMSG_CTL_LINE, imsg->hdr.peerid, line);
+	smtp_control_answer(IMSG_CTL_END, imsg->hdr.peerid, "");
 }
 
 static void
@@ -133,6 +204,17 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_QUEUE_SMTP_COMMIT:
 			smtp_session_queue_reply(imsg->hdr.peerid,
 			    imsg->hdr.type, imsg);
+			return;
+		}
+		break;
+	case PROC_CONTROL:
+		switch (imsg->hdr.type) {
+		case IMSG_CTL_PAUSE:
+		case IMSG_CTL_RESUME:
+			smtp_control_pause(imsg);
+			return;
+		case IMSG_CTL_SHOW_STATS:
+			smtp_control_stats(imsg);
 			return;
 		}
 		break;

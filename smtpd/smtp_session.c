@@ -130,6 +130,7 @@ smtp_session_cmp(struct smtp_session *a, struct smtp_session *b)
 RB_GENERATE_STATIC(smtp_sessions, smtp_session, node, smtp_session_cmp);
 static struct smtp_sessions	 sessions = RB_INITIALIZER(&sessions);
 static size_t			 nsessions;
+static uint64_t			 nsessions_total;	/* since start */
 
 /* Sessions per client address, for max-sessions-per-address. */
 struct smtp_client {
@@ -260,6 +261,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	}
 	c->count++;
 	nsessions++;
+	nsessions_total++;
 	do {
 		s->id = arc4random();
 	} while (s->id == 0 || smtp_session_find(s->id) != NULL);
@@ -1570,4 +1572,12 @@ smtp_session_queue_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 			smtp_reply(s, "451 4.3.0 Temporary failure");
 	}
 	smtp_process(s);
+}
+
+/* For smtpctl show stats: sessions open now, and accepted since start. */
+void
+smtp_session_counts(size_t *nopen, uint64_t *total)
+{
+	*nopen = nsessions;
+	*total = nsessions_total;
 }

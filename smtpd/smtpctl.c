@@ -1,10 +1,14 @@
 /*
- * smtpctl: talks to a running smtpd over its control socket.
+ * smtpctl: talks to a running smtpd over its control socket.  One
+ * request, then its answer: lines printed as they come and an end, or a
+ * single ok or failure.  The answer to show message brings the message
+ * file's descriptor, which is copied to standard output.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,7 +22,11 @@ static __attribute__((__noreturn__)) void
 usage(void)
 {
 	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
-	    "commands: stop, log verbose, log brief, update table NAME\n");
+	    "commands: log brief | verbose, pause mda | mta | smtp,\n"
+	    "    remove ID | all, resume mda | mta | smtp, schedule ID | all,\n"
+	    "    show envelope EVPID, show message ID, show queue, "
+	    "show stats,\n"
+	    "    stop, update table NAME\n");
 	exit(1);
 }
 
@@ -51,26 +59,20 @@ ctl_connect(const char *path)
 	return fd;
 }
 
-/* Send what is queued on ib, then print the one answer. */
+/* The next message from smtpd, waiting for it; -1 when none comes. */
 static int
-ctl_send(struct imsgbuf *ib)
+ctl_next(struct imsgbuf *ib, struct imsg *imsg)
 {
-	struct imsg	 imsg;
 	struct pollfd	 pfd;
-	char		 text[1024];
 	ssize_t		 n;
 	int		 r;
 
-	if (imsgbuf_flush(ib) == -1) {
-		perror("smtpctl: write");
-		return 1;
-	}
-	for (;;) {
+	while ((r = imsg_get(ib, imsg)) == 0) {
 		pfd.fd = ib->fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
 			perror("smtpctl: poll");
-			return 1;
+			return -1;
 		}
 		if ((n = imsgbuf_read(ib)) == -1 && errno == EAGAIN)
 			continue;
@@ -80,23 +82,100 @@ ctl_send(struct imsgbuf *ib)
 				    "connection (permission denied?)\n");
 			else
 				perror("smtpctl: read");
-			return 1;
+			return -1;
 		}
-		if ((r = imsg_get(ib, &imsg)) == -1) {
-			fprintf(stderr, "smtpctl: bad answer from smtpd\n");
-			return 1;
-		}
-		if (r == 1)
-			break;
 	}
-	imsg_get_string(&imsg, text, sizeof(text));
-	if (imsg_end(&imsg) == -1) {
+	if (r == -1)
+		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
+	return r == 1 ? 0 : -1;
+}
+
+/* Copy the message file smtpd passed to standard output. */
+static int
+ctl_copy(int fd)
+{
+	char	 buf[65536];
+	ssize_t	 n, w;
+	size_t	 off;
+
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			perror("smtpctl: read message");
+			return 1;
+		}
+		if (n == 0)
+			return 0;
+		for (off = 0; off < (size_t)n; off += w) {
+			if ((w = write(STDOUT_FILENO, buf + off, n - off)) ==
+			    -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				perror("smtpctl: write");
+				return 1;
+			}
+		}
+	}
+}
+
+/*
+ * Print one message of the answer.  Returns 0 or 1 (the exit status)
+ * for the last message, -1 for a line with more to come.
+ */
+static int
+ctl_print(struct imsg *imsg)
+{
+	char	 text[CTL_LINE_MAX];
+
+	imsg_get_string(imsg, text, sizeof(text));
+	if (imsg_end(imsg) == -1) {
 		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
 		return 1;
 	}
-	r = imsg.hdr.type == IMSG_CTL_OK ? 0 : 1;
-	fprintf(r ? stderr : stdout, "%s\n", text);
-	imsg_free(&imsg);
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_LINE:
+		printf("%s\n", text);
+		return -1;
+	case IMSG_CTL_END:
+		return fflush(stdout) == EOF ? 1 : 0;
+	case IMSG_CTL_OK:
+		if (text[0] != '\0')
+			printf("%s\n", text);
+		if (fflush(stdout) == EOF)
+			return 1;
+		return imsg->fd == -1 ? 0 : ctl_copy(imsg->fd);
+	case IMSG_CTL_FAIL:
+		fflush(stdout);
+		fprintf(stderr, "%s\n", text);
+		return 1;
+	default:
+		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
+		return 1;
+	}
+}
+
+/* Send what is queued on ib, then print the answer. */
+static int
+ctl_send(struct imsgbuf *ib)
+{
+	struct imsg	 imsg;
+	int		 r;
+
+	if (imsgbuf_flush(ib) == -1) {
+		perror("smtpctl: write");
+		return 1;
+	}
+	do {
+		if (ctl_next(ib, &imsg) == -1)
+			return 1;
+		r = ctl_print(&imsg);
+		if (imsg.fd != -1)
+			close(imsg.fd);
+		imsg_free(&imsg);
+	} while (r == -1);
 	imsgbuf_clear(ib);
 	return r;
 }
@@ -112,6 +191,73 @@ ctl_request(int fd, uint32_t type, const void *data, size_t len)
 		return 1;
 	}
 	return ctl_send(&ib);
+}
+
+/*
+ * An id as smtpd logs it: 8 hex digits name a message, 16 an envelope
+ * (leading zeros may go); or "all".
+ */
+static int
+ctl_target(const char *arg, int all, uint32_t *kind, uint64_t *id)
+{
+	size_t	 i, len = strlen(arg);
+
+	if (all && strcmp(arg, "all") == 0) {
+		*kind = CTL_TARGET_ALL;
+		*id = 0;
+		return 0;
+	}
+	if (len == 0 || len > 16)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)arg[i]))
+			return -1;
+	*kind = len <= 8 ? CTL_TARGET_MESSAGE : CTL_TARGET_ENVELOPE;
+	*id = strtoull(arg, NULL, 16);
+	return 0;
+}
+
+static int
+ctl_queue_request(const char *sock, uint32_t type, const char *arg, int all)
+{
+	struct imsgbuf	 ib;
+	struct ibuf	*b;
+	uint64_t	 id;
+	uint32_t	 kind;
+
+	if (ctl_target(arg, all, &kind, &id) == -1 ||
+	    (type == IMSG_CTL_SHOW_ENVELOPE && kind != CTL_TARGET_ENVELOPE)) {
+		fprintf(stderr, "smtpctl: %s: not %s\n", arg,
+		    type == IMSG_CTL_SHOW_ENVELOPE ? "an envelope id" :
+		    all ? "an envelope id, a message id or all" :
+		    "an envelope id or a message id");
+		return 1;
+	}
+	imsgbuf_init(&ib, ctl_connect(sock));
+	b = imsg_create(type, 0, -1);
+	imsg_add_u32(b, kind);
+	imsg_add_u64(b, id);
+	if (imsg_close(&ib, b) == -1) {
+		perror("smtpctl");
+		return 1;
+	}
+	return ctl_send(&ib);
+}
+
+static int
+ctl_pause(const char *sock, uint32_t type, const char *arg)
+{
+	uint32_t	 what;
+
+	if (strcmp(arg, "mda") == 0)
+		what = CTL_PAUSE_MDA;
+	else if (strcmp(arg, "mta") == 0)
+		what = CTL_PAUSE_MTA;
+	else if (strcmp(arg, "smtp") == 0)
+		what = CTL_PAUSE_SMTP;
+	else
+		usage();
+	return ctl_request(ctl_connect(sock), type, &what, sizeof(what));
 }
 
 int
@@ -154,6 +300,30 @@ main(int argc, char *argv[])
 		}
 		return ctl_send(&ib);
 	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0) {
+		if (strcmp(argv[1], "queue") == 0)
+			return ctl_request(ctl_connect(sock),
+			    IMSG_CTL_SHOW_QUEUE, NULL, 0);
+		if (strcmp(argv[1], "stats") == 0)
+			return ctl_request(ctl_connect(sock),
+			    IMSG_CTL_SHOW_STATS, NULL, 0);
+	}
+	if (argc == 3 && strcmp(argv[0], "show") == 0) {
+		if (strcmp(argv[1], "envelope") == 0)
+			return ctl_queue_request(sock, IMSG_CTL_SHOW_ENVELOPE,
+			    argv[2], 0);
+		if (strcmp(argv[1], "message") == 0)
+			return ctl_queue_request(sock, IMSG_CTL_SHOW_MESSAGE,
+			    argv[2], 0);
+	}
+	if (argc == 2 && strcmp(argv[0], "schedule") == 0)
+		return ctl_queue_request(sock, IMSG_CTL_SCHEDULE, argv[1], 1);
+	if (argc == 2 && strcmp(argv[0], "remove") == 0)
+		return ctl_queue_request(sock, IMSG_CTL_REMOVE, argv[1], 1);
+	if (argc == 2 && strcmp(argv[0], "pause") == 0)
+		return ctl_pause(sock, IMSG_CTL_PAUSE, argv[1]);
+	if (argc == 2 && strcmp(argv[0], "resume") == 0)
+		return ctl_pause(sock, IMSG_CTL_RESUME, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "log") == 0 &&
 	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0)) {
 		v = strcmp(argv[1], "verbose") == 0;

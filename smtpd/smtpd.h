@@ -62,7 +62,7 @@ enum smtp_proc {
 #define PROMISES_AUTH		"stdio rpath"
 #define PROMISES_QUEUE		"stdio rpath wpath cpath fattr sendfd"
 #define PROMISES_MTA		"stdio inet dns recvfd"
-#define PROMISES_CONTROL	"stdio accept recvfd"
+#define PROMISES_CONTROL	"stdio accept recvfd sendfd"
 
 /* Message types, grouped by the pair that exchanges them. */
 enum imsg_type {
@@ -93,6 +93,8 @@ enum imsg_type {
 	IMSG_QUEUE_SMTP_COMMIT,
 	IMSG_SMTP_QUEUE_ROLLBACK,
 
+	IMSG_QUEUE_LOOKUP_RCPT,		/* where a bounce goes */
+	IMSG_LOOKUP_QUEUE_RCPT,
 	IMSG_QUEUE_PARENT_DELIVER,	/* with the message fd */
 	IMSG_PARENT_QUEUE_DELIVERED,
 
@@ -101,12 +103,12 @@ enum imsg_type {
 	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
 	IMSG_CTL_SHOW_QUEUE,		/* smtpctl -> control -> queue */
 	IMSG_CTL_SHOW_ENVELOPE,
-	IMSG_CTL_SHOW_MESSAGE,
+	IMSG_CTL_SHOW_MESSAGE,		/* answered by OK with the file */
 	IMSG_CTL_SCHEDULE,
 	IMSG_CTL_REMOVE,
-	IMSG_CTL_PAUSE,
+	IMSG_CTL_PAUSE,			/* -> queue (mda, mta) or smtp */
 	IMSG_CTL_RESUME,
-	IMSG_CTL_SHOW_STATS,
+	IMSG_CTL_SHOW_STATS,		/* -> smtp, then queue */
 	IMSG_CTL_LINE,			/* one line of a longer answer */
 	IMSG_CTL_END,			/* the last of them */
 	IMSG_CTL_OK,
@@ -114,6 +116,22 @@ enum imsg_type {
 
 	IMSG_TYPE_COUNT
 };
+
+/*
+ * What a queue request of smtpctl names: a u32 of these, then a u64
+ * id (an evpid, or a msgid in its low 32 bits, or 0 for all).
+ */
+#define CTL_TARGET_ALL		0
+#define CTL_TARGET_MESSAGE	1
+#define CTL_TARGET_ENVELOPE	2
+
+/* What IMSG_CTL_PAUSE and IMSG_CTL_RESUME name, as a u32. */
+#define CTL_PAUSE_MDA		0x1
+#define CTL_PAUSE_MTA		0x2
+#define CTL_PAUSE_SMTP		0x4
+
+/* The longest IMSG_CTL_LINE, its NUL included. */
+#define CTL_LINE_MAX		2048
 
 /* Answers from lookup and the queue. */
 #define LOOKUP_OK		0
@@ -165,14 +183,22 @@ TAILQ_HEAD(listener_list, listener);
 
 enum action_type {
 	ACTION_MAILDIR,
+	ACTION_MBOX,
+	ACTION_MDA,
+	ACTION_LMTP,
 	ACTION_RELAY,
 };
+
+#define ACTION_COMMAND_MAX	1024
 
 struct action {
 	TAILQ_ENTRY(action)	 entry;
 	char			 name[POLICY_NAMESZ];
 	enum action_type	 type;
-	char			 path[PATH_MAX];	/* "" is ~/Maildir */
+	/* maildir: "" is ~/Maildir; mbox: "" is /var/mail/USER */
+	char			 path[PATH_MAX];
+	char			 command[ACTION_COMMAND_MAX];	/* mda */
+	char			 dest[PATH_MAX];	/* lmtp: host:port, socket */
 	char			 alias_table[TABLE_NAMESZ];
 	char			 internal_table[TABLE_NAMESZ];
 	int			 line;
@@ -202,6 +228,8 @@ struct smtpd_config {
 	int			 timeout_command;	/* seconds */
 	int			 timeout_data;
 	int			 auth_failure_delay;
+	int			 queue_ttl;		/* seconds to bounce */
+	int			 bounce_warn;		/* seconds to a delay notice */
 	int			 help;
 	enum smtp_allow		 vrfy;
 	enum smtp_allow		 expn;

@@ -40,7 +40,7 @@ static const struct sfield sfields[] = {
 static const char *const allkeys[] = {
 	"id", "sender", "rcpt", "action", "user", "helo", "client",
 	"created", "tries", "lasterr", "dsn-ret", "dsn-envid", "dsn-notify",
-	"dsn-orcpt",
+	"dsn-orcpt", "warned",
 };
 #define NKEYS		(sizeof(allkeys) / sizeof(allkeys[0]))
 
@@ -68,6 +68,7 @@ env_ordinary(struct envelope *e)
 	strlcpy(e->dsn_envid, "QQ314159", sizeof(e->dsn_envid));
 	strlcpy(e->dsn_notify, "SUCCESS,FAILURE", sizeof(e->dsn_notify));
 	strlcpy(e->dsn_orcpt, "rfc822;bob@example.net", sizeof(e->dsn_orcpt));
+	e->warned = 1;
 }
 
 static void
@@ -90,6 +91,7 @@ env_check_equal(const struct envelope *a, const struct envelope *b)
 	ATF_CHECK_STREQ(a->dsn_envid, b->dsn_envid);
 	ATF_CHECK_STREQ(a->dsn_notify, b->dsn_notify);
 	ATF_CHECK_STREQ(a->dsn_orcpt, b->dsn_orcpt);
+	ATF_CHECK_EQ(a->warned, b->warned);
 }
 
 static void
@@ -203,7 +205,8 @@ ATF_TC_BODY(round_trip_ordinary, tc)
 	    "dsn-ret HDRS\n"
 	    "dsn-envid QQ314159\n"
 	    "dsn-notify SUCCESS,FAILURE\n"
-	    "dsn-orcpt rfc822;bob@example.net\n");
+	    "dsn-orcpt rfc822;bob@example.net\n"
+	    "warned 1\n");
 }
 
 ATF_TC_WITHOUT_HEAD(round_trip_number_limits);

@@ -26,6 +26,7 @@ dsn-ret
 dsn-envid 
 dsn-notify 
 dsn-orcpt 
+warned 0
 ENV
 }
 

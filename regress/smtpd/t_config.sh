@@ -30,6 +30,8 @@ spool = "$(pwd)/spool"
 queue directory \$spool
 control socket "$(pwd)/smtpd.sock"
 hostname "mx.example.test"
+queue ttl 5d
+bounce warn-interval 2h
 smtp max-message-size 10M
 table mynets { 192.0.2.0/24, 2001:db8::/32,
 	127.0.0.1 }
@@ -198,6 +200,19 @@ smtp max-message-size 12Q
 CONF
 }
 
+atf_test_case queue_ttl_too_short
+queue_ttl_too_short_body()
+{
+	check_bad "2: queue ttl must be a minute or more" <<CONF
+listen on 127.0.0.1
+queue ttl 10s
+CONF
+	check_bad "2: bad duration: 5w" <<CONF
+listen on 127.0.0.1
+bounce warn-interval 5w
+CONF
+}
+
 atf_test_case unterminated_string
 unterminated_string_body()
 {
@@ -242,6 +257,7 @@ atf_init_test_cases()
 	atf_add_test_case command_line_macro_overrides_the_file
 	atf_add_test_case missing_table_file
 	atf_add_test_case bad_size
+	atf_add_test_case queue_ttl_too_short
 	atf_add_test_case unterminated_string
 	atf_add_test_case no_listener
 	atf_add_test_case missing_file
