@@ -1070,7 +1070,7 @@ smtp_data_write(struct smtp_session *s, const char *p, size_t len)
 		return;
 	}
 	if (fwrite(p, 1, len, s->datafp) != len)
-		s->data_error = 1;
+		s->data_error = errno ? errno : EIO;
 }
 
 static void
@@ -1116,9 +1116,13 @@ smtp_data_end(struct smtp_session *s)
 
 	s->state = S_HELO;
 	io_set_timeout(s->io, env->timeout_command);
-	failed = fflush(s->datafp) == EOF || ferror(s->datafp);
-	if (fclose(s->datafp) == EOF)
-		failed = 1;
+	/* The first error seen is the one that says why. */
+	failed = s->data_error;
+	errno = 0;
+	if ((fflush(s->datafp) == EOF || ferror(s->datafp)) && !failed)
+		failed = errno ? errno : EIO;
+	if (fclose(s->datafp) == EOF && !failed)
+		failed = errno ? errno : EIO;
 	s->datafp = NULL;
 	if (s->data_toobig) {
 		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
@@ -1129,11 +1133,16 @@ smtp_data_end(struct smtp_session *s)
 		    "550 5.5.2 Message contains a bare CR or LF");
 		return;
 	}
-	if (failed || s->data_error) {
+	if (failed) {
 		log_warnx("smtp-in session=%08x result=tempfail "
-		    "reason=\"cannot write message\"", s->id);
+		    "reason=\"cannot write message: %s\"", s->id,
+		    strerror(failed));
 		smtp_transaction_reset(s);
-		smtp_reply(s, "451 4.3.0 Temporary failure writing message");
+		if (failed == ENOSPC || failed == EDQUOT)
+			smtp_reply(s, "452 4.3.1 Insufficient system storage");
+		else
+			smtp_reply(s, "451 4.3.0 Temporary failure writing "
+			    "message");
 		return;
 	}
 	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
