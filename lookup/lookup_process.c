@@ -320,33 +320,97 @@ lookup_rcpt_reply(enum smtp_proc to, uint32_t type, uint32_t id,
  * A local recipient of a maildir action: an alias (internal ones only
  * for local or authenticated clients) or a local user.
  */
+/*
+ * One local name through an action's tables: an internal alias (only
+ * for local or authenticated clients), an alias, or a local user.
+ * Returns how many users it leads to; 0 for none.
+ */
+static int
+lookup_local_name(const struct rcpt_query *q, const struct action *a,
+    const char *name, char users[][ENVELOPE_NAMEMAX])
+{
+	struct table	*aliases = NULL, *internal = NULL;
+
+	if (a->alias_table[0] != '\0')
+		aliases = table_find(&env->tables, a->alias_table);
+	if (a->internal_table[0] != '\0')
+		internal = table_find(&env->tables, a->internal_table);
+	if (internal != NULL && alias_get(internal, name) != NULL) {
+		if (!q->local && !q->authenticated)
+			return 0;
+		return alias_expand(internal, name, 0, users, 0);
+	}
+	if (aliases != NULL && alias_get(aliases, name) != NULL)
+		return alias_expand(aliases, name, 0, users, 0);
+	if (lookup_local_user(name, users[0], ENVELOPE_NAMEMAX) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * A virtual domain: the whole address is the key, then the address
+ * without its sub-address, then @domain; its members are expanded as
+ * aliases of the same table.
+ */
+static int
+lookup_virtual(struct table *t, const char *rcpt, const char *base,
+    const char *domain, char users[][ENVELOPE_NAMEMAX])
+{
+	char	 key[ENVELOPE_ADDRMAX];
+
+	if (strlcpy(key, rcpt, sizeof(key)) >= sizeof(key))
+		return 0;
+	lowercase(key);
+	if (alias_get(t, key) != NULL)
+		return alias_expand(t, key, 0, users, 0);
+	if (base != NULL && (size_t)snprintf(key, sizeof(key), "%s@%s", base,
+	    domain) < sizeof(key)) {
+		lowercase(key);
+		if (alias_get(t, key) != NULL)
+			return alias_expand(t, key, 0, users, 0);
+	}
+	if ((size_t)snprintf(key, sizeof(key), "@%s", domain) < sizeof(key)) {
+		lowercase(key);
+		if (alias_get(t, key) != NULL)
+			return alias_expand(t, key, 0, users, 0);
+	}
+	return 0;
+}
+
+/*
+ * A local recipient: the name as given, and failing that the name
+ * without its sub-address (user+tag goes to user).
+ */
 static int
 lookup_rcpt_local(const struct rcpt_query *q, const struct action *a,
     const char *localpart, struct dest *dests)
 {
 	char		 users[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
-	char		 name[ENVELOPE_NAMEMAX];
-	struct table	*aliases = NULL, *internal = NULL;
+	char		 name[ENVELOPE_NAMEMAX], *delim, *base = NULL;
+	const char	*domain;
+	struct table	*virt;
 	int		 i, n;
 
 	if (strlcpy(name, localpart, sizeof(name)) >= sizeof(name))
 		return 0;
 	lowercase(name);
-	if (a->alias_table[0] != '\0')
-		aliases = table_find(&env->tables, a->alias_table);
-	if (a->internal_table[0] != '\0')
-		internal = table_find(&env->tables, a->internal_table);
-
-	if (internal != NULL && alias_get(internal, name) != NULL) {
-		if (!q->local && !q->authenticated)
-			return 0;
-		n = alias_expand(internal, name, 0, users, 0);
-	} else if (aliases != NULL && alias_get(aliases, name) != NULL)
-		n = alias_expand(aliases, name, 0, users, 0);
-	else if (lookup_local_user(name, users[0], sizeof(users[0])) == 0)
-		n = 1;
-	else
-		n = 0;
+	if (env->subaddr_delim != '\0' &&
+	    (delim = strchr(name, env->subaddr_delim)) != NULL &&
+	    delim != name) {
+		*delim = '\0';
+		if ((base = strdup(name)) == NULL)
+			fatal("strdup");
+		*delim = env->subaddr_delim;
+	}
+	if (a->virtual_table[0] != '\0' &&
+	    (virt = table_find(&env->tables, a->virtual_table)) != NULL) {
+		domain = strrchr(q->rcpt, '@');
+		n = lookup_virtual(virt, q->rcpt, base,
+		    domain != NULL ? domain + 1 : "", users);
+	} else if ((n = lookup_local_name(q, a, name, users)) == 0 &&
+	    base != NULL)
+		n = lookup_local_name(q, a, base, users);
+	free(base);
 	for (i = 0; i < n; i++) {
 		strlcpy(dests[i].action, a->name, sizeof(dests[i].action));
 		strlcpy(dests[i].user, users[i], sizeof(dests[i].user));

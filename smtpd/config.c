@@ -34,6 +34,7 @@ config_new(void)
 	c->timeout_data = 600;
 	c->auth_failure_delay = 2;
 	c->queue_ttl = 4 * 86400;
+	c->subaddr_delim = '+';
 	c->bounce_warn = 4 * 3600;
 	c->help = 0;
 	c->vrfy = SMTP_ALLOW_OFF;

@@ -94,7 +94,8 @@ typedef struct {
 %token	MDA
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
-%token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL
+%token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
+%token	SUBADDRDELIM
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -185,6 +186,16 @@ option		: QUEUE DIRECTORY STRING	{
 			free($3);
 		}
 		| SMTP HELP onoff		{ conf->help = $3; }
+		| SMTP SUBADDRDELIM STRING	{
+			if (strlen($3) != 1 || strchr("@<>\"\\ ", $3[0]) != NULL ||
+			    iscntrl((unsigned char)$3[0]))
+				yyerror("sub-addr-delim must be one character "
+				    "allowed in a local part");
+			else
+				conf->subaddr_delim = $3[0];
+			free($3);
+		}
+		| SMTP SUBADDRDELIM OFF		{ conf->subaddr_delim = '\0'; }
 		| SMTP VRFY allow		{ conf->vrfy = $3; }
 		| SMTP EXPN allow		{ conf->expn = $3; }
 		| SMTP LIMIT MAXRCPT count	{ conf->max_rcpt = $4; }
@@ -478,6 +489,12 @@ mdaopt		: ALIAS tableref		{
 				    sizeof(curaction->internal_table));
 			free($2);
 		}
+		| VIRTUAL tableref		{
+			if (curaction != NULL)
+				strlcpy(curaction->virtual_table, $2,
+				    sizeof(curaction->virtual_table));
+			free($2);
+		}
 		;
 
 match		: MATCH				{
@@ -622,10 +639,12 @@ static const struct keyword {
 	{ "smtps",			SMTPS },
 	{ "socket",			SOCKET },
 	{ "src",			SRC },
+	{ "sub-addr-delim",		SUBADDRDELIM },
 	{ "table",			TABLE },
 	{ "tls",			TLS },
 	{ "tls-require",		TLSREQUIRE },
 	{ "ttl",			TTL },
+	{ "virtual",			VIRTUAL },
 	{ "vrfy",			VRFY },
 	{ "warn-interval",		WARNINTERVAL },
 };

@@ -198,9 +198,10 @@ struct action {
 	/* maildir: "" is ~/Maildir; mbox: "" is /var/mail/USER */
 	char			 path[PATH_MAX];
 	char			 command[ACTION_COMMAND_MAX];	/* mda */
-	char			 dest[PATH_MAX];	/* lmtp: host:port, socket */
+	char			 dest[PATH_MAX];	/* lmtp */
 	char			 alias_table[TABLE_NAMESZ];
 	char			 internal_table[TABLE_NAMESZ];
+	char			 virtual_table[TABLE_NAMESZ];
 	int			 line;
 	int			 used;
 };
@@ -229,6 +230,7 @@ struct smtpd_config {
 	int			 timeout_data;
 	int			 auth_failure_delay;
 	int			 queue_ttl;		/* seconds to bounce */
+	char			 subaddr_delim;		/* '\0' for none */
 	int			 bounce_warn;		/* seconds to a delay notice */
 	int			 help;
 	enum smtp_allow		 vrfy;
