@@ -538,7 +538,7 @@ lookup_alias_table(int internal)
 
 	TAILQ_FOREACH(a, &env->actions, entry) {
 		name = internal ? a->internal_table : a->alias_table;
-		if (a->type == ACTION_MAILDIR && name[0] != '\0')
+		if (a->type != ACTION_RELAY && name[0] != '\0')
 			return table_find(&env->tables, name);
 	}
 	return NULL;

@@ -24,6 +24,7 @@
 #include "log.h"
 
 #define IMSG_RBUFSIZE	(IMSG_HDRSIZE + IMSG_MAXPAYLOAD)
+#define IMSG_INITSIZE	256
 
 void
 imsgbuf_init(struct imsgbuf *ib, int fd)
@@ -189,8 +190,9 @@ imsg_create(uint32_t type, uint32_t peerid, int fd)
 	struct imsg_hdr	 hdr;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->buf = malloc(IMSG_HDRSIZE + IMSG_MAXPAYLOAD)) == NULL)
+	    (b->buf = malloc(IMSG_INITSIZE)) == NULL)
 		fatal("%s", __func__);
+	b->size = IMSG_INITSIZE;
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = type;
 	hdr.peerid = peerid;
@@ -206,9 +208,23 @@ imsg_create(uint32_t type, uint32_t peerid, int fd)
 void
 imsg_add_data(struct ibuf *b, const void *data, size_t len)
 {
+	size_t	 want;
+	uint8_t	*p;
+
 	if (b->error || len > IMSG_HDRSIZE + IMSG_MAXPAYLOAD - b->len) {
 		b->error = 1;
 		return;
+	}
+	/* Most messages are small: grow by doubling, up to the limit. */
+	if (b->len + len > b->size) {
+		for (want = b->size; want < b->len + len; want *= 2)
+			;
+		if (want > IMSG_HDRSIZE + IMSG_MAXPAYLOAD)
+			want = IMSG_HDRSIZE + IMSG_MAXPAYLOAD;
+		if ((p = realloc(b->buf, want)) == NULL)
+			fatal("%s", __func__);
+		b->buf = p;
+		b->size = want;
 	}
 	memcpy(b->buf + b->len, data, len);
 	b->len += len;

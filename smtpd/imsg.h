@@ -41,6 +41,7 @@ struct imsg {
 struct ibuf {
 	TAILQ_ENTRY(ibuf)	 entry;
 	uint8_t			*buf;
+	size_t			 size;		/* allocated */
 	size_t			 len;
 	size_t			 wpos;
 	int			 fd;

@@ -38,8 +38,8 @@
 
 struct command {
 	pid_t		 pid;
-	int		 in;		/* its stdin; -1 once all is written */
-	int		 out;		/* its stdout and stderr; -1 at EOF */
+	int		 in;		/* stdin, -1 when all is sent */
+	int		 out;		/* stdout and stderr */
 	int		 msgfd;
 	off_t		 msgoff;
 	size_t		 bufoff;

@@ -35,7 +35,7 @@
 #include "mda.h"
 
 #define LMTP_CONNECT_TIMEOUT	30	/* seconds */
-#define LMTP_TIMEOUT		300	/* for a reply, or for writing on */
+#define LMTP_TIMEOUT		300	/* for a reply, or to write on */
 #define LMTP_DATA_TIMEOUT	600	/* for the status after the data */
 #define LMTP_LINE_MAX		1024
 

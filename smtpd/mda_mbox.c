@@ -32,8 +32,8 @@
 #include "log.h"
 #include "mda.h"
 
-#define MBOX_LOCK_WAIT		60	/* seconds a busy mailbox is tried */
-#define MBOX_LOCK_STALE		300	/* a dot-lock older than this is dead */
+#define MBOX_LOCK_WAIT		60	/* seconds to wait for a lock */
+#define MBOX_LOCK_STALE		300	/* seconds: a dead dot-lock */
 
 /* Buffered writes that remember the first error and stop there. */
 struct mbox_out {

@@ -249,6 +249,40 @@ symlink_is_not_followed_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case created_for_user_in_root_directory cleanup
+created_for_user_in_root_directory_head()
+{
+	atf_set descr "A missing mailbox in a directory only root may write" \
+	    "to, as /var/mail, is created for the recipient, who then" \
+	    "appends to it without a dot-lock"
+	atf_set require.user root
+}
+created_for_user_in_root_directory_body()
+{
+	user=nobody
+	getent passwd "$user" >/dev/null || atf_skip "no user $user"
+	mda_config "mbox \"$(pwd)/spool.mail/%{user.username}\""
+	mkdir -m 0755 spool.mail
+	smtpd_start
+	write_body
+	atf_check -s exit:0 python3 - "$(port)" "$user@localhost" <<'PY'
+import smtplib, sys
+msg = b"Message-ID: <root@test>\n\n" + open("body", "rb").read()
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    assert s.sendmail("a@example.org", [sys.argv[2]],
+        msg.replace(b"\n", b"\r\n")) == {}
+PY
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -s exit:0 -o inline:"$user 600\n" stat -c "%U %a" \
+	    "spool.mail/$user"
+	check_mbox "spool.mail/$user" 1
+	atf_check -s exit:0 -o inline:"$user\n" ls spool.mail
+}
+created_for_user_in_root_directory_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case two_messages_mboxrd
@@ -256,4 +290,5 @@ atf_init_test_cases()
 	atf_add_test_case waits_for_dot_lock
 	atf_add_test_case stale_dot_lock_is_removed
 	atf_add_test_case symlink_is_not_followed
+	atf_add_test_case created_for_user_in_root_directory
 }
