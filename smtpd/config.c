@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -200,6 +201,12 @@ config_check(struct smtpd_config *c, int files)
 	}
 	TAILQ_FOREACH(pki, &c->pkis, entry)
 		errors += config_check_pki(c, pki, files);
+	if (files && c->control_group[0] != '\0' &&
+	    getgrnam(c->control_group) == NULL) {
+		log_warnx("%s: control socket group %s: no such group",
+		    c->file, c->control_group);
+		errors++;
+	}
 	if (TAILQ_EMPTY(&c->rules))
 		log_warnx("%s: no match rule: every recipient will be "
 		    "refused", c->file);

@@ -39,6 +39,7 @@ static TAILQ_HEAD(, control_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct event	 control_ev;
 static int		 control_fd = -1;
 static uid_t		 control_owner;
+static gid_t		 control_group = (gid_t)-1;
 static size_t		 nclients;
 static uint32_t		 next_client_id = 1;
 static time_t		 control_started;
@@ -267,6 +268,28 @@ control_client_event(int fd, short event, void *arg)
 	control_client_update(c);
 }
 
+/* Root, the daemon's owner, or a member of the configured group. */
+static int
+control_peer_allowed(int s, const struct ucred *cred)
+{
+	gid_t		 groups[256];
+	socklen_t	 len = sizeof(groups);
+	size_t		 i;
+
+	if (cred->uid == 0 || cred->uid == control_owner)
+		return 1;
+	if (control_group == (gid_t)-1)
+		return 0;
+	if (cred->gid == control_group)
+		return 1;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return 0;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == control_group)
+			return 1;
+	return 0;
+}
+
 static void
 control_accept(int fd, short event, void *arg)
 {
@@ -278,7 +301,7 @@ control_accept(int fd, short event, void *arg)
 	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		return;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    (cred.uid != 0 && cred.uid != control_owner)) {
+	    !control_peer_allowed(s, &cred)) {
 		log_warnx("control: connection from uid=%u refused",
 		    len == sizeof(cred) ? (unsigned)cred.uid : 0);
 		close(s);
@@ -361,6 +384,7 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_CONTROL_SOCKET:
 			control_owner = imsg_get_u32(imsg);
+			control_group = imsg_get_u32(imsg);
 			proc_check(from, imsg);
 			if (imsg->fd == -1 || control_fd != -1)
 				fatalx("control: bad control socket");

@@ -95,7 +95,7 @@ typedef struct {
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
-%token	SUBADDRDELIM
+%token	SUBADDRDELIM GROUP
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -164,6 +164,13 @@ option		: QUEUE DIRECTORY STRING	{
 			    sizeof(conf->control_socket))
 				yyerror("control socket path too long");
 			free($3);
+		}
+		| CONTROL SOCKET GROUP STRING	{
+			if (strlcpy(conf->control_group, $4,
+			    sizeof(conf->control_group)) >=
+			    sizeof(conf->control_group) || $4[0] == '\0')
+				yyerror("bad group name");
+			free($4);
 		}
 		| HOSTNAME STRING		{
 			if (strlcpy(conf->hostname, $2,
@@ -604,6 +611,7 @@ static const struct keyword {
 	{ "expn",			EXPN },
 	{ "for",			FOR },
 	{ "from",			FROM },
+	{ "group",			GROUP },
 	{ "help",			HELP },
 	{ "hostname",			HOSTNAME },
 	{ "internal",			INTERNAL },

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -342,7 +343,7 @@ fail:
  * something answers on it, this instance refuses to start.
  */
 static int
-control_socket_create(const char *path, uid_t owner)
+control_socket_create(const char *path, uid_t owner, gid_t group)
 {
 	struct sockaddr_un	 sun;
 	int			 fd;
@@ -367,8 +368,11 @@ control_socket_create(const char *path, uid_t owner)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("bind %s", path);
 	umask(old);
-	if (chmod(path, S_IRUSR | S_IWUSR) == -1 ||
-	    (smtpd_privileged && chown(path, owner, (gid_t)-1) == -1))
+	/* Root's alone, or shared with one group the admin named. */
+	if (chmod(path, group != (gid_t)-1 ? S_IRUSR | S_IWUSR | S_IRGRP |
+	    S_IWGRP : S_IRUSR | S_IWUSR) == -1 ||
+	    ((smtpd_privileged || group != (gid_t)-1) &&
+	    chown(path, smtpd_privileged ? owner : (uid_t)-1, group) == -1))
 		fatal("chmod %s", path);
 	if (listen(fd, 16) == -1)
 		fatal("listen %s", path);
@@ -450,6 +454,7 @@ main(int argc, char *argv[])
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
 	struct listener	*l;
 	int		 ctlfd;
+	gid_t		 ctlgid = (gid_t)-1;
 	struct ibuf	*b;
 
 	setproctitle_init(argc, argv, environ);
@@ -510,8 +515,16 @@ main(int argc, char *argv[])
 	TAILQ_FOREACH(l, &env->listeners, entry)
 		if (listener_bind(l) == -1)
 			fatal("cannot listen on %s port %d", l->addr, l->port);
+	if (env->control_group[0] != '\0') {
+		struct group	*gr;
+
+		if ((gr = getgrnam(env->control_group)) == NULL)
+			fatalx("control socket group %s: no such group",
+			    env->control_group);
+		ctlgid = gr->gr_gid;
+	}
 	ctlfd = control_socket_create(env->control_socket,
-	    smtpd_privileged ? 0 : geteuid());
+	    smtpd_privileged ? 0 : geteuid(), ctlgid);
 
 	if (!debug) {
 		if (daemon(0, 0) == -1)
@@ -535,6 +548,7 @@ main(int argc, char *argv[])
 	parent_send_sockets();
 	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
 	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());
+	imsg_add_u32(b, (uint32_t)ctlgid);
 	proc_close(PROC_CONTROL, b);
 	TAILQ_FOREACH(l, &env->listeners, entry) {
 		close(l->fd);

@@ -220,6 +220,7 @@ struct smtpd_config {
 	char			 banner[SMTP_LINE_MAX];	/* "" is "HOST ESMTP" */
 	char			 queue_dir[PATH_MAX];
 	char			 control_socket[PATH_MAX];
+	char			 control_group[LOGIN_NAME_MAX];	/* "" none */
 	size_t			 max_message_size;
 	size_t			 max_rcpt;
 	size_t			 max_sessions;

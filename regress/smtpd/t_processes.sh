@@ -236,6 +236,37 @@ control_socket_is_for_the_owner_only_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case control_socket_group_members_are_served cleanup
+control_socket_group_members_are_served_head()
+{
+	atf_set descr "With control socket group, the socket is mode 0660 in" \
+	    "that group; a member is served, anyone else is refused"
+	atf_set require.user root
+	atf_set require.progs setpriv
+}
+control_socket_group_members_are_served_body()
+{
+	smtpd_config <<CONF
+control socket group "nogroup"
+CONF
+	smtpd_start
+	chmod 0755 .
+	atf_check -s exit:0 -o inline:"660 nogroup\n" stat -c "%a %G" smtpd.sock
+	atf_check -s exit:0 -o match:"^smtp.sessions=" \
+	    setpriv --reuid=nobody --regid=daemon --groups=nogroup \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" show stats
+	atf_check -s exit:0 -o match:"^smtp.sessions=" \
+	    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" show stats
+	atf_check -s exit:1 -e match:"permission denied" \
+	    setpriv --reuid=nobody --regid=daemon --clear-groups \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" show stats
+}
+control_socket_group_members_are_served_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case a_second_instance_does_not_steal_the_socket cleanup
 a_second_instance_does_not_steal_the_socket_head()
 {
@@ -325,5 +356,6 @@ atf_init_test_cases()
 	atf_add_test_case sigterm_stops_every_process
 	atf_add_test_case smtpctl_stops_the_daemon_on_its_own_socket
 	atf_add_test_case control_socket_is_for_the_owner_only
+	atf_add_test_case control_socket_group_members_are_served
 	atf_add_test_case a_second_instance_does_not_steal_the_socket
 }
