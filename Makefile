@@ -4,6 +4,7 @@
 #   make test    install what is missing, build, run the regress suite
 #   make deps    install missing Debian packages, create the _smtpd/_smtpq users
 #   make lint    mandoc -T lint over the man pages
+#   make fuzz    run the libFuzzer targets (needs clang) for FUZZ_SECONDS each
 #   make SANITIZE=1 ...   build with AddressSanitizer and UBSan
 
 CC		?= cc
@@ -92,3 +93,24 @@ clean: regress-clean
 	    $(LIBS) $(PROGS)
 
 .PHONY: all deps run test lint clean regress-build regress-clean
+
+# Fuzzing with libFuzzer (needs clang): make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS	?= 60
+FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
+		   $(PKG_CFLAGS) -D_GNU_SOURCE \
+		   -D'__unused=__attribute__((__unused__))'
+
+regress/fuzz/fuzz_smtp_addr: regress/fuzz/fuzz_smtp_addr.c smtpd/smtp_addr.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
+
+regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
+
+fuzz: regress/fuzz/fuzz_smtp_addr regress/fuzz/fuzz_envelope
+	mkdir -p /tmp/smtpd-fuzz/smtp_addr /tmp/smtpd-fuzz/envelope
+	regress/fuzz/fuzz_smtp_addr -max_total_time=$(FUZZ_SECONDS) \
+	    /tmp/smtpd-fuzz/smtp_addr regress/fuzz/corpus/smtp_addr
+	regress/fuzz/fuzz_envelope -max_total_time=$(FUZZ_SECONDS) \
+	    /tmp/smtpd-fuzz/envelope regress/fuzz/corpus/envelope
+
+.PHONY: fuzz
