@@ -59,6 +59,9 @@ int		 table_walk(struct table *,
 		    int (*)(const char *, const char *, void *), void *);
 struct table	*table_find(struct table_list *, const char *);
 
+/* members.c: the members of an alias list, an include or a ~/.forward. */
+char		*member_next(char **);
+
 /*
  * killfile.c: refused clients and senders.  Entries are addresses
  * (user@domain), whole sender domains (@domain), host names, IPv4 and

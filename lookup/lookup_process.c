@@ -4,12 +4,20 @@
  * tables; local users and aliases are resolved here (it is the only role
  * that reads the password database).  It answers the listener; it never
  * sees message content.
+ *
+ * A recipient that leads to local users is answered only once the
+ * parent has read their ~/.forward files, which this process may not
+ * open: such a question waits in a list of pending ones meanwhile.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +29,51 @@
 
 #define ALIAS_DEPTH_MAX		8
 #define ALIAS_MEMBERS_MAX	64
+#define INCLUDE_SIZE_MAX	(64 * 1024)
+#define INCLUDE_PREFIX		":include:"
+
+/* What the destinations may take in a reply, beside a status and text. */
+#define DESTS_REPLY_MAX		(IMSG_MAXPAYLOAD - SMTP_LINE_MAX - 64)
 
 /* The same words whether the user is unknown or merely hidden. */
 #define REPLY_UNKNOWN	"550 5.1.1 Recipient address rejected: User unknown"
 
 static struct killfile	*killfile;
 
-/* Where one recipient goes: an action and, for local ones, a user. */
+/* Who runs the files and commands of aliases: nobody, or ourselves. */
+static char		 alias_user[ENVELOPE_NAMEMAX];
+
+/* The directories of the file tables, the only ones we may read. */
+static char		**table_dirs;
+static size_t		 ntable_dirs;
+
+/* Whether a destination's ~/.forward is still to be read. */
+enum dest_forward {
+	DEST_FORWARD_NO,	/* a mailbox as is, a file, a command, ... */
+	DEST_FORWARD_ASK,	/* a local user: the parent must read it */
+	DEST_FORWARD_ASKED,	/* asked; the answer has not come yet */
+};
+
+/*
+ * Where one recipient goes: an action and, for local ones, a user; the
+ * target is "" for the action's own delivery, "/file" or "|command" of
+ * an alias or a ~/.forward, or the address a member forwards to.
+ */
 struct dest {
-	char	 action[ENVELOPE_NAMEMAX];
-	char	 user[ENVELOPE_NAMEMAX];
+	char			 action[ENVELOPE_NAMEMAX];
+	char			 user[ENVELOPE_NAMEMAX];
+	char			 target[ENVELOPE_TARGETMAX];
+	enum dest_forward	 forward;
+};
+
+/* Every destination of one recipient, as they are found. */
+struct dests {
+	struct dest	 d[ALIAS_MEMBERS_MAX];
+	int		 n;
+	size_t		 size;		/* what they take in the reply */
+	/* The users whose ~/.forward has been asked for, once each. */
+	char		 asked[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
+	int		 nasked;
 };
 
 struct rcpt_query {
@@ -43,6 +86,41 @@ struct rcpt_query {
 	int			 tls;
 	int			 local;
 };
+
+/*
+ * How members are expanded.  q is NULL for VRFY and EXPN, which list
+ * local users only; local users go to action a; files and commands run
+ * as runas; owner is the user whose ~/.forward is expanded, if any.
+ */
+struct expand {
+	const struct rcpt_query	*q;
+	const struct action	*a;
+	const char		*runas;
+	const char		*owner;
+	struct dests		*dests;
+};
+
+/* A recipient waiting for the parent to read ~/.forward files. */
+struct rcpt_pending {
+	TAILQ_ENTRY(rcpt_pending)	 entry;
+	uint32_t			 id;	/* of our questions */
+	enum smtp_proc			 to;	/* who asked us, and how */
+	uint32_t			 type;
+	uint32_t			 peerid;
+	struct rcpt_query		 q;
+	struct dests			 dests;
+	int				 waiting;
+	char				 user[ENVELOPE_NAMEMAX];
+	char				*text;	/* the file coming in */
+	size_t				 len;
+};
+static TAILQ_HEAD(, rcpt_pending)	 pendings =
+    TAILQ_HEAD_INITIALIZER(pendings);
+
+static int	alias_expand(struct expand *, struct table *, const char *,
+		    int);
+static uint32_t	lookup_resolve(const struct rcpt_query *, struct dests *,
+		    int, char *, size_t);
 
 static int
 lookup_table_has(void *arg, const char *name, enum policy_table_kind kind,
@@ -115,77 +193,313 @@ alias_get(struct table *t, const char *name)
 			return NULL;
 		v = table_get(t, key);
 	}
-	/* "name : a, b" and "name = a, b" in a file leave the mark here. */
-	while (v != NULL && (*v == ':' || *v == '=' ||
-	    isspace((unsigned char)*v)))
+	/*
+	 * "name : a, b" and "name = a, b" in a file leave the mark here;
+	 * the colon of a first member ":include:..." is no mark.
+	 */
+	if (v != NULL && (*v == ':' || *v == '=') &&
+	    (v[1] == '\0' || isspace((unsigned char)v[1])))
+		v++;
+	while (v != NULL && isspace((unsigned char)*v))
 		v++;
 	return v;
 }
 
-/* Add a local user to an expansion, once. */
-static int
-alias_add_user(const char *name, char users[][ENVELOPE_NAMEMAX], int n)
+/* Who a member belongs to, for the log: an alias or a ~/.forward. */
+static const char *
+member_owner(const struct expand *x, const char *name)
 {
-	char	 user[ENVELOPE_NAMEMAX];
-	int	 i;
+	static char	 buf[ENVELOPE_NAMEMAX + 32];
 
-	if (lookup_local_user(name, user, sizeof(user)) == -1) {
-		log_warnx("lookup: alias member %s is no local user", name);
-		return n;
-	}
-	for (i = 0; i < n; i++)
-		if (strcmp(users[i], user) == 0)
-			return n;
-	if (n < ALIAS_MEMBERS_MAX)
-		strlcpy(users[n++], user, ENVELOPE_NAMEMAX);
-	return n;
+	if (x->owner != NULL)
+		snprintf(buf, sizeof(buf), "~%s/.forward", x->owner);
+	else
+		snprintf(buf, sizeof(buf), "alias %s", name);
+	return buf;
 }
 
 /*
- * Expand name through the alias table into local users.  A member is a
- * local user, user@ a local domain, or another alias; loops and chains
- * deeper than ALIAS_DEPTH_MAX are cut.  Returns the number of users.
+ * Add a destination of action x->a, once.  Returns 1 for a destination
+ * found, even when it was there already or there is no room left for
+ * it (which is logged), and 0 for one that VRFY and EXPN leave out.
  */
 static int
-alias_expand(struct table *t, const char *name, int depth,
-    char users[][ENVELOPE_NAMEMAX], int n)
+dest_add(struct expand *x, const char *user, const char *target,
+    enum dest_forward forward)
 {
+	struct dests	*ds = x->dests;
+	struct dest	*d;
+	const char	*action = x->a != NULL ? x->a->name : "";
+	size_t		 size;
+	int		 i;
+
+	if (x->q == NULL && target[0] != '\0')
+		return 0;
+	for (i = 0; i < ds->n; i++) {
+		d = &ds->d[i];
+		if (strcmp(d->action, action) == 0 &&
+		    strcmp(d->user, user) == 0 &&
+		    strcmp(d->target, target) == 0)
+			return 1;
+	}
+	/* Each string goes as a length and its bytes. */
+	size = 3 * sizeof(uint32_t) + strlen(action) + strlen(user) +
+	    strlen(target);
+	if (strlen(target) >= sizeof(d->target)) {
+		log_warnx("lookup: %s: target too long, dropped", user[0] ?
+		    user : target);
+		return 1;
+	}
+	if (ds->n == ALIAS_MEMBERS_MAX || ds->size + size > DESTS_REPLY_MAX) {
+		log_warnx("lookup: too many destinations, %s%s%s dropped",
+		    user, user[0] && target[0] ? " " : "", target);
+		return 1;
+	}
+	d = &ds->d[ds->n++];
+	strlcpy(d->action, action, sizeof(d->action));
+	strlcpy(d->user, user, sizeof(d->user));
+	strlcpy(d->target, target, sizeof(d->target));
+	d->forward = x->q != NULL ? forward : DEST_FORWARD_NO;
+	ds->size += size;
+	return 1;
+}
+
+static void
+dest_remove(struct dests *ds, int i)
+{
+	struct dest	*d = &ds->d[i];
+
+	ds->size -= 3 * sizeof(uint32_t) + strlen(d->action) +
+	    strlen(d->user) + strlen(d->target);
+	memmove(d, d + 1, (ds->n - i - 1) * sizeof(*d));
+	ds->n--;
+}
+
+/* A local user's mailbox, its ~/.forward read first when forward says. */
+static int
+user_add(struct expand *x, const char *name, enum dest_forward forward)
+{
+	char	 user[ENVELOPE_NAMEMAX];
+
+	if (lookup_local_user(name, user, sizeof(user)) == -1) {
+		if (x->owner != NULL)
+			log_warnx("lookup: ~%s/.forward: %s is no local user",
+			    x->owner, name);
+		else
+			log_warnx("lookup: alias member %s is no local user",
+			    name);
+		return 0;
+	}
+	return dest_add(x, user, "", forward);
+}
+
+/* Whether a path names a file in a directory of the file tables. */
+static int
+include_allowed(const char *path)
+{
+	size_t	 i, len;
+
+	if (path[0] != '/' || strstr(path, "/../") != NULL ||
+	    (len = strlen(path)) < 3 || strcmp(path + len - 3, "/..") == 0)
+		return 0;
+	for (i = 0; i < ntable_dirs; i++) {
+		len = strlen(table_dirs[i]);
+		if (strncmp(path, table_dirs[i], len) == 0 && path[len] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+/* The text of an include file, or NULL (logged). */
+static char *
+include_read(const char *who, const char *path)
+{
+	struct stat	 sb;
+	char		*text = NULL;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		log_warn("lookup: %s: include %s", who, path);
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > INCLUDE_SIZE_MAX) {
+		log_warnx("lookup: %s: include %s is no regular file of at "
+		    "most %d bytes", who, path, INCLUDE_SIZE_MAX);
+		close(fd);
+		return NULL;
+	}
+	/* One more byte than it may hold tells a file that grew. */
+	if ((text = malloc(INCLUDE_SIZE_MAX + 2)) == NULL)
+		fatal("malloc");
+	while (len <= INCLUDE_SIZE_MAX && (n = read(fd, text + len,
+	    INCLUDE_SIZE_MAX + 1 - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("lookup: %s: include %s", who, path);
+			len = INCLUDE_SIZE_MAX + 1;
+			break;
+		}
+		len += n;
+	}
+	close(fd);
+	if (len > INCLUDE_SIZE_MAX) {
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	return text;
+}
+
+static int	member_expand(struct expand *, struct table *, const char *,
+		    char *, int);
+
+/*
+ * ":include:/path": the members of a file, taken as if written in the
+ * alias itself, one step further down.  The file must be in the
+ * directory of a file table: nothing else is readable here.
+ */
+static int
+include_expand(struct expand *x, struct table *t, const char *name,
+    const char *path, int depth)
+{
+	const char	*who = member_owner(x, name);
+	char		*text, *p, *m;
+	int		 found = 0;
+
+	if (x->owner != NULL) {
+		log_warnx("lookup: %s: include %s refused", who, path);
+		return 0;
+	}
+	if (depth >= ALIAS_DEPTH_MAX) {
+		log_warnx("lookup: alias %s nests too deep", name);
+		return 0;
+	}
+	if (!include_allowed(path)) {
+		log_warnx("lookup: %s: include %s refused: not in the "
+		    "directory of a file table", who, path);
+		return 0;
+	}
+	if ((text = include_read(who, path)) == NULL)
+		return 0;
+	p = text;
+	while ((m = member_next(&p)) != NULL)
+		found += member_expand(x, t, name, m, depth + 1);
+	free(text);
+	return found;
+}
+
+/*
+ * A member in another domain is sent on: it is judged by the match
+ * rules as a new recipient submitted here, from the same sender, and
+ * what it leads to is added.
+ */
+static int
+member_forward(struct expand *x, const char *name, const char *addr,
+    int depth)
+{
+	struct rcpt_query	 q;
+	char			 text[SMTP_LINE_MAX];
+
+	/* VRFY and EXPN list local users only. */
+	if (x->q == NULL)
+		return 0;
+	if (depth >= ALIAS_DEPTH_MAX) {
+		log_warnx("lookup: %s: forwarding to %s nests too deep",
+		    member_owner(x, name), addr);
+		return 0;
+	}
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.sender, x->q->sender, sizeof(q.sender));
+	if (strlcpy(q.rcpt, addr, sizeof(q.rcpt)) >= sizeof(q.rcpt)) {
+		log_warnx("lookup: %s: member %s too long",
+		    member_owner(x, name), addr);
+		return 0;
+	}
+	q.local = 1;
+	if (lookup_resolve(&q, x->dests, depth + 1, text, sizeof(text)) !=
+	    LOOKUP_OK) {
+		log_warnx("lookup: %s: member %s refused: %s",
+		    member_owner(x, name), addr, text);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * One member of alias name (NULL in a ~/.forward): a file, a command,
+ * an include, an address elsewhere, or a local name.  Returns how many
+ * destinations it leads to.
+ */
+static int
+member_expand(struct expand *x, struct table *t, const char *name,
+    char *member, int depth)
+{
+	char	*at;
+
+	switch (member[0]) {
+	case '\0':
+		return 0;
+	case '/':
+		return dest_add(x, x->runas, member, DEST_FORWARD_NO);
+	case '|':
+		if (member[1] == '\0')
+			return 0;
+		return dest_add(x, x->runas, member, DEST_FORWARD_NO);
+	}
+	if (strncasecmp(member, INCLUDE_PREFIX, strlen(INCLUDE_PREFIX)) == 0)
+		return include_expand(x, t, name, member +
+		    strlen(INCLUDE_PREFIX), depth);
+	if ((at = strrchr(member, '@')) != NULL) {
+		if (!lookup_domain_is_local(at + 1))
+			return member_forward(x, name, member, depth);
+		*at = '\0';
+	}
+	lowercase(member);
+	/*
+	 * "alice: alice, bob" keeps a copy in alice's own box, and so does
+	 * a ~/.forward that names its own user: neither goes round again.
+	 */
+	if ((name != NULL && strcmp(member, name) == 0) ||
+	    (x->owner != NULL && strcasecmp(member, x->owner) == 0))
+		return user_add(x, member, DEST_FORWARD_NO);
+	return alias_expand(x, t, member, depth + 1);
+}
+
+/*
+ * Expand name through alias table t (which may be NULL): its members,
+ * or the local user of that name.  Chains deeper than ALIAS_DEPTH_MAX
+ * are cut, and so are loops with them.  Returns how many destinations
+ * it leads to.
+ */
+static int
+alias_expand(struct expand *x, struct table *t, const char *name, int depth)
+{
+	struct expand	 ax;
 	const char	*v;
-	char		 list[1024], *member, *p, *at;
+	char		*list, *p, *m;
+	int		 found = 0;
 
 	if (depth > ALIAS_DEPTH_MAX) {
 		log_warnx("lookup: alias %s nests too deep", name);
-		return n;
+		return 0;
 	}
-	if ((v = alias_get(t, name)) == NULL)
-		return alias_add_user(name, users, n);
-	if (strlcpy(list, v, sizeof(list)) >= sizeof(list)) {
-		log_warnx("lookup: alias %s: member list too long", name);
-		return n;
-	}
+	if (t == NULL || (v = alias_get(t, name)) == NULL)
+		return user_add(x, name, DEST_FORWARD_ASK);
+	/* An alias reached from a ~/.forward is the admin's, not the user's. */
+	ax = *x;
+	ax.runas = alias_user;
+	ax.owner = NULL;
+	if ((list = strdup(v)) == NULL)
+		fatal("strdup");
 	p = list;
-	while ((member = strsep(&p, ",")) != NULL) {
-		while (isspace((unsigned char)*member))
-			member++;
-		member[strcspn(member, " \t")] = '\0';
-		if (member[0] == '\0')
-			continue;
-		lowercase(member);
-		if ((at = strrchr(member, '@')) != NULL) {
-			if (!lookup_domain_is_local(at + 1)) {
-				log_warnx("lookup: alias %s: remote member %s "
-				    "skipped", name, member);
-				continue;
-			}
-			*at = '\0';
-		}
-		/* "alice: alice, bob" keeps a copy in alice's own box. */
-		if (strcmp(member, name) == 0)
-			n = alias_add_user(member, users, n);
-		else
-			n = alias_expand(t, member, depth + 1, users, n);
-	}
-	return n;
+	while ((m = member_next(&p)) != NULL)
+		found += member_expand(&ax, t, name, m, depth);
+	free(list);
+	return found;
 }
 
 static void
@@ -300,50 +614,47 @@ lookup_mail(struct imsg *imsg)
 
 static void
 lookup_rcpt_reply(enum smtp_proc to, uint32_t type, uint32_t id,
-    uint32_t status, const char *text, const struct dest *dests, int n)
+    uint32_t status, const char *text, const struct dests *ds)
 {
 	struct ibuf	*b;
-	int		 i;
+	int		 i, n = status == LOOKUP_OK ? ds->n : 0;
 
 	b = proc_create(type, id, -1);
 	imsg_add_u32(b, status);
 	imsg_add_string(b, text);
 	imsg_add_u32(b, n);
 	for (i = 0; i < n; i++) {
-		imsg_add_string(b, dests[i].action);
-		imsg_add_string(b, dests[i].user);
+		imsg_add_string(b, ds->d[i].action);
+		imsg_add_string(b, ds->d[i].user);
+		imsg_add_string(b, ds->d[i].target);
 	}
 	proc_close(to, b);
 }
 
 /*
- * A local recipient of a maildir action: an alias (internal ones only
- * for local or authenticated clients) or a local user.
- */
-/*
  * One local name through an action's tables: an internal alias (only
  * for local or authenticated clients), an alias, or a local user.
- * Returns how many users it leads to; 0 for none.
+ * Returns how many destinations it leads to; 0 for none.
  */
 static int
-lookup_local_name(const struct rcpt_query *q, const struct action *a,
-    const char *name, char users[][ENVELOPE_NAMEMAX])
+lookup_local_name(struct expand *x, const char *name, int depth)
 {
 	struct table	*aliases = NULL, *internal = NULL;
+	char		 user[ENVELOPE_NAMEMAX];
 
-	if (a->alias_table[0] != '\0')
-		aliases = table_find(&env->tables, a->alias_table);
-	if (a->internal_table[0] != '\0')
-		internal = table_find(&env->tables, a->internal_table);
+	if (x->a->alias_table[0] != '\0')
+		aliases = table_find(&env->tables, x->a->alias_table);
+	if (x->a->internal_table[0] != '\0')
+		internal = table_find(&env->tables, x->a->internal_table);
 	if (internal != NULL && alias_get(internal, name) != NULL) {
-		if (!q->local && !q->authenticated)
+		if (!x->q->local && !x->q->authenticated)
 			return 0;
-		return alias_expand(internal, name, 0, users, 0);
+		return alias_expand(x, internal, name, depth);
 	}
 	if (aliases != NULL && alias_get(aliases, name) != NULL)
-		return alias_expand(aliases, name, 0, users, 0);
-	if (lookup_local_user(name, users[0], ENVELOPE_NAMEMAX) == 0)
-		return 1;
+		return alias_expand(x, aliases, name, depth);
+	if (lookup_local_user(name, user, sizeof(user)) == 0)
+		return dest_add(x, user, "", DEST_FORWARD_ASK);
 	return 0;
 }
 
@@ -353,26 +664,26 @@ lookup_local_name(const struct rcpt_query *q, const struct action *a,
  * aliases of the same table.
  */
 static int
-lookup_virtual(struct table *t, const char *rcpt, const char *base,
-    const char *domain, char users[][ENVELOPE_NAMEMAX])
+lookup_virtual(struct expand *x, struct table *t, const char *base,
+    const char *domain, int depth)
 {
 	char	 key[ENVELOPE_ADDRMAX];
 
-	if (strlcpy(key, rcpt, sizeof(key)) >= sizeof(key))
+	if (strlcpy(key, x->q->rcpt, sizeof(key)) >= sizeof(key))
 		return 0;
 	lowercase(key);
 	if (alias_get(t, key) != NULL)
-		return alias_expand(t, key, 0, users, 0);
+		return alias_expand(x, t, key, depth);
 	if (base != NULL && (size_t)snprintf(key, sizeof(key), "%s@%s", base,
 	    domain) < sizeof(key)) {
 		lowercase(key);
 		if (alias_get(t, key) != NULL)
-			return alias_expand(t, key, 0, users, 0);
+			return alias_expand(x, t, key, depth);
 	}
 	if ((size_t)snprintf(key, sizeof(key), "@%s", domain) < sizeof(key)) {
 		lowercase(key);
 		if (alias_get(t, key) != NULL)
-			return alias_expand(t, key, 0, users, 0);
+			return alias_expand(x, t, key, depth);
 	}
 	return 0;
 }
@@ -382,14 +693,12 @@ lookup_virtual(struct table *t, const char *rcpt, const char *base,
  * without its sub-address (user+tag goes to user).
  */
 static int
-lookup_rcpt_local(const struct rcpt_query *q, const struct action *a,
-    const char *localpart, struct dest *dests)
+lookup_rcpt_local(struct expand *x, const char *localpart, int depth)
 {
-	char		 users[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
 	char		 name[ENVELOPE_NAMEMAX], *delim, *base = NULL;
 	const char	*domain;
 	struct table	*virt;
-	int		 i, n;
+	int		 n;
 
 	if (strlcpy(name, localpart, sizeof(name)) >= sizeof(name))
 		return 0;
@@ -402,37 +711,35 @@ lookup_rcpt_local(const struct rcpt_query *q, const struct action *a,
 			fatal("strdup");
 		*delim = env->subaddr_delim;
 	}
-	if (a->virtual_table[0] != '\0' &&
-	    (virt = table_find(&env->tables, a->virtual_table)) != NULL) {
-		domain = strrchr(q->rcpt, '@');
-		n = lookup_virtual(virt, q->rcpt, base,
-		    domain != NULL ? domain + 1 : "", users);
-	} else if ((n = lookup_local_name(q, a, name, users)) == 0 &&
+	if (x->a->virtual_table[0] != '\0' &&
+	    (virt = table_find(&env->tables, x->a->virtual_table)) != NULL) {
+		domain = strrchr(x->q->rcpt, '@');
+		n = lookup_virtual(x, virt, base,
+		    domain != NULL ? domain + 1 : "", depth);
+	} else if ((n = lookup_local_name(x, name, depth)) == 0 &&
 	    base != NULL)
-		n = lookup_local_name(q, a, base, users);
+		n = lookup_local_name(x, base, depth);
 	free(base);
-	for (i = 0; i < n; i++) {
-		strlcpy(dests[i].action, a->name, sizeof(dests[i].action));
-		strlcpy(dests[i].user, users[i], sizeof(dests[i].user));
-	}
 	return n;
 }
 
 /*
  * Where a recipient goes, by the match rules: LOOKUP_OK with its
- * destinations, or a refusal with the reply text.
+ * destinations added to ds, or a refusal with the reply text.  depth is
+ * above 0 for the address an alias or a ~/.forward sends mail on to.
  */
 static uint32_t
-lookup_resolve(const struct rcpt_query *q, struct dest *dests, int *ndests,
+lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
     char *text, size_t textlen)
 {
 	struct policy_facts		 facts;
 	const struct policy_rule	*rule;
 	struct action			*a;
+	struct expand			 x;
 	char				 localpart[ENVELOPE_ADDRMAX];
 	char				 domain[ENVELOPE_ADDRMAX], *at;
 
-	*ndests = 0;
+	text[0] = '\0';
 	strlcpy(localpart, q->rcpt, sizeof(localpart));
 	domain[0] = '\0';
 	if ((at = strrchr(localpart, '@')) != NULL) {
@@ -469,27 +776,215 @@ lookup_resolve(const struct rcpt_query *q, struct dest *dests, int *ndests,
 	}
 	if ((a = config_action(env, rule->action)) == NULL)
 		fatalx("lookup: rule names unknown action %s", rule->action);
+	memset(&x, 0, sizeof(x));
+	x.q = q;
+	x.a = a;
+	x.runas = alias_user;
+	x.dests = ds;
+	/* Sent on from an alias: the envelope is for the member's address. */
 	if (a->type == ACTION_RELAY) {
-		strlcpy(dests[0].action, a->name, sizeof(dests[0].action));
-		dests[0].user[0] = '\0';
-		*ndests = 1;
+		dest_add(&x, "", depth > 0 ? q->rcpt : "", DEST_FORWARD_NO);
 		return LOOKUP_OK;
 	}
-	if ((*ndests = lookup_rcpt_local(q, a, localpart, dests)) == 0) {
+	if (lookup_rcpt_local(&x, localpart, depth) == 0) {
 		strlcpy(text, REPLY_UNKNOWN, textlen);
 		return LOOKUP_PERMFAIL;
 	}
 	return LOOKUP_OK;
 }
 
+static int
+forward_was_asked(const struct dests *ds, const char *user)
+{
+	int	 i;
+
+	for (i = 0; i < ds->nasked; i++)
+		if (strcmp(ds->asked[i], user) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Ask the parent for the ~/.forward of every user not asked yet, then
+ * answer once nothing is awaited.  A user whose file was already read
+ * for this recipient gets the mailbox: that ends any loop of them.
+ */
+static void
+rcpt_continue(struct rcpt_pending *p)
+{
+	struct dests	*ds = &p->dests;
+	struct ibuf	*b;
+	int		 i, j;
+
+	for (i = 0; i < ds->n; i++) {
+		if (ds->d[i].forward != DEST_FORWARD_ASK)
+			continue;
+		if (forward_was_asked(ds, ds->d[i].user) ||
+		    ds->nasked == ALIAS_MEMBERS_MAX) {
+			ds->d[i].forward = DEST_FORWARD_NO;
+			continue;
+		}
+		strlcpy(ds->asked[ds->nasked++], ds->d[i].user,
+		    sizeof(ds->asked[0]));
+		for (j = i; j < ds->n; j++)
+			if (ds->d[j].forward == DEST_FORWARD_ASK &&
+			    strcmp(ds->d[j].user, ds->d[i].user) == 0)
+				ds->d[j].forward = DEST_FORWARD_ASKED;
+		b = proc_create(IMSG_LOOKUP_PARENT_FORWARD, p->id, -1);
+		imsg_add_string(b, ds->d[i].user);
+		proc_close(PROC_PARENT, b);
+		p->waiting++;
+	}
+	if (p->waiting > 0)
+		return;
+	if (ds->n == 0)
+		lookup_rcpt_reply(p->to, p->type, p->peerid, LOOKUP_PERMFAIL,
+		    REPLY_UNKNOWN, ds);
+	else
+		lookup_rcpt_reply(p->to, p->type, p->peerid, LOOKUP_OK, "",
+		    ds);
+	TAILQ_REMOVE(&pendings, p, entry);
+	free(p->text);
+	free(p);
+}
+
+/*
+ * Resolve a recipient for smtp or the queue, and answer now or, when
+ * ~/.forward files are to be read, once the parent has read them.
+ */
+static void
+rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
+    const struct rcpt_query *q)
+{
+	static uint32_t		 ids;
+	struct rcpt_pending	*p;
+	char			 text[SMTP_LINE_MAX];
+	uint32_t		 status;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		fatal("calloc");
+	if (++ids == 0)
+		ids = 1;
+	p->id = ids;
+	p->to = to;
+	p->type = type;
+	p->peerid = peerid;
+	p->q = *q;
+	status = lookup_resolve(&p->q, &p->dests, 0, text, sizeof(text));
+	if (status != LOOKUP_OK) {
+		lookup_rcpt_reply(to, type, peerid, status, text, &p->dests);
+		free(p);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&pendings, p, entry);
+	rcpt_continue(p);
+}
+
+/*
+ * A user's ~/.forward replaces the user's mailbox, for each action that
+ * delivers to it, with its entries.  One that leads nowhere leaves the
+ * mailbox: mail is not lost to a broken file.
+ */
+static void
+rcpt_forward(struct rcpt_pending *p, const char *user, char *text)
+{
+	struct dests	*ds = &p->dests;
+	struct expand	 x;
+	struct action	*a;
+	char		*copy, *s, *m;
+	int		 i, found;
+
+	for (;;) {
+		for (i = 0; i < ds->n; i++)
+			if (ds->d[i].forward == DEST_FORWARD_ASKED &&
+			    strcmp(ds->d[i].user, user) == 0)
+				break;
+		if (i == ds->n)
+			return;
+		if (text == NULL) {
+			ds->d[i].forward = DEST_FORWARD_NO;
+			continue;
+		}
+		if ((a = config_action(env, ds->d[i].action)) == NULL)
+			fatalx("lookup: destination of unknown action %s",
+			    ds->d[i].action);
+		dest_remove(ds, i);
+		memset(&x, 0, sizeof(x));
+		x.q = &p->q;
+		x.a = a;
+		x.runas = user;
+		x.owner = user;
+		x.dests = ds;
+		if ((copy = strdup(text)) == NULL)
+			fatal("strdup");
+		found = 0;
+		s = copy;
+		while ((m = member_next(&s)) != NULL)
+			found += member_expand(&x, a->alias_table[0] != '\0' ?
+			    table_find(&env->tables, a->alias_table) : NULL,
+			    NULL, m, 1);
+		free(copy);
+		if (found == 0) {
+			log_warnx("lookup: ~%s/.forward leads nowhere: "
+			    "delivering to the mailbox", user);
+			dest_add(&x, user, "", DEST_FORWARD_NO);
+		} else
+			log_info("lookup: rcpt=<%s> user=%s forward=used",
+			    p->q.rcpt, user);
+	}
+}
+
+/*
+ * The parent's answer about a ~/.forward: none, or its text in pieces,
+ * the last one marked.
+ */
+static void
+lookup_forward_answer(struct imsg *imsg)
+{
+	struct rcpt_pending	*p;
+	char			 user[ENVELOPE_NAMEMAX];
+	char			 chunk[FORWARD_CHUNK_MAX + 1];
+	uint32_t		 status;
+	size_t			 len;
+
+	imsg_get_string(imsg, user, sizeof(user));
+	status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, chunk, sizeof(chunk));
+	proc_check(PROC_PARENT, imsg);
+	TAILQ_FOREACH(p, &pendings, entry)
+		if (p->id == imsg->hdr.peerid)
+			break;
+	if (p == NULL || p->waiting == 0)
+		fatalx("lookup: ~/.forward answer for no question");
+	if (p->text != NULL && strcmp(p->user, user) != 0)
+		fatalx("lookup: pieces of two ~/.forward files mixed");
+	if (status == FORWARD_NONE) {
+		rcpt_forward(p, user, NULL);
+		goto done;
+	}
+	len = strlen(chunk);
+	if (p->len + len > FORWARD_SIZE_MAX)
+		fatalx("lookup: ~/.forward answer too long");
+	if ((p->text = realloc(p->text, p->len + len + 1)) == NULL)
+		fatal("realloc");
+	memcpy(p->text + p->len, chunk, len + 1);
+	p->len += len;
+	strlcpy(p->user, user, sizeof(p->user));
+	if (status == FORWARD_MORE)
+		return;
+	rcpt_forward(p, user, p->text);
+	free(p->text);
+	p->text = NULL;
+	p->len = 0;
+done:
+	p->waiting--;
+	rcpt_continue(p);
+}
+
 static void
 lookup_rcpt(struct imsg *imsg)
 {
 	struct rcpt_query	 q;
-	struct dest		 dests[ALIAS_MEMBERS_MAX];
-	char			 text[SMTP_LINE_MAX] = "";
-	uint32_t		 status;
-	int			 n;
 
 	memset(&q, 0, sizeof(q));
 	imsg_get_string(imsg, q.sender, sizeof(q.sender));
@@ -501,10 +996,7 @@ lookup_rcpt(struct imsg *imsg)
 	q.tls = imsg_get_u8(imsg);
 	proc_check(PROC_SMTP, imsg);
 	q.local = addr_is_loopback((struct sockaddr *)&q.ss);
-
-	status = lookup_resolve(&q, dests, &n, text, sizeof(text));
-	lookup_rcpt_reply(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid,
-	    status, text, dests, n);
+	rcpt_start(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid, &q);
 }
 
 /*
@@ -515,18 +1007,12 @@ static void
 lookup_queue_rcpt(struct imsg *imsg)
 {
 	struct rcpt_query	 q;
-	struct dest		 dests[ALIAS_MEMBERS_MAX];
-	char			 text[SMTP_LINE_MAX] = "";
-	uint32_t		 status;
-	int			 n;
 
 	memset(&q, 0, sizeof(q));
 	imsg_get_string(imsg, q.rcpt, sizeof(q.rcpt));
 	proc_check(PROC_QUEUE, imsg);
 	q.local = 1;
-	status = lookup_resolve(&q, dests, &n, text, sizeof(text));
-	lookup_rcpt_reply(PROC_QUEUE, IMSG_LOOKUP_QUEUE_RCPT,
-	    imsg->hdr.peerid, status, text, dests, n);
+	rcpt_start(PROC_QUEUE, IMSG_LOOKUP_QUEUE_RCPT, imsg->hdr.peerid, &q);
 }
 
 /* The alias table of the first maildir action that has one. */
@@ -547,17 +1033,19 @@ lookup_alias_table(int internal)
 /*
  * VRFY and EXPN, asked only when the configuration lets this client
  * ask.  Internal aliases stay hidden from clients that are neither
- * local nor authenticated.
+ * local nor authenticated.  Only local users are named: neither files,
+ * commands nor other hosts' addresses, nor what a ~/.forward holds.
  */
 static void
 lookup_vrfy_expn(struct imsg *imsg, int expn)
 {
 	char		 name[ENVELOPE_ADDRMAX], *at;
-	char		 users[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
 	char		 user[ENVELOPE_NAMEMAX];
 	struct table	*aliases, *internal;
+	struct dests	*ds;
+	struct expand	 x;
 	struct ibuf	*b;
-	int		 privileged, i, n = 0;
+	int		 privileged, i;
 
 	imsg_get_string(imsg, name, sizeof(name));
 	privileged = imsg_get_u8(imsg);
@@ -570,24 +1058,29 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 	lowercase(name);
 	aliases = lookup_alias_table(0);
 	internal = lookup_alias_table(1);
+	if ((ds = calloc(1, sizeof(*ds))) == NULL)
+		fatal("calloc");
+	memset(&x, 0, sizeof(x));
+	x.runas = alias_user;
+	x.dests = ds;
 
 	if (name[0] == '\0' || strlen(name) >= ENVELOPE_NAMEMAX)
-		n = 0;
-	else if (internal != NULL && alias_get(internal, name) != NULL)
-		n = privileged ? alias_expand(internal, name, 0, users, 0) : 0;
-	else if (aliases != NULL && alias_get(aliases, name) != NULL)
-		n = alias_expand(aliases, name, 0, users, 0);
-	else if (!expn && lookup_local_user(name, user, sizeof(user)) == 0) {
-		strlcpy(users[0], user, sizeof(users[0]));
-		n = 1;
-	}
+		;
+	else if (internal != NULL && alias_get(internal, name) != NULL) {
+		if (privileged)
+			alias_expand(&x, internal, name, 0);
+	} else if (aliases != NULL && alias_get(aliases, name) != NULL)
+		alias_expand(&x, aliases, name, 0);
+	else if (!expn && lookup_local_user(name, user, sizeof(user)) == 0)
+		dest_add(&x, user, "", DEST_FORWARD_NO);
 
 	b = proc_create(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
 	    imsg->hdr.peerid, -1);
-	imsg_add_u32(b, n);
-	for (i = 0; i < n; i++)
-		imsg_add_string(b, users[i]);
+	imsg_add_u32(b, ds->n);
+	for (i = 0; i < ds->n; i++)
+		imsg_add_string(b, ds->d[i].user);
 	proc_close(PROC_SMTP, b);
+	free(ds);
 }
 
 static int
@@ -664,6 +1157,13 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		}
 		break;
+	case PROC_PARENT:
+		switch (imsg->hdr.type) {
+		case IMSG_PARENT_LOOKUP_FORWARD:
+			lookup_forward_answer(imsg);
+			return;
+		}
+		break;
 	case PROC_SMTP:
 		switch (imsg->hdr.type) {
 		case IMSG_SMTP_LOOKUP_CONNECT:
@@ -719,12 +1219,64 @@ lookup_killfile_load(void)
 	    killfile_count(killfile));
 }
 
+/* Who runs the files and commands of aliases. */
+static void
+lookup_alias_user(void)
+{
+	struct passwd	*pw;
+
+	if (smtpd_privileged) {
+		strlcpy(alias_user, SMTPD_ALIAS_USER, sizeof(alias_user));
+		return;
+	}
+	if ((pw = getpwuid(geteuid())) == NULL ||
+	    strlcpy(alias_user, pw->pw_name, sizeof(alias_user)) >=
+	    sizeof(alias_user))
+		fatalx("lookup: who am I?");
+}
+
+/*
+ * The directory of every file table, once: alias files may include
+ * files next to them, and nothing else is readable once sandboxed.
+ * The root directory would open everything and is left out.
+ */
+static void
+lookup_table_dirs(void)
+{
+	struct table	*t;
+	char		*dir, *slash;
+	size_t		 i;
+
+	TAILQ_FOREACH(t, &env->tables, entry) {
+		if (t->backend != TABLE_FILE)
+			continue;
+		if ((dir = strdup(t->path)) == NULL)
+			fatal("strdup");
+		if ((slash = strrchr(dir, '/')) == NULL || slash == dir) {
+			free(dir);
+			continue;
+		}
+		*slash = '\0';
+		for (i = 0; i < ntable_dirs; i++)
+			if (strcmp(table_dirs[i], dir) == 0)
+				break;
+		if (i < ntable_dirs) {
+			free(dir);
+			continue;
+		}
+		if ((table_dirs = reallocarray(table_dirs, ntable_dirs + 1,
+		    sizeof(*table_dirs))) == NULL)
+			fatal("reallocarray");
+		table_dirs[ntable_dirs++] = dir;
+	}
+}
+
 void
 lookup_main(void)
 {
-	struct sandbox_path	 paths[64];
+	struct sandbox_path	*paths;
 	struct table		*t;
-	size_t			 n = 0;
+	size_t			 i, n = 0, nfiles = 0;
 
 	event_init();
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);
@@ -735,17 +1287,29 @@ lookup_main(void)
 	/* Warm up NSS while everything is still reachable. */
 	(void)getpwnam("root");
 	endpwent();
+	lookup_alias_user();
+	lookup_table_dirs();
 
+	TAILQ_FOREACH(t, &env->tables, entry)
+		nfiles++;
+	if ((paths = calloc(4 + ntable_dirs + nfiles, sizeof(*paths))) ==
+	    NULL)
+		fatal("calloc");
 	paths[n++] = (struct sandbox_path){ "/etc", SANDBOX_READ };
 	paths[n++] = (struct sandbox_path){ "/usr/lib", SANDBOX_READ };
 	paths[n++] = (struct sandbox_path){ "/lib", SANDBOX_READ };
+	for (i = 0; i < ntable_dirs; i++)
+		paths[n++] = (struct sandbox_path){ table_dirs[i],
+		    SANDBOX_READ };
+	/* A table at the root has no directory of its own in the list. */
 	TAILQ_FOREACH(t, &env->tables, entry)
-		if (t->backend == TABLE_FILE && n < 63)
+		if (t->backend == TABLE_FILE)
 			paths[n++] = (struct sandbox_path){ t->path,
 			    SANDBOX_READ };
 	paths[n] = (struct sandbox_path){ NULL, 0 };
 	proc_drop_privileges(SMTPD_USER, NULL);
 	sandbox(PROMISES_LOOKUP, paths);
+	free(paths);
 	event_dispatch();
 	fatalx("lookup: event loop ended");
 }

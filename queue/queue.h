@@ -21,6 +21,7 @@
 #define ENVELOPE_HOSTMAX	256
 #define ENVELOPE_ERRMAX		256
 #define ENVELOPE_ORCPTMAX	512
+#define ENVELOPE_TARGETMAX	1024
 
 /* One recipient of one message. */
 struct envelope {
@@ -29,6 +30,13 @@ struct envelope {
 	char		 rcpt[ENVELOPE_ADDRMAX];
 	char		 action[ENVELOPE_NAMEMAX];
 	char		 user[ENVELOPE_NAMEMAX];
+	/*
+	 * "" for the action's own delivery; "/path" or "|command" of an
+	 * alias or a ~/.forward, which the agent appends to or runs as
+	 * user whatever the action; or the address a member forwards to,
+	 * which is then also rcpt.
+	 */
+	char		 target[ENVELOPE_TARGETMAX];
 	char		 helo[ENVELOPE_HOSTMAX];
 	char		 client[ENVELOPE_HOSTMAX];
 	int64_t		 created;
@@ -44,9 +52,17 @@ struct envelope {
 
 #define envelope_msgid(id)	((uint32_t)((id) >> 32))
 
+enum target_kind {
+	TARGET_NONE,
+	TARGET_FILE,
+	TARGET_COMMAND,
+	TARGET_ADDRESS,
+};
+
 /* queue_envelope.c */
 int	envelope_dump(const struct envelope *, char *, size_t);
 int	envelope_load(struct envelope *, const char *, char *, size_t);
+enum target_kind envelope_target_kind(const char *);
 
 /* queue_bounce.c */
 enum bounce_kind {

@@ -179,6 +179,8 @@ dsn_lookup_reply(struct imsg *imsg)
 	for (i = 0; i < n; i++) {
 		imsg_get_string(imsg, envs[i].action, sizeof(envs[i].action));
 		imsg_get_string(imsg, envs[i].user, sizeof(envs[i].user));
+		imsg_get_string(imsg, envs[i].target,
+		    sizeof(envs[i].target));
 	}
 	proc_check(PROC_LOOKUP, imsg);
 	if ((d = dsn_find_id(imsg->hdr.peerid)) == NULL || d->committing)
@@ -195,7 +197,10 @@ dsn_lookup_reply(struct imsg *imsg)
 			envs[i].id = ((uint64_t)d->msgid << 32) |
 			    arc4random();
 		} while ((uint32_t)envs[i].id == 0);
-		strlcpy(envs[i].rcpt, d->sender, sizeof(envs[i].rcpt));
+		/* An alias of the sender may send it on elsewhere. */
+		strlcpy(envs[i].rcpt, envelope_target_kind(envs[i].target) ==
+		    TARGET_ADDRESS ? envs[i].target : d->sender,
+		    sizeof(envs[i].rcpt));
 		strlcpy(envs[i].helo, env->hostname, sizeof(envs[i].helo));
 		strlcpy(envs[i].client, "local", sizeof(envs[i].client));
 		envs[i].created = time(NULL);

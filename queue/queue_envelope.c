@@ -35,6 +35,7 @@ static const struct field fields[] = {
 	FSTR("rcpt", rcpt),
 	FSTR("action", action),
 	FSTR("user", user),
+	FSTR("target", target),
 	FSTR("helo", helo),
 	FSTR("client", client),
 	{ "created", F_I64, offsetof(struct envelope, created), 0 },
@@ -47,6 +48,22 @@ static const struct field fields[] = {
 	{ "warned", F_U32, offsetof(struct envelope, warned), 0 },
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
+
+/* What a target names, by its first character. */
+enum target_kind
+envelope_target_kind(const char *target)
+{
+	switch (target[0]) {
+	case '\0':
+		return TARGET_NONE;
+	case '/':
+		return TARGET_FILE;
+	case '|':
+		return TARGET_COMMAND;
+	default:
+		return TARGET_ADDRESS;
+	}
+}
 
 static int
 value_is_safe(const char *v, size_t size)

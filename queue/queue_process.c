@@ -131,6 +131,7 @@ queue_envelope(struct imsg *imsg)
 	imsg_get_string(imsg, e->rcpt, sizeof(e->rcpt));
 	imsg_get_string(imsg, e->action, sizeof(e->action));
 	imsg_get_string(imsg, e->user, sizeof(e->user));
+	imsg_get_string(imsg, e->target, sizeof(e->target));
 	imsg_get_string(imsg, e->helo, sizeof(e->helo));
 	imsg_get_string(imsg, e->client, sizeof(e->client));
 	imsg_get_string(imsg, e->dsn_ret, sizeof(e->dsn_ret));
@@ -307,6 +308,7 @@ queue_deliver(struct envelope *e)
 	imsg_add_u64(b, (uint64_t)e->created);
 	imsg_add_string(b, e->action);
 	imsg_add_string(b, e->user);
+	imsg_add_string(b, e->target);
 	imsg_add_string(b, e->sender);
 	imsg_add_string(b, e->rcpt);
 	proc_close(PROC_PARENT, b);

@@ -43,7 +43,7 @@
 #include "queue.h"
 #include "../smtpd/log.h"
 
-#define ENVELOPE_FILEMAX	4096
+#define ENVELOPE_FILEMAX	8192
 
 /* How many envelopes each committed message still has. */
 struct msgref {

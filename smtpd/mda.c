@@ -267,12 +267,24 @@ mda_reader_free(struct mda_reader *r)
 	r->linecap = 0;
 }
 
+/*
+ * Deliver as the action says, or to the file or command of an alias or
+ * a ~/.forward, whatever the action.
+ */
 static int
-mda_run(const struct action *a, const struct passwd *pw, int msgfd,
-    const struct mda_envelope *e, char *err, size_t errlen)
+mda_run(const struct action *a, const struct passwd *pw, const char *target,
+    int msgfd, const struct mda_envelope *e, char *err, size_t errlen)
 {
 	char	 path[PATH_MAX];
 
+	switch (envelope_target_kind(target)) {
+	case TARGET_FILE:
+		return mda_mbox_write(target, msgfd, e, err, errlen);
+	case TARGET_COMMAND:
+		return mda_command_run(target + 1, pw, msgfd, e, err, errlen);
+	default:
+		break;
+	}
 	switch (a->type) {
 	case ACTION_MAILDIR:
 		if (mda_expand_path(path, sizeof(path), a->path, "~/Maildir",
@@ -300,15 +312,20 @@ mda_run(const struct action *a, const struct passwd *pw, int msgfd,
 }
 
 static __attribute__((__noreturn__)) void
-mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
-    const struct mda_envelope *e, int errfd)
+mda_agent(const struct action *a, const struct passwd *pw, const char *target,
+    int msgfd, const struct mda_envelope *e, int errfd)
 {
-	char	 path[PATH_MAX], err[512] = "";
-	int	 rc;
+	enum target_kind	 kind = envelope_target_kind(target);
+	char			 path[PATH_MAX], err[512] = "";
+	int			 rc;
 
 	if (smtpd_privileged) {
-		/* The user may not be allowed to create it. */
-		if (a->type == ACTION_MBOX && mda_expand_path(path,
+		/*
+		 * The user may not be allowed to create it.  The file of an
+		 * alias or a ~/.forward is made by the user or not at all.
+		 */
+		if (a->type == ACTION_MBOX && kind != TARGET_FILE &&
+		    kind != TARGET_COMMAND && mda_expand_path(path,
 		    sizeof(path), a->path, MBOX_DEFAULT, pw) == 0)
 			mda_mbox_create(path, pw->pw_uid);
 		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
@@ -321,10 +338,29 @@ mda_agent(const struct action *a, const struct passwd *pw, int msgfd,
 	umask(077);
 	if (chdir(pw->pw_dir) == -1)
 		(void)chdir("/");
-	rc = mda_run(a, pw, msgfd, e, err, sizeof(err));
+	rc = mda_run(a, pw, target, msgfd, e, err, sizeof(err));
 	if (rc != EX_OK)
 		dprintf(errfd, "%s", err);
 	_exit(rc);
+}
+
+/*
+ * A file or command runs as the user of the envelope, which the smtp
+ * process passed on: were it taken over, it could name any.  Only the
+ * alias user, who has no privileges, runs what the admin's aliases
+ * name; any other user only what that user's ~/.forward names now.
+ * Without root everything runs as ourselves anyway.
+ */
+static int
+mda_target_refused(const struct passwd *pw, const char *target)
+{
+	enum target_kind	 kind = envelope_target_kind(target);
+
+	if (kind != TARGET_FILE && kind != TARGET_COMMAND)
+		return 0;
+	if (!smtpd_privileged || strcmp(pw->pw_name, SMTPD_ALIAS_USER) == 0)
+		return 0;
+	return !forward_allows(pw, target);
 }
 
 /*
@@ -335,6 +371,7 @@ void
 mda_deliver(struct imsg *imsg)
 {
 	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
+	char			 target[ENVELOPE_TARGETMAX];
 	struct mda_envelope	 e;
 	struct action		*a;
 	struct passwd		*pw;
@@ -347,6 +384,7 @@ mda_deliver(struct imsg *imsg)
 	e.created = imsg_get_u64(imsg);
 	imsg_get_string(imsg, action, sizeof(action));
 	imsg_get_string(imsg, user, sizeof(user));
+	imsg_get_string(imsg, target, sizeof(target));
 	imsg_get_string(imsg, e.sender, sizeof(e.sender));
 	imsg_get_string(imsg, e.rcpt, sizeof(e.rcpt));
 	proc_check(PROC_QUEUE, imsg);
@@ -365,6 +403,11 @@ mda_deliver(struct imsg *imsg)
 		mda_report(evpid, DELIVERY_PERMFAIL,
 		    "smtpd not running as root can deliver only to its "
 		    "own user");
+		return;
+	}
+	if (mda_target_refused(pw, target)) {
+		mda_report(evpid, DELIVERY_PERMFAIL, "file or command not in "
+		    "the user's ~/.forward");
 		return;
 	}
 	if (pipe2(errpipe, O_CLOEXEC) == -1) {
@@ -388,7 +431,7 @@ mda_deliver(struct imsg *imsg)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		close(errpipe[0]);
-		mda_agent(a, pw, imsg->fd, &e, errpipe[1]);
+		mda_agent(a, pw, target, imsg->fd, &e, errpipe[1]);
 	}
 	close(errpipe[1]);
 	job->evpid = evpid;

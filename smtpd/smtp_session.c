@@ -64,6 +64,7 @@ enum smtp_auth_step {
 struct smtp_dest {
 	char	 action[ENVELOPE_NAMEMAX];
 	char	 user[ENVELOPE_NAMEMAX];
+	char	*target;	/* "" mostly, so not kept in place */
 };
 
 struct smtp_rcpt {
@@ -287,6 +288,10 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 static void
 smtp_rcpt_free(struct smtp_rcpt *r)
 {
+	size_t	 i;
+
+	for (i = 0; i < r->ndests; i++)
+		free(r->dests[i].target);
 	free(r->dests);
 	free(r);
 }
@@ -1077,17 +1082,22 @@ static void
 smtp_send_envelopes(struct smtp_session *s)
 {
 	struct smtp_rcpt	*r;
+	struct smtp_dest	*d;
 	struct ibuf		*b;
 	size_t			 i;
 
 	TAILQ_FOREACH(r, &s->rcpts, entry) {
 		for (i = 0; i < r->ndests; i++) {
+			d = &r->dests[i];
 			b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
 			imsg_add_u32(b, s->msgid);
 			imsg_add_string(b, s->sender);
-			imsg_add_string(b, r->addr);
-			imsg_add_string(b, r->dests[i].action);
-			imsg_add_string(b, r->dests[i].user);
+			/* An alias member elsewhere: the mail goes there. */
+			imsg_add_string(b, envelope_target_kind(d->target) ==
+			    TARGET_ADDRESS ? d->target : r->addr);
+			imsg_add_string(b, d->action);
+			imsg_add_string(b, d->user);
+			imsg_add_string(b, d->target);
 			imsg_add_string(b, s->helo);
 			imsg_add_string(b, s->addr);
 			imsg_add_string(b, s->dsn_ret);
@@ -1373,6 +1383,7 @@ smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply,
     struct imsg *imsg)
 {
 	struct smtp_rcpt	*r;
+	char			 target[ENVELOPE_TARGETMAX];
 	uint32_t		 n, i;
 
 	n = imsg_get_u32(imsg);
@@ -1386,9 +1397,12 @@ smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply,
 		    sizeof(r->dests[i].action));
 		imsg_get_string(imsg, r->dests[i].user,
 		    sizeof(r->dests[i].user));
+		imsg_get_string(imsg, target, sizeof(target));
+		if ((r->dests[i].target = strdup(target)) == NULL)
+			fatal("strdup");
 	}
-	proc_check(PROC_LOOKUP, imsg);
 	r->ndests = n;
+	proc_check(PROC_LOOKUP, imsg);
 	log_info("smtp-in session=%08x address=%s from=<%s> to=<%s> "
 	    "result=%s", s->id, s->addr, s->sender, s->pending_rcpt,
 	    status == LOOKUP_OK ? "accepted" : "refused");

@@ -167,6 +167,13 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		}
 		break;
+	case PROC_LOOKUP:
+		switch (imsg->hdr.type) {
+		case IMSG_LOOKUP_PARENT_FORWARD:
+			forward_lookup(imsg);
+			return;
+		}
+		break;
 	case PROC_CONTROL:
 		switch (imsg->hdr.type) {
 		case IMSG_CTL_STOP:

@@ -27,6 +27,7 @@
 #define SMTPD_EMPTY_DIR		"/var/empty"
 #define SMTPD_USER		"_smtpd"
 #define SMTPD_QUEUE_USER	"_smtpq"
+#define SMTPD_ALIAS_USER	"nobody"	/* runs alias files, commands */
 #define SMTPD_MAXMESSAGESIZE	(35 * 1024 * 1024)
 #define SMTPD_PORT		25
 
@@ -97,6 +98,8 @@ enum imsg_type {
 	IMSG_LOOKUP_QUEUE_RCPT,
 	IMSG_QUEUE_PARENT_DELIVER,	/* with the message fd */
 	IMSG_PARENT_QUEUE_DELIVERED,
+	IMSG_LOOKUP_PARENT_FORWARD,	/* read a user's ~/.forward */
+	IMSG_PARENT_LOOKUP_FORWARD,
 
 	IMSG_CTL_STOP,
 	IMSG_CTL_VERBOSE,
@@ -141,6 +144,16 @@ enum imsg_type {
 #define DELIVERY_OK		0
 #define DELIVERY_TEMPFAIL	1
 #define DELIVERY_PERMFAIL	2
+
+/*
+ * The parent's answer about a ~/.forward: a user name, one of these,
+ * and a piece of the text; the pieces of one file come in a row.
+ */
+#define FORWARD_NONE		0	/* no file, or not one to trust */
+#define FORWARD_MORE		1	/* a piece, more follow */
+#define FORWARD_END		2	/* the last piece */
+#define FORWARD_SIZE_MAX	(64 * 1024)
+#define FORWARD_CHUNK_MAX	8192
 
 /* Answers from the auth process. */
 #define AUTH_OK			0
@@ -276,6 +289,12 @@ void		 proc_bad_imsg(enum smtp_proc, enum smtp_proc, struct imsg *)
 		    __attribute__((__noreturn__));
 void		 proc_check(enum smtp_proc, struct imsg *);
 void		 proc_signals(void);
+
+/* forward.c: ~/.forward, read by the parent. */
+struct passwd;
+char		*forward_read(const struct passwd *, char *, size_t);
+void		 forward_lookup(struct imsg *);
+int		 forward_allows(const struct passwd *, const char *);
 
 /* The roles' entry points. */
 void	smtp_main(void) __attribute__((__noreturn__));

@@ -555,6 +555,53 @@ ATF_TC_BODY(create_refuses_bad_names, tc)
 	ATF_CHECK(table_create(name, TABLE_STATIC, NULL) == NULL);
 }
 
+/* Split a list and check that its members are those wanted. */
+static void
+check_members(const char *list, const char *const *want, size_t nwant)
+{
+	char	 buf[1024], *p, *m;
+	size_t	 n = 0;
+
+	ATF_REQUIRE(strlcpy(buf, list, sizeof(buf)) < sizeof(buf));
+	p = buf;
+	while ((m = member_next(&p)) != NULL) {
+		ATF_REQUIRE_MSG(n < nwant, "extra member \"%s\" in \"%s\"",
+		    m, list);
+		ATF_CHECK_STREQ_MSG(m, want[n], "member %zu of \"%s\"", n,
+		    list);
+		n++;
+	}
+	ATF_CHECK_EQ_MSG(n, nwant, "%zu members in \"%s\"", n, list);
+}
+
+ATF_TC_WITHOUT_HEAD(members_split);
+ATF_TC_BODY(members_split, tc)
+{
+	static const char *const plain[] = { "alice", "bob", "carol" };
+	static const char *const kinds[] = { "/var/log/archive",
+	    "|/usr/bin/filter -a x", ":include:/etc/smtpd/staff",
+	    "dave@example.org" };
+	static const char *const quoted[] = { "|/bin/sh -c 'a, b'", "x",
+	    "/path with blank" };
+	static const char *const lines[] = { "alice", "bob", "carol",
+	    "dave" };
+	static const char *const empty[] = { "" };
+
+	check_members("alice, bob,carol", plain, 3);
+	check_members("  alice  ,, bob ,\tcarol  ", plain, 3);
+	/* Anything after a blank is no part of a plain member. */
+	check_members("alice smith, bob, carol", plain, 3);
+	check_members("/var/log/archive, |/usr/bin/filter -a x ,"
+	    " :include:/etc/smtpd/staff, dave@example.org", kinds, 4);
+	check_members("\"|/bin/sh -c 'a, b'\", x, \"/path with blank\"",
+	    quoted, 3);
+	check_members("# a comment, not = members\nalice, bob\n\n"
+	    "carol # and bob again\ndave\n", lines, 4);
+	check_members("", NULL, 0);
+	check_members(" , ,\n# only a comment\n", NULL, 0);
+	check_members("\"\"", empty, 1);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, inline_keys_found_absent_not);
@@ -577,5 +624,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, loopback_addresses);
 	ATF_TP_ADD_TC(tp, table_find_by_name);
 	ATF_TP_ADD_TC(tp, create_refuses_bad_names);
+	ATF_TP_ADD_TC(tp, members_split);
 	return atf_no_error();
 }

@@ -27,6 +27,7 @@ put_envelope()
 		echo "rcpt someone@remote.example"
 		echo "action $action"
 		echo "user $user"
+		echo "target "
 		echo "helo client.test"
 		echo "client 127.0.0.1"
 		echo "created $(( $(date +%s) - age ))"

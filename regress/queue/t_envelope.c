@@ -31,14 +31,15 @@ struct sfield {
 		    sizeof(((struct envelope *)0)->m) }
 
 static const struct sfield sfields[] = {
-	SF(sender), SF(rcpt), SF(action), SF(user), SF(helo), SF(client),
-	SF(lasterr), SFK("dsn-ret", dsn_ret), SFK("dsn-envid", dsn_envid),
-	SFK("dsn-notify", dsn_notify), SFK("dsn-orcpt", dsn_orcpt),
+	SF(sender), SF(rcpt), SF(action), SF(user), SF(target), SF(helo),
+	SF(client), SF(lasterr), SFK("dsn-ret", dsn_ret),
+	SFK("dsn-envid", dsn_envid), SFK("dsn-notify", dsn_notify),
+	SFK("dsn-orcpt", dsn_orcpt),
 };
 #define NSFIELDS	(sizeof(sfields) / sizeof(sfields[0]))
 
 static const char *const allkeys[] = {
-	"id", "sender", "rcpt", "action", "user", "helo", "client",
+	"id", "sender", "rcpt", "action", "user", "target", "helo", "client",
 	"created", "tries", "lasterr", "dsn-ret", "dsn-envid", "dsn-notify",
 	"dsn-orcpt", "warned",
 };
@@ -59,6 +60,7 @@ env_ordinary(struct envelope *e)
 	strlcpy(e->rcpt, "bob@example.net", sizeof(e->rcpt));
 	strlcpy(e->action, "relay", sizeof(e->action));
 	strlcpy(e->user, "bob", sizeof(e->user));
+	strlcpy(e->target, "bob@example.net", sizeof(e->target));
 	strlcpy(e->helo, "mail.example.org", sizeof(e->helo));
 	strlcpy(e->client, "192.0.2.1", sizeof(e->client));
 	e->created = 1700000000;
@@ -80,6 +82,7 @@ env_check_equal(const struct envelope *a, const struct envelope *b)
 	ATF_CHECK_STREQ(a->rcpt, b->rcpt);
 	ATF_CHECK_STREQ(a->action, b->action);
 	ATF_CHECK_STREQ(a->user, b->user);
+	ATF_CHECK_STREQ(a->target, b->target);
 	ATF_CHECK_STREQ(a->helo, b->helo);
 	ATF_CHECK_STREQ(a->client, b->client);
 	ATF_CHECK_EQ_MSG(a->created, b->created, "created %" PRId64
@@ -197,6 +200,7 @@ ATF_TC_BODY(round_trip_ordinary, tc)
 	    "rcpt bob@example.net\n"
 	    "action relay\n"
 	    "user bob\n"
+	    "target bob@example.net\n"
 	    "helo mail.example.org\n"
 	    "client 192.0.2.1\n"
 	    "created 1700000000\n"
@@ -652,6 +656,21 @@ ATF_TC_BODY(load_keeps_value_spaces, tc)
 	load_accepts_line("helo", "helo rcpt evil", &e);
 	ATF_CHECK_STREQ(e.helo, "rcpt evil");
 	ATF_CHECK_STREQ(e.rcpt, "bob@example.net");
+	load_accepts_line("target", "target |/usr/bin/filter -a \"x, y\"",
+	    &e);
+	ATF_CHECK_STREQ(e.target, "|/usr/bin/filter -a \"x, y\"");
+}
+
+ATF_TC_WITHOUT_HEAD(target_kinds);
+ATF_TC_BODY(target_kinds, tc)
+{
+	ATF_CHECK_EQ(envelope_target_kind(""), TARGET_NONE);
+	ATF_CHECK_EQ(envelope_target_kind("/var/log/mail.archive"),
+	    TARGET_FILE);
+	ATF_CHECK_EQ(envelope_target_kind("|/usr/bin/vacation bob"),
+	    TARGET_COMMAND);
+	ATF_CHECK_EQ(envelope_target_kind("bob@example.net"),
+	    TARGET_ADDRESS);
 }
 
 ATF_TP_ADD_TCS(tp)
@@ -676,5 +695,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, load_refuses_last_line_unterminated);
 	ATF_TP_ADD_TC(tp, load_refuses_crlf_lines);
 	ATF_TP_ADD_TC(tp, load_keeps_value_spaces);
+	ATF_TP_ADD_TC(tp, target_kinds);
 	return atf_no_error();
 }

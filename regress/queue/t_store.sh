@@ -17,6 +17,7 @@ sender sender@example.org
 rcpt $2
 action local
 user $MAILUSER
+target 
 helo client.test
 client 127.0.0.1
 created 1795800000
