@@ -141,6 +141,7 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 	char		 sub[PATH_MAX], tmp[PATH_MAX], new[PATH_MAX];
 	char		 name[256], buf[65536];
 	const char	*subs[] = { "tmp", "new", "cur" };
+	struct stat	 sb;
 	struct timeval	 tv;
 	off_t		 off = 0;
 	ssize_t		 n;
@@ -148,12 +149,15 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 	FILE		*fp;
 	int		 fd;
 
+	/* A maildir that is there costs one stat, not a mkdir a level. */
 	for (i = 0; i < 3; i++) {
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
 		    subs[i]) >= sizeof(sub)) {
 			snprintf(err, errlen, "maildir path too long");
 			return EX_CANTCREAT;
 		}
+		if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+			continue;
 		if (mkdir_p(sub, 0700) == -1) {
 			snprintf(err, errlen, "%s: %s", sub, strerror(errno));
 			return EX_TEMPFAIL;
@@ -312,7 +316,8 @@ mda_run(const struct action *a, const struct passwd *pw, const char *target,
 }
 
 static __attribute__((__noreturn__)) void
-mda_agent(const struct action *a, const struct passwd *pw, const char *target,
+mda_agent(const struct action *a, const struct mda_user *u,
+    const struct passwd *pw, const char *target,
     int msgfd, const struct mda_envelope *e, int errfd)
 {
 	enum target_kind	 kind = envelope_target_kind(target);
@@ -328,7 +333,7 @@ mda_agent(const struct action *a, const struct passwd *pw, const char *target,
 		    kind != TARGET_COMMAND && mda_expand_path(path,
 		    sizeof(path), a->path, MBOX_DEFAULT, pw) == 0)
 			mda_mbox_create(path, pw->pw_uid);
-		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+		if (setgroups(u->ngroups, u->groups) == -1 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
 			dprintf(errfd, "cannot become %s", pw->pw_name);
@@ -374,7 +379,8 @@ mda_deliver(struct imsg *imsg)
 	char			 target[ENVELOPE_TARGETMAX];
 	struct mda_envelope	 e;
 	struct action		*a;
-	struct passwd		*pw;
+	const struct mda_user	*u;
+	struct passwd		 pwbuf, *pw;
 	struct mda_job		*job;
 	uint64_t		 evpid;
 	int			 errpipe[2];
@@ -395,10 +401,12 @@ mda_deliver(struct imsg *imsg)
 		mda_report(evpid, DELIVERY_TEMPFAIL, "no such action");
 		return;
 	}
-	if ((pw = getpwnam(user)) == NULL) {
+	if ((u = mda_user_get(user)) == NULL) {
 		mda_report(evpid, DELIVERY_PERMFAIL, "no such user");
 		return;
 	}
+	mda_user_passwd(u, &pwbuf);
+	pw = &pwbuf;
 	if (!smtpd_privileged && pw->pw_uid != geteuid()) {
 		mda_report(evpid, DELIVERY_PERMFAIL,
 		    "smtpd not running as root can deliver only to its "
@@ -431,7 +439,7 @@ mda_deliver(struct imsg *imsg)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		close(errpipe[0]);
-		mda_agent(a, pw, target, imsg->fd, &e, errpipe[1]);
+		mda_agent(a, u, pw, target, imsg->fd, &e, errpipe[1]);
 	}
 	close(errpipe[1]);
 	job->evpid = evpid;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stdint.h>
 
 struct imsg;
@@ -15,6 +16,22 @@ struct passwd;
 void	mda_deliver(struct imsg *);
 void	mda_reaped(pid_t, int);
 void	mda_shutdown(void);
+
+/* A user as the parent remembers it (mda_user.c). */
+#define MDA_GROUPS_MAX	64
+struct mda_user {
+	char		 name[LOGIN_NAME_MAX];
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 dir[PATH_MAX];
+	gid_t		 groups[MDA_GROUPS_MAX];
+	int		 ngroups;
+};
+
+struct passwd;
+const struct mda_user	*mda_user_get(const char *);
+void			 mda_user_passwd(const struct mda_user *,
+			    struct passwd *);
 
 /* What the agent knows of the envelope it delivers. */
 struct mda_envelope {
