@@ -444,6 +444,7 @@ queue_main(void)
 		log_info("queue: removed %d message(s) never acknowledged", n);
 	evtimer_set(&commit_ev, queue_commit_run, NULL);
 	scheduler_init(queue_deliver);
+	scheduler_set_retry(env->retry, env->nretry);
 	dsn_init();
 	if ((n = store_walk(queue_load_one, NULL)) > 0)
 		log_info("queue: loaded %d envelope(s)", n);

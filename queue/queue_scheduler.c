@@ -37,7 +37,8 @@ static int			(*sched_filter)(const struct envelope *);
 static size_t			 sched_inflight;
 
 /* Seconds to wait after the n-th temporary failure. */
-static const time_t	 retry_delays[] = { 60, 300, 900, 1800, 3600 };
+static int		 retry_delays[16] = { 60, 300, 900, 1800, 3600 };
+static int		 nretry_delays = 5;
 
 static struct sched_entry *
 sched_find(uint64_t id)
@@ -73,6 +74,19 @@ sched_run(int fd, short event, void *arg)
 		log_debug("scheduler: %zu due envelope(s) held back by a pause",
 		    held_back);
 	evtimer_add(&sched_timer, &tv);
+}
+
+/* Seconds to wait after the 1st, 2nd, ... failure; the last repeats. */
+void
+scheduler_set_retry(const int *delays, int n)
+{
+	int	 i;
+
+	if (n < 1 || (size_t)n > sizeof(retry_delays) / sizeof(retry_delays[0]))
+		fatalx("scheduler: %d retry delays", n);
+	for (i = 0; i < n; i++)
+		retry_delays[i] = delays[i];
+	nretry_delays = n;
 }
 
 void
@@ -148,8 +162,8 @@ scheduler_retry(uint64_t id)
 	if (e->state == SCHED_INFLIGHT)
 		sched_inflight--;
 	n = e->evp.tries == 0 ? 0 : e->evp.tries - 1;
-	if (n >= sizeof(retry_delays) / sizeof(retry_delays[0]))
-		n = sizeof(retry_delays) / sizeof(retry_delays[0]) - 1;
+	if (n >= (size_t)nretry_delays)
+		n = nretry_delays - 1;
 	e->next_try = time(NULL) + retry_delays[n];
 	e->state = SCHED_WAITING;
 	sched_kick();

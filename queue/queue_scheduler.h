@@ -15,6 +15,7 @@ enum sched_state {
 struct envelope;
 
 void		 scheduler_init(void (*)(struct envelope *));
+void		 scheduler_set_retry(const int *, int);
 void		 scheduler_insert(const struct envelope *);
 struct envelope	*scheduler_get(uint64_t, enum sched_state);
 void		 scheduler_done(uint64_t);

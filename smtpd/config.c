@@ -35,6 +35,13 @@ config_new(void)
 	c->timeout_data = 600;
 	c->auth_failure_delay = 2;
 	c->queue_ttl = 4 * 86400;
+	/* After the n-th temporary failure; the last one repeats. */
+	c->retry[0] = 60;
+	c->retry[1] = 5 * 60;
+	c->retry[2] = 15 * 60;
+	c->retry[3] = 30 * 60;
+	c->retry[4] = 60 * 60;
+	c->nretry = 5;
 	c->subaddr_delim = '+';
 	c->bounce_warn = 4 * 3600;
 	c->help = 0;

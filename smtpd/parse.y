@@ -95,7 +95,7 @@ typedef struct {
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
-%token	SUBADDRDELIM GROUP
+%token	SUBADDRDELIM GROUP RETRY
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -152,6 +152,9 @@ option		: QUEUE DIRECTORY STRING	{
 				yyerror("queue ttl must be a minute or more");
 			conf->queue_ttl = $3;
 		}
+		| QUEUE RETRY			{
+			conf->nretry = 0;
+		} retrydelays
 		| BOUNCE WARNINTERVAL duration	{
 			conf->bounce_warn = $3;
 		}
@@ -242,6 +245,21 @@ option		: QUEUE DIRECTORY STRING	{
 			pki_set($2, NULL, $4);
 			free($2);
 			free($4);
+		}
+		;
+
+retrydelays	: retrydelay
+		| retrydelays retrydelay
+		;
+
+retrydelay	: duration			{
+			if ($1 < 1)
+				yyerror("a retry delay must be a second or more");
+			else if (conf->nretry == RETRY_DELAYS_MAX)
+				yyerror("at most %d retry delays",
+				    RETRY_DELAYS_MAX);
+			else
+				conf->retry[conf->nretry++] = $1;
 		}
 		;
 
@@ -643,6 +661,7 @@ static const struct keyword {
 	{ "reject-null-sender",		REJECTNULLSENDER },
 	{ "relay",			RELAY },
 	{ "require-sender",		REQUIRESENDER },
+	{ "retry",			RETRY },
 	{ "smtp",			SMTP },
 	{ "smtps",			SMTPS },
 	{ "socket",			SOCKET },

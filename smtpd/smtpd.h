@@ -37,6 +37,7 @@
 #define SMTP_DOMAIN_MAX		255
 #define SMTP_MAX_RCPT		100
 #define SMTP_MAX_ENVELOPES	1000	/* per message, aliases expanded */
+#define RETRY_DELAYS_MAX	16
 
 /*
  * The processes.  A child's socket to peer P is at descriptor
@@ -244,6 +245,8 @@ struct smtpd_config {
 	int			 timeout_data;
 	int			 auth_failure_delay;
 	int			 queue_ttl;		/* seconds to bounce */
+	int			 retry[RETRY_DELAYS_MAX];	/* seconds */
+	int			 nretry;
 	char			 subaddr_delim;		/* '\0' for none */
 	int			 bounce_warn;		/* seconds to a delay notice */
 	int			 help;
