@@ -31,6 +31,7 @@ queue directory \$spool
 control socket "$(pwd)/smtpd.sock"
 hostname "mx.example.test"
 queue ttl 5d
+queue retry 30s 2m 10m 1h
 bounce warn-interval 2h
 smtp max-message-size 10M
 table mynets { 192.0.2.0/24, 2001:db8::/32,
@@ -206,6 +207,10 @@ queue_ttl_too_short_body()
 	check_bad "2: queue ttl must be a minute or more" <<CONF
 listen on 127.0.0.1
 queue ttl 10s
+CONF
+	check_bad "2: a retry delay must be a second or more" <<CONF
+listen on 127.0.0.1
+queue retry 1m 0
 CONF
 	check_bad "2: bad duration: 5w" <<CONF
 listen on 127.0.0.1
