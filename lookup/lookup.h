@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <limits.h>
+#include <time.h>
 
 #define TABLE_NAMESZ	64
 
@@ -25,6 +26,7 @@ struct table_entry {
 	RB_ENTRY(table_entry)	 node;
 	char			*key;
 	char			*value;		/* NULL for a plain list */
+	int			 line;		/* in its file; 0 inline */
 };
 RB_HEAD(table_tree, table_entry);
 
@@ -44,6 +46,11 @@ struct table {
 	TAILQ_HEAD(, table_net)	 nets;
 	size_t			 count;
 	int			 line;		/* where it was declared */
+	/* The file as last loaded, to tell when it has changed. */
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
 };
 TAILQ_HEAD(table_list, table);
 
@@ -52,12 +59,32 @@ void		 table_free(struct table *);
 int		 table_add(struct table *, const char *, const char *);
 int		 table_load(struct table *, char *, size_t);
 int		 table_reload(struct table *, char *, size_t);
+int		 table_changed(struct table *);
 const char	*table_get(struct table *, const char *);
+int		 table_line(struct table *, const char *);
 int		 table_has(struct table *, const char *);
 int		 table_has_addr(struct table *, const struct sockaddr *);
 int		 table_walk(struct table *,
 		    int (*)(const char *, const char *, void *), void *);
 struct table	*table_find(struct table_list *, const char *);
+
+/*
+ * userbase.c: users with no system account, in a table whose keys are
+ * user names and whose values are "UID:GID:HOME".  An entry that would
+ * run a delivery as root, or leaves its home relative, is refused.
+ */
+#define USERBASE_NAME_MAX	64	/* an envelope's user, with its NUL */
+
+struct userbase_user {
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 home[PATH_MAX];
+};
+
+int		 userbase_parse(const char *, const char *,
+		    struct userbase_user *, char *, size_t);
+int		 userbase_get(struct table *, const char *,
+		    struct userbase_user *, char *, size_t);
 
 /* members.c: the members of an alias list, an include or a ~/.forward. */
 char		*member_next(char **);

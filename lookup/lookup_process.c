@@ -162,16 +162,52 @@ lowercase(char *s)
 }
 
 /*
- * The user a local recipient is delivered to.  When smtpd does not run
- * as root, only the user running it can receive mail.
+ * A user of the action's userbase table, not of the system.  An entry
+ * smtpd -n would refuse (the file may have been reloaded since) is no
+ * user at all.
  */
 static int
-lookup_local_user(const char *name, char *user, size_t len)
+lookup_userbase_user(const struct action *a, const char *name)
+{
+	struct userbase_user	 u;
+	struct table		*t;
+	char			 err[256];
+
+	if ((t = table_find(&env->tables, a->userbase_table)) == NULL)
+		return -1;
+	switch (userbase_get(t, name, &u, err, sizeof(err))) {
+	case 0:
+		return -1;
+	case -1:
+		log_warnx("lookup: userbase %s: %s: entry refused", t->name,
+		    err);
+		return -1;
+	}
+	if (!smtpd_privileged && u.uid != geteuid())
+		return -1;
+	return 0;
+}
+
+/*
+ * The user a local recipient of action a (NULL for VRFY and EXPN) is
+ * delivered to: from the action's userbase if it has one, else from
+ * the system's.  When smtpd does not run as root, only the user running
+ * it can receive mail.
+ */
+static int
+lookup_local_user(const struct action *a, const char *name, char *user,
+    size_t len)
 {
 	struct passwd	*pw;
 
 	if (name[0] == '\0' || name[0] == '"' || strlen(name) >= len)
 		return -1;
+	if (a != NULL && a->userbase_table[0] != '\0') {
+		if (lookup_userbase_user(a, name) == -1)
+			return -1;
+		strlcpy(user, name, len);
+		return 0;
+	}
 	if ((pw = getpwnam(name)) == NULL)
 		return -1;
 	if (!smtpd_privileged && pw->pw_uid != geteuid())
@@ -260,6 +296,9 @@ dest_add(struct expand *x, const char *user, const char *target,
 	strlcpy(d->user, user, sizeof(d->user));
 	strlcpy(d->target, target, sizeof(d->target));
 	d->forward = x->q != NULL ? forward : DEST_FORWARD_NO;
+	/* A userbase user has no account, so no ~/.forward to ask for. */
+	if (x->a != NULL && x->a->userbase_table[0] != '\0')
+		d->forward = DEST_FORWARD_NO;
 	ds->size += size;
 	return 1;
 }
@@ -281,7 +320,7 @@ user_add(struct expand *x, const char *name, enum dest_forward forward)
 {
 	char	 user[ENVELOPE_NAMEMAX];
 
-	if (lookup_local_user(name, user, sizeof(user)) == -1) {
+	if (lookup_local_user(x->a, name, user, sizeof(user)) == -1) {
 		if (x->owner != NULL)
 			log_warnx("lookup: ~%s/.forward: %s is no local user",
 			    x->owner, name);
@@ -653,7 +692,7 @@ lookup_local_name(struct expand *x, const char *name, int depth)
 	}
 	if (aliases != NULL && alias_get(aliases, name) != NULL)
 		return alias_expand(x, aliases, name, depth);
-	if (lookup_local_user(name, user, sizeof(user)) == 0)
+	if (lookup_local_user(x->a, name, user, sizeof(user)) == 0)
 		return dest_add(x, user, "", DEST_FORWARD_ASK);
 	return 0;
 }
@@ -1071,7 +1110,8 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 			alias_expand(&x, internal, name, 0);
 	} else if (aliases != NULL && alias_get(aliases, name) != NULL)
 		alias_expand(&x, aliases, name, 0);
-	else if (!expn && lookup_local_user(name, user, sizeof(user)) == 0)
+	else if (!expn && lookup_local_user(NULL, name, user,
+	    sizeof(user)) == 0)
 		dest_add(&x, user, "", DEST_FORWARD_NO);
 
 	b = proc_create(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -105,8 +106,9 @@ addr_parse_net(const char *s, int *family, unsigned char *addr, int *bits)
 	return 0;
 }
 
-int
-table_add(struct table *t, const char *key, const char *value)
+/* Add an entry given on line of the table's file (0 for none). */
+static int
+table_insert(struct table *t, const char *key, const char *value, int line)
 {
 	struct table_entry	*e, *old;
 	struct table_net	*n;
@@ -131,16 +133,51 @@ table_add(struct table *t, const char *key, const char *value)
 		free(e);
 		return -1;
 	}
+	e->line = line;
 	if ((old = RB_INSERT(table_tree, &t->entries, e)) != NULL) {
 		/* The last value given for a key wins. */
 		free(old->value);
 		old->value = e->value;
+		old->line = line;
 		free(e->key);
 		free(e);
 		return 0;
 	}
 	t->count++;
 	return 0;
+}
+
+int
+table_add(struct table *t, const char *key, const char *value)
+{
+	return table_insert(t, key, value, 0);
+}
+
+/* Remember which file was read, to tell later whether it changed. */
+static void
+table_stamp(struct table *t, const struct stat *sb)
+{
+	t->dev = sb->st_dev;
+	t->ino = sb->st_ino;
+	t->size = sb->st_size;
+	t->mtime = sb->st_mtim;
+}
+
+/*
+ * Whether a file table's file is no longer the one last loaded: other
+ * contents, or another file put in its place.  One that cannot be
+ * looked at now counts as unchanged; reading it would fail anyway.
+ */
+int
+table_changed(struct table *t)
+{
+	struct stat	 sb;
+
+	if (t->backend != TABLE_FILE || stat(t->path, &sb) == -1)
+		return 0;
+	return sb.st_dev != t->dev || sb.st_ino != t->ino ||
+	    sb.st_size != t->size || sb.st_mtim.tv_sec != t->mtime.tv_sec ||
+	    sb.st_mtim.tv_nsec != t->mtime.tv_nsec;
 }
 
 /*
@@ -150,17 +187,24 @@ table_add(struct table *t, const char *key, const char *value)
 int
 table_load(struct table *t, char *err, size_t errlen)
 {
-	FILE	*fp;
-	char	*line = NULL, *key, *value, *p;
-	size_t	 linesize = 0;
-	ssize_t	 len;
-	int	 lineno = 0, rc = 0;
+	struct stat	 sb;
+	FILE		*fp;
+	char		*line = NULL, *key, *value, *p;
+	size_t		 linesize = 0;
+	ssize_t		 len;
+	int		 lineno = 0, rc = 0;
 
 	table_clear(t);
 	if ((fp = fopen(t->path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		return -1;
 	}
+	if (fstat(fileno(fp), &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	table_stamp(t, &sb);
 	while ((len = getline(&line, &linesize, fp)) != -1) {
 		lineno++;
 		if ((p = strchr(line, '#')) != NULL)
@@ -183,7 +227,7 @@ table_load(struct table *t, char *err, size_t errlen)
 					*--p = '\0';
 			}
 		}
-		if (table_add(t, key, value) == -1) {
+		if (table_insert(t, key, value, lineno) == -1) {
 			snprintf(err, errlen, "%s:%d: bad entry", t->path,
 			    lineno);
 			rc = -1;
@@ -226,6 +270,10 @@ table_reload(struct table *t, char *err, size_t errlen)
 	t->entries = fresh->entries;
 	TAILQ_CONCAT(&t->nets, &fresh->nets, entry);
 	t->count = fresh->count;
+	t->dev = fresh->dev;
+	t->ino = fresh->ino;
+	t->size = fresh->size;
+	t->mtime = fresh->mtime;
 	RB_INIT(&fresh->entries);
 	fresh->count = 0;
 	table_free(fresh);
@@ -241,6 +289,18 @@ table_get(struct table *t, const char *key)
 	if ((e = RB_FIND(table_tree, &t->entries, &needle)) == NULL)
 		return NULL;
 	return e->value != NULL ? e->value : "";
+}
+
+/* The line of the table's file that gave key, or 0. */
+int
+table_line(struct table *t, const char *key)
+{
+	struct table_entry	 needle, *e;
+
+	needle.key = (char *)key;
+	if ((e = RB_FIND(table_tree, &t->entries, &needle)) == NULL)
+		return 0;
+	return e->line;
 }
 
 int

@@ -183,6 +183,59 @@ config_check_killfile(struct smtpd_config *c)
 	return rc;
 }
 
+struct userbase_check {
+	struct smtpd_config	*c;
+	struct table		*t;
+	int			 errors;
+};
+
+static int
+config_check_userbase_entry(const char *key, const char *value, void *arg)
+{
+	struct userbase_check	*uc = arg;
+	struct userbase_user	 u;
+	char			 err[256];
+	int			 line;
+
+	if (userbase_parse(key, value, &u, err, sizeof(err)) == 0)
+		return 0;
+	/* A file's entry is named by its own line, as table_load does. */
+	if ((line = table_line(uc->t, key)) > 0)
+		log_warnx("%s:%d: table %s: %s:%d: %s", uc->c->file,
+		    uc->t->line, uc->t->name, uc->t->path, line, err);
+	else
+		log_warnx("%s:%d: table %s: %s", uc->c->file, uc->t->line,
+		    uc->t->name, err);
+	uc->errors++;
+	return 0;
+}
+
+/*
+ * Every entry of each userbase table, once per table: a bad one would
+ * otherwise be found only when mail came for it.
+ */
+static int
+config_check_userbases(struct smtpd_config *c)
+{
+	struct userbase_check	 uc;
+	struct action		*a, *b;
+
+	memset(&uc, 0, sizeof(uc));
+	uc.c = c;
+	TAILQ_FOREACH(a, &c->actions, entry) {
+		if (a->userbase_table[0] == '\0' ||
+		    (uc.t = table_find(&c->tables, a->userbase_table)) == NULL)
+			continue;
+		TAILQ_FOREACH(b, &c->actions, entry)
+			if (b == a || strcmp(b->userbase_table,
+			    a->userbase_table) == 0)
+				break;
+		if (b == a)
+			table_walk(uc.t, config_check_userbase_entry, &uc);
+	}
+	return uc.errors;
+}
+
 /*
  * What can only be judged once the whole file is read.  With files set
  * (the parent, smtpd -n), certificates and keys must also be readable.
@@ -225,6 +278,7 @@ config_check(struct smtpd_config *c, int files)
 		policy_unreachable(&c->rules, config_unreachable, c);
 		if (config_check_killfile(c) == -1)
 			errors++;
+		errors += config_check_userbases(c);
 	}
 	return errors ? -1 : 0;
 }

@@ -369,6 +369,26 @@ mda_target_refused(const struct passwd *pw, const char *target)
 }
 
 /*
+ * Whom an envelope is delivered as.  The mailbox of an action with a
+ * userbase belongs to a user of that table; the file or command of an
+ * alias, whatever the action, runs as the alias user, an account.
+ * NULL when there is no such user; err then says why, if not simply
+ * that.
+ */
+static const struct mda_user *
+mda_recipient(const struct action *a, const char *user, const char *target,
+    char *err, size_t errlen)
+{
+	enum target_kind	 kind = envelope_target_kind(target);
+
+	err[0] = '\0';
+	if (a->userbase_table[0] != '\0' && kind != TARGET_FILE &&
+	    kind != TARGET_COMMAND)
+		return mda_user_userbase(a->userbase_table, user, err, errlen);
+	return mda_user_get(user);
+}
+
+/*
  * The queue asks for one envelope to be delivered: the message comes
  * as a descriptor, the rest as fields already checked by the queue.
  */
@@ -376,7 +396,7 @@ void
 mda_deliver(struct imsg *imsg)
 {
 	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
-	char			 target[ENVELOPE_TARGETMAX];
+	char			 target[ENVELOPE_TARGETMAX], err[512];
 	struct mda_envelope	 e;
 	struct action		*a;
 	const struct mda_user	*u;
@@ -401,8 +421,10 @@ mda_deliver(struct imsg *imsg)
 		mda_report(evpid, DELIVERY_TEMPFAIL, "no such action");
 		return;
 	}
-	if ((u = mda_user_get(user)) == NULL) {
-		mda_report(evpid, DELIVERY_PERMFAIL, "no such user");
+	if ((u = mda_recipient(a, user, target, err, sizeof(err))) == NULL) {
+		/* A refused entry may be mended before the mail expires. */
+		mda_report(evpid, err[0] != '\0' ? DELIVERY_TEMPFAIL :
+		    DELIVERY_PERMFAIL, err[0] != '\0' ? err : "no such user");
 		return;
 	}
 	mda_user_passwd(u, &pwbuf);

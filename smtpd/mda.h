@@ -30,6 +30,8 @@ struct mda_user {
 
 struct passwd;
 const struct mda_user	*mda_user_get(const char *);
+const struct mda_user	*mda_user_userbase(const char *, const char *,
+			    char *, size_t);
 void			 mda_user_passwd(const struct mda_user *,
 			    struct passwd *);
 

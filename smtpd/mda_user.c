@@ -3,7 +3,8 @@
  * minute.  Each delivery needs the user's ids, home and groups; asking
  * NSS for them every time (passwd, group, and whatever modules
  * nsswitch.conf names) costs more than writing the message.  A user
- * changed in /etc/passwd is seen within a minute.
+ * changed in /etc/passwd is seen within a minute.  The users of a
+ * userbase table are not kept: the table is in memory already.
  */
 #include <sys/types.h>
 #include <sys/tree.h>
@@ -11,6 +12,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,6 +112,51 @@ mda_user_get(const char *name)
 	RB_INSERT(mda_users, &users, e);
 	nusers++;
 	return &e->u;
+}
+
+/*
+ * A user of userbase table name, who has no account: the table gives
+ * the ids and the home, and the only group is the user's own.  The
+ * table is read again first if its file changed: lookup may have been
+ * told to with smtpctl update table, and whom it accepts now must be
+ * known here too.
+ * NULL when there is no such user; err is then empty, or says why the
+ * entry is refused.
+ */
+const struct mda_user *
+mda_user_userbase(const char *name, const char *user, char *err,
+    size_t errlen)
+{
+	static struct mda_user	 u;
+	struct userbase_user	 ub;
+	struct table		*t;
+	char			 why[256];
+
+	err[0] = '\0';
+	if ((t = table_find(&env->tables, name)) == NULL) {
+		snprintf(err, errlen, "no userbase table %s", name);
+		return NULL;
+	}
+	if (table_changed(t) && table_reload(t, why, sizeof(why)) == -1)
+		log_warnx("mda: userbase %s: %s: keeping what was read "
+		    "before", name, why);
+	switch (userbase_get(t, user, &ub, why, sizeof(why))) {
+	case 0:
+		return NULL;
+	case -1:
+		snprintf(err, errlen, "userbase %s: %s: entry refused", name,
+		    why);
+		return NULL;
+	}
+	memset(&u, 0, sizeof(u));
+	if (strlcpy(u.name, user, sizeof(u.name)) >= sizeof(u.name))
+		return NULL;
+	strlcpy(u.dir, ub.home, sizeof(u.dir));
+	u.uid = ub.uid;
+	u.gid = ub.gid;
+	u.groups[0] = ub.gid;
+	u.ngroups = 1;
+	return &u;
 }
 
 /* A struct passwd for the functions that take one, pointing into u. */

@@ -95,7 +95,7 @@ typedef struct {
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
-%token	SUBADDRDELIM GROUP RETRY
+%token	SUBADDRDELIM GROUP RETRY USERBASE
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -520,6 +520,12 @@ mdaopt		: ALIAS tableref		{
 				    sizeof(curaction->virtual_table));
 			free($2);
 		}
+		| USERBASE tableref		{
+			if (curaction != NULL)
+				strlcpy(curaction->userbase_table, $2,
+				    sizeof(curaction->userbase_table));
+			free($2);
+		}
 		;
 
 match		: MATCH				{
@@ -671,6 +677,7 @@ static const struct keyword {
 	{ "tls",			TLS },
 	{ "tls-require",		TLSREQUIRE },
 	{ "ttl",			TTL },
+	{ "userbase",			USERBASE },
 	{ "virtual",			VIRTUAL },
 	{ "vrfy",			VRFY },
 	{ "warn-interval",		WARNINTERVAL },

@@ -216,6 +216,7 @@ struct action {
 	char			 alias_table[TABLE_NAMESZ];
 	char			 internal_table[TABLE_NAMESZ];
 	char			 virtual_table[TABLE_NAMESZ];
+	char			 userbase_table[TABLE_NAMESZ];
 	int			 line;
 	int			 used;
 };
