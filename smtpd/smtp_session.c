@@ -1,7 +1,7 @@
 /*
- * One SMTP server session: reading command lines within their limits,
- * the command state machine with its ESMTP extensions, STARTTLS and
- * AUTH, and the DATA phase written straight into the queue's file.
+ * One SMTP server session: its life, reading command lines within their
+ * limits, and the command state machine with its ESMTP extensions and
+ * STARTTLS.  The DATA phase is in smtp_data.c, AUTH in smtp_auth.c.
  * Nothing here decides policy: the client, MAIL and RCPT are judged by
  * the lookup process, passwords by the auth process, storage belongs to
  * the queue.  While a session waits for one of them it reads nothing,
@@ -28,99 +28,7 @@
 #include "smtp.h"
 #include "smtp_addr.h"
 #include "io.h"
-#include "auth_creds.h"
-
-/*
- * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),
- * plus what each advertised extension adds to MAIL and RCPT: SIZE 26
- * (RFC 1870), AUTH= 500 (RFC 4954), RET and ENVID 100, NOTIFY and ORCPT
- * 500 (RFC 3461), BODY= 16 (RFC 6152), SMTPUTF8 10 (RFC 6531).  AUTH
- * lines may be 12288 octets (RFC 4954 4).
- */
-#define LINE_MAIL		(SMTP_LINE_MAX + 26 + 500 + 100 + 16 + 10)
-#define LINE_RCPT		(SMTP_LINE_MAX + 500)
-#define LINE_AUTH		12288
-#define DATA_CHUNK		65536
-#define MAX_LONGLINES		3
-
-enum smtp_state {
-	S_CONNECTING,		/* asking lookup about the client */
-	S_HANDSHAKE,		/* smtps: TLS before the banner */
-	S_GREETED,
-	S_HELO,
-	S_MAIL,
-	S_RCPT,
-	S_DATA,
-	S_QUIT,
-};
-
-enum smtp_auth_step {
-	AUTH_NONE,
-	AUTH_PLAIN_WAIT,	/* 334 sent, waiting for the response */
-	AUTH_LOGIN_USER,
-	AUTH_LOGIN_PASS,
-};
-
-struct smtp_dest {
-	char	 action[ENVELOPE_NAMEMAX];
-	char	 user[ENVELOPE_NAMEMAX];
-	char	*target;	/* "" mostly, so not kept in place */
-};
-
-struct smtp_rcpt {
-	TAILQ_ENTRY(smtp_rcpt)	 entry;
-	char			 addr[ENVELOPE_ADDRMAX];
-	char			 notify[64];
-	char			 orcpt[ENVELOPE_ORCPTMAX];
-	size_t			 ndests;
-	struct smtp_dest	*dests;
-};
-
-struct smtp_session {
-	RB_ENTRY(smtp_session)	 node;
-	uint32_t		 id;
-	struct io		*io;
-	struct listener		*l;
-	struct sockaddr_storage	 ss;
-	char			 addr[NI_MAXHOST];
-	char			 rdns[ENVELOPE_HOSTMAX];
-	enum smtp_state		 state;
-	int			 waiting;	/* for lookup, auth or queue */
-	int			 dead;		/* client gone while waiting */
-	int			 starttls;	/* 220 sent, TLS next */
-	const char		*closing;	/* why, once the last reply is out */
-	int			 esmtp;
-	int			 skipline;	/* discarding an overlong line */
-	int			 longlines;
-	size_t			 errors;
-	int			 authenticated;
-	char			 auth_user[ENVELOPE_NAMEMAX];
-	enum smtp_auth_step	 auth_step;
-	char			 auth_login[ENVELOPE_NAMEMAX];
-	char			 helo[ENVELOPE_HOSTMAX];
-
-	/* The mail transaction. */
-	char			 sender[ENVELOPE_ADDRMAX];
-	char			 dsn_ret[8];
-	char			 dsn_envid[ENVELOPE_ADDRMAX];
-	int			 smtputf8;
-	char			 pending_rcpt[ENVELOPE_ADDRMAX];
-	char			 pending_notify[64];
-	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
-	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
-	size_t			 nrcpt;
-	size_t			 nenvelopes;
-	uint32_t		 msgid;
-	FILE			*datafp;
-	size_t			 datalen;
-	int			 data_bol;	/* at the start of a line */
-	int			 data_crlf;	/* the last line ended in CRLF */
-	int			 data_toobig;
-	int			 data_error;
-	int			 data_bare;	/* a CR or LF alone was seen */
-	int			 data_inheaders;
-	int			 data_named_sender;
-};
+#include "smtp_session.h"
 
 RB_HEAD(smtp_sessions, smtp_session);
 static int
@@ -149,11 +57,8 @@ RB_GENERATE_STATIC(smtp_clients, smtp_client, node, smtp_client_cmp);
 static struct smtp_clients	 clients = RB_INITIALIZER(&clients);
 
 static void	smtp_io(struct io *, enum io_event, void *);
-static void	smtp_process(struct smtp_session *);
-static void	smtp_free(struct smtp_session *, const char *);
-static void	smtp_close_after_reply(struct smtp_session *, const char *);
 
-static void
+void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -175,7 +80,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	io_write(s->io, line, n);
 }
 
-static struct smtp_session *
+struct smtp_session *
 smtp_session_find(uint32_t id)
 {
 	struct smtp_session	 key;
@@ -309,7 +214,7 @@ smtp_rcpts_clear(struct smtp_session *s)
 	s->nenvelopes = 0;
 }
 
-static void
+void
 smtp_transaction_reset(struct smtp_session *s)
 {
 	smtp_rcpts_clear(s);
@@ -330,7 +235,7 @@ smtp_transaction_reset(struct smtp_session *s)
 		s->state = S_HELO;
 }
 
-static void
+void
 smtp_free(struct smtp_session *s, const char *why)
 {
 	if (s->waiting) {
@@ -354,7 +259,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	free(s);
 }
 
-static void
+void
 smtp_close_after_reply(struct smtp_session *s, const char *why)
 {
 	s->state = S_QUIT;
@@ -440,7 +345,7 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 }
 
 /* The next command must be the last one in the client's group. */
-static int
+int
 smtp_pipelined_past(struct smtp_session *s, const char *cmd)
 {
 	if (evbuffer_get_length(io_input(s->io)) == 0)
@@ -457,14 +362,6 @@ static int
 smtp_tls_offered(struct smtp_session *s)
 {
 	return (s->l->flags & LISTEN_TLS) && !io_is_tls(s->io);
-}
-
-static int
-smtp_auth_offered(struct smtp_session *s)
-{
-	if (!(s->l->flags & LISTEN_AUTH) || s->authenticated)
-		return 0;
-	return io_is_tls(s->io) || (s->l->flags & LISTEN_AUTH_PLAINTEXT);
 }
 
 static void
@@ -775,153 +672,6 @@ smtp_cmd_starttls(struct smtp_session *s, const char *arg)
 	s->starttls = 1;
 }
 
-static void
-smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
-{
-	struct ibuf	*b;
-
-	strlcpy(s->auth_login, user, sizeof(s->auth_login));
-	b = proc_create(IMSG_SMTP_AUTH_CHECK, s->id, -1);
-	imsg_add_string(b, s->l->auth_table);
-	imsg_add_string(b, s->addr);
-	imsg_add_string(b, user);
-	imsg_add_string(b, pass);
-	proc_close(PROC_AUTH, b);
-	s->waiting = 1;
-}
-
-/* RFC 4616: [authzid] NUL authcid NUL passwd. */
-static void
-smtp_auth_plain(struct smtp_session *s, const char *b64)
-{
-	unsigned char	 buf[LINE_AUTH];
-	char		*authz, *user, *pass;
-	ssize_t		 n;
-
-	s->auth_step = AUTH_NONE;
-	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) <= 0)
-		goto bad;
-	buf[n] = '\0';
-	authz = (char *)buf;
-	if ((user = memchr(buf, '\0', n)) == NULL)
-		goto bad;
-	user++;
-	if ((pass = memchr(user, '\0', n - (user - (char *)buf))) == NULL)
-		goto bad;
-	pass++;
-	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
-	    user[0] == '\0' || strlen(user) >= ENVELOPE_NAMEMAX ||
-	    strlen(pass) > AUTH_PASSWORD_MAX ||
-	    (authz[0] != '\0' && strcmp(authz, user) != 0))
-		goto bad;
-	smtp_auth_send(s, user, pass);
-	explicit_bzero(buf, sizeof(buf));
-	return;
-bad:
-	explicit_bzero(buf, sizeof(buf));
-	smtp_reply(s, "501 5.5.2 Malformed authentication data");
-}
-
-static void
-smtp_auth_login(struct smtp_session *s, const char *b64)
-{
-	unsigned char	 buf[LINE_AUTH];
-	ssize_t		 n;
-
-	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) < 0 ||
-	    memchr(buf, '\0', n) != NULL) {
-		s->auth_step = AUTH_NONE;
-		explicit_bzero(buf, sizeof(buf));
-		smtp_reply(s, "501 5.5.2 Malformed authentication data");
-		return;
-	}
-	buf[n] = '\0';
-	if (s->auth_step == AUTH_LOGIN_USER) {
-		if (n == 0 || (size_t)n >= sizeof(s->auth_login)) {
-			s->auth_step = AUTH_NONE;
-			smtp_reply(s, "501 5.5.2 Malformed authentication "
-			    "data");
-			return;
-		}
-		strlcpy(s->auth_login, (char *)buf, sizeof(s->auth_login));
-		s->auth_step = AUTH_LOGIN_PASS;
-		smtp_reply(s, "334 UGFzc3dvcmQ6");
-		return;
-	}
-	s->auth_step = AUTH_NONE;
-	if (n > AUTH_PASSWORD_MAX) {
-		explicit_bzero(buf, sizeof(buf));
-		smtp_reply(s, "501 5.5.2 Malformed authentication data");
-		return;
-	}
-	smtp_auth_send(s, s->auth_login, (char *)buf);
-	explicit_bzero(buf, sizeof(buf));
-}
-
-static void
-smtp_auth_continue(struct smtp_session *s, char *line)
-{
-	if (strcmp(line, "*") == 0) {
-		s->auth_step = AUTH_NONE;
-		smtp_reply(s, "501 5.0.0 Authentication cancelled");
-		return;
-	}
-	if (s->auth_step == AUTH_PLAIN_WAIT)
-		smtp_auth_plain(s, line);
-	else
-		smtp_auth_login(s, line);
-	explicit_bzero(line, strlen(line));
-}
-
-static void
-smtp_cmd_auth(struct smtp_session *s, char *arg)
-{
-	char	*mech, *initial;
-
-	if (smtp_pipelined_past(s, "AUTH"))
-		return;
-	if (!(s->l->flags & LISTEN_AUTH)) {
-		smtp_reply(s, "502 5.5.1 Command not implemented");
-		return;
-	}
-	if (!io_is_tls(s->io) && !(s->l->flags & LISTEN_AUTH_PLAINTEXT)) {
-		smtp_reply(s, "538 5.7.11 Encryption required for requested "
-		    "authentication mechanism");
-		return;
-	}
-	if (s->authenticated) {
-		smtp_reply(s, "503 5.5.1 Already authenticated");
-		return;
-	}
-	if (s->state < S_HELO || s->state > S_HELO) {
-		smtp_reply(s, "503 5.5.1 AUTH not allowed now");
-		return;
-	}
-	mech = arg;
-	if ((initial = strchr(arg, ' ')) != NULL)
-		*initial++ = '\0';
-	if (strcasecmp(mech, "PLAIN") == 0) {
-		if (initial == NULL) {
-			s->auth_step = AUTH_PLAIN_WAIT;
-			smtp_reply(s, "334 ");
-		} else if (strcmp(initial, "=") == 0)
-			smtp_auth_plain(s, "");
-		else
-			smtp_auth_plain(s, initial);
-	} else if (strcasecmp(mech, "LOGIN") == 0) {
-		if (initial == NULL) {
-			s->auth_step = AUTH_LOGIN_USER;
-			smtp_reply(s, "334 VXNlcm5hbWU6");
-		} else {
-			s->auth_step = AUTH_LOGIN_USER;
-			smtp_auth_login(s, initial);
-		}
-	} else
-		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
-	if (initial != NULL)
-		explicit_bzero(initial, strlen(initial));
-}
-
 /* VRFY and EXPN: answered only for those the configuration allows. */
 static void
 smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
@@ -1017,228 +767,6 @@ smtp_command(struct smtp_session *s, char *line)
 }
 
 static void
-smtp_data_begin(struct smtp_session *s, int fd)
-{
-	char			 date[64];
-	struct smtp_rcpt	*r;
-	struct tls		*tls = io_tls(s->io);
-	time_t			 now;
-	const char		*with;
-
-	if ((s->datafp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		smtp_transaction_reset(s);
-		smtp_reply(s, "451 4.3.0 Temporary failure");
-		return;
-	}
-	now = time(NULL);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
-	    gmtime(&now));
-	/* RFC 3848 protocol names. */
-	if (!s->esmtp)
-		with = "SMTP";
-	else if (io_is_tls(s->io))
-		with = s->authenticated ? "ESMTPSA" : "ESMTPS";
-	else
-		with = s->authenticated ? "ESMTPA" : "ESMTP";
-	fprintf(s->datafp, "Received: from %s (%s [%s])\n\tby %s with %s "
-	    "id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown", s->addr,
-	    env->hostname, with, s->msgid);
-	if (io_is_tls(s->io))
-		fprintf(s->datafp, "\n\t(version=%s cipher=%s)",
-		    tls_conn_version(tls), tls_conn_cipher(tls));
-	r = TAILQ_FIRST(&s->rcpts);
-	if (s->nrcpt == 1)
-		fprintf(s->datafp, "\n\tfor <%s>", r->addr);
-	fprintf(s->datafp, ";\n\t%s\n", date);
-	s->state = S_DATA;
-	s->datalen = 0;
-	s->data_bol = 1;
-	s->data_crlf = 1;
-	s->data_toobig = 0;
-	s->data_error = 0;
-	s->data_bare = 0;
-	s->data_inheaders = 1;
-	s->data_named_sender = 0;
-	io_set_timeout(s->io, env->timeout_data);
-	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-}
-
-static void
-smtp_data_write(struct smtp_session *s, const char *p, size_t len)
-{
-	if (s->data_toobig || s->data_error)
-		return;
-	s->datalen += len;
-	if (s->datalen > env->max_message_size) {
-		s->data_toobig = 1;
-		return;
-	}
-	if (fwrite(p, 1, len, s->datafp) != len)
-		s->data_error = errno ? errno : EIO;
-}
-
-static void
-smtp_send_envelopes(struct smtp_session *s)
-{
-	struct smtp_rcpt	*r;
-	struct smtp_dest	*d;
-	struct ibuf		*b;
-	size_t			 i;
-
-	TAILQ_FOREACH(r, &s->rcpts, entry) {
-		for (i = 0; i < r->ndests; i++) {
-			d = &r->dests[i];
-			b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
-			imsg_add_u32(b, s->msgid);
-			imsg_add_string(b, s->sender);
-			/* An alias member elsewhere: the mail goes there. */
-			imsg_add_string(b, envelope_target_kind(d->target) ==
-			    TARGET_ADDRESS ? d->target : r->addr);
-			imsg_add_string(b, d->action);
-			imsg_add_string(b, d->user);
-			imsg_add_string(b, d->target);
-			imsg_add_string(b, s->helo);
-			imsg_add_string(b, s->addr);
-			imsg_add_string(b, s->dsn_ret);
-			imsg_add_string(b, s->dsn_envid);
-			imsg_add_string(b, r->notify);
-			imsg_add_string(b, r->orcpt);
-			proc_close(PROC_QUEUE, b);
-		}
-	}
-}
-
-static void
-smtp_data_refuse(struct smtp_session *s, const char *reason,
-    const char *reply)
-{
-	log_info("smtp-in session=%08x address=%s from=<%s> result=refused "
-	    "reason=%s", s->id, s->addr, s->sender, reason);
-	smtp_transaction_reset(s);
-	smtp_reply(s, "%s", reply);
-}
-
-static void
-smtp_data_end(struct smtp_session *s)
-{
-	int	 failed;
-
-	s->state = S_HELO;
-	io_set_timeout(s->io, env->timeout_command);
-	/* The first error seen is the one that says why. */
-	failed = s->data_error;
-	errno = 0;
-	if ((fflush(s->datafp) == EOF || ferror(s->datafp)) && !failed)
-		failed = errno ? errno : EIO;
-	if (fclose(s->datafp) == EOF && !failed)
-		failed = errno ? errno : EIO;
-	s->datafp = NULL;
-	if (s->data_toobig) {
-		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
-		return;
-	}
-	if (s->data_bare) {
-		smtp_data_refuse(s, "bare-cr-or-lf",
-		    "550 5.5.2 Message contains a bare CR or LF");
-		return;
-	}
-	if (failed) {
-		log_warnx("smtp-in session=%08x result=tempfail "
-		    "reason=\"cannot write message: %s\"", s->id,
-		    strerror(failed));
-		smtp_transaction_reset(s);
-		if (failed == ENOSPC || failed == EDQUOT)
-			smtp_reply(s, "452 4.3.1 Insufficient system storage");
-		else
-			smtp_reply(s, "451 4.3.0 Temporary failure writing "
-			    "message");
-		return;
-	}
-	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
-	    !s->data_named_sender) {
-		smtp_data_refuse(s, "no-sender",
-		    "550 5.7.1 A message from <> must name a From: or "
-		    "Reply-To: sender");
-		return;
-	}
-	smtp_send_envelopes(s);
-	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_COMMIT, s->id, -1,
-	    &s->msgid, sizeof(s->msgid));
-	s->waiting = 1;
-}
-
-/* Does a header line name a sender (From: or Reply-To: with content)? */
-static int
-header_names_sender(const char *line, size_t len)
-{
-	const char	*names[] = { "From:", "Reply-To:" };
-	size_t		 i, n, j;
-
-	for (i = 0; i < 2; i++) {
-		n = strlen(names[i]);
-		if (len < n || strncasecmp(line, names[i], n) != 0)
-			continue;
-		for (j = n; j < len; j++)
-			if (!isspace((unsigned char)line[j]))
-				return 1;
-	}
-	return 0;
-}
-
-/*
- * One line of message data, ending in LF.  Only ".<CR><LF>" after a
- * line that ended in <CR><LF> ends the message; a lone CR or LF is noted
- * and makes the message refused at the end, so no <LF>.<LF>,
- * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
- * second message to a receiver that reads line ends differently.
- * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
- */
-static void
-smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
-{
-	size_t	 body;
-	int	 crlf;
-
-	if (!complete) {
-		/* Part of an overlong line: store it as it comes. */
-		if (memchr(line, '\r', len) != NULL)
-			s->data_bare = 1;
-		if (s->data_bol && line[0] == '.') {
-			line++;
-			len--;
-		}
-		smtp_data_write(s, line, len);
-		s->data_bol = 0;
-		s->data_crlf = 0;
-		return;
-	}
-	crlf = len >= 2 && line[len - 2] == '\r';
-	if (s->data_bol && s->data_crlf && crlf && len == 3 &&
-	    line[0] == '.') {
-		smtp_data_end(s);
-		return;
-	}
-	body = len - (crlf ? 2 : 1);
-	if (!crlf || memchr(line, '\r', body) != NULL)
-		s->data_bare = 1;
-	if (s->data_inheaders && s->data_bol) {
-		if (body == 0)
-			s->data_inheaders = 0;
-		else if (header_names_sender(line, body))
-			s->data_named_sender = 1;
-	}
-	if (s->data_bol && body > 0 && line[0] == '.') {
-		line++;
-		body--;
-	}
-	smtp_data_write(s, line, body);
-	smtp_data_write(s, "\n", 1);
-	s->data_bol = 1;
-	s->data_crlf = crlf;
-}
-
-static void
 smtp_long_line(struct smtp_session *s)
 {
 	log_info("smtp-in session=%08x address=%s result=refused "
@@ -1294,7 +822,7 @@ smtp_command_line(struct smtp_session *s, char *line, size_t len)
 	smtp_command(s, line);
 }
 
-static void
+void
 smtp_process(struct smtp_session *s)
 {
 	struct evbuffer		*in;
@@ -1498,45 +1026,6 @@ smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 		smtp_lookup_vrfy_expn(s, type, imsg);
 		break;
 	}
-	smtp_process(s);
-}
-
-/* The auth process answered an AUTH. */
-void
-smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
-{
-	struct smtp_session	*s;
-	uint32_t		 status;
-
-	status = imsg_get_u32(imsg);
-	proc_check(PROC_AUTH, imsg);
-	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
-		fatalx("smtp: auth answer for no question");
-	s->waiting = 0;
-	if (s->dead) {
-		smtp_free(s, "disconnected");
-		return;
-	}
-	switch (status) {
-	case AUTH_OK:
-		s->authenticated = 1;
-		strlcpy(s->auth_user, s->auth_login, sizeof(s->auth_user));
-		log_info("smtp-in session=%08x address=%s user=%s "
-		    "result=authenticated", s->id, s->addr, s->auth_user);
-		smtp_reply(s, "235 2.7.0 Authentication successful");
-		break;
-	case AUTH_BLOCKED:
-		smtp_reply(s, "421 4.7.0 Too many authentication failures");
-		smtp_close_after_reply(s, "auth-blocked");
-		break;
-	case AUTH_TEMPFAIL:
-		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
-		break;
-	default:
-		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
-		break;
-	}
-	explicit_bzero(s->auth_login, sizeof(s->auth_login));
 	smtp_process(s);
 }
 

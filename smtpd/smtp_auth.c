@@ -1,0 +1,217 @@
+/*
+ * AUTH in an SMTP session (RFC 4954): PLAIN and LOGIN, offered only
+ * over TLS unless the listener says otherwise.  The password goes to
+ * the auth process and is wiped here as soon as it has been sent.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+#include "smtp.h"
+#include "smtp_session.h"
+#include "io.h"
+#include "auth_creds.h"
+
+int
+smtp_auth_offered(struct smtp_session *s)
+{
+	if (!(s->l->flags & LISTEN_AUTH) || s->authenticated)
+		return 0;
+	return io_is_tls(s->io) || (s->l->flags & LISTEN_AUTH_PLAINTEXT);
+}
+
+static void
+smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
+{
+	struct ibuf	*b;
+
+	strlcpy(s->auth_login, user, sizeof(s->auth_login));
+	b = proc_create(IMSG_SMTP_AUTH_CHECK, s->id, -1);
+	imsg_add_string(b, s->l->auth_table);
+	imsg_add_string(b, s->addr);
+	imsg_add_string(b, user);
+	imsg_add_string(b, pass);
+	proc_close(PROC_AUTH, b);
+	s->waiting = 1;
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd. */
+static void
+smtp_auth_plain(struct smtp_session *s, const char *b64)
+{
+	unsigned char	 buf[LINE_AUTH];
+	char		*authz, *user, *pass;
+	ssize_t		 n;
+
+	s->auth_step = AUTH_NONE;
+	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) <= 0)
+		goto bad;
+	buf[n] = '\0';
+	authz = (char *)buf;
+	if ((user = memchr(buf, '\0', n)) == NULL)
+		goto bad;
+	user++;
+	if ((pass = memchr(user, '\0', n - (user - (char *)buf))) == NULL)
+		goto bad;
+	pass++;
+	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
+	    user[0] == '\0' || strlen(user) >= ENVELOPE_NAMEMAX ||
+	    strlen(pass) > AUTH_PASSWORD_MAX ||
+	    (authz[0] != '\0' && strcmp(authz, user) != 0))
+		goto bad;
+	smtp_auth_send(s, user, pass);
+	explicit_bzero(buf, sizeof(buf));
+	return;
+bad:
+	explicit_bzero(buf, sizeof(buf));
+	smtp_reply(s, "501 5.5.2 Malformed authentication data");
+}
+
+static void
+smtp_auth_login(struct smtp_session *s, const char *b64)
+{
+	unsigned char	 buf[LINE_AUTH];
+	ssize_t		 n;
+
+	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) < 0 ||
+	    memchr(buf, '\0', n) != NULL) {
+		s->auth_step = AUTH_NONE;
+		explicit_bzero(buf, sizeof(buf));
+		smtp_reply(s, "501 5.5.2 Malformed authentication data");
+		return;
+	}
+	buf[n] = '\0';
+	if (s->auth_step == AUTH_LOGIN_USER) {
+		if (n == 0 || (size_t)n >= sizeof(s->auth_login)) {
+			s->auth_step = AUTH_NONE;
+			smtp_reply(s, "501 5.5.2 Malformed authentication "
+			    "data");
+			return;
+		}
+		strlcpy(s->auth_login, (char *)buf, sizeof(s->auth_login));
+		s->auth_step = AUTH_LOGIN_PASS;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	s->auth_step = AUTH_NONE;
+	if (n > AUTH_PASSWORD_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		smtp_reply(s, "501 5.5.2 Malformed authentication data");
+		return;
+	}
+	smtp_auth_send(s, s->auth_login, (char *)buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+smtp_auth_continue(struct smtp_session *s, char *line)
+{
+	if (strcmp(line, "*") == 0) {
+		s->auth_step = AUTH_NONE;
+		smtp_reply(s, "501 5.0.0 Authentication cancelled");
+		return;
+	}
+	if (s->auth_step == AUTH_PLAIN_WAIT)
+		smtp_auth_plain(s, line);
+	else
+		smtp_auth_login(s, line);
+	explicit_bzero(line, strlen(line));
+}
+
+void
+smtp_cmd_auth(struct smtp_session *s, char *arg)
+{
+	char	*mech, *initial;
+
+	if (smtp_pipelined_past(s, "AUTH"))
+		return;
+	if (!(s->l->flags & LISTEN_AUTH)) {
+		smtp_reply(s, "502 5.5.1 Command not implemented");
+		return;
+	}
+	if (!io_is_tls(s->io) && !(s->l->flags & LISTEN_AUTH_PLAINTEXT)) {
+		smtp_reply(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_reply(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	if (s->state < S_HELO || s->state > S_HELO) {
+		smtp_reply(s, "503 5.5.1 AUTH not allowed now");
+		return;
+	}
+	mech = arg;
+	if ((initial = strchr(arg, ' ')) != NULL)
+		*initial++ = '\0';
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		if (initial == NULL) {
+			s->auth_step = AUTH_PLAIN_WAIT;
+			smtp_reply(s, "334 ");
+		} else if (strcmp(initial, "=") == 0)
+			smtp_auth_plain(s, "");
+		else
+			smtp_auth_plain(s, initial);
+	} else if (strcasecmp(mech, "LOGIN") == 0) {
+		if (initial == NULL) {
+			s->auth_step = AUTH_LOGIN_USER;
+			smtp_reply(s, "334 VXNlcm5hbWU6");
+		} else {
+			s->auth_step = AUTH_LOGIN_USER;
+			smtp_auth_login(s, initial);
+		}
+	} else
+		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
+	if (initial != NULL)
+		explicit_bzero(initial, strlen(initial));
+}
+
+/* The auth process answered an AUTH. */
+void
+smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
+{
+	struct smtp_session	*s;
+	uint32_t		 status;
+
+	status = imsg_get_u32(imsg);
+	proc_check(PROC_AUTH, imsg);
+	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
+		fatalx("smtp: auth answer for no question");
+	s->waiting = 0;
+	if (s->dead) {
+		smtp_free(s, "disconnected");
+		return;
+	}
+	switch (status) {
+	case AUTH_OK:
+		s->authenticated = 1;
+		strlcpy(s->auth_user, s->auth_login, sizeof(s->auth_user));
+		log_info("smtp-in session=%08x address=%s user=%s "
+		    "result=authenticated", s->id, s->addr, s->auth_user);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		break;
+	case AUTH_BLOCKED:
+		smtp_reply(s, "421 4.7.0 Too many authentication failures");
+		smtp_close_after_reply(s, "auth-blocked");
+		break;
+	case AUTH_TEMPFAIL:
+		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
+		break;
+	default:
+		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+		break;
+	}
+	explicit_bzero(s->auth_login, sizeof(s->auth_login));
+	smtp_process(s);
+}

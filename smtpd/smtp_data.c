@@ -1,0 +1,245 @@
+/*
+ * The DATA phase of an SMTP session: the Received: header, each line of
+ * the message written straight into the file the queue created, the
+ * rules that keep a message from ending early (SMTP smuggling), and the
+ * commit that earns the client its 250.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+#include "smtp.h"
+#include "smtp_session.h"
+#include "io.h"
+
+void
+smtp_data_begin(struct smtp_session *s, int fd)
+{
+	char			 date[64];
+	struct smtp_rcpt	*r;
+	struct tls		*tls = io_tls(s->io);
+	time_t			 now;
+	const char		*with;
+
+	if ((s->datafp = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		smtp_transaction_reset(s);
+		smtp_reply(s, "451 4.3.0 Temporary failure");
+		return;
+	}
+	now = time(NULL);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
+	    gmtime(&now));
+	/* RFC 3848 protocol names. */
+	if (!s->esmtp)
+		with = "SMTP";
+	else if (io_is_tls(s->io))
+		with = s->authenticated ? "ESMTPSA" : "ESMTPS";
+	else
+		with = s->authenticated ? "ESMTPA" : "ESMTP";
+	fprintf(s->datafp, "Received: from %s (%s [%s])\n\tby %s with %s "
+	    "id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown", s->addr,
+	    env->hostname, with, s->msgid);
+	if (io_is_tls(s->io))
+		fprintf(s->datafp, "\n\t(version=%s cipher=%s)",
+		    tls_conn_version(tls), tls_conn_cipher(tls));
+	r = TAILQ_FIRST(&s->rcpts);
+	if (s->nrcpt == 1)
+		fprintf(s->datafp, "\n\tfor <%s>", r->addr);
+	fprintf(s->datafp, ";\n\t%s\n", date);
+	s->state = S_DATA;
+	s->datalen = 0;
+	s->data_bol = 1;
+	s->data_crlf = 1;
+	s->data_toobig = 0;
+	s->data_error = 0;
+	s->data_bare = 0;
+	s->data_inheaders = 1;
+	s->data_named_sender = 0;
+	io_set_timeout(s->io, env->timeout_data);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtp_data_write(struct smtp_session *s, const char *p, size_t len)
+{
+	if (s->data_toobig || s->data_error)
+		return;
+	s->datalen += len;
+	if (s->datalen > env->max_message_size) {
+		s->data_toobig = 1;
+		return;
+	}
+	if (fwrite(p, 1, len, s->datafp) != len)
+		s->data_error = errno ? errno : EIO;
+}
+
+static void
+smtp_send_envelopes(struct smtp_session *s)
+{
+	struct smtp_rcpt	*r;
+	struct smtp_dest	*d;
+	struct ibuf		*b;
+	size_t			 i;
+
+	TAILQ_FOREACH(r, &s->rcpts, entry) {
+		for (i = 0; i < r->ndests; i++) {
+			d = &r->dests[i];
+			b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
+			imsg_add_u32(b, s->msgid);
+			imsg_add_string(b, s->sender);
+			/* An alias member elsewhere: the mail goes there. */
+			imsg_add_string(b, envelope_target_kind(d->target) ==
+			    TARGET_ADDRESS ? d->target : r->addr);
+			imsg_add_string(b, d->action);
+			imsg_add_string(b, d->user);
+			imsg_add_string(b, d->target);
+			imsg_add_string(b, s->helo);
+			imsg_add_string(b, s->addr);
+			imsg_add_string(b, s->dsn_ret);
+			imsg_add_string(b, s->dsn_envid);
+			imsg_add_string(b, r->notify);
+			imsg_add_string(b, r->orcpt);
+			proc_close(PROC_QUEUE, b);
+		}
+	}
+}
+
+static void
+smtp_data_refuse(struct smtp_session *s, const char *reason,
+    const char *reply)
+{
+	log_info("smtp-in session=%08x address=%s from=<%s> result=refused "
+	    "reason=%s", s->id, s->addr, s->sender, reason);
+	smtp_transaction_reset(s);
+	smtp_reply(s, "%s", reply);
+}
+
+static void
+smtp_data_end(struct smtp_session *s)
+{
+	int	 failed;
+
+	s->state = S_HELO;
+	io_set_timeout(s->io, env->timeout_command);
+	/* The first error seen is the one that says why. */
+	failed = s->data_error;
+	errno = 0;
+	if ((fflush(s->datafp) == EOF || ferror(s->datafp)) && !failed)
+		failed = errno ? errno : EIO;
+	if (fclose(s->datafp) == EOF && !failed)
+		failed = errno ? errno : EIO;
+	s->datafp = NULL;
+	if (s->data_toobig) {
+		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
+		return;
+	}
+	if (s->data_bare) {
+		smtp_data_refuse(s, "bare-cr-or-lf",
+		    "550 5.5.2 Message contains a bare CR or LF");
+		return;
+	}
+	if (failed) {
+		log_warnx("smtp-in session=%08x result=tempfail "
+		    "reason=\"cannot write message: %s\"", s->id,
+		    strerror(failed));
+		smtp_transaction_reset(s);
+		if (failed == ENOSPC || failed == EDQUOT)
+			smtp_reply(s, "452 4.3.1 Insufficient system storage");
+		else
+			smtp_reply(s, "451 4.3.0 Temporary failure writing "
+			    "message");
+		return;
+	}
+	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
+	    !s->data_named_sender) {
+		smtp_data_refuse(s, "no-sender",
+		    "550 5.7.1 A message from <> must name a From: or "
+		    "Reply-To: sender");
+		return;
+	}
+	smtp_send_envelopes(s);
+	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_COMMIT, s->id, -1,
+	    &s->msgid, sizeof(s->msgid));
+	s->waiting = 1;
+}
+
+/* Does a header line name a sender (From: or Reply-To: with content)? */
+static int
+header_names_sender(const char *line, size_t len)
+{
+	const char	*names[] = { "From:", "Reply-To:" };
+	size_t		 i, n, j;
+
+	for (i = 0; i < 2; i++) {
+		n = strlen(names[i]);
+		if (len < n || strncasecmp(line, names[i], n) != 0)
+			continue;
+		for (j = n; j < len; j++)
+			if (!isspace((unsigned char)line[j]))
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * One line of message data, ending in LF.  Only ".<CR><LF>" after a
+ * line that ended in <CR><LF> ends the message; a lone CR or LF is noted
+ * and makes the message refused at the end, so no <LF>.<LF>,
+ * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
+ * second message to a receiver that reads line ends differently.
+ * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
+ */
+void
+smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
+{
+	size_t	 body;
+	int	 crlf;
+
+	if (!complete) {
+		/* Part of an overlong line: store it as it comes. */
+		if (memchr(line, '\r', len) != NULL)
+			s->data_bare = 1;
+		if (s->data_bol && line[0] == '.') {
+			line++;
+			len--;
+		}
+		smtp_data_write(s, line, len);
+		s->data_bol = 0;
+		s->data_crlf = 0;
+		return;
+	}
+	crlf = len >= 2 && line[len - 2] == '\r';
+	if (s->data_bol && s->data_crlf && crlf && len == 3 &&
+	    line[0] == '.') {
+		smtp_data_end(s);
+		return;
+	}
+	body = len - (crlf ? 2 : 1);
+	if (!crlf || memchr(line, '\r', body) != NULL)
+		s->data_bare = 1;
+	if (s->data_inheaders && s->data_bol) {
+		if (body == 0)
+			s->data_inheaders = 0;
+		else if (header_names_sender(line, body))
+			s->data_named_sender = 1;
+	}
+	if (s->data_bol && body > 0 && line[0] == '.') {
+		line++;
+		body--;
+	}
+	smtp_data_write(s, line, body);
+	smtp_data_write(s, "\n", 1);
+	s->data_bol = 1;
+	s->data_crlf = crlf;
+}

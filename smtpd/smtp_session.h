@@ -1,0 +1,128 @@
+/*
+ * The listener's session, shared by the files that run it: the state
+ * machine and commands (smtp_session.c), the DATA phase (smtp_data.c)
+ * and AUTH (smtp_auth.c).  Private to the smtp process.
+ */
+#ifndef SMTP_SESSION_H
+#define SMTP_SESSION_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <stdio.h>
+
+#include "smtpd.h"
+
+/*
+ * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),
+ * plus what each advertised extension adds to MAIL and RCPT: SIZE 26
+ * (RFC 1870), AUTH= 500 (RFC 4954), RET and ENVID 100, NOTIFY and ORCPT
+ * 500 (RFC 3461), BODY= 16 (RFC 6152), SMTPUTF8 10 (RFC 6531).  AUTH
+ * lines may be 12288 octets (RFC 4954 4).
+ */
+#define LINE_MAIL		(SMTP_LINE_MAX + 26 + 500 + 100 + 16 + 10)
+#define LINE_RCPT		(SMTP_LINE_MAX + 500)
+#define LINE_AUTH		12288
+#define DATA_CHUNK		65536
+#define MAX_LONGLINES		3
+
+enum smtp_state {
+	S_CONNECTING,		/* asking lookup about the client */
+	S_HANDSHAKE,		/* smtps: TLS before the banner */
+	S_GREETED,
+	S_HELO,
+	S_MAIL,
+	S_RCPT,
+	S_DATA,
+	S_QUIT,
+};
+
+enum smtp_auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN_WAIT,	/* 334 sent, waiting for the response */
+	AUTH_LOGIN_USER,
+	AUTH_LOGIN_PASS,
+};
+
+struct smtp_dest {
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 user[ENVELOPE_NAMEMAX];
+	char	*target;	/* "" mostly, so not kept in place */
+};
+
+struct smtp_rcpt {
+	TAILQ_ENTRY(smtp_rcpt)	 entry;
+	char			 addr[ENVELOPE_ADDRMAX];
+	char			 notify[64];
+	char			 orcpt[ENVELOPE_ORCPTMAX];
+	size_t			 ndests;
+	struct smtp_dest	*dests;
+};
+
+struct smtp_session {
+	RB_ENTRY(smtp_session)	 node;
+	uint32_t		 id;
+	struct io		*io;
+	struct listener		*l;
+	struct sockaddr_storage	 ss;
+	char			 addr[NI_MAXHOST];
+	char			 rdns[ENVELOPE_HOSTMAX];
+	enum smtp_state		 state;
+	int			 waiting;	/* for lookup, auth or queue */
+	int			 dead;		/* client gone while waiting */
+	int			 starttls;	/* 220 sent, TLS next */
+	const char		*closing;	/* why, once the last reply is out */
+	int			 esmtp;
+	int			 skipline;	/* discarding an overlong line */
+	int			 longlines;
+	size_t			 errors;
+	int			 authenticated;
+	char			 auth_user[ENVELOPE_NAMEMAX];
+	enum smtp_auth_step	 auth_step;
+	char			 auth_login[ENVELOPE_NAMEMAX];
+	char			 helo[ENVELOPE_HOSTMAX];
+
+	/* The mail transaction. */
+	char			 sender[ENVELOPE_ADDRMAX];
+	char			 dsn_ret[8];
+	char			 dsn_envid[ENVELOPE_ADDRMAX];
+	int			 smtputf8;
+	char			 pending_rcpt[ENVELOPE_ADDRMAX];
+	char			 pending_notify[64];
+	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
+	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
+	size_t			 nrcpt;
+	size_t			 nenvelopes;
+	uint32_t		 msgid;
+	FILE			*datafp;
+	size_t			 datalen;
+	int			 data_bol;	/* at the start of a line */
+	int			 data_crlf;	/* the last line ended in CRLF */
+	int			 data_toobig;
+	int			 data_error;
+	int			 data_bare;	/* a CR or LF alone was seen */
+	int			 data_inheaders;
+	int			 data_named_sender;
+};
+
+void	smtp_reply(struct smtp_session *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	smtp_transaction_reset(struct smtp_session *);
+void	smtp_close_after_reply(struct smtp_session *, const char *);
+int	smtp_pipelined_past(struct smtp_session *, const char *);
+void	smtp_process(struct smtp_session *);
+void	smtp_free(struct smtp_session *, const char *);
+struct smtp_session *smtp_session_find(uint32_t);
+
+/* smtp_data.c */
+void	smtp_data_begin(struct smtp_session *, int);
+void	smtp_data_line(struct smtp_session *, char *, size_t, int);
+
+/* smtp_auth.c */
+int	smtp_auth_offered(struct smtp_session *);
+void	smtp_auth_continue(struct smtp_session *, char *);
+void	smtp_cmd_auth(struct smtp_session *, char *);
+
+#endif
