@@ -321,8 +321,16 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		}
 		break;
 	case IO_TIMEOUT:
-		if (s->waiting)
+		/*
+		 * Another process has not answered for a whole timeout:
+		 * hang up; the answer, if it comes, finds the session dead.
+		 */
+		if (s->waiting) {
+			log_warnx("smtp-in session=%08x address=%s "
+			    "result=timeout reason=no-answer", s->id, s->addr);
+			smtp_free(s, "timeout");
 			break;
+		}
 		if (s->state == S_QUIT) {
 			/* The client does not even read our last words. */
 			smtp_free(s, "timeout");
@@ -413,6 +421,13 @@ smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
 	for (i = 0; i < n; i++) {
 		if (strcmp(p[i].key, "SIZE") == 0 && p[i].has_value) {
 			size = strtonum(p[i].value, 0, LLONG_MAX, &errstr);
+			/* All digits but past any number: too big all the same. */
+			if (errstr != NULL && strcmp(errstr, "too large") == 0 &&
+			    strspn(p[i].value, "0123456789") ==
+			    strlen(p[i].value)) {
+				smtp_reply(s, "552 5.3.4 Message too big");
+				return -1;
+			}
 			if (errstr != NULL) {
 				smtp_reply(s, "501 5.5.4 Bad SIZE value");
 				return -1;

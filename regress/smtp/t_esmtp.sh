@@ -497,7 +497,9 @@ CONF
 > MAIL FROM:<a@b.example> SIZE=10241
 < ^552 5\.3\.4 
 > MAIL FROM:<a@b.example> SIZE=99999999999999999999
-< ^5[05][0-9] 5\.
+< ^552 5\.3\.4 
+> MAIL FROM:<a@b.example> SIZE=12x
+< ^501 5\.5\.4 
 EOF
 }
 size_over_limit_is_552_cleanup()

@@ -267,6 +267,45 @@ control_socket_group_members_are_served_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case a_session_hangs_up_when_lookup_does_not_answer cleanup
+a_session_hangs_up_when_lookup_does_not_answer_head()
+{
+	atf_set descr "A session waiting on a stuck lookup process is closed" \
+	    "after the command timeout; the late answer finds it gone and" \
+	    "the daemon carries on"
+}
+a_session_hangs_up_when_lookup_does_not_answer_body()
+{
+	smtpd_config <<CONF
+smtp limit command-timeout 1s
+CONF
+	smtpd_start
+	lookup=$(child_pid lookup)
+	kill -STOP "$lookup"
+	echo "$lookup" > lookup.stopped
+	python3 - "$(port)" <<'PY' || atf_fail "the session was not closed"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 20)
+s.settimeout(20)
+# No banner comes while lookup is stopped; the connection must end.
+data = s.recv(512)
+sys.exit(0 if data == b"" else "got %r" % data)
+PY
+	wait_log "result=timeout reason=no-answer" || atf_fail "not logged"
+	kill -CONT "$lookup"
+	rm lookup.stopped
+	atf_check -s exit:0 -o match:"^220 " python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $(port)), 20)
+print(s.recv(512).decode().strip())"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+}
+a_session_hangs_up_when_lookup_does_not_answer_cleanup()
+{
+	[ -f lookup.stopped ] && kill -CONT "$(cat lookup.stopped)"
+	smtpd_cleanup
+}
+
 atf_test_case a_second_instance_does_not_steal_the_socket cleanup
 a_second_instance_does_not_steal_the_socket_head()
 {
@@ -357,5 +396,6 @@ atf_init_test_cases()
 	atf_add_test_case smtpctl_stops_the_daemon_on_its_own_socket
 	atf_add_test_case control_socket_is_for_the_owner_only
 	atf_add_test_case control_socket_group_members_are_served
+	atf_add_test_case a_session_hangs_up_when_lookup_does_not_answer
 	atf_add_test_case a_second_instance_does_not_steal_the_socket
 }
