@@ -12,11 +12,14 @@
  *				of queue_envelope.c
  *	corrupt/		envelopes that did not parse, with a link to
  *				their message, kept for an admin
+ *	pool/			empty files waiting to be used again
  *
  * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).  No
  * directory per message: a message costs its file and its envelopes'
- * files and nothing else, which is what a file system's inode allocator
- * is asked for under load.
+ * files and nothing else.  Even those are not made new each time: a
+ * file done with is emptied and moved into pool/, and the next one
+ * needed is renamed out of it, because under load a file system's
+ * inode allocator is the queue's most expensive step.
  *
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written, one syncfs(2) makes them and
@@ -82,6 +85,100 @@ msgref_drop(struct msgref *r)
 	free(r);
 }
 
+/* Empty files kept for reuse, by their names in pool/. */
+#define POOL_MAX	512
+static uint32_t		 pool[POOL_MAX];
+static size_t		 npool;
+static uint32_t		 pool_next;
+
+/*
+ * A fresh, empty file at path: one from the pool when there is one,
+ * else a new one.  Never replaces what is at path.
+ */
+static int
+file_take(const char *path)
+{
+	char	 src[32];
+	int	 fd;
+
+	while (npool > 0) {
+		snprintf(src, sizeof(src), "pool/%08x", pool[--npool]);
+		if (renameat2(AT_FDCWD, src, AT_FDCWD, path,
+		    RENAME_NOREPLACE) == -1) {
+			if (errno == EEXIST)
+				return -1;
+			continue;	/* gone from pool/: forget it */
+		}
+		if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) != -1)
+			return fd;
+		unlink(path);
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+/*
+ * Done with the file at path: move it into the pool and empty it there,
+ * or remove it.  The move comes first so that leaving queue/ stays one
+ * atomic step; a crash before the emptying leaves a full file in pool/,
+ * which pool_load() removes.  A file with another link (one kept in
+ * corrupt/) is only unlinked, never emptied.
+ */
+static int
+file_release(const char *path)
+{
+	char		 dst[32];
+	struct stat	 sb;
+	int		 fd;
+
+	if (npool == POOL_MAX || lstat(path, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		return unlink(path);
+	snprintf(dst, sizeof(dst), "pool/%08x", pool_next);
+	if (renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == -1)
+		return unlink(path);
+	pool_next++;
+	if ((fd = open(dst, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		unlink(dst);
+		return 0;
+	}
+	close(fd);
+	pool[npool++] = pool_next - 1;
+	return 0;
+}
+
+/* At start: what pool/ holds is ours to use again; the rest goes. */
+static void
+pool_load(void)
+{
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	char		*ep;
+	unsigned long	 n;
+
+	if ((d = opendir("pool")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "pool/%s", de->d_name);
+		n = strtoul(de->d_name, &ep, 16);
+		if (npool == POOL_MAX || *ep != '\0' ||
+		    strlen(de->d_name) != 8 || lstat(path, &sb) == -1 ||
+		    !S_ISREG(sb.st_mode) || sb.st_size != 0) {
+			unlink(path);
+			continue;
+		}
+		pool[npool++] = (uint32_t)n;
+		if ((uint32_t)n >= pool_next)
+			pool_next = (uint32_t)n + 1;
+	}
+	closedir(d);
+}
+
 static int
 name_is_hex(const char *name, size_t len)
 {
@@ -99,12 +196,13 @@ name_is_hex(const char *name, size_t len)
 int
 store_init(void)
 {
-	const char	*dirs[] = { "incoming", "queue", "corrupt" };
+	const char	*dirs[] = { "incoming", "queue", "corrupt", "pool" };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mkdir(dirs[i], 0700) == -1 && errno != EEXIST)
 			return -1;
+	pool_load();
 	return 0;
 }
 
@@ -149,8 +247,7 @@ store_message_create(uint32_t *msgidp, int *fdp)
 		if (stat(path, &sb) == 0)
 			continue;
 		snprintf(path, sizeof(path), "incoming/%08x", msgid);
-		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600)) == -1) {
+		if ((fd = file_take(path)) == -1) {
 			if (errno == EEXIST)
 				continue;
 			return -1;
@@ -163,6 +260,7 @@ store_message_create(uint32_t *msgidp, int *fdp)
 	return -1;
 }
 
+/* flags -1: a fresh file from the pool; else open(2) flags to add. */
 static int
 write_file(const char *path, const char *data, size_t len, int flags,
     int sync)
@@ -171,8 +269,11 @@ write_file(const char *path, const char *data, size_t len, int flags,
 	size_t	 off = 0;
 	int	 fd, saved;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags,
-	    0600)) == -1)
+	if (flags == -1)
+		fd = file_take(path);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0600);
+	if (fd == -1)
 		return -1;
 	while (off < len) {
 		if ((n = write(fd, data + off, len - off)) == -1) {
@@ -208,7 +309,7 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
 		}
 		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
 		    envs[i].id);
-		if (write_file(path, buf, len, O_EXCL, 0) == -1)
+		if (write_file(path, buf, len, -1, 0) == -1)
 			return -1;
 	}
 	return 0;
@@ -392,7 +493,7 @@ store_envelope_remove(uint64_t evpid)
 	char		 path[32];
 
 	snprintf(path, sizeof(path), "queue/%016" PRIx64, evpid);
-	if (unlink(path) == -1)
+	if (file_release(path) == -1)
 		return -1;
 	if ((r = msgref_get(envelope_msgid(evpid), 0)) == NULL)
 		return 0;
@@ -400,7 +501,7 @@ store_envelope_remove(uint64_t evpid)
 		return 0;
 	msgref_drop(r);
 	snprintf(path, sizeof(path), "queue/%08x", envelope_msgid(evpid));
-	return unlink(path);
+	return file_release(path);
 }
 
 static void
