@@ -122,8 +122,46 @@ what_was_never_committed_is_removed_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case spool_files_are_reused_empty cleanup
+spool_files_are_reused_empty_head()
+{
+	atf_set descr "Files done with wait in pool/ empty and are used" \
+	    "again; at start a pool/ entry that is not an empty file goes"
+}
+spool_files_are_reused_empty_body()
+{
+	smtpd_config </dev/null
+	mkdir -p spool/pool
+	printf 'leftover message text\n' > spool/pool/00000005
+	: > spool/pool/00000006
+	own_spool
+	smtpd_start
+	wait_until test ! -e spool/pool/00000005 ||
+	    atf_fail "a full file in pool/ was kept"
+	for n in 1 2 3; do
+		atf_check -s exit:0 -o ignore -e ignore swaks \
+		    --server 127.0.0.1 --port "$(port)" \
+		    --to "$MAILUSER@localhost" --body "message $n"
+	done
+	wait_mail 3 || atf_fail "not delivered"
+	wait_until test -z "$(find spool/queue -type f)" ||
+	    atf_fail "the queue did not empty"
+	# Every file kept for reuse is empty; none holds a message.
+	atf_check -s exit:0 -o empty find spool/pool -type f -size +0
+	atf_check -s exit:0 -o not-empty find spool/pool -type f
+	for n in 1 2 3; do
+		atf_check -s exit:0 -o match:"message $n" \
+		    sh -c "cat Maildir/new/*"
+	done
+}
+spool_files_are_reused_empty_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case spool_files_are_reused_empty
 	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
 	atf_add_test_case a_corrupt_envelope_is_moved_aside
 	atf_add_test_case what_was_never_committed_is_removed
