@@ -354,9 +354,7 @@ static char *
 include_read(const char *who, const char *path)
 {
 	struct stat	 sb;
-	char		*text = NULL;
-	ssize_t		 n;
-	size_t		 len = 0;
+	char		*text;
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
@@ -370,26 +368,9 @@ include_read(const char *who, const char *path)
 		close(fd);
 		return NULL;
 	}
-	/* One more byte than it may hold tells a file that grew. */
-	if ((text = malloc(INCLUDE_SIZE_MAX + 2)) == NULL)
-		fatal("malloc");
-	while (len <= INCLUDE_SIZE_MAX && (n = read(fd, text + len,
-	    INCLUDE_SIZE_MAX + 1 - len)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("lookup: %s: include %s", who, path);
-			len = INCLUDE_SIZE_MAX + 1;
-			break;
-		}
-		len += n;
-	}
+	if ((text = read_small(fd, INCLUDE_SIZE_MAX, NULL)) == NULL)
+		log_warn("lookup: %s: include %s", who, path);
 	close(fd);
-	if (len > INCLUDE_SIZE_MAX) {
-		free(text);
-		return NULL;
-	}
-	text[len] = '\0';
 	return text;
 }
 

@@ -51,8 +51,7 @@ forward_read(const struct passwd *pw, char *why, size_t whylen)
 	struct stat	 sb;
 	const char	*bad;
 	char		 path[PATH_MAX], *text;
-	size_t		 len = 0;
-	ssize_t		 n;
+	size_t		 len;
 	int		 fd;
 
 	why[0] = '\0';
@@ -75,29 +74,18 @@ forward_read(const struct passwd *pw, char *why, size_t whylen)
 		close(fd);
 		return NULL;
 	}
-	/* One byte more than allowed tells a file that grew meanwhile. */
-	if ((text = malloc(FORWARD_SIZE_MAX + 2)) == NULL)
-		fatal("malloc");
-	while (len <= FORWARD_SIZE_MAX && (n = read(fd, text + len,
-	    FORWARD_SIZE_MAX + 1 - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(why, whylen, "%s", strerror(errno));
-			break;
-		}
-		len += n;
-	}
+	text = read_small(fd, FORWARD_SIZE_MAX, &len);
 	close(fd);
-	if (why[0] == '\0' && len > FORWARD_SIZE_MAX)
-		snprintf(why, whylen, "larger than 64 KiB");
-	else if (why[0] == '\0' && memchr(text, '\0', len) != NULL)
+	if (text == NULL) {
+		snprintf(why, whylen, "%s", errno == EFBIG ?
+		    "larger than 64 KiB" : strerror(errno));
+		return NULL;
+	}
+	if (memchr(text, '\0', len) != NULL) {
 		snprintf(why, whylen, "not a text file");
-	if (why[0] != '\0') {
 		free(text);
 		return NULL;
 	}
-	text[len] = '\0';
 	return text;
 }
 

@@ -410,6 +410,34 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	smtp_reply(s, "250 PIPELINING");
 }
 
+/*
+ * The path and ESMTP parameters after "FROM:" or "TO:".  Returns the
+ * number of parameters, or -1 once the client has been told what is
+ * wrong; what names the address in a 501 ("5.1.7 Bad sender").
+ */
+static int
+smtp_path_params(struct smtp_session *s, const char *text, int flags,
+    const char *what, struct mailaddr *addr, struct smtp_param *params)
+{
+	const char	*rest, *err;
+	int		 n;
+
+	if (smtp_addr_parse_path(text, flags, addr, &rest, &err) == -1) {
+		smtp_reply(s, "501 %s address: %s", what, err);
+		return -1;
+	}
+	if (!s->esmtp && rest[0] != '\0') {
+		smtp_reply(s, "555 5.5.4 Parameters need EHLO");
+		return -1;
+	}
+	if ((n = smtp_params_parse(rest, params, SMTP_PARAMS_MAX, &err)) ==
+	    -1) {
+		smtp_reply(s, "501 5.5.4 %s", err);
+		return -1;
+	}
+	return n;
+}
+
 /* MAIL parameters: SIZE, BODY, SMTPUTF8, RET, ENVID and AUTH. */
 static int
 smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
@@ -471,7 +499,7 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	struct smtp_param	 params[SMTP_PARAMS_MAX];
 	struct mailaddr		 addr;
 	struct ibuf		*b;
-	const char		*rest, *err;
+	const char		*rest;
 	int			 n, flags;
 
 	if (s->state < S_HELO) {
@@ -494,19 +522,9 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	flags = SMTP_ADDR_NULL_OK;
 	if ((rest = strchr(arg, '>')) != NULL && strcasestr(rest, "SMTPUTF8"))
 		flags |= SMTP_ADDR_UTF8;
-	if (smtp_addr_parse_path(arg + 5, flags, &addr, &rest, &err) == -1) {
-		smtp_reply(s, "501 5.1.7 Bad sender address: %s", err);
+	if ((n = smtp_path_params(s, arg + 5, flags, "5.1.7 Bad sender",
+	    &addr, params)) == -1)
 		return;
-	}
-	if (!s->esmtp && rest[0] != '\0') {
-		smtp_reply(s, "555 5.5.4 Parameters need EHLO");
-		return;
-	}
-	if ((n = smtp_params_parse(rest, params, SMTP_PARAMS_MAX, &err)) ==
-	    -1) {
-		smtp_reply(s, "501 5.5.4 %s", err);
-		return;
-	}
 	s->smtputf8 = 0;
 	s->dsn_ret[0] = s->dsn_envid[0] = '\0';
 	if (smtp_mail_params(s, params, n) == -1)
@@ -589,7 +607,6 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	struct smtp_param	 params[SMTP_PARAMS_MAX];
 	struct mailaddr		 addr;
 	struct ibuf		*b;
-	const char		*rest, *err;
 	int			 n, flags;
 
 	if (s->state < S_MAIL) {
@@ -605,19 +622,9 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 		return;
 	}
 	flags = SMTP_ADDR_BARE_OK | (s->smtputf8 ? SMTP_ADDR_UTF8 : 0);
-	if (smtp_addr_parse_path(arg + 3, flags, &addr, &rest, &err) == -1) {
-		smtp_reply(s, "501 5.1.3 Bad recipient address: %s", err);
+	if ((n = smtp_path_params(s, arg + 3, flags, "5.1.3 Bad recipient",
+	    &addr, params)) == -1)
 		return;
-	}
-	if (!s->esmtp && rest[0] != '\0') {
-		smtp_reply(s, "555 5.5.4 Parameters need EHLO");
-		return;
-	}
-	if ((n = smtp_params_parse(rest, params, SMTP_PARAMS_MAX, &err)) ==
-	    -1) {
-		smtp_reply(s, "501 5.5.4 %s", err);
-		return;
-	}
 	if (smtp_rcpt_params(s, params, n) == -1)
 		return;
 	if (smtp_addr_format(&addr, s->pending_rcpt,

@@ -319,5 +319,6 @@ uint64_t	 id_generate(void);
 const char	*id_text(uint64_t);
 ssize_t		 base64_decode(const char *, unsigned char *, size_t);
 int		 base64_encode(const unsigned char *, size_t, char *, size_t);
+char		*read_small(int, size_t, size_t *);
 
 #endif

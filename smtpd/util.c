@@ -178,3 +178,37 @@ base64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
 	out[n] = '\0';
 	return 0;
 }
+
+/*
+ * Read a whole small file from fd into a NUL-terminated buffer.  NULL
+ * when it holds more than max bytes (errno EFBIG: one byte more than
+ * allowed is read to tell a file that grew) or on a read error.
+ */
+char *
+read_small(int fd, size_t max, size_t *lenp)
+{
+	char	*text;
+	ssize_t	 n;
+	size_t	 len = 0;
+
+	if ((text = malloc(max + 2)) == NULL)
+		fatal("malloc");
+	while (len <= max && (n = read(fd, text + len, max + 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(text);
+			return NULL;
+		}
+		len += n;
+	}
+	if (len > max) {
+		free(text);
+		errno = EFBIG;
+		return NULL;
+	}
+	text[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return text;
+}
