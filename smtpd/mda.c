@@ -315,6 +315,24 @@ mda_run(const struct action *a, const struct passwd *pw, const char *target,
 	return EX_CANTCREAT;
 }
 
+/*
+ * What an agent may do once it is the user: a mailbox agent opens and
+ * writes files and nothing else (no exec, no network), an LMTP agent
+ * connects, a command agent runs its command under sandbox_command().
+ * The parent's privileges are gone by then; no-new-privs keeps a
+ * set-user-ID program from bringing any back.
+ */
+static int
+mda_agent_sandbox(const struct action *a, enum target_kind kind)
+{
+	if (kind == TARGET_COMMAND || (kind != TARGET_FILE &&
+	    a->type == ACTION_MDA))
+		return sandbox_command();
+	if (kind != TARGET_FILE && a->type == ACTION_LMTP)
+		return sandbox_seccomp("stdio rpath inet unix dns");
+	return sandbox_seccomp("stdio rpath wpath cpath fattr");
+}
+
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct mda_user *u,
     const struct passwd *pw, const char *target,
@@ -343,6 +361,10 @@ mda_agent(const struct action *a, const struct mda_user *u,
 	umask(077);
 	if (chdir(pw->pw_dir) == -1)
 		(void)chdir("/");
+	if (mda_agent_sandbox(a, kind) == -1) {
+		dprintf(errfd, "cannot sandbox the delivery agent");
+		_exit(EX_TEMPFAIL);
+	}
 	rc = mda_run(a, pw, target, msgfd, e, err, sizeof(err));
 	if (rc != EX_OK)
 		dprintf(errfd, "%s", err);

@@ -13,7 +13,8 @@
  *
  * The words, all listed in sandbox_rules[] below:
  *	stdio	an event loop on descriptors it already holds: I/O, memory,
- *		signals, time, identity, epoll/poll, pipes, socketpair(AF_UNIX),
+ *		signals, time, identity, epoll/poll, pipes and splice,
+ *		socketpair(AF_UNIX),
  *		send/recv on sockets, fsync, ioctl FIONREAD and TCGETS
  *	rpath	open read-only, stat, access, readlink, getdents, chdir
  *	wpath	open existing files for writing, fsync, syncfs
@@ -30,6 +31,10 @@
  *	sendfd, recvfd
  *		nothing: sendmsg and recvmsg are in stdio, and seccomp cannot
  *		look inside a msghdr to tell descriptors from data
+ *
+ * A delivery agent that runs a command gets sandbox_command() instead:
+ * the command may run anything the user may, so its filter lists what
+ * it may not do rather than what it may.
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
@@ -42,6 +47,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -184,6 +190,7 @@ static const struct sandbox_rule sandbox_rules[] = {
 	ANY("stdio", dup2),
 	ANY("stdio", dup3),
 	ANY("stdio", pipe2),
+	ANY("stdio", splice),		/* between descriptors it holds */
 	ANY("stdio", getrandom),
 	ANY("stdio", futex),
 	ANY("stdio", sendmsg),
@@ -281,6 +288,7 @@ static const struct sandbox_rule sandbox_rules[] = {
 	EQ("dns", socket, 0, AF_INET6),
 	ANY("dns", connect),
 	ANY("dns", bind),		/* c-ares may bind to port 0 */
+	ANY("dns", sendmmsg),		/* glibc's resolver, A and AAAA */
 
 	EQ("unix", socket, 0, AF_UNIX),
 	ANY("unix", connect),
@@ -364,6 +372,59 @@ sandbox(const char *promises, const struct sandbox_path *paths)
 
 	if (sandbox_seccomp(promises) == -1)
 		fatalx("sandbox: cannot load the system call filter");
+}
+
+/*
+ * What no mail command needs, and what would let one reach beyond its
+ * user: other processes' memory, the kernel's modules, keys, mounts and
+ * namespaces (a new user namespace opens much of the kernel to it),
+ * BPF and perf.  They fail with EPERM rather than kill, since a command
+ * may probe for them.  clone3 fails with ENOSYS so that the C library
+ * falls back to clone, whose flags can be checked.
+ */
+static const int sandbox_command_denied[] = {
+	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+	SCMP_SYS(process_vm_writev), SCMP_SYS(kcmp), SCMP_SYS(pidfd_getfd),
+	SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+	SCMP_SYS(init_module), SCMP_SYS(finit_module),
+	SCMP_SYS(delete_module), SCMP_SYS(kexec_load),
+	SCMP_SYS(kexec_file_load), SCMP_SYS(reboot), SCMP_SYS(swapon),
+	SCMP_SYS(swapoff), SCMP_SYS(acct), SCMP_SYS(quotactl),
+	SCMP_SYS(syslog), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+	SCMP_SYS(request_key), SCMP_SYS(mount), SCMP_SYS(umount2),
+	SCMP_SYS(pivot_root), SCMP_SYS(fsopen), SCMP_SYS(fsmount),
+	SCMP_SYS(fsconfig), SCMP_SYS(move_mount), SCMP_SYS(open_tree),
+	SCMP_SYS(unshare), SCMP_SYS(setns), SCMP_SYS(open_by_handle_at),
+	SCMP_SYS(name_to_handle_at), SCMP_SYS(io_uring_setup),
+	SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+};
+
+int
+sandbox_command(void)
+{
+	scmp_filter_ctx	 ctx;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return -1;
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+		return -1;
+	for (i = 0; rc == 0 && i < sizeof(sandbox_command_denied) /
+	    sizeof(sandbox_command_denied[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    sandbox_command_denied[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(clone3), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    CLONE_NEWUSER, CLONE_NEWUSER));
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc == 0 ? 0 : -1;
 }
 
 int

@@ -26,5 +26,6 @@ extern int	sandbox_debug;
 void	sandbox(const char *, const struct sandbox_path *);
 int	sandbox_landlock(const struct sandbox_path *);
 int	sandbox_seccomp(const char *);
+int	sandbox_command(void);
 
 #endif

@@ -167,8 +167,31 @@ killed_by_signal_is_temporary_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case command_runs_confined cleanup
+command_runs_confined_head()
+{
+	atf_set descr "The command runs with no-new-privs under a seccomp" \
+	    "filter that refuses new namespaces and debugging"
+}
+command_runs_confined_body()
+{
+	W=$(pwd)
+	mda_config "mda 'cd $W && grep -E \"^(NoNewPrivs|Seccomp):\" /proc/self/status > status.out; if unshare -U true 2>/dev/null; then echo unshare=yes; else echo unshare=no; fi >> status.out; cat > /dev/null'"
+	smtpd_start
+	send "sender@example.org"
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -s exit:0 -o match:"^NoNewPrivs:[[:space:]]+1$" cat status.out
+	atf_check -s exit:0 -o match:"^Seccomp:[[:space:]]+2$" cat status.out
+	atf_check -s exit:0 -o match:"^unshare=no$" cat status.out
+}
+command_runs_confined_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case command_runs_confined
 	atf_add_test_case envelope_in_environment
 	atf_add_test_case sender_is_never_shell_code
 	atf_add_test_case exit_75_is_temporary
