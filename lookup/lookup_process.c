@@ -2,7 +2,9 @@
  * The lookup process: every policy decision about a client, a sender or
  * a recipient is made here, from the kill file, the match rules and the
  * tables; local users and aliases are resolved here (it is the only role
- * that reads the password database).  It answers the listener; it never
+ * that reads the password database).  The listener's sessions, and the
+ * facts they are judged by, are kept in lookup_session.c; this file
+ * resolves recipients for them and for the queue's bounces.  It never
  * sees message content.
  *
  * A recipient that leads to local users is answered only once the
@@ -26,9 +28,9 @@
 
 #include "../smtpd/smtpd.h"
 #include "lookup_dns.h"
+#include "lookup_session.h"
 
 #define ALIAS_DEPTH_MAX		8
-#define ALIAS_MEMBERS_MAX	64
 #define INCLUDE_SIZE_MAX	(64 * 1024)
 #define INCLUDE_PREFIX		":include:"
 
@@ -46,46 +48,6 @@ static char		 alias_user[ENVELOPE_NAMEMAX];
 /* The directories of the file tables, the only ones we may read. */
 static char		**table_dirs;
 static size_t		 ntable_dirs;
-
-/* Whether a destination's ~/.forward is still to be read. */
-enum dest_forward {
-	DEST_FORWARD_NO,	/* a mailbox as is, a file, a command, ... */
-	DEST_FORWARD_ASK,	/* a local user: the parent must read it */
-	DEST_FORWARD_ASKED,	/* asked; the answer has not come yet */
-};
-
-/*
- * Where one recipient goes: an action and, for local ones, a user; the
- * target is "" for the action's own delivery, "/file" or "|command" of
- * an alias or a ~/.forward, or the address a member forwards to.
- */
-struct dest {
-	char			 action[ENVELOPE_NAMEMAX];
-	char			 user[ENVELOPE_NAMEMAX];
-	char			 target[ENVELOPE_TARGETMAX];
-	enum dest_forward	 forward;
-};
-
-/* Every destination of one recipient, as they are found. */
-struct dests {
-	struct dest	 d[ALIAS_MEMBERS_MAX];
-	int		 n;
-	size_t		 size;		/* what they take in the reply */
-	/* The users whose ~/.forward has been asked for, once each. */
-	char		 asked[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
-	int		 nasked;
-};
-
-struct rcpt_query {
-	struct sockaddr_storage	 ss;
-	char			 sender[ENVELOPE_ADDRMAX];
-	char			 rcpt[ENVELOPE_ADDRMAX];
-	char			 rdns[ENVELOPE_HOSTMAX];
-	char			 auth_user[ENVELOPE_NAMEMAX];
-	int			 authenticated;
-	int			 tls;
-	int			 local;
-};
 
 /*
  * How members are expanded.  q is NULL for VRFY and EXPN, which list
@@ -523,122 +485,16 @@ alias_expand(struct expand *x, struct table *t, const char *name, int depth)
 }
 
 static void
-lookup_client(struct imsg *imsg, struct sockaddr_storage *ss)
-{
-	uint32_t	 len;
-
-	len = imsg_get_u32(imsg);
-	if (len != sizeof(*ss))
-		fatalx("lookup: bad client address from smtp");
-	imsg_get_data(imsg, ss, sizeof(*ss));
-}
-
-static void
-lookup_reply(uint32_t type, uint32_t id, uint32_t status, const char *text)
-{
-	struct ibuf	*b;
-
-	b = proc_create(type, id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	proc_close(PROC_SMTP, b);
-}
-
-static void
-lookup_connect_reply(uint32_t id, uint32_t status, const char *text,
-    const char *rdns)
-{
-	struct ibuf	*b;
-
-	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	imsg_add_string(b, rdns);
-	proc_close(PROC_SMTP, b);
-}
-
-struct connect_query {
-	uint32_t		 id;
-	struct sockaddr_storage	 ss;
-};
-
-/* The client's confirmed name, if any, is judged too. */
-static void
-lookup_connect_named(void *arg, const char *name)
-{
-	struct connect_query	*q = arg;
-	const char		*addr = sa_to_text((struct sockaddr *)&q->ss);
-
-	if (name != NULL && killfile != NULL &&
-	    killfile_has_host(killfile, name)) {
-		log_info("lookup address=%s host=%s result=refused "
-		    "reason=killfile", addr, name);
-		lookup_connect_reply(q->id, LOOKUP_PERMFAIL,
-		    "554 5.7.1 Connection refused", "");
-	} else
-		lookup_connect_reply(q->id, LOOKUP_OK, "",
-		    name != NULL ? name : "");
-	free(q);
-}
-
-static void
-lookup_connect(struct imsg *imsg)
-{
-	struct connect_query	*q;
-
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		fatal("calloc");
-	q->id = imsg->hdr.peerid;
-	lookup_client(imsg, &q->ss);
-	proc_check(PROC_SMTP, imsg);
-	if (killfile != NULL && killfile_has_addr(killfile,
-	    (struct sockaddr *)&q->ss)) {
-		log_info("lookup address=%s result=refused reason=killfile",
-		    sa_to_text((struct sockaddr *)&q->ss));
-		lookup_connect_reply(q->id, LOOKUP_PERMFAIL,
-		    "554 5.7.1 Connection refused", "");
-		free(q);
-		return;
-	}
-	dns_reverse((struct sockaddr *)&q->ss, lookup_connect_named, q);
-}
-
-static void
-lookup_mail(struct imsg *imsg)
-{
-	struct sockaddr_storage	 ss;
-	char			 sender[ENVELOPE_ADDRMAX];
-	uint32_t		 flags;
-
-	imsg_get_string(imsg, sender, sizeof(sender));
-	lookup_client(imsg, &ss);
-	flags = imsg_get_u32(imsg);
-	proc_check(PROC_SMTP, imsg);
-
-	if (sender[0] == '\0' && (flags & LISTEN_REJECT_NULL)) {
-		lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid,
-		    LOOKUP_PERMFAIL, "550 5.7.1 Null sender refused");
-		return;
-	}
-	if (sender[0] != '\0' && killfile != NULL &&
-	    killfile_has_sender(killfile, sender)) {
-		log_info("lookup address=%s from=<%s> result=refused "
-		    "reason=killfile", sa_to_text((struct sockaddr *)&ss),
-		    sender);
-		lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid,
-		    LOOKUP_PERMFAIL, "550 5.7.1 Sender address rejected");
-		return;
-	}
-	lookup_reply(IMSG_LOOKUP_SMTP_MAIL, imsg->hdr.peerid, LOOKUP_OK, "");
-}
-
-static void
 lookup_rcpt_reply(enum smtp_proc to, uint32_t type, uint32_t id,
     uint32_t status, const char *text, const struct dests *ds)
 {
 	struct ibuf	*b;
 	int		 i, n = status == LOOKUP_OK ? ds->n : 0;
 
+	if (to == PROC_SMTP) {
+		session_rcpt_resolved(id, status, text, ds);
+		return;
+	}
 	b = proc_create(type, id, -1);
 	imsg_add_u32(b, status);
 	imsg_add_string(b, text);
@@ -872,7 +728,7 @@ rcpt_continue(struct rcpt_pending *p)
  * Resolve a recipient for smtp or the queue, and answer now or, when
  * ~/.forward files are to be read, once the parent has read them.
  */
-static void
+void
 rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
     const struct rcpt_query *q)
 {
@@ -1001,24 +857,6 @@ done:
 	rcpt_continue(p);
 }
 
-static void
-lookup_rcpt(struct imsg *imsg)
-{
-	struct rcpt_query	 q;
-
-	memset(&q, 0, sizeof(q));
-	imsg_get_string(imsg, q.sender, sizeof(q.sender));
-	imsg_get_string(imsg, q.rcpt, sizeof(q.rcpt));
-	lookup_client(imsg, &q.ss);
-	imsg_get_string(imsg, q.rdns, sizeof(q.rdns));
-	q.authenticated = imsg_get_u8(imsg);
-	imsg_get_string(imsg, q.auth_user, sizeof(q.auth_user));
-	q.tls = imsg_get_u8(imsg);
-	proc_check(PROC_SMTP, imsg);
-	q.local = addr_is_loopback((struct sockaddr *)&q.ss);
-	rcpt_start(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, imsg->hdr.peerid, &q);
-}
-
 /*
  * The queue routes a message it makes itself (a bounce): a local
  * submission from the null sender, judged by the same rules.
@@ -1056,8 +894,8 @@ lookup_alias_table(int internal)
  * local nor authenticated.  Only local users are named: neither files,
  * commands nor other hosts' addresses, nor what a ~/.forward holds.
  */
-static void
-lookup_vrfy_expn(struct imsg *imsg, int expn)
+void
+lookup_vrfy_expn(uint32_t id, const char *asked, int privileged, int expn)
 {
 	char		 name[ENVELOPE_ADDRMAX], *at;
 	char		 user[ENVELOPE_NAMEMAX];
@@ -1065,11 +903,9 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 	struct dests	*ds;
 	struct expand	 x;
 	struct ibuf	*b;
-	int		 privileged, i;
+	int		 i;
 
-	imsg_get_string(imsg, name, sizeof(name));
-	privileged = imsg_get_u8(imsg);
-	proc_check(PROC_SMTP, imsg);
+	strlcpy(name, asked, sizeof(name));
 	if ((at = strrchr(name, '@')) != NULL) {
 		if (!lookup_domain_is_local(at + 1))
 			name[0] = '\0';
@@ -1096,7 +932,7 @@ lookup_vrfy_expn(struct imsg *imsg, int expn)
 		dest_add(&x, user, "", DEST_FORWARD_NO);
 
 	b = proc_create(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
-	    imsg->hdr.peerid, -1);
+	    id, -1);
 	imsg_add_u32(b, ds->n);
 	for (i = 0; i < ds->n; i++)
 		imsg_add_string(b, ds->d[i].user);
@@ -1186,21 +1022,13 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 		}
 		break;
 	case PROC_SMTP:
+		/* Checked there, message by message: never fatal. */
+		session_dispatch(imsg);
+		return;
+	case PROC_AUTH:
 		switch (imsg->hdr.type) {
-		case IMSG_SMTP_LOOKUP_CONNECT:
-			lookup_connect(imsg);
-			return;
-		case IMSG_SMTP_LOOKUP_MAIL:
-			lookup_mail(imsg);
-			return;
-		case IMSG_SMTP_LOOKUP_RCPT:
-			lookup_rcpt(imsg);
-			return;
-		case IMSG_SMTP_LOOKUP_VRFY:
-			lookup_vrfy_expn(imsg, 0);
-			return;
-		case IMSG_SMTP_LOOKUP_EXPN:
-			lookup_vrfy_expn(imsg, 1);
+		case IMSG_AUTH_LOOKUP_RESULT:
+			session_auth_result(imsg);
 			return;
 		}
 		break;
@@ -1208,6 +1036,12 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	}
 	proc_bad_imsg(PROC_LOOKUP, from, imsg);
+}
+
+struct killfile *
+lookup_killfile(void)
+{
+	return killfile;
 }
 
 static int

@@ -1,7 +1,9 @@
 /*
  * The auth process: checks a user name and password against a
  * credentials table, and nothing else.  It never sees the network: the
- * listener asks, with the client's address as text, and gets a status.
+ * listener asks, with the client's address as text.  The answer goes to
+ * lookup, which learns the login from here and not from the listener,
+ * and passes the status on to the listener.
  *
  * Failed attempts are answered late, the more so the more an address
  * has failed, and an address that fails too often is refused without a
@@ -29,18 +31,23 @@ struct auth_pending {
 	struct event	 ev;
 	uint32_t	 session;
 	uint32_t	 status;
+	char		 table[TABLE_NAMESZ];
+	char		 user[AUTH_USER_MAX + 1];
 };
 
 static struct auth_limiter	*limiter;
 
 static void
-auth_reply(uint32_t session, uint32_t status)
+auth_reply(uint32_t session, uint32_t status, const char *table,
+    const char *user)
 {
 	struct ibuf	*b;
 
-	b = proc_create(IMSG_AUTH_SMTP_RESULT, session, -1);
+	b = proc_create(IMSG_AUTH_LOOKUP_RESULT, session, -1);
 	imsg_add_u32(b, status);
-	proc_close(PROC_SMTP, b);
+	imsg_add_string(b, table);
+	imsg_add_string(b, user);
+	proc_close(PROC_LOOKUP, b);
 }
 
 static void
@@ -48,24 +55,27 @@ auth_pending_done(int fd, short event, void *arg)
 {
 	struct auth_pending	*p = arg;
 
-	auth_reply(p->session, p->status);
+	auth_reply(p->session, p->status, p->table, p->user);
 	free(p);
 }
 
 static void
-auth_reply_later(uint32_t session, uint32_t status, int delay)
+auth_reply_later(uint32_t session, uint32_t status, const char *table,
+    const char *user, int delay)
 {
 	struct auth_pending	*p;
 	struct timeval		 tv;
 
 	if (delay <= 0) {
-		auth_reply(session, status);
+		auth_reply(session, status, table, user);
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		fatal("calloc");
 	p->session = session;
 	p->status = status;
+	strlcpy(p->table, table, sizeof(p->table));
+	strlcpy(p->user, user, sizeof(p->user));
 	tv.tv_sec = delay;
 	tv.tv_usec = 0;
 	evtimer_set(&p->ev, auth_pending_done, p);
@@ -109,8 +119,8 @@ auth_log(const char *addr, const char *user, const char *result)
 
 /*
  * IMSG_SMTP_AUTH_CHECK, peerid the session: strings table name, client
- * address, user, password.  Answered with IMSG_AUTH_SMTP_RESULT, same
- * peerid, u32 status.
+ * address, user, password.  Answered to lookup with
+ * IMSG_AUTH_LOOKUP_RESULT, same peerid: u32 status, the table, the user.
  */
 static void
 auth_check(struct imsg *imsg)
@@ -129,16 +139,21 @@ auth_check(struct imsg *imsg)
 	imsg_get_string(imsg, password, sizeof(password));
 	/* imsg_free() does not promise to wipe what it frees. */
 	explicit_bzero(imsg->data, imsg->len);
-	proc_check(PROC_SMTP, imsg);
-	if ((t = auth_table(name)) == NULL)
-		fatalx("auth: protocol error: smtp named a table no listener "
-		    "authenticates with");
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1) {
+		explicit_bzero(password, sizeof(password));
+		return;
+	}
+	if ((t = auth_table(name)) == NULL) {
+		explicit_bzero(password, sizeof(password));
+		proc_refuse(PROC_SMTP, imsg, "not a credentials table");
+		return;
+	}
 
 	now = auth_now();
 	if (limiter_blocked(limiter, addr, now)) {
 		explicit_bzero(password, sizeof(password));
 		auth_log(addr, user, "blocked");
-		auth_reply(session, AUTH_BLOCKED);
+		auth_reply(session, AUTH_BLOCKED, name, user);
 		return;
 	}
 	ok = creds_verify(t, user, password) == AUTH_OK;
@@ -146,7 +161,7 @@ auth_check(struct imsg *imsg)
 	if (ok) {
 		limiter_success(limiter, addr);
 		auth_log(addr, user, "ok");
-		auth_reply(session, AUTH_OK);
+		auth_reply(session, AUTH_OK, name, user);
 		return;
 	}
 	if ((delay = limiter_failure(limiter, addr, now)) == -1)
@@ -155,7 +170,7 @@ auth_check(struct imsg *imsg)
 	status = limiter_blocked(limiter, addr, now) ? AUTH_BLOCKED :
 	    AUTH_FAIL;
 	auth_log(addr, user, status == AUTH_BLOCKED ? "blocked" : "fail");
-	auth_reply_later(session, status, delay);
+	auth_reply_later(session, status, name, user, delay);
 }
 
 static void

@@ -334,7 +334,12 @@ control_relay_answer(enum smtp_proc from, struct imsg *imsg)
 	char			 text[CTL_LINE_MAX];
 
 	imsg_get_string(imsg, text, sizeof(text));
-	proc_check(from, imsg);
+	if (from == PROC_SMTP) {
+		/* The listener's words: no descriptor goes on to a client. */
+		if (proc_valid(from, imsg, 0) == -1)
+			return;
+	} else
+		proc_check(from, imsg);
 	TAILQ_FOREACH(c, &clients, entry)
 		if (c->id == imsg->hdr.peerid)
 			break;

@@ -89,6 +89,13 @@ io_release(struct io *io)
 void
 io_free(struct io *io)
 {
+	/*
+	 * Another process may hold the socket too (lookup is handed a copy
+	 * at connect, which may still be on its way): the connection ends
+	 * now, whoever else has it.
+	 */
+	if (io->fd != -1)
+		shutdown(io->fd, SHUT_RDWR);
 	if (io->in_cb) {
 		io->freed = 1;
 		if (io->ev_set) {

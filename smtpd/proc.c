@@ -3,7 +3,11 @@
  * the imsg channel to each peer on top of libevent, and dropping
  * privileges.  A peer that closes its channel, sends a malformed message
  * or a type the receiver does not take kills the receiver: the parent
- * sees that and stops everything (fail closed).
+ * sees that and stops everything (fail closed).  The listener is the
+ * exception: it faces the network and is assumed compromised, so what
+ * it sends is checked, and a message of it that breaks the protocol is
+ * refused and logged, never obeyed and never fatal.  (A listener that
+ * breaks the framing itself still stops the daemon, as its death would.)
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -48,9 +52,9 @@ static const unsigned char proc_links[PROC_COUNT][PROC_COUNT] = {
 		[PROC_LOOKUP] = 1, [PROC_AUTH] = 1, [PROC_QUEUE] = 1,
 		[PROC_CONTROL] = 1 },
 	[PROC_LOOKUP] = {
-		[PROC_SMTP] = 1, [PROC_QUEUE] = 1, [PROC_MTA] = 1,
-		[PROC_CONTROL] = 1 },
-	[PROC_AUTH] = { [PROC_SMTP] = 1 },
+		[PROC_SMTP] = 1, [PROC_AUTH] = 1, [PROC_QUEUE] = 1,
+		[PROC_MTA] = 1, [PROC_CONTROL] = 1 },
+	[PROC_AUTH] = { [PROC_SMTP] = 1, [PROC_LOOKUP] = 1 },
 	[PROC_QUEUE] = {
 		[PROC_SMTP] = 1, [PROC_LOOKUP] = 1, [PROC_MTA] = 1,
 		[PROC_CONTROL] = 1 },
@@ -244,6 +248,10 @@ proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
 void
 proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
 {
+	if (from == PROC_SMTP) {
+		proc_refuse(from, imsg, "unexpected type");
+		return;
+	}
 	fatalx("%s: unexpected imsg %u from %s", proc_name(self),
 	    imsg->hdr.type, proc_name(from));
 }
@@ -252,9 +260,44 @@ proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
 void
 proc_check(enum smtp_proc from, struct imsg *imsg)
 {
+	if (from == PROC_SMTP)
+		fatalx("%s: proc_check on a message of smtp",
+		    proc_name(proc_self));
 	if (imsg_end(imsg) == -1)
 		fatalx("%s: malformed imsg %u from %s", proc_name(proc_self),
 		    imsg->hdr.type, proc_name(from));
+}
+
+/*
+ * Log a message of the listener that is not obeyed.  From any other
+ * peer a bad message is a bug of ours, and fatal.
+ */
+int
+proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
+{
+	if (from != PROC_SMTP)
+		fatalx("%s: bad imsg %u from %s: %s", proc_name(proc_self),
+		    imsg->hdr.type, proc_name(from), why);
+	log_warnx("%s: result=refused imsg=%u from=smtp session=%08x "
+	    "reason=\"%s\"", proc_name(proc_self), imsg->hdr.type,
+	    imsg->hdr.peerid, why);
+	return -1;
+}
+
+/*
+ * Whether a message of the listener was read exactly and came with a
+ * descriptor only where one belongs: 0, or -1 once refused.
+ */
+int
+proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)
+{
+	if (imsg_end(imsg) == -1)
+		return proc_refuse(from, imsg, "malformed");
+	if (wants_fd && imsg->fd == -1)
+		return proc_refuse(from, imsg, "descriptor missing");
+	if (!wants_fd && imsg->fd != -1)
+		return proc_refuse(from, imsg, "unexpected descriptor");
+	return 0;
 }
 
 /*

@@ -186,14 +186,11 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_LOOKUP_SMTP_RCPT:
 		case IMSG_LOOKUP_SMTP_VRFY:
 		case IMSG_LOOKUP_SMTP_EXPN:
+		case IMSG_LOOKUP_SMTP_DATA:
 			smtp_session_lookup_reply(imsg->hdr.peerid,
 			    imsg->hdr.type, imsg);
 			return;
-		}
-		break;
-	case PROC_AUTH:
-		switch (imsg->hdr.type) {
-		case IMSG_AUTH_SMTP_RESULT:
+		case IMSG_LOOKUP_SMTP_AUTH:
 			smtp_session_auth_reply(imsg->hdr.peerid, imsg);
 			return;
 		}

@@ -177,15 +177,20 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		explicit_bzero(initial, strlen(initial));
 }
 
-/* The auth process answered an AUTH. */
+/*
+ * The answer to an AUTH, from lookup: the auth process tells lookup
+ * first, so that the login is lookup's own fact, not our word.
+ */
 void
 smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
 {
 	struct smtp_session	*s;
+	char			 user[256];
 	uint32_t		 status;
 
 	status = imsg_get_u32(imsg);
-	proc_check(PROC_AUTH, imsg);
+	imsg_get_string(imsg, user, sizeof(user));
+	proc_check(PROC_LOOKUP, imsg);
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
 		fatalx("smtp: auth answer for no question");
 	s->waiting = 0;
@@ -196,7 +201,7 @@ smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
 	switch (status) {
 	case AUTH_OK:
 		s->authenticated = 1;
-		strlcpy(s->auth_user, s->auth_login, sizeof(s->auth_user));
+		strlcpy(s->auth_user, user, sizeof(s->auth_user));
 		log_info("smtp-in session=%08x address=%s user=%s "
 		    "result=authenticated", s->id, s->addr, s->auth_user);
 		smtp_reply(s, "235 2.7.0 Authentication successful");

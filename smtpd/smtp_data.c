@@ -1,8 +1,10 @@
 /*
  * The DATA phase of an SMTP session: the Received: header, each line of
- * the message written straight into the file the queue created, the
- * rules that keep a message from ending early (SMTP smuggling), and the
- * commit that earns the client its 250.
+ * the message written into the pipe the queue reads into the message
+ * file, the rules that keep a message from ending early (SMTP
+ * smuggling), and the commit that earns the client its 250.  The queue
+ * commits only once exactly the bytes counted here have come through
+ * the pipe.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -17,10 +19,84 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "smtpd.h"
 #include "smtp.h"
 #include "smtp_session.h"
 #include "io.h"
+
+/*
+ * What may wait for the pipe before the session stops reading from the
+ * client; the queue drains the pipe as fast as the disk takes it.
+ */
+#define DATA_PIPE_HIGH	(256 * 1024)
+
+static void	smtp_data_commit(struct smtp_session *);
+
+/* Done with the pipe: after the commit, or for a transaction reset. */
+void
+smtp_data_close(struct smtp_session *s)
+{
+	if (s->datafd == -1)
+		return;
+	event_del(&s->data_ev);
+	close(s->datafd);
+	s->datafd = -1;
+	evbuffer_free(s->dataout);
+	s->dataout = NULL;
+	s->data_blocked = 0;
+	s->data_ending = 0;
+}
+
+static void
+smtp_data_ready(int fd, short event, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	smtp_data_flush(s);
+	if (s->datafd == -1)
+		return;
+	if (s->data_ending) {
+		if (evbuffer_get_length(s->dataout) == 0)
+			smtp_data_commit(s);
+		return;
+	}
+	if (!s->data_blocked && !s->dead)
+		smtp_process(s);
+}
+
+/*
+ * Hand what waits to the pipe.  The queue closes its end only when it
+ * cannot take the message (a full disk, too big); what follows is then
+ * dropped, and the commit brings back the queue's reason.
+ */
+void
+smtp_data_flush(struct smtp_session *s)
+{
+	struct evbuffer	*out = s->dataout;
+	int		 n;
+
+	if (s->datafd == -1)
+		return;
+	while (evbuffer_get_length(out) > 0) {
+		if (s->data_broken || s->data_error) {
+			evbuffer_drain(out, evbuffer_get_length(out));
+			break;
+		}
+		if ((n = evbuffer_write(out, s->datafd)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (errno == EPIPE)
+				s->data_broken = 1;
+			else
+				s->data_error = errno;
+		}
+	}
+	s->data_blocked = evbuffer_get_length(out) > DATA_PIPE_HIGH;
+	if (evbuffer_get_length(out) > 0)
+		event_add(&s->data_ev, NULL);
+}
 
 void
 smtp_data_begin(struct smtp_session *s, int fd)
@@ -31,12 +107,15 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	time_t			 now;
 	const char		*with;
 
-	if ((s->datafp = fdopen(fd, "w")) == NULL) {
+	if ((s->dataout = evbuffer_new()) == NULL) {
 		close(fd);
 		smtp_transaction_reset(s);
 		smtp_reply(s, "451 4.3.0 Temporary failure");
 		return;
 	}
+	set_nonblocking(fd);
+	s->datafd = fd;
+	event_set(&s->data_ev, fd, EV_WRITE, smtp_data_ready, s);
 	now = time(NULL);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    gmtime(&now));
@@ -47,22 +126,24 @@ smtp_data_begin(struct smtp_session *s, int fd)
 		with = s->authenticated ? "ESMTPSA" : "ESMTPS";
 	else
 		with = s->authenticated ? "ESMTPA" : "ESMTP";
-	fprintf(s->datafp, "Received: from %s (%s [%s])\n\tby %s with %s "
-	    "id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown", s->addr,
-	    env->hostname, with, s->msgid);
+	evbuffer_add_printf(s->dataout, "Received: from %s (%s [%s])\n\tby %s "
+	    "with %s id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown",
+	    s->addr, env->hostname, with, s->msgid);
 	if (io_is_tls(s->io))
-		fprintf(s->datafp, "\n\t(version=%s cipher=%s)",
+		evbuffer_add_printf(s->dataout, "\n\t(version=%s cipher=%s)",
 		    tls_conn_version(tls), tls_conn_cipher(tls));
 	r = TAILQ_FIRST(&s->rcpts);
 	if (s->nrcpt == 1)
-		fprintf(s->datafp, "\n\tfor <%s>", r->addr);
-	fprintf(s->datafp, ";\n\t%s\n", date);
+		evbuffer_add_printf(s->dataout, "\n\tfor <%s>", r->addr);
+	evbuffer_add_printf(s->dataout, ";\n\t%s\n", date);
+	s->datasent = evbuffer_get_length(s->dataout);
 	s->state = S_DATA;
 	s->datalen = 0;
 	s->data_bol = 1;
 	s->data_crlf = 1;
 	s->data_toobig = 0;
 	s->data_error = 0;
+	s->data_broken = 0;
 	s->data_bare = 0;
 	s->data_inheaders = 1;
 	s->data_named_sender = 0;
@@ -80,39 +161,26 @@ smtp_data_write(struct smtp_session *s, const char *p, size_t len)
 		s->data_toobig = 1;
 		return;
 	}
-	if (fwrite(p, 1, len, s->datafp) != len)
-		s->data_error = errno ? errno : EIO;
+	if (evbuffer_add(s->dataout, p, len) == -1) {
+		s->data_error = ENOMEM;
+		return;
+	}
+	s->datasent += len;
+	if (evbuffer_get_length(s->dataout) > DATA_PIPE_HIGH)
+		smtp_data_flush(s);
 }
 
+/* Every byte is in the pipe: the queue may commit once it has them. */
 static void
-smtp_send_envelopes(struct smtp_session *s)
+smtp_data_commit(struct smtp_session *s)
 {
-	struct smtp_rcpt	*r;
-	struct smtp_dest	*d;
-	struct ibuf		*b;
-	size_t			 i;
+	struct ibuf	*b;
 
-	TAILQ_FOREACH(r, &s->rcpts, entry) {
-		for (i = 0; i < r->ndests; i++) {
-			d = &r->dests[i];
-			b = proc_create(IMSG_SMTP_QUEUE_ENVELOPE, s->id, -1);
-			imsg_add_u32(b, s->msgid);
-			imsg_add_string(b, s->sender);
-			/* An alias member elsewhere: the mail goes there. */
-			imsg_add_string(b, envelope_target_kind(d->target) ==
-			    TARGET_ADDRESS ? d->target : r->addr);
-			imsg_add_string(b, d->action);
-			imsg_add_string(b, d->user);
-			imsg_add_string(b, d->target);
-			imsg_add_string(b, s->helo);
-			imsg_add_string(b, s->addr);
-			imsg_add_string(b, s->dsn_ret);
-			imsg_add_string(b, s->dsn_envid);
-			imsg_add_string(b, r->notify);
-			imsg_add_string(b, r->orcpt);
-			proc_close(PROC_QUEUE, b);
-		}
-	}
+	smtp_data_close(s);
+	b = proc_create(IMSG_SMTP_QUEUE_COMMIT, s->id, -1);
+	imsg_add_u32(b, s->msgid);
+	imsg_add_u64(b, s->datasent);
+	proc_close(PROC_QUEUE, b);
 }
 
 static void
@@ -132,14 +200,7 @@ smtp_data_end(struct smtp_session *s)
 
 	s->state = S_HELO;
 	io_set_timeout(s->io, env->timeout_command);
-	/* The first error seen is the one that says why. */
 	failed = s->data_error;
-	errno = 0;
-	if ((fflush(s->datafp) == EOF || ferror(s->datafp)) && !failed)
-		failed = errno ? errno : EIO;
-	if (fclose(s->datafp) == EOF && !failed)
-		failed = errno ? errno : EIO;
-	s->datafp = NULL;
 	if (s->data_toobig) {
 		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
 		return;
@@ -154,11 +215,7 @@ smtp_data_end(struct smtp_session *s)
 		    "reason=\"cannot write message: %s\"", s->id,
 		    strerror(failed));
 		smtp_transaction_reset(s);
-		if (failed == ENOSPC || failed == EDQUOT)
-			smtp_reply(s, "452 4.3.1 Insufficient system storage");
-		else
-			smtp_reply(s, "451 4.3.0 Temporary failure writing "
-			    "message");
+		smtp_reply(s, "451 4.3.0 Temporary failure writing message");
 		return;
 	}
 	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
@@ -168,10 +225,12 @@ smtp_data_end(struct smtp_session *s)
 		    "Reply-To: sender");
 		return;
 	}
-	smtp_send_envelopes(s);
-	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_COMMIT, s->id, -1,
-	    &s->msgid, sizeof(s->msgid));
+	/* The answer comes from the queue, after the commit. */
 	s->waiting = 1;
+	s->data_ending = 1;
+	smtp_data_flush(s);
+	if (evbuffer_get_length(s->dataout) == 0)
+		smtp_data_commit(s);
 }
 
 /* Does a header line name a sender (From: or Reply-To: with content)? */

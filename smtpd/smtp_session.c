@@ -6,6 +6,12 @@
  * the lookup process, passwords by the auth process, storage belongs to
  * the queue.  While a session waits for one of them it reads nothing,
  * so pipelined commands are answered in order.
+ *
+ * This process is assumed to be the first one an attacker takes over,
+ * so it vouches for nothing: lookup reads the client's address from the
+ * socket it is handed at connect and learns logins from auth, routing
+ * goes from lookup to the queue, and the message goes to the queue
+ * through a pipe.  What is sent from here is only what the client said.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -141,6 +147,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	struct smtp_client	*c;
 	struct ibuf		*b;
 	const char		*addr = sa_to_text(sa);
+	int			 sock;
 
 	if (nsessions >= env->max_sessions) {
 		smtp_refuse_busy(l, fd, addr, "max-sessions");
@@ -172,6 +179,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 		s->id = arc4random();
 	} while (s->id == 0 || smtp_session_find(s->id) != NULL);
 	s->l = l;
+	s->datafd = -1;
 	memcpy(&s->ss, sa, len < sizeof(s->ss) ? len : sizeof(s->ss));
 	strlcpy(s->addr, addr, sizeof(s->addr));
 	TAILQ_INIT(&s->rcpts);
@@ -180,25 +188,21 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	log_info("smtp-in session=%08x address=%s port=%d result=connected",
 	    s->id, s->addr, l->port);
 
-	/* Nothing is read before lookup has judged the client. */
+	/*
+	 * Nothing is read before lookup has judged the client.  Lookup
+	 * reads the address from a copy of the socket itself.
+	 */
 	io_set_read(s->io, 0);
 	io_set_timeout(s->io, env->timeout_command);
-	b = proc_create(IMSG_SMTP_LOOKUP_CONNECT, s->id, -1);
-	imsg_add_u32(b, sizeof(s->ss));
-	imsg_add_data(b, &s->ss, sizeof(s->ss));
+	if ((sock = dup(fd)) == -1) {
+		log_warn("smtp-in session=%08x dup", s->id);
+		s->connect_failed = 1;
+		smtp_free(s, "descriptors");
+		return;
+	}
+	b = proc_create(IMSG_SMTP_LOOKUP_CONNECT, s->id, sock);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
-}
-
-static void
-smtp_rcpt_free(struct smtp_rcpt *r)
-{
-	size_t	 i;
-
-	for (i = 0; i < r->ndests; i++)
-		free(r->dests[i].target);
-	free(r->dests);
-	free(r);
 }
 
 static void
@@ -208,10 +212,9 @@ smtp_rcpts_clear(struct smtp_session *s)
 
 	while ((r = TAILQ_FIRST(&s->rcpts)) != NULL) {
 		TAILQ_REMOVE(&s->rcpts, r, entry);
-		smtp_rcpt_free(r);
+		free(r);
 	}
 	s->nrcpt = 0;
-	s->nenvelopes = 0;
 }
 
 void
@@ -222,10 +225,7 @@ smtp_transaction_reset(struct smtp_session *s)
 	s->dsn_ret[0] = '\0';
 	s->dsn_envid[0] = '\0';
 	s->smtputf8 = 0;
-	if (s->datafp != NULL) {
-		fclose(s->datafp);
-		s->datafp = NULL;
-	}
+	smtp_data_close(s);
 	if (s->msgid != 0) {
 		proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_ROLLBACK, s->id, -1,
 		    &s->msgid, sizeof(s->msgid));
@@ -250,6 +250,9 @@ smtp_free(struct smtp_session *s, const char *why)
 	log_info("smtp-in session=%08x address=%s result=closed reason=%s",
 	    s->id, s->addr, why);
 	smtp_transaction_reset(s);
+	if (!s->connect_failed)
+		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_CLOSE, s->id, -1,
+		    NULL, 0);
 	RB_REMOVE(smtp_sessions, &sessions, s);
 	smtp_client_release(s->addr);
 	nsessions--;
@@ -307,6 +310,8 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		    s->id, s->addr, tls_conn_version(io_tls(io)),
 		    tls_conn_cipher(io_tls(io)));
 		io_set_read(s->io, 1);
+		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_TLS, s->id, -1,
+		    NULL, 0);
 		if (s->state == S_HANDSHAKE)
 			smtp_greet(s);
 		else {
@@ -539,9 +544,9 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_MAIL, s->id, -1);
 	imsg_add_string(b, s->sender);
-	imsg_add_u32(b, sizeof(s->ss));
-	imsg_add_data(b, &s->ss, sizeof(s->ss));
-	imsg_add_u32(b, s->l->flags);
+	imsg_add_string(b, s->helo);
+	imsg_add_string(b, s->dsn_ret);
+	imsg_add_string(b, s->dsn_envid);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
@@ -638,14 +643,9 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 		return;
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, s->id, -1);
-	imsg_add_string(b, s->sender);
 	imsg_add_string(b, s->pending_rcpt);
-	imsg_add_u32(b, sizeof(s->ss));
-	imsg_add_data(b, &s->ss, sizeof(s->ss));
-	imsg_add_string(b, s->rdns);
-	imsg_add_u8(b, s->authenticated);
-	imsg_add_string(b, s->auth_user);
-	imsg_add_u8(b, io_is_tls(s->io));
+	imsg_add_string(b, s->pending_notify);
+	imsg_add_string(b, s->pending_orcpt);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
@@ -667,7 +667,8 @@ smtp_cmd_data(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.5.4 DATA takes no argument");
 		return;
 	}
-	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_CREATE, s->id, -1, NULL, 0);
+	/* Lookup sends the queue what it routed; the queue answers. */
+	proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_DATA, s->id, -1, NULL, 0);
 	s->waiting = 1;
 }
 
@@ -702,9 +703,7 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 	struct ibuf	*b;
 	char		 name[ENVELOPE_ADDRMAX];
 	size_t		 len;
-	int		 local;
 
-	local = addr_is_loopback((struct sockaddr *)&s->ss);
 	if (allow == SMTP_ALLOW_OFF ||
 	    (allow == SMTP_ALLOW_AUTH && !s->authenticated)) {
 		if (expn)
@@ -728,7 +727,6 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 	b = proc_create(expn ? IMSG_SMTP_LOOKUP_EXPN : IMSG_SMTP_LOOKUP_VRFY,
 	    s->id, -1);
 	imsg_add_string(b, name);
-	imsg_add_u8(b, s->authenticated || local);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
@@ -855,7 +853,7 @@ smtp_process(struct smtp_session *s)
 
 	in = io_input(s->io);
 	while (!s->waiting && !s->starttls && s->state != S_QUIT &&
-	    s->state > S_HANDSHAKE) {
+	    s->state > S_HANDSHAKE && !s->data_blocked) {
 		if (s->errors >= env->max_errors && s->state != S_DATA) {
 			log_info("smtp-in session=%08x address=%s "
 			    "result=closed reason=too-many-errors", s->id,
@@ -901,6 +899,9 @@ smtp_process(struct smtp_session *s)
 		smtp_command_line(s, buf, len);
 		explicit_bzero(buf, len);
 	}
+	/* What this round added to the message goes to the queue now. */
+	if (s->state == S_DATA)
+		smtp_data_flush(s);
 }
 
 /* Lookup judged the client: greet it or turn it away. */
@@ -929,50 +930,23 @@ smtp_lookup_connect(struct smtp_session *s, uint32_t status,
 }
 
 static void
-smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply,
-    struct imsg *imsg)
+smtp_lookup_rcpt(struct smtp_session *s, uint32_t status, const char *reply)
 {
 	struct smtp_rcpt	*r;
-	char			 target[ENVELOPE_TARGETMAX];
-	uint32_t		 n, i;
 
-	n = imsg_get_u32(imsg);
-	if (n > 1024)
-		fatalx("smtp: too many destinations from lookup");
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (n > 0 && (r->dests = calloc(n, sizeof(*r->dests))) == NULL))
-		fatal("calloc");
-	for (i = 0; i < n; i++) {
-		imsg_get_string(imsg, r->dests[i].action,
-		    sizeof(r->dests[i].action));
-		imsg_get_string(imsg, r->dests[i].user,
-		    sizeof(r->dests[i].user));
-		imsg_get_string(imsg, target, sizeof(target));
-		if ((r->dests[i].target = strdup(target)) == NULL)
-			fatal("strdup");
-	}
-	r->ndests = n;
-	proc_check(PROC_LOOKUP, imsg);
 	log_info("smtp-in session=%08x address=%s from=<%s> to=<%s> "
 	    "result=%s", s->id, s->addr, s->sender, s->pending_rcpt,
 	    status == LOOKUP_OK ? "accepted" : "refused");
-	if (status != LOOKUP_OK || n == 0) {
-		smtp_rcpt_free(r);
+	if (status != LOOKUP_OK) {
 		smtp_reply(s, "%s", reply[0] ? reply :
 		    "451 4.3.0 Temporary failure");
 		return;
 	}
-	if (s->nenvelopes + n > SMTP_MAX_ENVELOPES) {
-		smtp_rcpt_free(r);
-		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return;
-	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("calloc");
 	strlcpy(r->addr, s->pending_rcpt, sizeof(r->addr));
-	strlcpy(r->notify, s->pending_notify, sizeof(r->notify));
-	strlcpy(r->orcpt, s->pending_orcpt, sizeof(r->orcpt));
 	TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
 	s->nrcpt++;
-	s->nenvelopes += n;
 	s->state = S_RCPT;
 	smtp_reply(s, "250 2.1.5 Ok");
 }
@@ -1019,7 +993,7 @@ smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 	}
 	if (type == IMSG_LOOKUP_SMTP_CONNECT)
 		imsg_get_string(imsg, s->rdns, sizeof(s->rdns));
-	if (type == IMSG_LOOKUP_SMTP_CONNECT || type == IMSG_LOOKUP_SMTP_MAIL)
+	if (type != IMSG_LOOKUP_SMTP_VRFY && type != IMSG_LOOKUP_SMTP_EXPN)
 		proc_check(PROC_LOOKUP, imsg);
 	s->waiting = 0;
 	if (s->dead) {
@@ -1042,7 +1016,11 @@ smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 		}
 		break;
 	case IMSG_LOOKUP_SMTP_RCPT:
-		smtp_lookup_rcpt(s, status, reply, imsg);
+		smtp_lookup_rcpt(s, status, reply);
+		break;
+	case IMSG_LOOKUP_SMTP_DATA:
+		/* Refused: nothing was routed, no message was made. */
+		smtp_reply(s, "%s", reply);
 		break;
 	default:
 		smtp_lookup_vrfy_expn(s, type, imsg);
@@ -1069,9 +1047,15 @@ smtp_session_queue_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 	imsg->fd = -1;
 
 	if (type == IMSG_QUEUE_SMTP_CREATE) {
-		if (status == 0 && fd == -1)
-			fatalx("smtp: message file without a descriptor");
-		if (status == 0)
+		if (status == 0 && fd == -1) {
+			/* Lost to a full descriptor table: try again later. */
+			log_warnx("smtp-in session=%08x msgid=%08x "
+			    "result=tempfail reason=\"no pipe descriptor\"",
+			    s->id, msgid);
+			s->msgid = msgid;
+			smtp_transaction_reset(s);
+			status = 1;
+		} else if (status == 0)
 			s->msgid = msgid;
 		if (s->dead) {
 			if (fd != -1)

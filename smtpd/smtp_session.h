@@ -13,6 +13,8 @@
 
 #include <stdio.h>
 
+#include <event.h>
+
 #include "smtpd.h"
 
 /*
@@ -46,19 +48,10 @@ enum smtp_auth_step {
 	AUTH_LOGIN_PASS,
 };
 
-struct smtp_dest {
-	char	 action[ENVELOPE_NAMEMAX];
-	char	 user[ENVELOPE_NAMEMAX];
-	char	*target;	/* "" mostly, so not kept in place */
-};
-
+/* A recipient lookup accepted; where it goes is lookup's business. */
 struct smtp_rcpt {
 	TAILQ_ENTRY(smtp_rcpt)	 entry;
 	char			 addr[ENVELOPE_ADDRMAX];
-	char			 notify[64];
-	char			 orcpt[ENVELOPE_ORCPTMAX];
-	size_t			 ndests;
-	struct smtp_dest	*dests;
 };
 
 struct smtp_session {
@@ -72,6 +65,7 @@ struct smtp_session {
 	enum smtp_state		 state;
 	int			 waiting;	/* for lookup, auth or queue */
 	int			 dead;		/* client gone while waiting */
+	int			 connect_failed; /* lookup never heard of it */
 	int			 starttls;	/* 220 sent, TLS next */
 	const char		*closing;	/* why, once the last reply is out */
 	int			 esmtp;
@@ -94,9 +88,14 @@ struct smtp_session {
 	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
 	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
 	size_t			 nrcpt;
-	size_t			 nenvelopes;
 	uint32_t		 msgid;
-	FILE			*datafp;
+	int			 datafd;	/* the queue's pipe, or -1 */
+	struct evbuffer		*dataout;	/* what waits for the pipe */
+	struct event		 data_ev;
+	uint64_t		 datasent;	/* all put into dataout */
+	int			 data_blocked;	/* dataout is full */
+	int			 data_ending;	/* flush, then commit */
+	int			 data_broken;	/* the queue closed the pipe */
 	size_t			 datalen;
 	int			 data_bol;	/* at the start of a line */
 	int			 data_crlf;	/* the last line ended in CRLF */
@@ -119,6 +118,8 @@ struct smtp_session *smtp_session_find(uint32_t);
 /* smtp_data.c */
 void	smtp_data_begin(struct smtp_session *, int);
 void	smtp_data_line(struct smtp_session *, char *, size_t, int);
+void	smtp_data_flush(struct smtp_session *);
+void	smtp_data_close(struct smtp_session *);
 
 /* smtp_auth.c */
 int	smtp_auth_offered(struct smtp_session *);

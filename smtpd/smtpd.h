@@ -74,7 +74,13 @@ enum imsg_type {
 	IMSG_PARENT_LISTENERS_DONE,
 	IMSG_PARENT_CONTROL_SOCKET,	/* parent -> control, with fd */
 
-	IMSG_SMTP_LOOKUP_CONNECT,
+	/*
+	 * The listener's questions carry only what a client said; the
+	 * facts (its address, the listener, a login) lookup establishes
+	 * itself or hears from auth, and the envelopes go from lookup
+	 * straight to the queue.
+	 */
+	IMSG_SMTP_LOOKUP_CONNECT,	/* with the client's socket */
 	IMSG_LOOKUP_SMTP_CONNECT,
 	IMSG_SMTP_LOOKUP_MAIL,
 	IMSG_LOOKUP_SMTP_MAIL,
@@ -84,13 +90,18 @@ enum imsg_type {
 	IMSG_LOOKUP_SMTP_VRFY,
 	IMSG_SMTP_LOOKUP_EXPN,
 	IMSG_LOOKUP_SMTP_EXPN,
+	IMSG_SMTP_LOOKUP_DATA,		/* the transaction goes to the queue */
+	IMSG_LOOKUP_SMTP_DATA,		/* ... or is refused */
+	IMSG_SMTP_LOOKUP_TLS,		/* STARTTLS done: forget the login */
+	IMSG_SMTP_LOOKUP_CLOSE,		/* the session is over */
 
 	IMSG_SMTP_AUTH_CHECK,
-	IMSG_AUTH_SMTP_RESULT,
+	IMSG_AUTH_LOOKUP_RESULT,	/* lookup learns the login first */
+	IMSG_LOOKUP_SMTP_AUTH,
 
-	IMSG_SMTP_QUEUE_CREATE,
-	IMSG_QUEUE_SMTP_CREATE,		/* with the message fd */
-	IMSG_SMTP_QUEUE_ENVELOPE,
+	IMSG_LOOKUP_QUEUE_ENVELOPE,	/* one envelope, in its text format */
+	IMSG_LOOKUP_QUEUE_CREATE,	/* a message file for a session */
+	IMSG_QUEUE_SMTP_CREATE,		/* with the write end of a pipe */
 	IMSG_SMTP_QUEUE_COMMIT,
 	IMSG_QUEUE_SMTP_COMMIT,
 	IMSG_SMTP_QUEUE_ROLLBACK,
@@ -289,9 +300,10 @@ void		 proc_compose(enum smtp_proc, uint32_t, uint32_t, int,
 struct ibuf	*proc_create(uint32_t, uint32_t, int);
 void		 proc_close(enum smtp_proc, struct ibuf *);
 void		 proc_drop_privileges(const char *, const char *);
-void		 proc_bad_imsg(enum smtp_proc, enum smtp_proc, struct imsg *)
-		    __attribute__((__noreturn__));
+void		 proc_bad_imsg(enum smtp_proc, enum smtp_proc, struct imsg *);
 void		 proc_check(enum smtp_proc, struct imsg *);
+int		 proc_refuse(enum smtp_proc, struct imsg *, const char *);
+int		 proc_valid(enum smtp_proc, struct imsg *, int);
 void		 proc_signals(void);
 
 /* forward.c: ~/.forward, read by the parent. */

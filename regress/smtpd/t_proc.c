@@ -43,20 +43,23 @@ struct child {
 };
 
 /*
- * The queue's side: a create is answered, a rollback is only logged,
- * anything else is refused.
+ * The queue's side: a commit is answered, a rollback is only logged,
+ * anything else is refused.  Both come from smtp, whose messages are
+ * checked with proc_valid().
  */
 static void
 queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	switch (imsg->hdr.type) {
-	case IMSG_SMTP_QUEUE_CREATE:
-		proc_check(from, imsg);
-		proc_compose(PROC_SMTP, IMSG_QUEUE_SMTP_CREATE,
+	case IMSG_SMTP_QUEUE_COMMIT:
+		if (proc_valid(from, imsg, 0) == -1)
+			break;
+		proc_compose(PROC_SMTP, IMSG_QUEUE_SMTP_COMMIT,
 		    imsg->hdr.peerid, -1, NULL, 0);
 		break;
 	case IMSG_SMTP_QUEUE_ROLLBACK:
-		proc_check(from, imsg);
+		if (proc_valid(from, imsg, 0) == -1)
+			break;
 		log_info("rolled back %u", imsg->hdr.peerid);
 		break;
 	default:
@@ -211,7 +214,7 @@ recv_msg(struct child *c, struct imsg *imsg)
 	}
 }
 
-/* The child answers a create for peerid, and nothing else. */
+/* The child answers a commit for peerid, and nothing else. */
 static void
 expect_reply(struct child *c, uint32_t peerid)
 {
@@ -222,7 +225,7 @@ expect_reply(struct child *c, uint32_t peerid)
 		atf_tc_fail("no reply: the child %s saying \"%s\"",
 		    how_it_ended(c), c->err);
 	}
-	ATF_CHECK_EQ(imsg.hdr.type, IMSG_QUEUE_SMTP_CREATE);
+	ATF_CHECK_EQ(imsg.hdr.type, IMSG_QUEUE_SMTP_COMMIT);
 	ATF_CHECK_EQ(imsg.hdr.peerid, peerid);
 	ATF_CHECK_EQ(imsg.hdr.pid, (uint32_t)c->pid);
 	ATF_CHECK_EQ(imsg.len, 0);
@@ -283,9 +286,9 @@ ATF_TC_BODY(a_known_type_is_answered, tc)
 	struct child	 c;
 
 	spawn(&c);
-	send_msg(&c, IMSG_SMTP_QUEUE_CREATE, 1, NULL, 0);
+	send_msg(&c, IMSG_SMTP_QUEUE_COMMIT, 1, NULL, 0);
 	expect_reply(&c, 1);
-	send_msg(&c, IMSG_SMTP_QUEUE_CREATE, 2, NULL, 0);
+	send_msg(&c, IMSG_SMTP_QUEUE_COMMIT, 2, NULL, 0);
 	expect_reply(&c, 2);
 	/* Alive until we hang up, and only then. */
 	expect_death(&c, "queue: lost smtp");
@@ -305,39 +308,50 @@ ATF_TC_BODY(the_receiver_keeps_listening_after_a_message_it_does_not_answer,
 		    "saying \"%s\"", how_it_ended(&c), c.err);
 	}
 	/* Sent only once the rollback was handled, so read separately. */
-	send_msg(&c, IMSG_SMTP_QUEUE_CREATE, 8, NULL, 0);
+	send_msg(&c, IMSG_SMTP_QUEUE_COMMIT, 8, NULL, 0);
 	expect_reply(&c, 8);
 	expect_death(&c, "queue: lost smtp");
 }
 
-PROC_TC(an_unknown_type_kills_the_receiver);
-ATF_TC_BODY(an_unknown_type_kills_the_receiver, tc)
+/*
+ * The listener is assumed compromised: a bad message of it is refused
+ * and logged, and the receiver goes on serving.
+ */
+static void
+expect_refusal(struct child *c, uint32_t type, const char *reason)
+{
+	char	 line[256];
+
+	snprintf(line, sizeof(line), "queue: result=refused imsg=%u "
+	    "from=smtp session=00000001 reason=\"%s\"\n", type, reason);
+	if (!read_err_until(c, line)) {
+		reap(c);
+		atf_tc_fail("no refusal \"%s\": the child %s saying \"%s\"",
+		    line, how_it_ended(c), c->err);
+	}
+	send_msg(c, IMSG_SMTP_QUEUE_COMMIT, 2, NULL, 0);
+	expect_reply(c, 2);
+	expect_death(c, "queue: lost smtp");
+}
+
+PROC_TC(an_unknown_type_from_smtp_is_refused);
+ATF_TC_BODY(an_unknown_type_from_smtp_is_refused, tc)
 {
 	struct child	 c;
-	char		 why[128];
 
 	spawn(&c);
 	send_msg(&c, UNKNOWN_TYPE, 1, NULL, 0);
-	expect_no_reply(&c);
-	snprintf(why, sizeof(why),
-	    "fatal in queue: queue: unexpected imsg %u from smtp",
-	    UNKNOWN_TYPE);
-	expect_death(&c, why);
+	expect_refusal(&c, UNKNOWN_TYPE, "unexpected type");
 }
 
-PROC_TC(a_malformed_payload_kills_the_receiver);
-ATF_TC_BODY(a_malformed_payload_kills_the_receiver, tc)
+PROC_TC(a_malformed_payload_from_smtp_is_refused);
+ATF_TC_BODY(a_malformed_payload_from_smtp_is_refused, tc)
 {
 	struct child	 c;
-	char		 why[128];
 
 	spawn(&c);
-	send_msg(&c, IMSG_SMTP_QUEUE_CREATE, 1, "\1\2\3\4", 4);
-	expect_no_reply(&c);
-	snprintf(why, sizeof(why),
-	    "fatal in queue: queue: malformed imsg %u from smtp",
-	    IMSG_SMTP_QUEUE_CREATE);
-	expect_death(&c, why);
+	send_msg(&c, IMSG_SMTP_QUEUE_COMMIT, 1, "\1\2\3\4", 4);
+	expect_refusal(&c, IMSG_SMTP_QUEUE_COMMIT, "malformed");
 }
 
 PROC_TC(an_oversized_header_kills_the_receiver);
@@ -346,7 +360,7 @@ ATF_TC_BODY(an_oversized_header_kills_the_receiver, tc)
 	struct child	 c;
 
 	spawn(&c);
-	write_header(c.ibuf.fd, IMSG_SMTP_QUEUE_CREATE, IMSG_MAXPAYLOAD + 1);
+	write_header(c.ibuf.fd, IMSG_SMTP_QUEUE_COMMIT, IMSG_MAXPAYLOAD + 1);
 	expect_no_reply(&c);
 	expect_death(&c, "fatal in queue: queue: bad imsg from smtp");
 }
@@ -365,8 +379,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, a_known_type_is_answered);
 	ATF_TP_ADD_TC(tp,
 	    the_receiver_keeps_listening_after_a_message_it_does_not_answer);
-	ATF_TP_ADD_TC(tp, an_unknown_type_kills_the_receiver);
-	ATF_TP_ADD_TC(tp, a_malformed_payload_kills_the_receiver);
+	ATF_TP_ADD_TC(tp, an_unknown_type_from_smtp_is_refused);
+	ATF_TP_ADD_TC(tp, a_malformed_payload_from_smtp_is_refused);
 	ATF_TP_ADD_TC(tp, an_oversized_header_kills_the_receiver);
 	ATF_TP_ADD_TC(tp, a_closed_peer_kills_the_receiver);
 	return atf_no_error();

@@ -1,0 +1,655 @@
+/*
+ * The listener's sessions as the lookup process knows them.  What a
+ * decision rests on is established here or told by the process that
+ * owns it: the client's address and the listener it came in on are
+ * read from the connected socket itself, the login comes from the auth
+ * process.  The listener faces the network and is assumed compromised:
+ * it only relays what the client said (HELO, MAIL, RCPT and their
+ * parameters), every message of it is checked, and a bad one is
+ * refused and logged, never fatal.  The envelopes that routing makes
+ * go from here straight to the queue, never through the listener.
+ *
+ * What remains trusted of the listener: that TLS is on once it says so
+ * (it terminates TLS), and that a question it asks for a session is the
+ * client's.  It can speak for every connection it holds, but it cannot
+ * invent an address, a login or a route.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../smtpd/smtpd.h"
+#include "lookup_dns.h"
+#include "lookup_session.h"
+
+/* More than any listener can hold open: a bound for a lying one. */
+#define SESSIONS_MAX		65536
+
+/* A placeholder id: the queue gives each envelope its own. */
+#define ENVELOPE_ID_UNSET	1
+
+struct session_rcpt {
+	char			 addr[ENVELOPE_ADDRMAX];
+	char			 notify[64];
+	char			 orcpt[ENVELOPE_ORCPTMAX];
+};
+
+struct session_dest {
+	char			 action[ENVELOPE_NAMEMAX];
+	char			 user[ENVELOPE_NAMEMAX];
+	char			*target;
+	size_t			 rcpt;		/* index in rcpts */
+};
+
+struct session {
+	RB_ENTRY(session)	 node;
+	uint32_t		 id;
+	struct sockaddr_storage	 ss;		/* from getpeername(2) */
+	char			 addr[NI_MAXHOST];
+	dev_t			 sockdev;
+	ino_t			 sockino;	/* its socket, used once */
+	const struct listener	*l;		/* from getsockname(2) */
+	char			 rdns[ENVELOPE_HOSTMAX];
+	int			 ready;		/* judged at connect */
+	int			 busy;		/* a question is answered */
+	int			 closed;	/* gone while busy */
+	int			 tls;
+	int			 authenticated;
+	char			 auth_user[SESSION_USER_MAX];
+
+	/* The transaction, as the client gave it. */
+	int			 mail;
+	char			 sender[ENVELOPE_ADDRMAX];
+	char			 helo[ENVELOPE_HOSTMAX];
+	char			 dsn_ret[64];
+	char			 dsn_envid[ENVELOPE_ADDRMAX];
+	struct session_rcpt	 pending;
+	struct session_rcpt	*rcpts;
+	size_t			 nrcpts;
+	struct session_dest	*dests;
+	size_t			 ndests;
+};
+
+RB_HEAD(session_tree, session);
+static int
+session_cmp(struct session *a, struct session *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+RB_GENERATE_STATIC(session_tree, session, node, session_cmp);
+static struct session_tree	 sessions = RB_INITIALIZER(&sessions);
+static size_t			 nsessions;
+
+static struct session *
+session_find(uint32_t id)
+{
+	struct session	 key;
+
+	key.id = id;
+	return RB_FIND(session_tree, &sessions, &key);
+}
+
+static void
+session_transaction_clear(struct session *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->ndests; i++)
+		free(s->dests[i].target);
+	free(s->dests);
+	free(s->rcpts);
+	s->dests = NULL;
+	s->rcpts = NULL;
+	s->ndests = s->nrcpts = 0;
+	s->mail = 0;
+	s->sender[0] = s->helo[0] = '\0';
+	s->dsn_ret[0] = s->dsn_envid[0] = '\0';
+}
+
+static void
+session_free(struct session *s)
+{
+	session_transaction_clear(s);
+	RB_REMOVE(session_tree, &sessions, s);
+	nsessions--;
+	free(s);
+}
+
+static void
+session_reply(uint32_t type, uint32_t id, uint32_t status, const char *text)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, text);
+	proc_close(PROC_SMTP, b);
+}
+
+/* Text a client gave that may go into an envelope or a log as it is. */
+static int
+text_is_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* The listener a connection came in on, by the address it reached. */
+static const struct listener *
+session_listener(const struct sockaddr_storage *local)
+{
+	const struct listener		*l;
+	const struct sockaddr_in	*a4, *l4;
+	const struct sockaddr_in6	*a6, *l6;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if (l->ss.ss_family != local->ss_family)
+			continue;
+		if (local->ss_family == AF_INET) {
+			a4 = (const struct sockaddr_in *)local;
+			l4 = (const struct sockaddr_in *)&l->ss;
+			if (a4->sin_port == htons(l->port) &&
+			    (l4->sin_addr.s_addr == INADDR_ANY ||
+			    l4->sin_addr.s_addr == a4->sin_addr.s_addr))
+				return l;
+		} else if (local->ss_family == AF_INET6) {
+			a6 = (const struct sockaddr_in6 *)local;
+			l6 = (const struct sockaddr_in6 *)&l->ss;
+			if (a6->sin6_port == htons(l->port) &&
+			    (IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr) ||
+			    IN6_ARE_ADDR_EQUAL(&l6->sin6_addr,
+			    &a6->sin6_addr)))
+				return l;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The facts of a connection, read from its socket: an established TCP
+ * connection to one of our listeners that no other session claims.
+ * Returns NULL, or why not.
+ */
+static const char *
+session_attest(struct session *s, int fd)
+{
+	struct sockaddr_storage	 local;
+	struct tcp_info		 ti;
+	struct stat		 sb;
+	struct session		*o;
+	socklen_t		 len;
+	int			 type;
+
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return "not a stream socket";
+	len = sizeof(s->ss);
+	if (getpeername(fd, (struct sockaddr *)&s->ss, &len) == -1 ||
+	    (s->ss.ss_family != AF_INET && s->ss.ss_family != AF_INET6))
+		return "not a connected inet socket";
+	len = sizeof(local);
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1 ||
+	    (s->l = session_listener(&local)) == NULL)
+		return "not a connection to a listener";
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ti.tcpi_state != TCP_ESTABLISHED)
+		return "connection not established";
+	if (fstat(fd, &sb) == -1)
+		return "cannot stat the socket";
+	RB_FOREACH(o, session_tree, &sessions)
+		if (o->sockino == sb.st_ino && o->sockdev == sb.st_dev)
+			return "socket of another session";
+	s->sockdev = sb.st_dev;
+	s->sockino = sb.st_ino;
+	strlcpy(s->addr, sa_to_text((struct sockaddr *)&s->ss),
+	    sizeof(s->addr));
+	return NULL;
+}
+
+static void
+session_connect_reply(struct session *s, uint32_t status, const char *text)
+{
+	struct ibuf	*b;
+
+	s->busy = 0;
+	if (s->closed) {
+		session_free(s);
+		return;
+	}
+	s->ready = status == LOOKUP_OK;
+	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, s->id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, text);
+	imsg_add_string(b, s->rdns);
+	proc_close(PROC_SMTP, b);
+}
+
+/* The client's confirmed name, if any, is judged too. */
+static void
+session_connect_named(void *arg, const char *name)
+{
+	struct session	*s;
+	struct killfile	*kf = lookup_killfile();
+
+	if ((s = session_find((uint32_t)(uintptr_t)arg)) == NULL)
+		return;
+	if (name != NULL && kf != NULL && killfile_has_host(kf, name)) {
+		log_info("lookup address=%s host=%s result=refused "
+		    "reason=killfile", s->addr, name);
+		session_connect_reply(s, LOOKUP_PERMFAIL,
+		    "554 5.7.1 Connection refused");
+		return;
+	}
+	if (name != NULL)
+		strlcpy(s->rdns, name, sizeof(s->rdns));
+	session_connect_reply(s, LOOKUP_OK, "");
+}
+
+static void
+session_connect(struct imsg *imsg)
+{
+	struct session	*s;
+	struct killfile	*kf = lookup_killfile();
+	const char	*why;
+
+	if (proc_valid(PROC_SMTP, imsg, 1) == -1)
+		return;
+	if (imsg->hdr.peerid == 0 || session_find(imsg->hdr.peerid) != NULL) {
+		proc_refuse(PROC_SMTP, imsg, "session id in use");
+		return;
+	}
+	if (nsessions >= SESSIONS_MAX) {
+		proc_refuse(PROC_SMTP, imsg, "too many sessions");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("calloc");
+	s->id = imsg->hdr.peerid;
+	if ((why = session_attest(s, imsg->fd)) != NULL) {
+		/* A client that is already gone gets here too. */
+		log_warnx("lookup session=%08x result=refused reason=\"%s\"",
+		    s->id, why);
+		s->ready = 0;
+		RB_INSERT(session_tree, &sessions, s);
+		nsessions++;
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    "421 4.3.0 Try again later");
+		return;
+	}
+	RB_INSERT(session_tree, &sessions, s);
+	nsessions++;
+	s->busy = 1;
+	if (kf != NULL && killfile_has_addr(kf, (struct sockaddr *)&s->ss)) {
+		log_info("lookup address=%s result=refused reason=killfile",
+		    s->addr);
+		session_connect_reply(s, LOOKUP_PERMFAIL,
+		    "554 5.7.1 Connection refused");
+		return;
+	}
+	dns_reverse((struct sockaddr *)&s->ss, session_connect_named,
+	    (void *)(uintptr_t)s->id);
+}
+
+/*
+ * The session a question is for, ready and not answering another, or
+ * NULL once the message has been refused.
+ */
+static struct session *
+session_get(struct imsg *imsg)
+{
+	struct session	*s;
+
+	if ((s = session_find(imsg->hdr.peerid)) == NULL) {
+		proc_refuse(PROC_SMTP, imsg, "no such session");
+		return NULL;
+	}
+	if (!s->ready || s->busy || s->closed) {
+		proc_refuse(PROC_SMTP, imsg, "session not ready");
+		return NULL;
+	}
+	return s;
+}
+
+static void
+session_mail(struct imsg *imsg)
+{
+	struct session	*s;
+	struct killfile	*kf = lookup_killfile();
+	char		 sender[ENVELOPE_ADDRMAX], helo[ENVELOPE_HOSTMAX];
+	char		 ret[64], envid[ENVELOPE_ADDRMAX];
+
+	imsg_get_string(imsg, sender, sizeof(sender));
+	imsg_get_string(imsg, helo, sizeof(helo));
+	imsg_get_string(imsg, ret, sizeof(ret));
+	imsg_get_string(imsg, envid, sizeof(envid));
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		return;
+	if (!text_is_clean(sender) || !text_is_clean(helo) ||
+	    !text_is_clean(ret) || !text_is_clean(envid)) {
+		proc_refuse(PROC_SMTP, imsg, "control character");
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
+		    "501 5.5.2 Syntax error");
+		return;
+	}
+	session_transaction_clear(s);
+	if (sender[0] == '\0' && (s->l->flags & LISTEN_REJECT_NULL)) {
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
+		    "550 5.7.1 Null sender refused");
+		return;
+	}
+	if (sender[0] != '\0' && kf != NULL &&
+	    killfile_has_sender(kf, sender)) {
+		log_info("lookup address=%s from=<%s> result=refused "
+		    "reason=killfile", s->addr, sender);
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
+		    "550 5.7.1 Sender address rejected");
+		return;
+	}
+	s->mail = 1;
+	strlcpy(s->sender, sender, sizeof(s->sender));
+	strlcpy(s->helo, helo, sizeof(s->helo));
+	strlcpy(s->dsn_ret, ret, sizeof(s->dsn_ret));
+	strlcpy(s->dsn_envid, envid, sizeof(s->dsn_envid));
+	session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_OK, "");
+}
+
+static void
+session_rcpt(struct imsg *imsg)
+{
+	struct session		*s;
+	struct session_rcpt	 r;
+	struct rcpt_query	 q;
+
+	imsg_get_string(imsg, r.addr, sizeof(r.addr));
+	imsg_get_string(imsg, r.notify, sizeof(r.notify));
+	imsg_get_string(imsg, r.orcpt, sizeof(r.orcpt));
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		return;
+	if (!s->mail) {
+		proc_refuse(PROC_SMTP, imsg, "RCPT before MAIL");
+		session_reply(IMSG_LOOKUP_SMTP_RCPT, s->id, LOOKUP_PERMFAIL,
+		    "503 5.5.1 Need MAIL before RCPT");
+		return;
+	}
+	if (!text_is_clean(r.addr) || !text_is_clean(r.notify) ||
+	    !text_is_clean(r.orcpt)) {
+		proc_refuse(PROC_SMTP, imsg, "control character");
+		session_reply(IMSG_LOOKUP_SMTP_RCPT, s->id, LOOKUP_PERMFAIL,
+		    "501 5.5.2 Syntax error");
+		return;
+	}
+	if (s->nrcpts >= env->max_rcpt) {
+		session_reply(IMSG_LOOKUP_SMTP_RCPT, s->id, LOOKUP_TEMPFAIL,
+		    "452 4.5.3 Too many recipients");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.ss = s->ss;
+	strlcpy(q.sender, s->sender, sizeof(q.sender));
+	strlcpy(q.rcpt, r.addr, sizeof(q.rcpt));
+	strlcpy(q.rdns, s->rdns, sizeof(q.rdns));
+	strlcpy(q.auth_user, s->auth_user, sizeof(q.auth_user));
+	q.authenticated = s->authenticated;
+	q.tls = s->tls;
+	q.local = addr_is_loopback((struct sockaddr *)&s->ss);
+	s->pending = r;
+	s->busy = 1;
+	rcpt_start(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, s->id, &q);
+}
+
+/* Routing has answered for the pending recipient of a session. */
+void
+session_rcpt_resolved(uint32_t id, uint32_t status, const char *text,
+    const struct dests *ds)
+{
+	struct session		*s;
+	struct session_dest	*d;
+	int			 i;
+
+	if ((s = session_find(id)) == NULL || !s->busy)
+		fatalx("lookup: routing answer for no question");
+	s->busy = 0;
+	if (s->closed) {
+		session_free(s);
+		return;
+	}
+	if (status == LOOKUP_OK && ds->n == 0)
+		status = LOOKUP_TEMPFAIL;
+	if (status == LOOKUP_OK &&
+	    s->ndests + ds->n > SMTP_MAX_ENVELOPES) {
+		status = LOOKUP_TEMPFAIL;
+		text = "452 4.5.3 Too many recipients";
+	}
+	if (status == LOOKUP_OK) {
+		if ((s->rcpts = reallocarray(s->rcpts, s->nrcpts + 1,
+		    sizeof(*s->rcpts))) == NULL ||
+		    (s->dests = reallocarray(s->dests, s->ndests + ds->n,
+		    sizeof(*s->dests))) == NULL)
+			fatal("reallocarray");
+		s->rcpts[s->nrcpts] = s->pending;
+		for (i = 0; i < ds->n; i++) {
+			d = &s->dests[s->ndests++];
+			strlcpy(d->action, ds->d[i].action, sizeof(d->action));
+			strlcpy(d->user, ds->d[i].user, sizeof(d->user));
+			if ((d->target = strdup(ds->d[i].target)) == NULL)
+				fatal("strdup");
+			d->rcpt = s->nrcpts;
+		}
+		s->nrcpts++;
+	}
+	session_reply(IMSG_LOOKUP_SMTP_RCPT, id, status,
+	    text[0] != '\0' ? text : "451 4.3.0 Temporary failure");
+}
+
+/* One envelope of the transaction, in the queue's text format. */
+static int
+session_envelope(const struct session *s, const struct session_dest *d,
+    char *buf, size_t len)
+{
+	const struct session_rcpt	*r = &s->rcpts[d->rcpt];
+	struct envelope			 e;
+
+	memset(&e, 0, sizeof(e));
+	e.id = ENVELOPE_ID_UNSET;
+	strlcpy(e.sender, s->sender, sizeof(e.sender));
+	/* An alias member elsewhere: the mail goes there. */
+	strlcpy(e.rcpt, envelope_target_kind(d->target) == TARGET_ADDRESS ?
+	    d->target : r->addr, sizeof(e.rcpt));
+	strlcpy(e.action, d->action, sizeof(e.action));
+	strlcpy(e.user, d->user, sizeof(e.user));
+	strlcpy(e.target, d->target, sizeof(e.target));
+	strlcpy(e.helo, s->helo, sizeof(e.helo));
+	strlcpy(e.client, s->addr, sizeof(e.client));
+	strlcpy(e.dsn_ret, s->dsn_ret, sizeof(e.dsn_ret));
+	strlcpy(e.dsn_envid, s->dsn_envid, sizeof(e.dsn_envid));
+	strlcpy(e.dsn_notify, r->notify, sizeof(e.dsn_notify));
+	strlcpy(e.dsn_orcpt, r->orcpt, sizeof(e.dsn_orcpt));
+	return envelope_dump(&e, buf, len);
+}
+
+/*
+ * DATA: the envelopes routing made go to the queue, which makes the
+ * message file and answers the listener.  The transaction is over for
+ * lookup: a second DATA needs a new MAIL.
+ */
+static void
+session_data(struct imsg *imsg)
+{
+	struct session	*s;
+	struct ibuf	*b;
+	char		 buf[IMSG_MAXPAYLOAD - 64];
+	size_t		 i;
+
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		return;
+	if (!s->mail || s->ndests == 0) {
+		proc_refuse(PROC_SMTP, imsg, "DATA without recipients");
+		session_reply(IMSG_LOOKUP_SMTP_DATA, s->id, LOOKUP_PERMFAIL,
+		    "503 5.5.1 Need RCPT before DATA");
+		return;
+	}
+	for (i = 0; i < s->ndests; i++)
+		if (session_envelope(s, &s->dests[i], buf, sizeof(buf)) == -1)
+			break;
+	if (i < s->ndests) {
+		log_warnx("lookup session=%08x result=tempfail "
+		    "reason=\"envelope cannot be stored\"", s->id);
+		session_transaction_clear(s);
+		session_reply(IMSG_LOOKUP_SMTP_DATA, s->id, LOOKUP_TEMPFAIL,
+		    "451 4.3.0 Temporary failure");
+		return;
+	}
+	for (i = 0; i < s->ndests; i++) {
+		session_envelope(s, &s->dests[i], buf, sizeof(buf));
+		b = proc_create(IMSG_LOOKUP_QUEUE_ENVELOPE, s->id, -1);
+		imsg_add_string(b, buf);
+		proc_close(PROC_QUEUE, b);
+	}
+	b = proc_create(IMSG_LOOKUP_QUEUE_CREATE, s->id, -1);
+	imsg_add_u32(b, s->ndests);
+	proc_close(PROC_QUEUE, b);
+	session_transaction_clear(s);
+}
+
+static void
+session_vrfy_expn(struct imsg *imsg, int expn)
+{
+	struct session	*s;
+	enum smtp_allow	 allow = expn ? env->expn : env->vrfy;
+	char		 name[ENVELOPE_ADDRMAX];
+	int		 privileged;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		return;
+	privileged = s->authenticated ||
+	    addr_is_loopback((struct sockaddr *)&s->ss);
+	/* The listener answers these itself; asking is a lie. */
+	if (allow == SMTP_ALLOW_OFF ||
+	    (allow == SMTP_ALLOW_AUTH && !s->authenticated)) {
+		proc_refuse(PROC_SMTP, imsg, "VRFY or EXPN not allowed");
+		name[0] = '\0';
+	}
+	lookup_vrfy_expn(s->id, name, privileged, expn);
+}
+
+/* STARTTLS: RFC 3207 4.2, all that was said before is forgotten. */
+static void
+session_tls(struct imsg *imsg)
+{
+	struct session	*s;
+
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		return;
+	session_transaction_clear(s);
+	s->tls = 1;
+	s->authenticated = 0;
+	s->auth_user[0] = '\0';
+}
+
+static void
+session_close(struct imsg *imsg)
+{
+	struct session	*s;
+
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1)
+		return;
+	if ((s = session_find(imsg->hdr.peerid)) == NULL) {
+		/* Its connect was refused before it became one. */
+		return;
+	}
+	if (s->busy) {
+		s->closed = 1;
+		return;
+	}
+	session_free(s);
+}
+
+void
+session_dispatch(struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_SMTP_LOOKUP_CONNECT:
+		session_connect(imsg);
+		break;
+	case IMSG_SMTP_LOOKUP_MAIL:
+		session_mail(imsg);
+		break;
+	case IMSG_SMTP_LOOKUP_RCPT:
+		session_rcpt(imsg);
+		break;
+	case IMSG_SMTP_LOOKUP_VRFY:
+		session_vrfy_expn(imsg, 0);
+		break;
+	case IMSG_SMTP_LOOKUP_EXPN:
+		session_vrfy_expn(imsg, 1);
+		break;
+	case IMSG_SMTP_LOOKUP_DATA:
+		session_data(imsg);
+		break;
+	case IMSG_SMTP_LOOKUP_TLS:
+		session_tls(imsg);
+		break;
+	case IMSG_SMTP_LOOKUP_CLOSE:
+		session_close(imsg);
+		break;
+	default:
+		proc_bad_imsg(PROC_LOOKUP, PROC_SMTP, imsg);
+		break;
+	}
+}
+
+/*
+ * The auth process tells us of an AUTH before the listener hears of it,
+ * so no question of the session can come between.  A login counts only
+ * with the table of the listener the session came in on.
+ */
+void
+session_auth_result(struct imsg *imsg)
+{
+	struct session	*s;
+	struct ibuf	*b;
+	char		 table[TABLE_NAMESZ], user[SESSION_USER_MAX];
+	uint32_t	 status;
+
+	status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, table, sizeof(table));
+	imsg_get_string(imsg, user, sizeof(user));
+	proc_check(PROC_AUTH, imsg);
+	if ((s = session_find(imsg->hdr.peerid)) == NULL || s->closed)
+		return;
+	if (status == AUTH_OK && strcmp(table, s->l->auth_table) != 0) {
+		log_warnx("lookup session=%08x user=%s result=refused "
+		    "reason=\"login with another listener's table\"", s->id,
+		    user);
+		status = AUTH_FAIL;
+	}
+	if (status == AUTH_OK) {
+		s->authenticated = 1;
+		strlcpy(s->auth_user, user, sizeof(s->auth_user));
+	}
+	b = proc_create(IMSG_LOOKUP_SMTP_AUTH, s->id, -1);
+	imsg_add_u32(b, status);
+	imsg_add_string(b, status == AUTH_OK ? user : "");
+	proc_close(PROC_SMTP, b);
+}

@@ -1,0 +1,68 @@
+/*
+ * Private to the lookup process: what lookup_process.c (resolution)
+ * and lookup_session.c (the listener's sessions) share.
+ */
+#ifndef LOOKUP_SESSION_H
+#define LOOKUP_SESSION_H
+
+#define ALIAS_MEMBERS_MAX	64
+#define SESSION_USER_MAX	256	/* a login name, its NUL included */
+
+/* Whether a destination's ~/.forward is still to be read. */
+enum dest_forward {
+	DEST_FORWARD_NO,	/* a mailbox as is, a file, a command, ... */
+	DEST_FORWARD_ASK,	/* a local user: the parent must read it */
+	DEST_FORWARD_ASKED,	/* asked; the answer has not come yet */
+};
+
+/*
+ * Where one recipient goes: an action and, for local ones, a user; the
+ * target is "" for the action's own delivery, "/file" or "|command" of
+ * an alias or a ~/.forward, or the address a member forwards to.
+ */
+struct dest {
+	char			 action[ENVELOPE_NAMEMAX];
+	char			 user[ENVELOPE_NAMEMAX];
+	char			 target[ENVELOPE_TARGETMAX];
+	enum dest_forward	 forward;
+};
+
+/* Every destination of one recipient, as they are found. */
+struct dests {
+	struct dest	 d[ALIAS_MEMBERS_MAX];
+	int		 n;
+	size_t		 size;		/* what they take in the reply */
+	/* The users whose ~/.forward has been asked for, once each. */
+	char		 asked[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
+	int		 nasked;
+};
+
+/*
+ * The facts a recipient is judged by.  For a session they are lookup's
+ * own (address, listener) or auth's (the login); only sender and rcpt
+ * are the client's words.
+ */
+struct rcpt_query {
+	struct sockaddr_storage	 ss;
+	char			 sender[ENVELOPE_ADDRMAX];
+	char			 rcpt[ENVELOPE_ADDRMAX];
+	char			 rdns[ENVELOPE_HOSTMAX];
+	char			 auth_user[SESSION_USER_MAX];
+	int			 authenticated;
+	int			 tls;
+	int			 local;
+};
+
+/* lookup_process.c */
+struct killfile	*lookup_killfile(void);
+void		 rcpt_start(enum smtp_proc, uint32_t, uint32_t,
+		    const struct rcpt_query *);
+void		 lookup_vrfy_expn(uint32_t, const char *, int, int);
+
+/* lookup_session.c */
+void		 session_dispatch(struct imsg *);
+void		 session_auth_result(struct imsg *);
+void		 session_rcpt_resolved(uint32_t, uint32_t, const char *,
+		    const struct dests *);
+
+#endif

@@ -1,0 +1,228 @@
+#! /usr/bin/env atf-sh
+#
+# What a compromised listener can no longer do.  smtpd-forge is smtpd
+# whose listener also sends what an attacker who took it over would
+# (regress/smtpd/forge.c, scenario in SMTPD_FORGE); the other processes
+# must refuse each forgery, log it, and go on serving the real mail.
+
+. "$(atf_get_srcdir)/../lib.sh"
+SMTPD="$TOP/regress/smtpd/smtpd-forge"
+
+# send_one TEXT: one message to the local user through smtplib.
+send_one()
+{
+	python3 - "$(port)" "$MAILUSER@localhost" "$1" <<'PY'
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+    s.sendmail("sender@example.org", [sys.argv[2]],
+               "Subject: forge\r\n\r\n" + sys.argv[3] + "\r\n")
+PY
+}
+
+# greeting: the first reply a new client gets, on stdout.
+greeting()
+{
+	python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $(port)), 20)
+s.settimeout(20)
+print(s.recv(512).decode().strip())"
+}
+
+still_serving()
+{
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+	send_one "after the forgery" || atf_fail "the daemon stopped serving"
+}
+
+atf_test_case forged_routing_is_refused cleanup
+forged_routing_is_refused_head()
+{
+	atf_set descr "Envelopes and a message the listener makes up itself," \
+	    "with a command to run, are refused by the queue and never run"
+}
+forged_routing_is_refused_body()
+{
+	mkdir -m 1777 drop
+	export SMTPD_FORGE=routing
+	export SMTPD_FORGE_COMMAND="touch $(pwd)/drop/ran"
+	smtpd_start
+	send_one "routed by lookup" || atf_fail "the real message was refused"
+	wait_log "forge: sent an envelope of our own" ||
+	    atf_fail "the forgery did not happen"
+	wait_log "queue: result=refused imsg=[0-9]+ from=smtp .*reason=\"unexpected type\"" 2 ||
+	    atf_fail "the queue did not refuse the forged routing"
+	wait_mail 1 || atf_fail "the real message was not delivered"
+	wait_log "result=delivered" || atf_fail "no delivery logged"
+	[ ! -e drop/ran ] || atf_fail "the forged command ran"
+	[ "$(grep -c 'result=delivered' smtpd.log)" -eq 1 ] ||
+	    atf_fail "more than the real message was delivered"
+	still_serving
+}
+forged_routing_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case forged_login_does_not_relay cleanup
+forged_login_does_not_relay_head()
+{
+	atf_set descr "A login or client facts claimed by the listener are" \
+	    "refused: relaying stays closed"
+}
+forged_login_does_not_relay_body()
+{
+	export SMTPD_FORGE=login
+	smtpd_config <<CONF
+action "out" relay
+match auth from any for any action "out"
+CONF
+	smtpd_start
+	dialog <<'SCRIPT' || atf_fail "relaying was allowed"
+< ^220
+> EHLO client.example
+< ^250
+> MAIL FROM:<sender@example.org>
+< ^250
+> RCPT TO:<someone@elsewhere.example>
+< ^550 5\.7\.1
+> QUIT
+< ^221
+SCRIPT
+	wait_log "lookup: result=refused imsg=[0-9]+ from=smtp .*reason=\"unexpected type\"" ||
+	    atf_fail "the forged login was not refused"
+	wait_log "lookup: result=refused imsg=[0-9]+ from=smtp .*reason=\"malformed\"" ||
+	    atf_fail "the forged facts were not refused"
+	still_serving
+}
+forged_login_does_not_relay_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case connect_with_a_pipe_is_refused cleanup
+connect_with_a_pipe_is_refused_head()
+{
+	atf_set descr "Lookup reads the client's address from the socket;" \
+	    "handed something else it refuses the session"
+}
+connect_with_a_pipe_is_refused_body()
+{
+	export SMTPD_FORGE=connect-pipe
+	smtpd_start
+	greeting > reply
+	grep -q "^421 " reply || atf_fail "greeted: $(cat reply)"
+	wait_log "lookup session=[0-9a-f]+ result=refused reason=\"not a stream socket\"" ||
+	    atf_fail "not logged"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+}
+connect_with_a_pipe_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case connect_with_another_sessions_socket_is_refused cleanup
+connect_with_another_sessions_socket_is_refused_head()
+{
+	atf_set descr "The socket of a live session cannot vouch for a second"
+}
+connect_with_another_sessions_socket_is_refused_body()
+{
+	export SMTPD_FORGE=connect-reuse
+	smtpd_start
+	python3 - "$(port)" <<'PY' || atf_fail "$(cat smtpd.log)"
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), 20)
+a.settimeout(20)
+first = a.recv(512)
+assert first.startswith(b"220 "), first
+b = socket.create_connection(("127.0.0.1", port), 20)
+b.settimeout(20)
+second = b.recv(512)
+assert second.startswith(b"421 "), second
+PY
+	wait_log "reason=\"socket of another session\"" || atf_fail "not logged"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+}
+connect_with_another_sessions_socket_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case commit_with_a_descriptor_is_refused cleanup
+commit_with_a_descriptor_is_refused_head()
+{
+	atf_set descr "A descriptor sent along with a commit is refused"
+}
+commit_with_a_descriptor_is_refused_body()
+{
+	export SMTPD_FORGE=commit-fd
+	smtpd_start
+	send_one "one copy" || atf_fail "the real commit failed"
+	wait_log "queue: result=refused .*reason=\"unexpected descriptor\"" ||
+	    atf_fail "not refused"
+	wait_mail 1 || atf_fail "not delivered"
+	still_serving
+}
+commit_with_a_descriptor_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case commit_of_another_message_is_refused cleanup
+commit_of_another_message_is_refused_head()
+{
+	atf_set descr "A session commits and rolls back only its own message" \
+	    "being received"
+}
+commit_of_another_message_is_refused_body()
+{
+	export SMTPD_FORGE=commit-other
+	smtpd_start
+	send_one "mine" || atf_fail "the real commit failed"
+	wait_log "queue: result=refused .*reason=\"not a message of the session\"" 2 ||
+	    atf_fail "not refused"
+	wait_mail 1 || atf_fail "the committed message was rolled back"
+	still_serving
+}
+commit_of_another_message_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case a_kept_pipe_reaches_nothing cleanup
+a_kept_pipe_reaches_nothing_head()
+{
+	atf_set descr "The listener's pipe leads nowhere once its message is" \
+	    "committed: what it writes later touches no message"
+}
+a_kept_pipe_reaches_nothing_body()
+{
+	export SMTPD_FORGE=keep-pipe
+	smtpd_start
+	send_one "first message" || atf_fail "first refused"
+	send_one "second message" || atf_fail "second refused"
+	wait_log "forge: wrote into a kept pipe: Broken pipe" ||
+	    atf_fail "the kept pipe still led somewhere: $(grep forge: smtpd.log)"
+	wait_mail 2 || atf_fail "not both delivered"
+	for m in $(maildir_messages); do
+		grep -q "X-Forged" "$m" && atf_fail "a message was changed"
+	done
+	still_serving
+}
+a_kept_pipe_reaches_nothing_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case forged_routing_is_refused
+	atf_add_test_case forged_login_does_not_relay
+	atf_add_test_case connect_with_a_pipe_is_refused
+	atf_add_test_case connect_with_another_sessions_socket_is_refused
+	atf_add_test_case commit_with_a_descriptor_is_refused
+	atf_add_test_case commit_of_another_message_is_refused
+	atf_add_test_case a_kept_pipe_reaches_nothing
+}
