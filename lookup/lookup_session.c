@@ -91,6 +91,13 @@ RB_GENERATE_STATIC(session_tree, session, node, session_cmp);
 static struct session_tree	 sessions = RB_INITIALIZER(&sessions);
 static size_t			 nsessions;
 
+/* How many sessions the listener has open, as far as lookup knows. */
+size_t
+session_count(void)
+{
+	return nsessions;
+}
+
 static struct session *
 session_find(uint32_t id)
 {

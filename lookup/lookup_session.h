@@ -61,6 +61,7 @@ void		 lookup_vrfy_expn(uint32_t, const char *, int, int);
 
 /* lookup_session.c */
 void		 session_dispatch(struct imsg *);
+size_t		 session_count(void);
 void		 session_auth_result(struct imsg *);
 void		 session_rcpt_resolved(uint32_t, uint32_t, const char *,
 		    const struct dests *);
