@@ -372,6 +372,37 @@ smtp_tls_offered(struct smtp_session *s)
 	return (s->l->flags & LISTEN_TLS) && !io_is_tls(s->io);
 }
 
+/*
+ * The HELO or EHLO argument goes into the Received: header and each
+ * envelope: a domain or an address literal as RFC 5321 writes them, or
+ * a name that bends only the rules many clients bend (an underscore, a
+ * bare IPv4 address).  Nothing else: no control character, space,
+ * bracket or parenthesis that could forge a part of the header.
+ */
+static int
+smtp_helo_valid(const char *name)
+{
+	const char	*p, *err;
+	size_t		 label = 0;
+
+	if (smtp_addr_domain_valid(name, 0, &err) == 0)
+		return 1;
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0 && p - name < ENVELOPE_HOSTMAX;
+}
+
 static void
 smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 {
@@ -380,6 +411,10 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	if (arg[0] == '\0' || strchr(arg, ' ') != NULL) {
 		smtp_reply(s, "501 5.5.4 %s requires one domain name",
 		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	if (!smtp_helo_valid(arg)) {
+		smtp_reply(s, "501 5.5.4 Invalid domain name");
 		return;
 	}
 	if (strlcpy(s->helo, arg, sizeof(s->helo)) >= sizeof(s->helo)) {
