@@ -1,8 +1,8 @@
 /*
  * The DATA phase of an SMTP session: the Received: header, each line of
  * the message written straight into the file the queue created, the
- * rules that keep a message from ending early (SMTP smuggling), and the
- * commit that earns the client its 250.
+ * rules that keep a message from ending early (SMTP smuggling) or
+ * going round in a loop, and the commit that earns the client its 250.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -125,6 +125,26 @@ smtp_data_refuse(struct smtp_session *s, const char *reason,
 	smtp_reply(s, "%s", reply);
 }
 
+/*
+ * Refusals for what smtp_data_line() noted in the text: a mail loop.
+ * Returns 1 once the client has its reply.  The counts are cleared here,
+ * at every end of data, so the next message starts afresh.
+ */
+static int
+smtp_data_verdict(struct smtp_session *s)
+{
+	size_t	 hops = s->data_hops;
+
+	s->data_hops = 0;
+	/* The Received: line of our own counts as a hop too. */
+	if (hops + 1 > env->max_hops) {
+		smtp_data_refuse(s, "too-many-hops",
+		    "554 5.4.6 Too many hops");
+		return 1;
+	}
+	return 0;
+}
+
 static void
 smtp_data_end(struct smtp_session *s)
 {
@@ -140,6 +160,8 @@ smtp_data_end(struct smtp_session *s)
 	if (fclose(s->datafp) == EOF && !failed)
 		failed = errno ? errno : EIO;
 	s->datafp = NULL;
+	if (smtp_data_verdict(s))
+		return;
 	if (s->data_toobig) {
 		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
 		return;
@@ -199,6 +221,7 @@ header_names_sender(const char *line, size_t len)
  * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
  * second message to a receiver that reads line ends differently.
  * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
+ * Received: lines in the header are counted, to stop mail loops.
  */
 void
 smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
@@ -233,6 +256,8 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 			s->data_inheaders = 0;
 		else if (header_names_sender(line, body))
 			s->data_named_sender = 1;
+		else if (body >= 9 && strncasecmp(line, "Received:", 9) == 0)
+			s->data_hops++;
 	}
 	if (s->data_bol && body > 0 && line[0] == '.') {
 		line++;

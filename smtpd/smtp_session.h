@@ -105,6 +105,7 @@ struct smtp_session {
 	int			 data_bare;	/* a CR or LF alone was seen */
 	int			 data_inheaders;
 	int			 data_named_sender;
+	size_t			 data_hops;	/* Received: lines seen */
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)

@@ -653,6 +653,98 @@ size_within_limit_is_accepted_cleanup()
 	smtpd_cleanup
 }
 
+# hops_message HEADER BODY: a message script from DATA's 354 to its
+# final dot, its header holding HEADER Received: lines (one of them
+# folded over two) and its body BODY more.
+hops_message()
+{
+	printf '> DATA\n< ^354 \n'
+	i=0
+	while [ $i -lt "$1" ]; do
+		if [ $i -eq 0 ]; then
+			printf '> Received: from h%d.test\n' $i
+			printf '> \tby x.test; Mon, 1 Jan 2024 00:00:00 +0000\n'
+		else
+			printf '> Received: from h%d.test by x.test; %s\n' $i \
+			    "Mon, 1 Jan 2024 00:00:00 +0000"
+		fi
+		i=$((i + 1))
+	done
+	printf '> Subject: hops\n>> b"\\r\\n"\n'
+	i=0
+	while [ $i -lt "$2" ]; do
+		printf '> Received: in the body %d\n' $i
+		i=$((i + 1))
+	done
+	printf '> .\n'
+}
+
+# hops_transaction FROM HEADER BODY REPLY
+hops_transaction()
+{
+	printf '> MAIL FROM:<%s>\n< ^250 2\\.1\\.0 \n' "$1"
+	printf '> RCPT TO:<%s@localhost>\n< ^250 2\\.1\\.5 \n' "$MAILUSER"
+	hops_message "$2" "$3"
+	printf '< %s\n' "$4"
+}
+
+atf_test_case looping_message_is_554 cleanup
+looping_message_is_554_head()
+{
+	atf_set descr "A message whose header holds 300 Received: lines is" \
+	    "read whole, then refused with 554 5.4.6 and not queued; the" \
+	    "session goes on"
+}
+looping_message_is_554_body()
+{
+	smtpd_start
+	{
+		printf '< ^220 \n> EHLO client.test\n< ^250 \n'
+		hops_transaction loop@b.example 300 0 '^554 5\.4\.6 Too many hops$'
+		printf '> NOOP\n< ^250 2\\.0\\.0 \n'
+		printf '> QUIT\n< ^221 \neof\n'
+	} > script
+	talk < script
+	atf_check -s exit:0 \
+	    -o match:"from=<loop@b.example> result=refused reason=too-many-hops" \
+	    cat smtpd.log
+	assert_nothing_queued
+}
+looping_message_is_554_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case max_hops_counts_header_lines_only cleanup
+max_hops_counts_header_lines_only_head()
+{
+	atf_set descr "With max-hops 3 a message with 2 Received: lines in" \
+	    "its header (one folded) and more in its body is queued, one" \
+	    "with 3 in its header gets 554 5.4.6; ours makes the third hop"
+}
+max_hops_counts_header_lines_only_body()
+{
+	echo "smtp limit max-hops 3" | smtpd_config
+	smtpd_start
+	{
+		printf '< ^220 \n> EHLO client.test\n< ^250 \n'
+		hops_transaction three@b.example 3 0 '^554 5\.4\.6 '
+		hops_transaction two@b.example 2 5 '^250 2\.0\.0 '
+		printf '> QUIT\n< ^221 \neof\n'
+	} > script
+	talk < script
+	atf_check -s exit:0 -o match:"from=<three@b.example> .*too-many-hops" \
+	    cat smtpd.log
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check_equal 1 "$(grep -c 'result=queued' smtpd.log)"
+	atf_check_equal 3 \
+	    "$(sed '/^$/q' "$(maildir_messages)" | grep -c '^Received:')"
+}
+max_hops_counts_header_lines_only_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case oversize_data_is_552_and_not_queued cleanup
 oversize_data_is_552_and_not_queued_head()
 {
@@ -1490,6 +1582,8 @@ atf_init_test_cases()
 	atf_add_test_case size_over_limit_is_552
 	atf_add_test_case size_within_limit_is_accepted
 	atf_add_test_case oversize_data_is_552_and_not_queued
+	atf_add_test_case looping_message_is_554
+	atf_add_test_case max_hops_counts_header_lines_only
 
 	atf_add_test_case dsn_parameters_are_accepted_and_stored
 	atf_add_test_case dsn_notify_never_with_others_is_555
