@@ -126,16 +126,25 @@ smtp_data_refuse(struct smtp_session *s, const char *reason,
 }
 
 /*
- * Refusals for what smtp_data_line() noted in the text: a mail loop.
- * Returns 1 once the client has its reply.  The counts are cleared here,
- * at every end of data, so the next message starts afresh.
+ * Refusals for what smtp_data_line() noted in the text: a NUL, which
+ * RFC 5321 forbids and many a mail reader takes for the end of a
+ * string, or a mail loop.  Returns 1 once the client has its reply.
+ * The notes are cleared here, at every end of data, so the next
+ * message starts afresh.
  */
 static int
 smtp_data_verdict(struct smtp_session *s)
 {
 	size_t	 hops = s->data_hops;
+	int	 nul = s->data_nul;
 
 	s->data_hops = 0;
+	s->data_nul = 0;
+	if (nul) {
+		smtp_data_refuse(s, "nul", "550 5.6.0 Message contains NUL "
+		    "characters");
+		return 1;
+	}
 	/* The Received: line of our own counts as a hop too. */
 	if (hops + 1 > env->max_hops) {
 		smtp_data_refuse(s, "too-many-hops",
@@ -221,7 +230,8 @@ header_names_sender(const char *line, size_t len)
  * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
  * second message to a receiver that reads line ends differently.
  * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
- * Received: lines in the header are counted, to stop mail loops.
+ * Received: lines in the header are counted, to stop mail loops, and a
+ * NUL anywhere is noted: either makes the message refused at the end.
  */
 void
 smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
@@ -233,6 +243,8 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 		/* Part of an overlong line: store it as it comes. */
 		if (memchr(line, '\r', len) != NULL)
 			s->data_bare = 1;
+		if (memchr(line, '\0', len) != NULL)
+			s->data_nul = 1;
 		if (s->data_bol && line[0] == '.') {
 			line++;
 			len--;
@@ -251,6 +263,8 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 	body = len - (crlf ? 2 : 1);
 	if (!crlf || memchr(line, '\r', body) != NULL)
 		s->data_bare = 1;
+	if (memchr(line, '\0', body) != NULL)
+		s->data_nul = 1;
 	if (s->data_inheaders && s->data_bol) {
 		if (body == 0)
 			s->data_inheaders = 0;

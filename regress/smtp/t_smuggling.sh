@@ -4,9 +4,9 @@
 # an end-of-data look-alike built from bare CR or LF, followed by a
 # second transaction, must neither end the message early nor let that
 # second message in.  Only <CR><LF>.<CR><LF> ends the data, a message
-# holding a bare CR or LF is refused whole, dot-stuffing is undone
-# exactly once, and command lines may end in a bare LF but never hold a
-# CR.  Everything goes over the wire byte for byte.
+# holding a bare CR or LF, or a NUL, is refused whole, dot-stuffing is
+# undone exactly once, and command lines may end in a bare LF but never
+# hold a CR.  Everything goes over the wire byte for byte.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -238,6 +238,61 @@ data_ends_only_on_crlf_dot_crlf_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case nul_in_message_is_550 cleanup
+nul_in_message_is_550_head()
+{
+	atf_set descr "A message holding a NUL, in its header or its body," \
+	    "is read whole and refused with 550 5.6.0; nothing of it is" \
+	    "queued and the session goes on"
+}
+nul_in_message_is_550_body()
+{
+	smtpd_start
+	talk <<EOF
+< ^220 
+> EHLO client.test
+< ^250 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: nul in body\r\n\r\nbefore\x00after\r\n.\r\n"
+< ^550 5\.6\.0 Message contains NUL characters$
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: nul\x00in header\r\n\r\nbody\r\n.\r\n"
+< ^550 5\.6\.0 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: clean\r\n\r\nclean body\r\n.\r\n"
+< ^250 2\.0\.0 
+> QUIT
+< ^221 
+eof
+EOF
+	atf_check_equal 2 "$(grep -c 'result=refused reason=nul' smtpd.log)"
+	atf_check_equal 1 "$(grep -c 'result=queued' smtpd.log)"
+	wait_log "result=delivered" || atf_fail "the clean message was" \
+	    "not delivered"
+	msgs=$(maildir_messages)
+	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
+	atf_check -s exit:0 -o match:"^Subject: clean$" cat "$msgs"
+}
+nul_in_message_is_550_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case bare_lf_command_is_accepted cleanup
 bare_lf_command_is_accepted_head()
 {
@@ -319,6 +374,7 @@ atf_init_test_cases()
 
 	atf_add_test_case dot_stuffing_is_undone_once
 	atf_add_test_case data_ends_only_on_crlf_dot_crlf
+	atf_add_test_case nul_in_message_is_550
 
 	atf_add_test_case bare_lf_command_is_accepted
 	atf_add_test_case cr_inside_command_line_is_500
