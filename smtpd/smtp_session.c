@@ -858,12 +858,18 @@ smtp_line_limit(struct smtp_session *s, struct evbuffer *in)
 static void
 smtp_command_line(struct smtp_session *s, char *line, size_t len)
 {
-	/* Commands may end in a bare LF; a CR inside one is refused. */
-	if (len > 0 && line[len - 1] == '\n')
-		line[--len] = '\0';
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len)) {
+	int	 crlf;
+
+	/*
+	 * A line is read up to its LF, but only CRLF ends a command
+	 * (RFC 5321 2.3.8): a bare LF at the end, or a CR or NUL inside,
+	 * and nothing of the line is obeyed, as in DATA.
+	 */
+	crlf = len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n';
+	len = crlf ? len - 2 : 0;
+	line[len] = '\0';
+	if (!crlf || memchr(line, '\0', len) != NULL ||
+	    memchr(line, '\r', len) != NULL) {
 		s->auth_step = AUTH_NONE;
 		smtp_reply(s, "500 5.5.2 Bad command line");
 		return;
