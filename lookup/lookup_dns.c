@@ -2,7 +2,9 @@
  * Reverse DNS for the lookup process, with c-ares on the process's
  * libevent loop.  A client's name counts only when it is confirmed:
  * the PTR name must resolve back to the client's address (forward-
- * confirmed reverse DNS), so a forged PTR record names nobody.
+ * confirmed reverse DNS), so a forged PTR record names nobody.  A PTR
+ * name that is not a host name is not even looked up: the name goes
+ * into the Received: header and the logs.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -147,13 +149,37 @@ dns_forward_done(void *arg, int status, int timeouts, struct hostent *h)
 	free(q);
 }
 
+/* Letters, digits, hyphens and underscores, in labels between dots. */
+static int
+dns_hostname_valid(const char *name)
+{
+	const char	*p;
+	size_t		 label = 0;
+
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return p != name;
+}
+
 static void
 dns_reverse_done(void *arg, int status, int timeouts, struct hostent *h)
 {
 	struct dns_query	*q = arg;
 
 	if (status != ARES_SUCCESS || h == NULL || h->h_name == NULL ||
-	    strlen(h->h_name) >= sizeof(q->name)) {
+	    strlen(h->h_name) >= sizeof(q->name) ||
+	    !dns_hostname_valid(h->h_name)) {
 		q->cb(q->arg, NULL);
 		free(q);
 		return;

@@ -134,20 +134,30 @@ ctl_next_try(char *buf, size_t len, enum sched_state state, time_t next)
 		snprintf(buf, len, "in %lldd", d / 86400);
 }
 
-/* Fields are separated by tabs, which no address holds. */
+/*
+ * Fields are separated by tabs.  The values came from clients and
+ * remote servers: a control character in one, a tab included, is
+ * escaped so that it can neither split a field nor drive the admin's
+ * terminal.
+ */
 static int
 ctl_list_one(const struct envelope *e, enum sched_state state, time_t next,
     void *arg)
 {
 	struct tally	*t = arg;
 	char		 when[32];
+	char		 sender[4 * ENVELOPE_ADDRMAX], rcpt[4 * ENVELOPE_ADDRMAX];
+	char		 lasterr[4 * ENVELOPE_ERRMAX];
 
 	ctl_next_try(when, sizeof(when), state, next);
+	log_escape(sender, sizeof(sender), e->sender[0] != '\0' ? e->sender :
+	    "<>");
+	log_escape(rcpt, sizeof(rcpt), e->rcpt);
+	log_escape(lasterr, sizeof(lasterr), e->lasterr[0] != '\0' ?
+	    e->lasterr : "-");
 	ctl_answer(IMSG_CTL_LINE, t->client, -1,
 	    "%016" PRIx64 "\t%s\t%s\t%s\t%" PRIu32 "\t%s\t%s", e->id,
-	    e->sender[0] != '\0' ? e->sender : "<>", e->rcpt,
-	    ctl_state_name(state), e->tries, when,
-	    e->lasterr[0] != '\0' ? e->lasterr : "-");
+	    sender, rcpt, ctl_state_name(state), e->tries, when, lasterr);
 	return 0;
 }
 
@@ -173,12 +183,16 @@ ctl_count_one(const struct envelope *e, enum sched_state state, time_t next,
 	return 0;
 }
 
-/* The envelope as the queue keeps it, in its file's format. */
+/*
+ * The envelope as the queue keeps it, in its file's format, but with
+ * control characters escaped as in show queue.
+ */
 static void
 ctl_show_envelope(uint32_t client, const struct target *target)
 {
 	struct tally	 t = { .client = client };
 	char		 buf[CTL_ENVELOPE_MAX], *p, *line;
+	char		 safe[4 * ENVELOPE_TARGETMAX];
 
 	(void)scheduler_walk(target->lo, target->hi, ctl_count_one, &t);
 	if (t.found == NULL) {
@@ -193,7 +207,8 @@ ctl_show_envelope(uint32_t client, const struct target *target)
 	p = buf;
 	while ((line = strsep(&p, "\n")) != NULL)
 		if (line[0] != '\0')
-			ctl_answer(IMSG_CTL_LINE, client, -1, "%s", line);
+			ctl_answer(IMSG_CTL_LINE, client, -1, "%s",
+			    log_escape(safe, sizeof(safe), line));
 	ctl_answer(IMSG_CTL_END, client, -1, "%s", "");
 }
 

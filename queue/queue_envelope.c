@@ -3,7 +3,10 @@
  * with the format version.  Values come from the network, so dump
  * refuses any value holding CR, LF or NUL (a value can never start a
  * line of its own), and load refuses unknown, repeated or missing keys:
- * a file that does not parse is never half-trusted.
+ * a file that does not parse is never half-trusted.  Load refuses
+ * whatever dump would refuse to write, and dump whatever load would
+ * refuse to read, so that an envelope loaded can always be written back
+ * and reads back the same.
  */
 #include <sys/types.h>
 
@@ -65,6 +68,7 @@ envelope_target_kind(const char *target)
 	}
 }
 
+/* Load checks the same for what it reads. */
 static int
 value_is_safe(const char *v, size_t size)
 {
@@ -83,6 +87,9 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 	size_t		 i, n;
 	int		 r;
 
+	/* Load refuses an id of zero: no envelope has one. */
+	if (e->id == 0)
+		return -1;
 	r = snprintf(buf, len, "version %d\n", ENVELOPE_VERSION);
 	if (r < 0 || (size_t)r >= len)
 		return -1;
@@ -202,6 +209,11 @@ envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
 		seen[i] = 1;
 		switch (fields[i].kind) {
 		case F_STRING:
+			if (strchr(val, '\r') != NULL) {
+				snprintf(err, errlen, "line %d: CR in %s",
+				    lineno, line);
+				goto done;
+			}
 			if (strlcpy(base + fields[i].off, val,
 			    fields[i].size) >= fields[i].size) {
 				snprintf(err, errlen, "line %d: %s too long",

@@ -30,6 +30,7 @@ config_new(void)
 	c->max_sessions = 1000;
 	c->max_sessions_per_addr = 50;
 	c->max_errors = 5;
+	c->max_hops = 100;
 	c->max_auth_failures = 5;
 	c->timeout_command = 300;
 	c->timeout_data = 600;

@@ -1,7 +1,10 @@
 /*
  * Logging.  A process logs either to stderr (children always, the parent
  * in the foreground) or to syslog (the parent of a daemon, which also
- * forwards what its children wrote to their stderr pipes).
+ * forwards what its children wrote to their stderr pipes).  Log lines
+ * carry text from clients and remote servers, so every control
+ * character in them is escaped here, whoever formatted the line: one
+ * event stays one line, and nothing reaches a terminal as a command.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +49,35 @@ log_getverbose(void)
 }
 
 /*
+ * Copy src into dst, each ASCII control character and DEL written as a
+ * backslash and three octal digits; what does not fit is cut off, never
+ * half an escape.  Returns dst.
+ */
+char *
+log_escape(char *dst, size_t dstsz, const char *src)
+{
+	const unsigned char	*p;
+	size_t			 n = 0;
+
+	if (dstsz == 0)
+		return dst;
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			if (n + 1 >= dstsz)
+				break;
+			dst[n++] = *p;
+		} else {
+			if (n + 4 >= dstsz)
+				break;
+			(void)snprintf(dst + n, 5, "\\%03o", *p);
+			n += 4;
+		}
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+/*
  * One complete line, written with a single write(2) so that lines from
  * several processes sharing a pipe or terminal never interleave.
  */
@@ -53,22 +85,23 @@ static void
 log_vemit(int pri, const char *prefix, const char *fmt, va_list ap,
     const char *suffix)
 {
-	char	 line[4096];
+	char	 raw[4096], line[4096];
 	int	 n, m;
 
-	n = snprintf(line, sizeof(line), "%s", prefix);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	n = snprintf(raw, sizeof(raw), "%s", prefix);
+	if (n < 0 || (size_t)n >= sizeof(raw))
 		n = 0;
-	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	m = vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
 	if (m < 0)
 		m = 0;
-	n = (size_t)(n + m) >= sizeof(line) ? (int)sizeof(line) - 1 : n + m;
+	n = (size_t)(n + m) >= sizeof(raw) ? (int)sizeof(raw) - 1 : n + m;
 	if (suffix != NULL) {
-		m = snprintf(line + n, sizeof(line) - n, ": %s", suffix);
+		m = snprintf(raw + n, sizeof(raw) - n, ": %s", suffix);
 		if (m > 0)
-			n = (size_t)(n + m) >= sizeof(line) ?
-			    (int)sizeof(line) - 1 : n + m;
+			n = (size_t)(n + m) >= sizeof(raw) ?
+			    (int)sizeof(raw) - 1 : n + m;
 	}
+	n = strlen(log_escape(line, sizeof(line), raw));
 	if (log_tostderr) {
 		if ((size_t)n >= sizeof(line) - 1)
 			n = sizeof(line) - 2;
@@ -78,9 +111,13 @@ log_vemit(int pri, const char *prefix, const char *fmt, va_list ap,
 		syslog(pri, "%s", line);
 }
 
+/* A line a child wrote, which the parent does not take on trust. */
 void
-log_syslog_line(int pri, const char *line)
+log_syslog_line(int pri, const char *raw)
 {
+	char	 line[4096];
+
+	log_escape(line, sizeof(line), raw);
 	if (log_tostderr)
 		dprintf(STDERR_FILENO, "%s\n", line);
 	else

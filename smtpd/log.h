@@ -8,12 +8,14 @@
 #define LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_syslog_line(int, const char *);
+char	*log_escape(char *, size_t, const char *);
 
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));

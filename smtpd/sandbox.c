@@ -23,7 +23,12 @@
  *	accept	accept connections on listening sockets it already holds
  *	inet	TCP/UDP sockets: socket(AF_INET/AF_INET6), connect, bind,
  *		listen, accept
- *	dns	what a resolver needs: socket(AF_INET/AF_INET6), connect, bind
+ *	dns	what a resolver needs: socket(AF_INET/AF_INET6), connect,
+ *		bind; without inet, Landlock (ABI 4 and later) lets TCP
+ *		connect only to port 53, the resolver's, and bind only to
+ *		an ephemeral port.  Seccomp cannot read the address behind
+ *		connect's or sendto's pointer, and Landlock has no rules
+ *		for UDP, so UDP may still reach any port.
  *	unix	socket(AF_UNIX) and connect
  *	getpw	what getpwnam(3) needs beyond rpath: the nscd probe and
  *		systemd's userdb (socket(AF_UNIX), connect, and prctl
@@ -74,6 +79,26 @@
 #ifndef LANDLOCK_ACCESS_NET_CONNECT_TCP
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP	(1ULL << 1)
 #endif
+
+/*
+ * A TCP port rule (ABI 4), as the kernel defines it; old headers lack
+ * both the rule type and its attribute.
+ */
+#define SANDBOX_RULE_NET_PORT	2
+struct sandbox_net_port_attr {
+	uint64_t	allowed_access;
+	uint64_t	port;
+};
+
+/* The resolver's port: DNS over TCP, for answers too long for UDP. */
+#define SANDBOX_DNS_PORT	53
+
+/* What Landlock lets a process do with TCP. */
+enum sandbox_net {
+	NET_OPEN,	/* not handled: anything (inet) */
+	NET_NONE,	/* no bind, no connect */
+	NET_DNS,	/* connect to port 53 only, bind to port 0 only */
+};
 
 /* Every file system right of ABI 1, EXECUTE through MAKE_SYM. */
 #define LL_FS_ABI1	((1ULL << 13) - 1)
@@ -344,23 +369,30 @@ static void	 sandbox_trap_init(void);
 static uint64_t	 sandbox_fs_rights(int);
 static uint64_t	 sandbox_rights(int, uint64_t, int);
 static int	 sandbox_allow_path(int, const struct sandbox_path *, uint64_t);
-static int	 sandbox_restrict(const struct sandbox_path *, int);
+static int	 sandbox_allow_dns(int);
+static int	 sandbox_restrict(const struct sandbox_path *,
+		    enum sandbox_net);
 
 void
 sandbox(const char *promises, const struct sandbox_path *paths)
 {
 	static int	 warned;
-	int		 net;
+	enum sandbox_net net;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("sandbox: prctl(PR_SET_NO_NEW_PRIVS)");
 
 	/*
-	 * Landlock's TCP rules would also apply to the resolver's DNS over
-	 * TCP and to mta's connections, so only a process that may not
-	 * reach the network has them handled, and nothing allowed.
+	 * A process that may reach the network (inet) is left to its
+	 * seccomp filter; one that only resolves names (dns) may reach
+	 * the resolver's TCP port; any other none at all.
 	 */
-	net = !sandbox_has(promises, "inet") && !sandbox_has(promises, "dns");
+	if (sandbox_has(promises, "inet"))
+		net = NET_OPEN;
+	else if (sandbox_has(promises, "dns"))
+		net = NET_DNS;
+	else
+		net = NET_NONE;
 	if (paths != NULL && sandbox_restrict(paths, net) == -1) {
 		if (errno != ENOSYS && errno != EOPNOTSUPP)
 			fatalx("sandbox: cannot restrict file system access");
@@ -430,7 +462,7 @@ sandbox_command(void)
 int
 sandbox_landlock(const struct sandbox_path *paths)
 {
-	return sandbox_restrict(paths, 0);
+	return sandbox_restrict(paths, NET_OPEN);
 }
 
 int
@@ -733,13 +765,39 @@ sandbox_allow_path(int ruleset, const struct sandbox_path *sp,
 	return -1;
 }
 
+/* TCP connect to the resolver's port, and bind to an ephemeral one. */
+static int
+sandbox_allow_dns(int ruleset)
+{
+	struct sandbox_net_port_attr	 attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.allowed_access = LANDLOCK_ACCESS_NET_CONNECT_TCP;
+	attr.port = SANDBOX_DNS_PORT;
+	if (syscall(SYS_landlock_add_rule, ruleset, SANDBOX_RULE_NET_PORT,
+	    &attr, 0) == -1) {
+		log_warn("sandbox: landlock_add_rule tcp port %d",
+		    SANDBOX_DNS_PORT);
+		return -1;
+	}
+	attr.allowed_access = LANDLOCK_ACCESS_NET_BIND_TCP;
+	attr.port = 0;
+	if (syscall(SYS_landlock_add_rule, ruleset, SANDBOX_RULE_NET_PORT,
+	    &attr, 0) == -1) {
+		log_warn("sandbox: landlock_add_rule tcp port 0");
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Deny every file system right but those paths grants, and with net
- * set, TCP bind and connect too.  Returns -1 with errno ENOSYS or
- * EOPNOTSUPP, and nothing logged, if the kernel has no Landlock.
+ * Deny every file system right but those paths grants, and TCP bind
+ * and connect as net says, where the kernel's Landlock has TCP rules
+ * (ABI 4).  Returns -1 with errno ENOSYS or EOPNOTSUPP, and nothing
+ * logged, if the kernel has no Landlock.
  */
 static int
-sandbox_restrict(const struct sandbox_path *paths, int net)
+sandbox_restrict(const struct sandbox_path *paths, enum sandbox_net net)
 {
 	struct sandbox_ruleset_attr	 attr;
 	const struct sandbox_path	*sp;
@@ -757,7 +815,7 @@ sandbox_restrict(const struct sandbox_path *paths, int net)
 	size = offsetof(struct sandbox_ruleset_attr, handled_access_net);
 	if (abi >= 4) {
 		size = sizeof(attr);
-		if (net)
+		if (net != NET_OPEN)
 			attr.handled_access_net =
 			    LANDLOCK_ACCESS_NET_BIND_TCP |
 			    LANDLOCK_ACCESS_NET_CONNECT_TCP;
@@ -772,6 +830,8 @@ sandbox_restrict(const struct sandbox_path *paths, int net)
 		if (sandbox_allow_path(ruleset, sp,
 		    attr.handled_access_fs) == -1)
 			goto fail;
+	if (abi >= 4 && net == NET_DNS && sandbox_allow_dns(ruleset) == -1)
+		goto fail;
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) == -1) {
 		log_warn("sandbox: landlock_restrict_self");
 		goto fail;

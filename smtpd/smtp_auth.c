@@ -30,16 +30,37 @@ smtp_auth_offered(struct smtp_session *s)
 	return io_is_tls(s->io) || (s->l->flags & LISTEN_AUTH_PLAINTEXT);
 }
 
+/*
+ * The user name to check, into s->auth_login.  One too long to be held
+ * there is cut and ended with a colon, which no user name in a table
+ * holds: it is still checked by the auth process, against a made-up
+ * hash, counted and answered late like any unknown user, so that the
+ * client learns nothing from its length.
+ */
+static void
+smtp_auth_name(struct smtp_session *s, const char *user)
+{
+	size_t	 len = strlen(user);
+
+	if (len < sizeof(s->auth_login)) {
+		memmove(s->auth_login, user, len + 1);
+		return;
+	}
+	memmove(s->auth_login, user, sizeof(s->auth_login) - 2);
+	s->auth_login[sizeof(s->auth_login) - 2] = ':';
+	s->auth_login[sizeof(s->auth_login) - 1] = '\0';
+}
+
 static void
 smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
 	struct ibuf	*b;
 
-	strlcpy(s->auth_login, user, sizeof(s->auth_login));
+	smtp_auth_name(s, user);
 	b = proc_create(IMSG_SMTP_AUTH_CHECK, s->id, -1);
 	imsg_add_string(b, s->l->auth_table);
 	imsg_add_string(b, s->addr);
-	imsg_add_string(b, user);
+	imsg_add_string(b, s->auth_login);
 	imsg_add_string(b, pass);
 	proc_close(PROC_AUTH, b);
 	s->waiting = 1;
@@ -65,8 +86,7 @@ smtp_auth_plain(struct smtp_session *s, const char *b64)
 		goto bad;
 	pass++;
 	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
-	    user[0] == '\0' || strlen(user) >= ENVELOPE_NAMEMAX ||
-	    strlen(pass) > AUTH_PASSWORD_MAX ||
+	    user[0] == '\0' || strlen(pass) > AUTH_PASSWORD_MAX ||
 	    (authz[0] != '\0' && strcmp(authz, user) != 0))
 		goto bad;
 	smtp_auth_send(s, user, pass);
@@ -92,13 +112,13 @@ smtp_auth_login(struct smtp_session *s, const char *b64)
 	}
 	buf[n] = '\0';
 	if (s->auth_step == AUTH_LOGIN_USER) {
-		if (n == 0 || (size_t)n >= sizeof(s->auth_login)) {
+		if (n == 0) {
 			s->auth_step = AUTH_NONE;
 			smtp_reply(s, "501 5.5.2 Malformed authentication "
 			    "data");
 			return;
 		}
-		strlcpy(s->auth_login, (char *)buf, sizeof(s->auth_login));
+		smtp_auth_name(s, (char *)buf);
 		s->auth_step = AUTH_LOGIN_PASS;
 		smtp_reply(s, "334 UGFzc3dvcmQ6");
 		return;
@@ -133,8 +153,19 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 {
 	char	*mech, *initial;
 
-	if (smtp_pipelined_past(s, "AUTH"))
+	mech = arg;
+	if ((initial = strchr(arg, ' ')) != NULL)
+		*initial++ = '\0';
+	/*
+	 * A client must wait for a challenge, but PLAIN with its response
+	 * on the AUTH line has none: commands may follow it (RFC 4954 4).
+	 */
+	if ((initial == NULL || strcasecmp(mech, "PLAIN") != 0) &&
+	    smtp_pipelined_past(s, "AUTH")) {
+		if (initial != NULL)
+			explicit_bzero(initial, strlen(initial));
 		return;
+	}
 	if (!(s->l->flags & LISTEN_AUTH)) {
 		smtp_reply(s, "502 5.5.1 Command not implemented");
 		return;
@@ -152,9 +183,6 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		smtp_reply(s, "503 5.5.1 AUTH not allowed now");
 		return;
 	}
-	mech = arg;
-	if ((initial = strchr(arg, ' ')) != NULL)
-		*initial++ = '\0';
 	if (strcasecmp(mech, "PLAIN") == 0) {
 		if (initial == NULL) {
 			s->auth_step = AUTH_PLAIN_WAIT;

@@ -2,9 +2,9 @@
  * The DATA phase of an SMTP session: the Received: header, each line of
  * the message written into the pipe the queue reads into the message
  * file, the rules that keep a message from ending early (SMTP
- * smuggling), and the commit that earns the client its 250.  The queue
- * commits only once exactly the bytes counted here have come through
- * the pipe.
+ * smuggling) or going round in a loop, and the commit that earns the
+ * client its 250.  The queue commits only once exactly the bytes
+ * counted here have come through the pipe.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -193,6 +193,35 @@ smtp_data_refuse(struct smtp_session *s, const char *reason,
 	smtp_reply(s, "%s", reply);
 }
 
+/*
+ * Refusals for what smtp_data_line() noted in the text: a NUL, which
+ * RFC 5321 forbids and many a mail reader takes for the end of a
+ * string, or a mail loop.  Returns 1 once the client has its reply.
+ * The notes are cleared here, at every end of data, so the next
+ * message starts afresh.
+ */
+static int
+smtp_data_verdict(struct smtp_session *s)
+{
+	size_t	 hops = s->data_hops;
+	int	 nul = s->data_nul;
+
+	s->data_hops = 0;
+	s->data_nul = 0;
+	if (nul) {
+		smtp_data_refuse(s, "nul", "550 5.6.0 Message contains NUL "
+		    "characters");
+		return 1;
+	}
+	/* The Received: line of our own counts as a hop too. */
+	if (hops + 1 > env->max_hops) {
+		smtp_data_refuse(s, "too-many-hops",
+		    "554 5.4.6 Too many hops");
+		return 1;
+	}
+	return 0;
+}
+
 static void
 smtp_data_end(struct smtp_session *s)
 {
@@ -201,6 +230,8 @@ smtp_data_end(struct smtp_session *s)
 	s->state = S_HELO;
 	io_set_timeout(s->io, env->timeout_command);
 	failed = s->data_error;
+	if (smtp_data_verdict(s))
+		return;
 	if (s->data_toobig) {
 		smtp_data_refuse(s, "too-big", "552 5.3.4 Message too big");
 		return;
@@ -258,6 +289,8 @@ header_names_sender(const char *line, size_t len)
  * <CR>.<CR> or <LF>.<CR><LF> trick can end it early or smuggle a
  * second message to a receiver that reads line ends differently.
  * A leading dot is removed (RFC 5321 4.5.2); lines are stored with LF.
+ * Received: lines in the header are counted, to stop mail loops, and a
+ * NUL anywhere is noted: either makes the message refused at the end.
  */
 void
 smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
@@ -269,6 +302,8 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 		/* Part of an overlong line: store it as it comes. */
 		if (memchr(line, '\r', len) != NULL)
 			s->data_bare = 1;
+		if (memchr(line, '\0', len) != NULL)
+			s->data_nul = 1;
 		if (s->data_bol && line[0] == '.') {
 			line++;
 			len--;
@@ -287,11 +322,15 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 	body = len - (crlf ? 2 : 1);
 	if (!crlf || memchr(line, '\r', body) != NULL)
 		s->data_bare = 1;
+	if (memchr(line, '\0', body) != NULL)
+		s->data_nul = 1;
 	if (s->data_inheaders && s->data_bol) {
 		if (body == 0)
 			s->data_inheaders = 0;
 		else if (header_names_sender(line, body))
 			s->data_named_sender = 1;
+		else if (body >= 9 && strncasecmp(line, "Received:", 9) == 0)
+			s->data_hops++;
 	}
 	if (s->data_bol && body > 0 && line[0] == '.') {
 		line++;

@@ -377,6 +377,37 @@ smtp_tls_offered(struct smtp_session *s)
 	return (s->l->flags & LISTEN_TLS) && !io_is_tls(s->io);
 }
 
+/*
+ * The HELO or EHLO argument goes into the Received: header and each
+ * envelope: a domain or an address literal as RFC 5321 writes them, or
+ * a name that bends only the rules many clients bend (an underscore, a
+ * bare IPv4 address).  Nothing else: no control character, space,
+ * bracket or parenthesis that could forge a part of the header.
+ */
+static int
+smtp_helo_valid(const char *name)
+{
+	const char	*p, *err;
+	size_t		 label = 0;
+
+	if (smtp_addr_domain_valid(name, 0, &err) == 0)
+		return 1;
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0 && p - name < ENVELOPE_HOSTMAX;
+}
+
 static void
 smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 {
@@ -385,6 +416,10 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	if (arg[0] == '\0' || strchr(arg, ' ') != NULL) {
 		smtp_reply(s, "501 5.5.4 %s requires one domain name",
 		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	if (!smtp_helo_valid(arg)) {
+		smtp_reply(s, "501 5.5.4 Invalid domain name");
 		return;
 	}
 	if (strlcpy(s->helo, arg, sizeof(s->helo)) >= sizeof(s->helo)) {
@@ -821,12 +856,18 @@ smtp_line_limit(struct smtp_session *s, struct evbuffer *in)
 static void
 smtp_command_line(struct smtp_session *s, char *line, size_t len)
 {
-	/* Commands may end in a bare LF; a CR inside one is refused. */
-	if (len > 0 && line[len - 1] == '\n')
-		line[--len] = '\0';
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len)) {
+	int	 crlf;
+
+	/*
+	 * A line is read up to its LF, but only CRLF ends a command
+	 * (RFC 5321 2.3.8): a bare LF at the end, or a CR or NUL inside,
+	 * and nothing of the line is obeyed, as in DATA.
+	 */
+	crlf = len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n';
+	len = crlf ? len - 2 : 0;
+	line[len] = '\0';
+	if (!crlf || memchr(line, '\0', len) != NULL ||
+	    memchr(line, '\r', len) != NULL) {
 		s->auth_step = AUTH_NONE;
 		smtp_reply(s, "500 5.5.2 Bad command line");
 		return;

@@ -104,6 +104,8 @@ struct smtp_session {
 	int			 data_bare;	/* a CR or LF alone was seen */
 	int			 data_inheaders;
 	int			 data_named_sender;
+	size_t			 data_hops;	/* Received: lines seen */
+	int			 data_nul;	/* a NUL was seen */
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)

@@ -252,6 +252,7 @@ struct smtpd_config {
 	size_t			 max_sessions;
 	size_t			 max_sessions_per_addr;
 	size_t			 max_errors;
+	size_t			 max_hops;	/* Received: lines */
 	size_t			 max_auth_failures;
 	int			 timeout_command;	/* seconds */
 	int			 timeout_data;

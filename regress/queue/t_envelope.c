@@ -644,6 +644,82 @@ ATF_TC_BODY(load_refuses_crlf_lines, tc)
 	load_refuses_line("id", "id 0123456789abcdef\r");
 }
 
+/*
+ * Whatever dump refuses to write, load refuses to read: a CR in any
+ * string value, where the fuzzer first found one.
+ */
+ATF_TC_WITHOUT_HEAD(load_refuses_cr_in_value);
+ATF_TC_BODY(load_refuses_cr_in_value, tc)
+{
+	static const char *const bad[] = {
+		"\r", "\rleading", "trailing\r", "in\rside", "two\r\rCRs",
+		"\xff\xff\xff\xff\xff\xff\xff\r", "x\rrcpt evil@example.org",
+	};
+	char	 line[256];
+	size_t	 i, j;
+
+	for (i = 0; i < NSFIELDS; i++)
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			snprintf(line, sizeof(line), "%s %s", sfields[i].key,
+			    bad[j]);
+			load_refuses_line(sfields[i].key, line);
+		}
+}
+
+/* Whatever load refuses to read, dump refuses to write: an id of 0. */
+ATF_TC_WITHOUT_HEAD(dump_refuses_zero_id);
+ATF_TC_BODY(dump_refuses_zero_id, tc)
+{
+	struct envelope	 e;
+	char		 text[TEXTMAX];
+
+	env_ordinary(&e);
+	e.id = 0;
+	ATF_CHECK_EQ(envelope_dump(&e, text, sizeof(text)), -1);
+}
+
+/*
+ * What load accepts, in whatever form, dump writes and load reads back
+ * the same: numbers with leading zeros or upper-case hex, values with
+ * every octet but CR, LF and NUL.
+ */
+ATF_TC_WITHOUT_HEAD(load_accepted_dumps_and_reloads);
+ATF_TC_BODY(load_accepted_dumps_and_reloads, tc)
+{
+	static const char *const forms[][2] = {
+		{ "tries", "tries 007" },
+		{ "created", "created -0" },
+		{ "created", "created 0000000000000000000001" },
+		{ "id", "id 0123456789ABCDEF" },
+		{ "warned", "warned 00" },
+		{ "lasterr", "lasterr  two  spaces " },
+	};
+	struct envelope	 e, got;
+	char		 text[TEXTMAX], line[TEXTMAX], err[256] = "";
+	size_t		 i, n;
+	int		 c;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		load_accepts_line(forms[i][0], forms[i][1], &e);
+		ATF_REQUIRE_MSG(envelope_dump(&e, text, sizeof(text)) > 0,
+		    "%s: loaded but not dumped", forms[i][1]);
+		if (envelope_load(&got, text, err, sizeof(err)) != 0)
+			atf_tc_fail("%s: %s", forms[i][1], err);
+		env_check_equal(&e, &got);
+	}
+
+	/* Every octet a value may hold, in each string field. */
+	for (i = 0; i < NSFIELDS; i++) {
+		n = snprintf(line, sizeof(line), "%s ", sfields[i].key);
+		for (c = 1; c < 256 && n < sfields[i].size; c++)
+			if (c != '\r' && c != '\n')
+				line[n++] = c;
+		line[n] = '\0';
+		load_accepts_line(sfields[i].key, line, &e);
+		round_trip(&e);
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(load_keeps_value_spaces);
 ATF_TC_BODY(load_keeps_value_spaces, tc)
 {
@@ -694,6 +770,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, load_refuses_value_too_long);
 	ATF_TP_ADD_TC(tp, load_refuses_last_line_unterminated);
 	ATF_TP_ADD_TC(tp, load_refuses_crlf_lines);
+	ATF_TP_ADD_TC(tp, load_refuses_cr_in_value);
+	ATF_TP_ADD_TC(tp, dump_refuses_zero_id);
+	ATF_TP_ADD_TC(tp, load_accepted_dumps_and_reloads);
 	ATF_TP_ADD_TC(tp, load_keeps_value_spaces);
 	ATF_TP_ADD_TC(tp, target_kinds);
 	return atf_no_error();

@@ -285,6 +285,87 @@ auth_login_right_and_wrong_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case auth_plain_initial_response_may_be_pipelined cleanup
+auth_plain_initial_response_may_be_pipelined_head()
+{
+	atf_set descr "Commands may follow AUTH PLAIN with an initial" \
+	    "response in the same write and are answered in order (RFC" \
+	    "4954); after AUTH that expects a challenge they get 554 5.5.0"
+}
+auth_plain_initial_response_may_be_pipelined_body()
+{
+	add_creds creds alice "$PASSWORD"
+	auth_config </dev/null
+	smtpd_start
+	talk <<EOF
+$TLS_PRELUDE
+>> b"AUTH PLAIN $(plain_b64 alice "$WRONG")\r\nNOOP\r\n"
+< ^535 5.7.8 Authentication credentials invalid
+< ^250 2.0.0 Ok
+>> b"AUTH PLAIN $(plain_b64 alice "$PASSWORD")\r\nNOOP\r\nQUIT\r\n"
+< ^235 2.7.0 Authentication successful
+< ^250 2.0.0 Ok
+< ^221
+eof
+EOF
+	atf_check -s exit:0 -o match:"user=alice result=authenticated" \
+	    cat smtpd.log
+	atf_check -s exit:1 -o empty grep "pipelined-after-AUTH" smtpd.log
+
+	# A challenge must be waited for: PLAIN without a response, LOGIN.
+	for auth in "AUTH PLAIN" "AUTH LOGIN" "AUTH LOGIN $(b64 alice)"; do
+		talk <<EOF
+$TLS_PRELUDE
+>> b"$auth\r\nNOOP\r\n"
+< ^554 5.5.0 Commands may not follow AUTH before its reply
+eof
+EOF
+	done
+	atf_check_equal 3 "$(grep -c 'pipelined-after-AUTH' smtpd.log)"
+}
+auth_plain_initial_response_may_be_pipelined_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case auth_long_user_is_535 cleanup
+auth_long_user_is_535_head()
+{
+	atf_set descr "A user name too long for any table gets 535 5.7.8," \
+	    "as a wrong password does, with PLAIN and LOGIN, and is" \
+	    "checked and counted as a failure; 63 octets still log in"
+}
+auth_long_user_is_535_body()
+{
+	user63=$(printf '%63s' "" | tr ' ' u)
+	add_creds creds "$user63" "$PASSWORD"
+	auth_config </dev/null
+	smtpd_start
+	talk <<EOF
+$TLS_PRELUDE
+> AUTH PLAIN $(plain_b64 "${user63}x" "$PASSWORD")
+< ^535 5.7.8 Authentication credentials invalid$
+> AUTH PLAIN $(plain_b64 "$(printf '%300s' "" | tr ' ' v)" "$PASSWORD")
+< ^535 5.7.8 Authentication credentials invalid$
+> AUTH LOGIN $(b64 "$(printf '%200s' "" | tr ' ' w)")
+< ^334 UGFzc3dvcmQ6\$
+> $(b64 "$PASSWORD")
+< ^535 5.7.8 Authentication credentials invalid$
+> AUTH PLAIN $(plain_b64 "$user63" "$PASSWORD")
+< ^235 2.7.0 Authentication successful
+> QUIT
+< ^221
+EOF
+	atf_check_equal 3 \
+	    "$(grep -c 'auth address=127.0.0.1 user=.* result=fail' smtpd.log)"
+	atf_check -s exit:0 -o match:"user=$user63 result=authenticated" \
+	    cat smtpd.log
+}
+auth_long_user_is_535_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case auth_cancelled_is_501 cleanup
 auth_cancelled_is_501_head()
 {
@@ -830,6 +911,8 @@ atf_init_test_cases()
 	atf_add_test_case auth_login_right_and_wrong
 	atf_add_test_case auth_cancelled_is_501
 	atf_add_test_case auth_malformed_is_501
+	atf_add_test_case auth_plain_initial_response_may_be_pipelined
+	atf_add_test_case auth_long_user_is_535
 	atf_add_test_case auth_twice_is_503
 	atf_add_test_case auth_in_transaction_is_503
 	atf_add_test_case auth_unknown_mechanism_is_504

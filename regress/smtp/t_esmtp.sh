@@ -111,6 +111,126 @@ helo_gets_a_single_250_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case ehlo_with_control_characters_is_501 cleanup
+ehlo_with_control_characters_is_501_head()
+{
+	atf_set descr "An EHLO or HELO name holding an escape, a tab, a bell," \
+	    "a parenthesis or a malformed literal gets 501 5.5.4 and is" \
+	    "not kept: MAIL still needs a greeting"
+}
+ehlo_with_control_characters_is_501_body()
+{
+	echo "smtp limit max-errors 20" | smtpd_config
+	smtpd_start
+	talk <<'EOF'
+< ^220 
+>> b"EHLO evil\x1b[2J.test\r\n"
+< ^501 5\.5\.4 Invalid domain name$
+>> b"EHLO evil\t(forged.test [192.0.2.1])\r\n"
+< ^501 5\.5\.4 
+>> b"HELO bell\x07.test\r\n"
+< ^501 5\.5\.4 
+>> b"EHLO del\x7f.test\r\n"
+< ^501 5\.5\.4 
+> EHLO host(x).test
+< ^501 5\.5\.4 
+> EHLO a..b
+< ^501 5\.5\.4 
+> EHLO [192.0.2.300]
+< ^501 5\.5\.4 
+> EHLO [IPv6:nonsense]
+< ^501 5\.5\.4 
+> MAIL FROM:<sender@example.org>
+< ^503 5\.5\.1 
+> QUIT
+< ^221 
+eof
+EOF
+	atf_check -s exit:1 -o empty grep -F "$(printf '\033')" smtpd.log
+	atf_check -s exit:1 -o empty grep -F "$(printf '\007')" smtpd.log
+}
+ehlo_with_control_characters_is_501_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case ehlo_names_in_the_wild_are_accepted cleanup
+ehlo_names_in_the_wild_are_accepted_head()
+{
+	atf_set descr "EHLO accepts a domain, address literals, and the" \
+	    "underscores and bare IPv4 addresses real clients send; the" \
+	    "last one given goes into the Received: header"
+}
+ehlo_names_in_the_wild_are_accepted_body()
+{
+	smtpd_start
+	talk <<EOF
+< ^220 
+> EHLO mail.example.org
+< ^250 
+> EHLO [192.0.2.1]
+< ^250 
+> EHLO [IPv6:2001:db8::1]
+< ^250 
+> EHLO 192.0.2.1
+< ^250 
+> HELO localhost
+< ^250 
+> EHLO host_name.example-1.test
+< ^250 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: helo\r\n\r\nbody\r\n.\r\n"
+< ^250 2\.0\.0 
+> QUIT
+< ^221 
+eof
+EOF
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -s exit:0 \
+	    -o match:"^Received: from host_name\.example-1\.test \(" \
+	    cat "$(maildir_messages)"
+}
+ehlo_names_in_the_wild_are_accepted_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case client_control_characters_are_escaped_in_the_log cleanup
+client_control_characters_are_escaped_in_the_log_head()
+{
+	atf_set descr "A control character a client sends reaches the log" \
+	    "as a backslash and three octal digits: no escape sequence and" \
+	    "no line or field of the client's own"
+}
+client_control_characters_are_escaped_in_the_log_body()
+{
+	smtpd_start
+	talk <<'EOF'
+< ^220 
+> EHLO client.test
+< ^250 
+>> b"NOOP\x1b]0;owned\x07 x\tresult=forged\r\n"
+< ^500 5\.5\.1 
+> QUIT
+< ^221 
+eof
+EOF
+	wait_log 'command="NOOP\\033]0;owned\\007 x\\011result=forged"' ||
+	    atf_fail "the command was not logged escaped"
+	atf_check -s exit:1 -o empty grep -F "$(printf '\033')" smtpd.log
+	atf_check -s exit:1 -o empty grep -F "$(printf '\007')" smtpd.log
+	atf_check -s exit:1 -o empty grep -F "$(printf '\t')" smtpd.log
+}
+client_control_characters_are_escaped_in_the_log_cleanup()
+{
+	smtpd_cleanup
+}
+
 # ---------------------------------------------------------- sequencing
 
 atf_test_case rcpt_before_mail_is_503 cleanup
@@ -529,6 +649,98 @@ CONF
 EOF
 }
 size_within_limit_is_accepted_cleanup()
+{
+	smtpd_cleanup
+}
+
+# hops_message HEADER BODY: a message script from DATA's 354 to its
+# final dot, its header holding HEADER Received: lines (one of them
+# folded over two) and its body BODY more.
+hops_message()
+{
+	printf '> DATA\n< ^354 \n'
+	i=0
+	while [ $i -lt "$1" ]; do
+		if [ $i -eq 0 ]; then
+			printf '> Received: from h%d.test\n' $i
+			printf '> \tby x.test; Mon, 1 Jan 2024 00:00:00 +0000\n'
+		else
+			printf '> Received: from h%d.test by x.test; %s\n' $i \
+			    "Mon, 1 Jan 2024 00:00:00 +0000"
+		fi
+		i=$((i + 1))
+	done
+	printf '> Subject: hops\n>> b"\\r\\n"\n'
+	i=0
+	while [ $i -lt "$2" ]; do
+		printf '> Received: in the body %d\n' $i
+		i=$((i + 1))
+	done
+	printf '> .\n'
+}
+
+# hops_transaction FROM HEADER BODY REPLY
+hops_transaction()
+{
+	printf '> MAIL FROM:<%s>\n< ^250 2\\.1\\.0 \n' "$1"
+	printf '> RCPT TO:<%s@localhost>\n< ^250 2\\.1\\.5 \n' "$MAILUSER"
+	hops_message "$2" "$3"
+	printf '< %s\n' "$4"
+}
+
+atf_test_case looping_message_is_554 cleanup
+looping_message_is_554_head()
+{
+	atf_set descr "A message whose header holds 300 Received: lines is" \
+	    "read whole, then refused with 554 5.4.6 and not queued; the" \
+	    "session goes on"
+}
+looping_message_is_554_body()
+{
+	smtpd_start
+	{
+		printf '< ^220 \n> EHLO client.test\n< ^250 \n'
+		hops_transaction loop@b.example 300 0 '^554 5\.4\.6 Too many hops$'
+		printf '> NOOP\n< ^250 2\\.0\\.0 \n'
+		printf '> QUIT\n< ^221 \neof\n'
+	} > script
+	talk < script
+	atf_check -s exit:0 \
+	    -o match:"from=<loop@b.example> result=refused reason=too-many-hops" \
+	    cat smtpd.log
+	assert_nothing_queued
+}
+looping_message_is_554_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case max_hops_counts_header_lines_only cleanup
+max_hops_counts_header_lines_only_head()
+{
+	atf_set descr "With max-hops 3 a message with 2 Received: lines in" \
+	    "its header (one folded) and more in its body is queued, one" \
+	    "with 3 in its header gets 554 5.4.6; ours makes the third hop"
+}
+max_hops_counts_header_lines_only_body()
+{
+	echo "smtp limit max-hops 3" | smtpd_config
+	smtpd_start
+	{
+		printf '< ^220 \n> EHLO client.test\n< ^250 \n'
+		hops_transaction three@b.example 3 0 '^554 5\.4\.6 '
+		hops_transaction two@b.example 2 5 '^250 2\.0\.0 '
+		printf '> QUIT\n< ^221 \neof\n'
+	} > script
+	talk < script
+	atf_check -s exit:0 -o match:"from=<three@b.example> .*too-many-hops" \
+	    cat smtpd.log
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check_equal 1 "$(grep -c 'result=queued' smtpd.log)"
+	atf_check_equal 3 \
+	    "$(sed '/^$/q' "$(maildir_messages)" | grep -c '^Received:')"
+}
+max_hops_counts_header_lines_only_cleanup()
 {
 	smtpd_cleanup
 }
@@ -1346,6 +1558,9 @@ atf_init_test_cases()
 {
 	atf_add_test_case ehlo_advertises_exactly_the_extensions
 	atf_add_test_case helo_gets_a_single_250
+	atf_add_test_case ehlo_with_control_characters_is_501
+	atf_add_test_case ehlo_names_in_the_wild_are_accepted
+	atf_add_test_case client_control_characters_are_escaped_in_the_log
 
 	atf_add_test_case rcpt_before_mail_is_503
 	atf_add_test_case data_before_mail_is_503
@@ -1367,6 +1582,8 @@ atf_init_test_cases()
 	atf_add_test_case size_over_limit_is_552
 	atf_add_test_case size_within_limit_is_accepted
 	atf_add_test_case oversize_data_is_552_and_not_queued
+	atf_add_test_case looping_message_is_554
+	atf_add_test_case max_hops_counts_header_lines_only
 
 	atf_add_test_case dsn_parameters_are_accepted_and_stored
 	atf_add_test_case dsn_notify_never_with_others_is_555

@@ -4,9 +4,9 @@
 # an end-of-data look-alike built from bare CR or LF, followed by a
 # second transaction, must neither end the message early nor let that
 # second message in.  Only <CR><LF>.<CR><LF> ends the data, a message
-# holding a bare CR or LF is refused whole, dot-stuffing is undone
-# exactly once, and command lines may end in a bare LF but never hold a
-# CR.  Everything goes over the wire byte for byte.
+# holding a bare CR or LF, or a NUL, is refused whole, dot-stuffing is
+# undone exactly once, and command lines must end in CRLF and never hold
+# a CR.  Everything goes over the wire byte for byte.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -238,37 +238,91 @@ data_ends_only_on_crlf_dot_crlf_cleanup()
 	smtpd_cleanup
 }
 
-atf_test_case bare_lf_command_is_accepted cleanup
-bare_lf_command_is_accepted_head()
+atf_test_case nul_in_message_is_550 cleanup
+nul_in_message_is_550_head()
 {
-	atf_set descr "Command lines ending in a bare LF are read as if they" \
-	    "ended in CRLF"
+	atf_set descr "A message holding a NUL, in its header or its body," \
+	    "is read whole and refused with 550 5.6.0; nothing of it is" \
+	    "queued and the session goes on"
 }
-bare_lf_command_is_accepted_body()
+nul_in_message_is_550_body()
+{
+	smtpd_start
+	talk <<EOF
+< ^220 
+> EHLO client.test
+< ^250 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: nul in body\r\n\r\nbefore\x00after\r\n.\r\n"
+< ^550 5\.6\.0 Message contains NUL characters$
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: nul\x00in header\r\n\r\nbody\r\n.\r\n"
+< ^550 5\.6\.0 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: clean\r\n\r\nclean body\r\n.\r\n"
+< ^250 2\.0\.0 
+> QUIT
+< ^221 
+eof
+EOF
+	atf_check_equal 2 "$(grep -c 'result=refused reason=nul' smtpd.log)"
+	atf_check_equal 1 "$(grep -c 'result=queued' smtpd.log)"
+	wait_log "result=delivered" || atf_fail "the clean message was" \
+	    "not delivered"
+	msgs=$(maildir_messages)
+	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
+	atf_check -s exit:0 -o match:"^Subject: clean$" cat "$msgs"
+}
+nul_in_message_is_550_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case bare_lf_command_is_500 cleanup
+bare_lf_command_is_500_head()
+{
+	atf_set descr "A command line ending in a bare LF gets 500 5.5.2" \
+	    "and is not obeyed: only CRLF ends a command"
+}
+bare_lf_command_is_500_body()
 {
 	smtpd_start
 	talk <<EOF
 < ^220 
 >> b"EHLO client.test\n"
+< ^500 5\.5\.2 Bad command line$
+# The EHLO was not taken: MAIL still needs one.
+> MAIL FROM:<sender@example.org>
+< ^503 5\.5\.1 
+> EHLO client.test
 < ^250 
->> b"NOOP\n"
-< ^250 2\.0\.0 
 >> b"MAIL FROM:<sender@example.org>\n"
-< ^250 2\.1\.0 
->> b"RCPT TO:<$MAILUSER@localhost>\n"
-< ^250 2\.1\.5 
->> b"DATA\n"
-< ^354 
->> b"Subject: lf commands\r\n\r\nbody\r\n.\r\n"
-< ^250 2\.0\.0 
->> b"QUIT\n"
+< ^500 5\.5\.2 
+# Nor was the MAIL: there is no transaction.
+> RCPT TO:<$MAILUSER@localhost>
+< ^503 5\.5\.1 
+> QUIT
 < ^221 
 eof
 EOF
-	wait_log "result=delivered" || atf_fail "not delivered"
-	atf_check_equal 1 "$(maildir_messages | grep -c .)"
+	atf_check -s exit:1 -o empty grep "result=queued" smtpd.log
 }
-bare_lf_command_is_accepted_cleanup()
+bare_lf_command_is_500_cleanup()
 {
 	smtpd_cleanup
 }
@@ -319,7 +373,8 @@ atf_init_test_cases()
 
 	atf_add_test_case dot_stuffing_is_undone_once
 	atf_add_test_case data_ends_only_on_crlf_dot_crlf
+	atf_add_test_case nul_in_message_is_550
 
-	atf_add_test_case bare_lf_command_is_accepted
+	atf_add_test_case bare_lf_command_is_500
 	atf_add_test_case cr_inside_command_line_is_500
 }

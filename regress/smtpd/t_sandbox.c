@@ -9,10 +9,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
+
+#include <linux/landlock.h>
 
 #include <atf-c.h>
 #include <errno.h>
@@ -316,6 +319,30 @@ connect_held_socket(struct job *job)
 	return errno == EACCES ? DONE : WRONG_ERRNO;
 }
 
+/*
+ * A TCP connect to 127.0.0.1 at job->port: DONE when Landlock lets it
+ * through, whether something listens there or not (ECONNREFUSED),
+ * REFUSED when Landlock stops it.
+ */
+static int
+connect_port(struct job *job)
+{
+	struct sockaddr_in	 sin;
+	int			 s;
+
+	sandbox(job->promises, job->paths);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = job->port;
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return CALL_FAILED;
+	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+	    errno == ECONNREFUSED)
+		return DONE;
+	return errno == EACCES ? REFUSED : CALL_FAILED;
+}
+
 static int
 udp_socket(struct job *job)
 {
@@ -596,6 +623,43 @@ ATF_TC_BODY(lookup_can_open_a_dns_socket, tc)
 	expect_exit(run(udp_socket, &job), DONE);
 }
 
+/* The kernel's Landlock ABI, or -1 without Landlock. */
+static long
+landlock_abi(void)
+{
+	return syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+}
+
+ATF_TC_WITHOUT_HEAD(lookup_connects_over_tcp_only_to_port_53);
+ATF_TC_BODY(lookup_connects_over_tcp_only_to_port_53, tc)
+{
+	struct job	 job;
+	long		 abi = landlock_abi();
+	int		 s, status;
+
+	job_init(&job, PROMISES_LOOKUP);
+	job.paths[0] = (struct sandbox_path){ "/etc", SANDBOX_READ };
+	job.port = htons(53);
+	expect_exit(run(connect_port, &job), DONE);
+
+	s = listen_local(&job.port);
+	ATF_REQUIRE(job.port != htons(53));
+	status = run(connect_port, &job);
+	close(s);
+	if (abi >= 4)
+		expect_exit(status, REFUSED);
+	else {
+		/*
+		 * The documented fallback: without Landlock's TCP rules
+		 * the seccomp filter alone cannot tell ports apart.
+		 */
+		fprintf(stderr, "Landlock ABI %ld has no TCP rules: the "
+		    "lookup process may connect to any port\n", abi);
+		expect_exit(status, DONE);
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(lookup_is_killed_writing_a_file);
 ATF_TC_BODY(lookup_is_killed_writing_a_file, tc)
 {
@@ -741,6 +805,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, queue_cannot_touch_files_outside_its_spool);
 	ATF_TP_ADD_TC(tp, lookup_can_look_up_users);
 	ATF_TP_ADD_TC(tp, lookup_can_open_a_dns_socket);
+	ATF_TP_ADD_TC(tp, lookup_connects_over_tcp_only_to_port_53);
 	ATF_TP_ADD_TC(tp, lookup_is_killed_writing_a_file);
 	ATF_TP_ADD_TC(tp, mta_can_open_a_tcp_socket);
 	ATF_TP_ADD_TC(tp, mta_is_killed_opening_a_file);

@@ -145,6 +145,50 @@ show_envelope_prints_the_stored_fields_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case show_escapes_control_characters cleanup
+show_escapes_control_characters_head()
+{
+	atf_set descr "show queue and show envelope print a control character" \
+	    "of a stored field, a tab included, as a backslash and three" \
+	    "octal digits: no escape sequence reaches the terminal and no" \
+	    "field is split"
+}
+show_escapes_control_characters_body()
+{
+	relay_config
+	# An envelope as the file format allows it: any byte but CR, LF
+	# and NUL.  Relayed mail stays in the queue, held.
+	mkdir -p spool/queue
+	printf 'Subject: odd\n\nbody\n' > spool/queue/0000abcd
+	printf '%s\n' "version 1" "id 0000abcd00000001" \
+	    "sender a$(printf '\033')[2J@b.example" "rcpt x@remote.example" \
+	    "action out" "user " "target " \
+	    "helo evil$(printf '\t')(forged [192.0.2.1])$(printf '\007')" \
+	    "client 127.0.0.1" "created 1795800000" "tries 0" "lasterr " \
+	    "dsn-ret " "dsn-envid " "dsn-notify " "dsn-orcpt " "warned 0" \
+	    > spool/queue/0000abcd00000001
+	[ "$(id -u)" -ne 0 ] || chown -R _smtpq:_smtpq spool
+	smtpd_start
+	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	ctl show queue > queue || atf_fail "show queue failed"
+	{ printf '%s\t' 0000abcd00000001 'a\033[2J@b.example' \
+	    x@remote.example held 1 never
+	  echo "relaying to other hosts is not available"; } > want
+	atf_check -s exit:0 cmp want queue
+	ctl show envelope 0000abcd00000001 > got ||
+	    atf_fail "show envelope failed"
+	atf_check -s exit:0 -o match:'^sender a\\033\[2J@b\.example$' cat got
+	atf_check -s exit:0 \
+	    -o match:'^helo evil\\011\(forged \[192\.0\.2\.1\]\)\\007$' cat got
+	atf_check -s exit:1 -o empty grep -F "$(printf '\033')" queue got
+	atf_check -s exit:1 -o empty grep -F "$(printf '\007')" queue got
+	atf_check -s exit:1 -o empty grep -F "$(printf '\t')" got
+}
+show_escapes_control_characters_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case show_message_prints_it_byte_for_byte cleanup
 show_message_prints_it_byte_for_byte_head()
 {
@@ -482,6 +526,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case show_queue_lists_held_and_waiting
 	atf_add_test_case show_envelope_prints_the_stored_fields
+	atf_add_test_case show_escapes_control_characters
 	atf_add_test_case show_message_prints_it_byte_for_byte
 	atf_add_test_case pause_mda_keeps_local_mail_waiting
 	atf_add_test_case pause_mta_keeps_relayed_mail_waiting
