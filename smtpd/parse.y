@@ -89,6 +89,7 @@ typedef struct {
 
 %token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
 %token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
+%token	MESSAGETIMEOUT SESSIONTIMEOUT
 %token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
 %token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXMESSAGESIZE MAXRCPT MBOX
 %token	MDA
@@ -226,6 +227,16 @@ option		: QUEUE DIRECTORY STRING	{
 			if ($4 == 0)
 				yyerror("a timeout of 0 is not allowed");
 			conf->timeout_data = $4;
+		}
+		| SMTP LIMIT MESSAGETIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->timeout_message = $4;
+		}
+		| SMTP LIMIT SESSIONTIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->timeout_session = $4;
 		}
 		| SMTP LIMIT AUTHFAILUREDELAY duration {
 			conf->auth_failure_delay = $4;
@@ -656,6 +667,7 @@ static const struct keyword {
 	{ "max-sessions-per-address",	MAXSESSIONSPERADDR },
 	{ "mbox",			MBOX },
 	{ "mda",			MDA },
+	{ "message-timeout",		MESSAGETIMEOUT },
 	{ "off",			OFF },
 	{ "on",				ON },
 	{ "pki",			PKI },
@@ -668,6 +680,7 @@ static const struct keyword {
 	{ "relay",			RELAY },
 	{ "require-sender",		REQUIRESENDER },
 	{ "retry",			RETRY },
+	{ "session-timeout",		SESSIONTIMEOUT },
 	{ "smtp",			SMTP },
 	{ "smtps",			SMTPS },
 	{ "socket",			SOCKET },

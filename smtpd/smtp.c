@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "smtpd.h"
 #include "smtp.h"
+#include "smtp_session.h"
 
 struct smtp_listener {
 	TAILQ_ENTRY(smtp_listener)	 entry;
@@ -157,6 +159,36 @@ smtp_control_stats(struct imsg *imsg)
 	smtp_control_answer(IMSG_CTL_END, imsg->hdr.peerid, "");
 }
 
+/*
+ * The queue made a message file but its descriptor never arrived: this
+ * process had none left.  The file goes back and the client may try
+ * DATA again later; nothing else is wrong.
+ */
+static void
+smtp_queue_fd_lost(struct imsg *imsg)
+{
+	struct smtp_session	*s;
+	uint32_t		 msgid;
+
+	(void)imsg_get_u32(imsg);	/* the status: a file was made */
+	msgid = imsg_get_u32(imsg);
+	proc_check(PROC_QUEUE, imsg);
+	if ((s = smtp_session_find(imsg->hdr.peerid)) == NULL || !s->waiting)
+		fatalx("smtp: queue answer for no question");
+	proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_ROLLBACK, s->id, -1, &msgid,
+	    sizeof(msgid));
+	s->waiting = 0;
+	log_warnx("smtp-in session=%08x address=%s result=tempfail "
+	    "reason=\"message file lost: out of descriptors\"", s->id,
+	    s->addr);
+	if (s->dead) {
+		smtp_free(s, "disconnected");
+		return;
+	}
+	smtp_reply(s, "451 4.3.0 Temporary failure");
+	smtp_process(s);
+}
+
 static void
 smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
@@ -201,6 +233,11 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 	case PROC_QUEUE:
 		switch (imsg->hdr.type) {
 		case IMSG_QUEUE_SMTP_CREATE:
+			if (imsg_fd_lost(imsg)) {
+				smtp_queue_fd_lost(imsg);
+				return;
+			}
+			/* FALLTHROUGH */
 		case IMSG_QUEUE_SMTP_COMMIT:
 			smtp_session_queue_reply(imsg->hdr.peerid,
 			    imsg->hdr.type, imsg);
@@ -275,11 +312,26 @@ smtp_tls_init(void)
 	}
 }
 
+/* The parent said so in the log when it lowered the limit. */
+static void
+smtp_fd_limit(void)
+{
+	struct rlimit	 rl;
+	size_t		 fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	fit = config_fd_sessions(rl.rlim_cur);
+	if (env->max_sessions > fit)
+		env->max_sessions = fit;
+}
+
 void
 smtp_main(void)
 {
 	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
 
+	smtp_fd_limit();
 	event_init();
 	proc_peers_from_exec(PROC_SMTP, smtp_dispatch);
 	proc_signals();

@@ -5,7 +5,9 @@
  * Nothing here decides policy: the client, MAIL and RCPT are judged by
  * the lookup process, passwords by the auth process, storage belongs to
  * the queue.  While a session waits for one of them it reads nothing,
- * so pipelined commands are answered in order.
+ * so pipelined commands are answered in order, and nothing from the
+ * socket either.  Nor does it take another command while its replies
+ * pile up unread: a client must read what it is told.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -176,6 +178,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	strlcpy(s->addr, addr, sizeof(s->addr));
 	TAILQ_INIT(&s->rcpts);
 	s->state = S_CONNECTING;
+	smtp_deadline_init(s);
 	RB_INSERT(smtp_sessions, &sessions, s);
 	log_info("smtp-in session=%08x address=%s port=%d result=connected",
 	    s->id, s->addr, l->port);
@@ -238,6 +241,7 @@ smtp_transaction_reset(struct smtp_session *s)
 void
 smtp_free(struct smtp_session *s, const char *why)
 {
+	smtp_deadline_clear(s);
 	if (s->waiting) {
 		/* A reply is on its way; the session goes when it lands. */
 		s->dead = 1;
@@ -300,6 +304,9 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 				    io_error(s->io));
 				smtp_free(s, "tls-error");
 			}
+		} else {
+			/* The client read it all: on to what it sent since. */
+			smtp_process(s);
 		}
 		break;
 	case IO_TLSREADY:
@@ -853,9 +860,14 @@ smtp_process(struct smtp_session *s)
 	char			 data[DATA_CHUNK + 1];
 	size_t			 len, avail, limit;
 
+	if (s->io == NULL)
+		return;
 	in = io_input(s->io);
 	while (!s->waiting && !s->starttls && s->state != S_QUIT &&
 	    s->state > S_HANDSHAKE) {
+		/* Answers the client does not read: wait until it does. */
+		if (io_output_len(s->io) >= IO_OUTPUT_MAX)
+			break;
 		if (s->errors >= env->max_errors && s->state != S_DATA) {
 			log_info("smtp-in session=%08x address=%s "
 			    "result=closed reason=too-many-errors", s->id,
@@ -898,9 +910,14 @@ smtp_process(struct smtp_session *s)
 		len = eol.pos + 1;
 		evbuffer_remove(in, buf, len);
 		buf[len] = '\0';
+		smtp_deadline_command(s);
 		smtp_command_line(s, buf, len);
 		explicit_bzero(buf, len);
 	}
+	smtp_deadline_update(s);
+	/* Read on only when the next line could be taken. */
+	io_set_read(s->io, !s->waiting && !s->starttls &&
+	    s->state != S_QUIT && s->state > S_HANDSHAKE);
 }
 
 /* Lookup judged the client: greet it or turn it away. */
