@@ -32,7 +32,7 @@ import time
 # How long a send may make no progress before the server is taken to
 # have stopped reading.  Not a measure of speed: any value works, a
 # longer one only makes the test slower.
-STALL = 3.0
+STALL = 5.0
 
 
 def connect(port):

@@ -31,6 +31,7 @@ config_new(void)
 	c->max_sessions_per_addr = 50;
 	c->max_errors = 5;
 	c->max_auth_failures = 5;
+	c->max_auth_user_failures = 10;
 	c->timeout_command = 300;
 	c->timeout_data = 600;
 	c->timeout_message = 30 * 60;

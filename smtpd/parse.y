@@ -89,7 +89,7 @@ typedef struct {
 
 %token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
 %token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
-%token	MESSAGETIMEOUT SESSIONTIMEOUT
+%token	MESSAGETIMEOUT SESSIONTIMEOUT MAXAUTHUSERFAILURES
 %token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
 %token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXMESSAGESIZE MAXRCPT MBOX
 %token	MDA
@@ -217,6 +217,9 @@ option		: QUEUE DIRECTORY STRING	{
 		| SMTP LIMIT MAXERRORS count	{ conf->max_errors = $4; }
 		| SMTP LIMIT MAXAUTHFAILURES count {
 			conf->max_auth_failures = $4;
+		}
+		| SMTP LIMIT MAXAUTHUSERFAILURES count {
+			conf->max_auth_user_failures = $4;
 		}
 		| SMTP LIMIT COMMANDTIMEOUT duration {
 			if ($4 == 0)
@@ -660,6 +663,7 @@ static const struct keyword {
 	{ "maildir",			MAILDIR },
 	{ "match",			MATCH },
 	{ "max-auth-failures",		MAXAUTHFAILURES },
+	{ "max-auth-failures-per-user",	MAXAUTHUSERFAILURES },
 	{ "max-errors",			MAXERRORS },
 	{ "max-message-size",		MAXMESSAGESIZE },
 	{ "max-rcpt",			MAXRCPT },

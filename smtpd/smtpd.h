@@ -161,8 +161,8 @@ enum imsg_type {
 /* Answers from the auth process. */
 #define AUTH_OK			0
 #define AUTH_FAIL		1
-#define AUTH_BLOCKED		2	/* too many failures from the address */
-#define AUTH_TEMPFAIL		3
+#define AUTH_BLOCKED		2	/* too many failures from the network */
+#define AUTH_TEMPFAIL		3	/* or too many for the user */
 
 /* A certificate and its key, by name; read by the listener at start. */
 struct pki {
@@ -243,7 +243,8 @@ struct smtpd_config {
 	size_t			 max_sessions;
 	size_t			 max_sessions_per_addr;
 	size_t			 max_errors;
-	size_t			 max_auth_failures;
+	size_t			 max_auth_failures;	/* per network */
+	size_t			 max_auth_user_failures;
 	int			 timeout_command;	/* seconds */
 	int			 timeout_data;		/* silence in DATA */
 	int			 timeout_message;	/* the DATA phase */
