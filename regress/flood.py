@@ -2,7 +2,7 @@
 """Hostile SMTP clients for the tests of smtpd's bounds.
 
 usage: flood.py PORT sessions COUNT RCPT
-       flood.py PORT noread BYTES PID
+       flood.py PORT noread BYTES PID [hold]
        flood.py PORT authflood USER PASSWORD BYTES PID
        flood.py PORT dribble INTERVAL TEXT [SETUP...]
 
@@ -11,7 +11,8 @@ sessions   open COUNT sessions at once, each taken as far as DATA
            how many were turned away with 421, and how many otherwise
            failed; then close them all
 noread     send BYTES of pipelined NOOPs without reading a reply, until
-           all is sent or the server stops taking them
+           all is sent or the server stops taking them; with hold, keep
+           the connection open, still reading nothing, until killed
 authflood  fail an AUTH PLAIN in the clear, then, while its answer is
            held back, send BYTES of NOOPs the same way
 dribble    after the greeting, send each SETUP line and read its reply,
@@ -100,7 +101,8 @@ def memory(pid):
             key, _, value = line.partition(":")
             if key in ("VmHWM", "VmRSS"):
                 found[key] = int(value.split()[0])
-    print("hwm_kb=%d rss_kb=%d" % (found["VmHWM"], found["VmRSS"]))
+    print("hwm_kb=%d rss_kb=%d" % (found["VmHWM"], found["VmRSS"]),
+          flush=True)
 
 
 def push(s, total):
@@ -118,15 +120,17 @@ def push(s, total):
             continue
         except OSError:
             break
-    print("sent=%d" % sent)
+    print("sent=%d" % sent, flush=True)
 
 
-def noread(port, total, pid):
+def noread(port, total, pid, hold):
     s = connect(port)
     f = s.makefile("rb")
     expect(f, "220")
     push(s, total)
     memory(pid)
+    if hold:
+        time.sleep(600)
     s.close()
 
 
@@ -184,7 +188,7 @@ def main():
     if what == "sessions":
         sessions(port, int(args[0]), args[1])
     elif what == "noread":
-        noread(port, int(args[0]), int(args[1]))
+        noread(port, int(args[0]), int(args[1]), args[2:] == ["hold"])
     elif what == "authflood":
         authflood(port, args[0], args[1], int(args[2]), int(args[3]))
     elif what == "dribble":

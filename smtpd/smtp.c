@@ -55,8 +55,13 @@ smtp_accept(int fd, short event, void *arg)
 
 	if ((s = accept4(fd, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			/* Out of descriptors: stop accepting for a while. */
+		if (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM) {
+			/*
+			 * Out of descriptors or memory: stop accepting for a
+			 * while rather than spin on a socket that stays
+			 * readable; the clients wait in the listen queue.
+			 */
 			log_warn("smtp-in accept");
 			event_del(&l->ev);
 			evtimer_add(&l->pause, &tv);

@@ -313,6 +313,9 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		log_info("smtp-in session=%08x address=%s tls=%s cipher=%s",
 		    s->id, s->addr, tls_conn_version(io_tls(io)),
 		    tls_conn_cipher(io_tls(io)));
+		/* Timed out during the handshake: only the 421 is left. */
+		if (s->state == S_QUIT)
+			break;
 		io_set_read(s->io, 1);
 		if (s->state == S_HANDSHAKE)
 			smtp_greet(s);

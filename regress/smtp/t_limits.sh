@@ -122,21 +122,31 @@ pipelined_flood_without_reading_head()
 {
 	atf_set descr "A client that pipelines 40 MB of NOOPs and reads no" \
 	    "reply does not grow the listener past 40 MB: the server stops" \
-	    "reading it; the daemon serves others all along"
+	    "reading it, and closes it at the command deadline though it" \
+	    "cannot even be told; the daemon serves others all along"
 }
 pipelined_flood_without_reading_body()
 {
-	smtpd_config </dev/null
+	smtpd_config <<'CONF'
+smtp limit command-timeout 2s
+CONF
 	smtpd_start
-	flood noread 40000000 "$(child_pid smtp)" > out ||
-	    atf_fail "flood client failed"
+	flood noread 40000000 "$(child_pid smtp)" hold > out &
+	echo $! > flood.pid
+	wait_until grep -q hwm_kb out || atf_fail "flood client failed"
 	cat out
 	assert_small out
 	smtpd_alive
 	probe_message
+	wait_log "result=timeout reason=command" ||
+	    atf_fail "no timeout logged"
+	wait_log "result=closed reason=timeout" ||
+	    atf_fail "the stalled session was not closed"
+	kill "$(cat flood.pid)"
 }
 pipelined_flood_without_reading_cleanup()
 {
+	[ -f flood.pid ] && kill "$(cat flood.pid)" 2>/dev/null
 	smtpd_cleanup
 }
 
