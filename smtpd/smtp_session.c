@@ -346,8 +346,10 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 			smtp_free(s, "timeout");
 			break;
 		}
-		log_info("smtp-in session=%08x address=%s result=timeout",
-		    s->id, s->addr);
+		/* Silence: within a message, the data timeout. */
+		log_info("smtp-in session=%08x address=%s result=timeout "
+		    "reason=%s", s->id, s->addr, s->state == S_DATA ? "data" :
+		    "idle");
 		smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
 		smtp_close_after_reply(s, "timeout");
 		break;

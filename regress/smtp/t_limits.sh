@@ -53,8 +53,9 @@ descriptor_flood_keeps_daemon_up_head()
 {
 	atf_set descr "Under an open file limit of 256 and max-sessions" \
 	    "1000, max-sessions is lowered to what the descriptors allow" \
-	    "and said so; 300 sessions opened into DATA get either 354 or" \
-	    "421, the daemon stays up, and a message goes through after"
+	    "and said so, by smtpd -n too; 300 sessions opened into DATA" \
+	    "get either 354 or 421, the daemon stays up, and a message" \
+	    "goes through after"
 }
 descriptor_flood_keeps_daemon_up_body()
 {
@@ -63,8 +64,11 @@ smtp limit max-sessions 1000
 smtp limit max-sessions-per-address 1000
 CONF
 	start_with_nofile 256
-	atf_check -s exit:0 -o match:"max-sessions=1000 lowered=[0-9]+" \
+	atf_check -s exit:0 -o match:"max-sessions=1000 lowered=96 " \
 	    cat smtpd.log
+	atf_check -s exit:0 -e match:"max-sessions 1000 is more than 256" \
+	    -e match:"96 will be used" -e match:"configuration OK" \
+	    ./smtpd-limited -n -f smtpd.conf
 	flood sessions 300 "$MAILUSER@localhost" > counts ||
 	    atf_fail "flood client failed"
 	cat counts
@@ -218,7 +222,7 @@ message_deadline_is_absolute_head()
 message_deadline_is_absolute_body()
 {
 	smtpd_config <<'CONF'
-smtp limit data-timeout 2s
+smtp limit data-timeout 10s
 smtp limit message-timeout 3s
 CONF
 	smtpd_start
