@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Drive an SMTP server byte by byte from a script, for the tests.
 
-usage: smtpdialog.py [--smtps] PORT < script
+usage: smtpdialog.py [--smtps] [--source ADDRESS] PORT < script
+
+--source connects from ADDRESS, another loopback address for instance.
 
 Each script line is one step:
     > TEXT        send TEXT followed by CRLF
@@ -39,14 +41,22 @@ def read_reply(f):
 def main():
     args = sys.argv[1:]
     smtps = False
-    if args and args[0] == "--smtps":
-        smtps = True
-        args = args[1:]
+    source = None
+    while args and args[0].startswith("--"):
+        if args[0] == "--smtps":
+            smtps = True
+            args = args[1:]
+        elif args[0] == "--source" and len(args) > 1:
+            source = (args[1], 0)
+            args = args[2:]
+        else:
+            sys.exit(__doc__)
     port = int(args[0])
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20,
+                                    source_address=source)
     if smtps:
         sock = ctx.wrap_socket(sock)
     f = sock.makefile("rb")

@@ -5,9 +5,11 @@
  * lookup, which learns the login from here and not from the listener,
  * and passes the status on to the listener.
  *
- * Failed attempts are answered late, the more so the more an address
- * has failed, and an address that fails too often is refused without a
- * check until its window ends (see auth_creds.c).
+ * Failed attempts are answered late, the more so the more a network
+ * or a user has failed.  A network that fails too often is refused,
+ * and a user whose password fails too often is answered with a
+ * temporary failure, without a check until the window ends (see the
+ * limiter in auth_creds.c).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -23,8 +25,9 @@
 #include "smtpd.h"
 #include "auth_creds.h"
 
-/* When the configuration leaves it unset. */
+/* When the configuration leaves them unset. */
 #define AUTH_MAX_FAILURES_DEFAULT	5
+#define AUTH_MAX_USER_FAILURES_DEFAULT	10
 
 /* An answer to a failed attempt, held back for a while. */
 struct auth_pending {
@@ -106,15 +109,29 @@ auth_table(const char *name)
 	return NULL;
 }
 
-/* The user name comes from the client: keep the log line one line. */
+/*
+ * The user name comes from the client: keep the log line one line.
+ * reason, when there is one, says which limit refused the attempt.
+ */
 static void
-auth_log(const char *addr, const char *user, const char *result)
+auth_log(const char *addr, const char *user, const char *result,
+    const char *reason)
 {
 	char	 vaddr[4 * NI_MAXHOST], vuser[4 * (AUTH_USER_MAX + 1)];
+	char	 net[LIMITER_NETWORK_MAX], vnet[4 * LIMITER_NETWORK_MAX];
 
 	strvis(vaddr, addr, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
 	strvis(vuser, user, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
-	log_info("auth address=%s user=%s result=%s", vaddr, vuser, result);
+	if (reason == NULL) {
+		log_info("auth address=%s user=%s result=%s", vaddr, vuser,
+		    result);
+		return;
+	}
+	if (limiter_network(addr, net, sizeof(net)) == -1)
+		strlcpy(net, "unknown", sizeof(net));
+	strvis(vnet, net, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
+	log_info("auth address=%s network=%s user=%s result=%s reason=%s",
+	    vaddr, vnet, vuser, result, reason);
 }
 
 /*
@@ -150,26 +167,37 @@ auth_check(struct imsg *imsg)
 	}
 
 	now = auth_now();
-	if (limiter_blocked(limiter, addr, now)) {
+	switch (limiter_blocked(limiter, addr, user, now)) {
+	case LIMITER_NETWORK:
 		explicit_bzero(password, sizeof(password));
-		auth_log(addr, user, "blocked");
+		auth_log(addr, user, "blocked", "network");
 		auth_reply(session, AUTH_BLOCKED, name, user);
+		return;
+	case LIMITER_USER:
+		/* Not the client's fault, perhaps: it may come back. */
+		explicit_bzero(password, sizeof(password));
+		auth_log(addr, user, "blocked", "user");
+		auth_reply(session, AUTH_TEMPFAIL, name, user);
 		return;
 	}
 	ok = creds_verify(t, user, password) == AUTH_OK;
 	explicit_bzero(password, sizeof(password));
 	if (ok) {
-		limiter_success(limiter, addr);
-		auth_log(addr, user, "ok");
+		limiter_success(limiter, user);
+		auth_log(addr, user, "ok", NULL);
 		auth_reply(session, AUTH_OK, name, user);
 		return;
 	}
-	if ((delay = limiter_failure(limiter, addr, now)) == -1)
+	if ((delay = limiter_failure(limiter, addr, user, now)) == -1)
 		fatal("auth: limiter");
-	/* The failure that reaches the limit is answered as a block. */
-	status = limiter_blocked(limiter, addr, now) ? AUTH_BLOCKED :
-	    AUTH_FAIL;
-	auth_log(addr, user, status == AUTH_BLOCKED ? "blocked" : "fail");
+	/* The failure that reaches the network's limit is answered so. */
+	if (limiter_blocked(limiter, addr, user, now) == LIMITER_NETWORK) {
+		status = AUTH_BLOCKED;
+		auth_log(addr, user, "blocked", "network");
+	} else {
+		status = AUTH_FAIL;
+		auth_log(addr, user, "fail", NULL);
+	}
 	auth_reply_later(session, status, name, user, delay);
 }
 
@@ -271,7 +299,7 @@ auth_main(void)
 {
 	struct sandbox_path	*paths;
 	struct table		*first;
-	size_t			 max;
+	size_t			 max, max_user;
 
 	event_init();
 	proc_peers_from_exec(PROC_AUTH, auth_dispatch);
@@ -281,7 +309,9 @@ auth_main(void)
 		fatalx("auth: cannot compute the dummy hash");
 	max = env->max_auth_failures > 0 ? env->max_auth_failures :
 	    AUTH_MAX_FAILURES_DEFAULT;
-	if ((limiter = limiter_new(max, env->auth_failure_delay,
+	max_user = env->max_auth_user_failures > 0 ?
+	    env->max_auth_user_failures : AUTH_MAX_USER_FAILURES_DEFAULT;
+	if ((limiter = limiter_new(max, max_user, env->auth_failure_delay,
 	    AUTH_LIMITER_MAX)) == NULL)
 		fatal("auth: limiter");
 	proc_drop_privileges(SMTPD_USER, NULL);

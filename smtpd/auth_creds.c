@@ -5,10 +5,17 @@
  * (a key and a value) or as a single word "user:hash", split at the
  * first ':'.  Hashes are crypt(3) strings; only the algorithms that
  * are still fit for passwords are accepted.
+ *
+ * User names and client addresses come from the network through the
+ * listener: they are only ever looked up and counted, never trusted.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/tree.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -339,82 +346,148 @@ creds_verify(struct table *t, const char *user, const char *password)
 }
 
 /*
- * The rate limiter.  Each address with recent failures has an entry in
- * a tree, for look-ups, and on a list in order of its last failure, so
- * that the least recently failing one goes first when the limiter is
- * full.  A run of failures lasts AUTH_WINDOW from its first failure.
+ * The rate limiter.  Failures are counted twice: per client network, so
+ * that one source cannot guess on and on, and per user, so that many
+ * sources cannot guess one password together.  A network is an IPv4
+ * address or an IPv6 /64, the least a host is usually given; so a host
+ * does not get a fresh count with each of its addresses.  A success
+ * clears only the count of the user who logged in: a client with an
+ * account of its own must not clear what it failed for others.
+ *
+ * Each kind is a set of entries with a tree, for look-ups, and a list
+ * in order of the last failure, so that the least recently failing one
+ * goes first when the set is full; a user name cannot push a network
+ * out.  A run of failures lasts AUTH_WINDOW from its first failure.
  */
 struct limiter_entry {
 	RB_ENTRY(limiter_entry)		 node;
 	TAILQ_ENTRY(limiter_entry)	 lru;
-	char				*addr;
+	char				*key;
 	time_t				 first;
 	size_t				 failures;
 };
 RB_HEAD(limiter_tree, limiter_entry);
 
-struct auth_limiter {
+struct limiter_set {
 	struct limiter_tree			 tree;
 	TAILQ_HEAD(, limiter_entry)		 lru;
 	size_t					 count;
-	size_t					 max;
 	size_t					 max_failures;
+};
+
+struct auth_limiter {
+	struct limiter_set			 nets;
+	struct limiter_set			 users;
+	size_t					 max;	/* per set */
 	int					 delay;
 };
 
 static int
 limiter_entry_cmp(struct limiter_entry *a, struct limiter_entry *b)
 {
-	return strcmp(a->addr, b->addr);
+	return strcmp(a->key, b->key);
 }
 
 RB_GENERATE_STATIC(limiter_tree, limiter_entry, node, limiter_entry_cmp);
 
 /*
- * Block an address after max_failures failures within the window; a
- * failed attempt is answered after failures * delay seconds, at most
- * AUTH_DELAY_STEPS * delay.  At most max addresses are tracked (0: the
+ * The network addr belongs to, as text: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one as IPv4), an IPv6 address as its /64.  Text that
+ * is no address is its own network.  Returns -1 if buf is too small.
+ */
+int
+limiter_network(const char *addr, char *buf, size_t len)
+{
+	struct in6_addr	 in6;
+	struct in_addr	 in4;
+	char		 host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
+	size_t		 n;
+
+	/* A link-local address may carry its interface: not part of it. */
+	n = strcspn(addr, "%");
+	if (n < sizeof(host)) {
+		memcpy(host, addr, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, &in6) == 1) {
+			if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+				memcpy(&in4, &in6.s6_addr[12], sizeof(in4));
+				if (inet_ntop(AF_INET, &in4, text,
+				    sizeof(text)) == NULL)
+					return -1;
+				return strlcpy(buf, text, len) < len ? 0 : -1;
+			}
+			memset(&in6.s6_addr[8], 0, 8);
+			if (inet_ntop(AF_INET6, &in6, text,
+			    sizeof(text)) == NULL)
+				return -1;
+			return (size_t)snprintf(buf, len, "%s/64", text) <
+			    len ? 0 : -1;
+		}
+	}
+	return strlcpy(buf, addr, len) < len ? 0 : -1;
+}
+
+static void
+limiter_set_init(struct limiter_set *set, size_t max_failures)
+{
+	RB_INIT(&set->tree);
+	TAILQ_INIT(&set->lru);
+	set->count = 0;
+	set->max_failures = max_failures;
+}
+
+/*
+ * Block a network after max_net failures within the window, and a user
+ * after max_user; a failed attempt is answered after failures * delay
+ * seconds, counting the larger of the two, at most AUTH_DELAY_STEPS *
+ * delay.  At most max networks and max users are tracked (0: the
  * default).
  */
 struct auth_limiter *
-limiter_new(size_t max_failures, int delay, size_t max)
+limiter_new(size_t max_net, size_t max_user, int delay, size_t max)
 {
 	struct auth_limiter	*l;
 
-	if (max_failures == 0 || delay < 0 ||
+	if (max_net == 0 || max_user == 0 || delay < 0 ||
 	    delay > INT_MAX / AUTH_DELAY_STEPS) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	RB_INIT(&l->tree);
-	TAILQ_INIT(&l->lru);
+	limiter_set_init(&l->nets, max_net);
+	limiter_set_init(&l->users, max_user);
 	l->max = max > 0 ? max : AUTH_LIMITER_MAX;
-	l->max_failures = max_failures;
 	l->delay = delay;
 	return l;
 }
 
 static void
-limiter_remove(struct auth_limiter *l, struct limiter_entry *e)
+limiter_remove(struct limiter_set *set, struct limiter_entry *e)
 {
-	RB_REMOVE(limiter_tree, &l->tree, e);
-	TAILQ_REMOVE(&l->lru, e, lru);
-	free(e->addr);
+	RB_REMOVE(limiter_tree, &set->tree, e);
+	TAILQ_REMOVE(&set->lru, e, lru);
+	free(e->key);
 	free(e);
-	l->count--;
+	set->count--;
+}
+
+static void
+limiter_set_clear(struct limiter_set *set)
+{
+	struct limiter_entry	*e;
+
+	while ((e = TAILQ_FIRST(&set->lru)) != NULL)
+		limiter_remove(set, e);
 }
 
 void
 limiter_free(struct auth_limiter *l)
 {
-	struct limiter_entry	*e;
-
 	if (l == NULL)
 		return;
-	while ((e = TAILQ_FIRST(&l->lru)) != NULL)
-		limiter_remove(l, e);
+	limiter_set_clear(&l->nets);
+	limiter_set_clear(&l->users);
 	free(l);
 }
 
@@ -426,97 +499,146 @@ limiter_expired(const struct limiter_entry *e, time_t now)
 
 /* The entry of a run still in its window; an ended run is forgotten. */
 static struct limiter_entry *
-limiter_find(struct auth_limiter *l, const char *addr, time_t now)
+limiter_find(struct limiter_set *set, const char *key, time_t now)
 {
 	struct limiter_entry	 needle, *e;
 
-	needle.addr = (char *)addr;
-	if ((e = RB_FIND(limiter_tree, &l->tree, &needle)) == NULL)
+	needle.key = (char *)key;
+	if ((e = RB_FIND(limiter_tree, &set->tree, &needle)) == NULL)
 		return NULL;
 	if (limiter_expired(e, now)) {
-		limiter_remove(l, e);
+		limiter_remove(set, e);
 		return NULL;
 	}
 	return e;
 }
 
-int
-limiter_blocked(struct auth_limiter *l, const char *addr, time_t now)
+static size_t
+limiter_set_failures(struct limiter_set *set, const char *key, time_t now)
 {
 	struct limiter_entry	*e;
 
-	if ((e = limiter_find(l, addr, now)) == NULL)
-		return 0;
-	return e->failures >= l->max_failures;
-}
-
-size_t
-limiter_failures(struct auth_limiter *l, const char *addr, time_t now)
-{
-	struct limiter_entry	*e;
-
-	if ((e = limiter_find(l, addr, now)) == NULL)
+	if ((e = limiter_find(set, key, now)) == NULL)
 		return 0;
 	return e->failures;
 }
 
-/* Make room for one more: ended runs first, then the stalest. */
-static void
-limiter_make_room(struct auth_limiter *l, time_t now)
+/* The network of addr, or addr itself should it not fit. */
+static const char *
+limiter_net_key(const char *addr, char *buf, size_t len)
 {
-	struct limiter_entry	*e;
-
-	while ((e = TAILQ_FIRST(&l->lru)) != NULL && limiter_expired(e, now))
-		limiter_remove(l, e);
-	while (l->count >= l->max && (e = TAILQ_FIRST(&l->lru)) != NULL)
-		limiter_remove(l, e);
+	return limiter_network(addr, buf, len) == 0 ? buf : addr;
 }
 
 /*
- * Record a failure from addr.  Returns how many seconds to wait before
- * answering it, or -1 when out of memory.
+ * Whether an attempt for user from addr may be checked: LIMITER_OK, or
+ * which count has reached its limit, the network's first.
  */
 int
-limiter_failure(struct auth_limiter *l, const char *addr, time_t now)
+limiter_blocked(struct auth_limiter *l, const char *addr, const char *user,
+    time_t now)
+{
+	char	 net[LIMITER_NETWORK_MAX];
+
+	if (limiter_set_failures(&l->nets, limiter_net_key(addr, net,
+	    sizeof(net)), now) >= l->nets.max_failures)
+		return LIMITER_NETWORK;
+	if (limiter_set_failures(&l->users, user, now) >=
+	    l->users.max_failures)
+		return LIMITER_USER;
+	return LIMITER_OK;
+}
+
+size_t
+limiter_net_failures(struct auth_limiter *l, const char *addr, time_t now)
+{
+	char	 net[LIMITER_NETWORK_MAX];
+
+	return limiter_set_failures(&l->nets, limiter_net_key(addr, net,
+	    sizeof(net)), now);
+}
+
+size_t
+limiter_user_failures(struct auth_limiter *l, const char *user, time_t now)
+{
+	return limiter_set_failures(&l->users, user, now);
+}
+
+/* Make room for one more: ended runs first, then the stalest. */
+static void
+limiter_make_room(struct limiter_set *set, size_t max, time_t now)
 {
 	struct limiter_entry	*e;
-	size_t			 steps;
 
-	if ((e = limiter_find(l, addr, now)) == NULL) {
-		limiter_make_room(l, now);
+	while ((e = TAILQ_FIRST(&set->lru)) != NULL && limiter_expired(e, now))
+		limiter_remove(set, e);
+	while (set->count >= max && (e = TAILQ_FIRST(&set->lru)) != NULL)
+		limiter_remove(set, e);
+}
+
+/* One more failure for key; its count, or 0 when out of memory. */
+static size_t
+limiter_count_failure(struct limiter_set *set, size_t max, const char *key,
+    time_t now)
+{
+	struct limiter_entry	*e;
+
+	if ((e = limiter_find(set, key, now)) == NULL) {
+		limiter_make_room(set, max, now);
 		if ((e = calloc(1, sizeof(*e))) == NULL)
-			return -1;
-		if ((e->addr = strdup(addr)) == NULL) {
+			return 0;
+		if ((e->key = strdup(key)) == NULL) {
 			free(e);
-			return -1;
+			return 0;
 		}
 		e->first = now;
-		RB_INSERT(limiter_tree, &l->tree, e);
-		TAILQ_INSERT_TAIL(&l->lru, e, lru);
-		l->count++;
+		RB_INSERT(limiter_tree, &set->tree, e);
+		TAILQ_INSERT_TAIL(&set->lru, e, lru);
+		set->count++;
 	} else {
-		TAILQ_REMOVE(&l->lru, e, lru);
-		TAILQ_INSERT_TAIL(&l->lru, e, lru);
+		TAILQ_REMOVE(&set->lru, e, lru);
+		TAILQ_INSERT_TAIL(&set->lru, e, lru);
 	}
 	if (e->failures < SIZE_MAX)
 		e->failures++;
-	steps = e->failures < AUTH_DELAY_STEPS ? e->failures :
-	    AUTH_DELAY_STEPS;
+	return e->failures;
+}
+
+/*
+ * Record a failure for user from addr.  Returns how many seconds to
+ * wait before answering it, or -1 when out of memory.
+ */
+int
+limiter_failure(struct auth_limiter *l, const char *addr, const char *user,
+    time_t now)
+{
+	char	 net[LIMITER_NETWORK_MAX];
+	size_t	 n, u, steps;
+
+	n = limiter_count_failure(&l->nets, l->max, limiter_net_key(addr, net,
+	    sizeof(net)), now);
+	u = limiter_count_failure(&l->users, l->max, user, now);
+	if (n == 0 || u == 0)
+		return -1;
+	steps = n > u ? n : u;
+	if (steps > AUTH_DELAY_STEPS)
+		steps = AUTH_DELAY_STEPS;
 	return l->delay * (int)steps;
 }
 
+/* user has logged in: its count goes, its network's stays. */
 void
-limiter_success(struct auth_limiter *l, const char *addr)
+limiter_success(struct auth_limiter *l, const char *user)
 {
 	struct limiter_entry	 needle, *e;
 
-	needle.addr = (char *)addr;
-	if ((e = RB_FIND(limiter_tree, &l->tree, &needle)) != NULL)
-		limiter_remove(l, e);
+	needle.key = (char *)user;
+	if ((e = RB_FIND(limiter_tree, &l->users.tree, &needle)) != NULL)
+		limiter_remove(&l->users, e);
 }
 
 size_t
 limiter_count(const struct auth_limiter *l)
 {
-	return l->count;
+	return l->nets.count + l->users.count;
 }

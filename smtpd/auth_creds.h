@@ -1,7 +1,7 @@
 /*
  * The pure part of the auth process: checking a user name and password
  * against a credentials table, and limiting the rate of failures per
- * client address.  Nothing here does I/O or keeps time itself, so the
+ * client network and per user.  Nothing here does I/O or keeps time itself, so the
  * unit tests can drive it directly.
  */
 #ifndef AUTH_CREDS_H
@@ -18,7 +18,13 @@
 #define AUTH_PASSWORD_MAX	1024
 #define AUTH_WINDOW		(15 * 60)	/* seconds */
 #define AUTH_DELAY_STEPS	5	/* the delay stops growing here */
-#define AUTH_LIMITER_MAX	10000	/* addresses tracked at most */
+#define AUTH_LIMITER_MAX	10000	/* networks, and users, tracked */
+#define LIMITER_NETWORK_MAX	64	/* an IPv6 /64 as text, and more */
+
+/* What limiter_blocked() says. */
+#define LIMITER_OK		0
+#define LIMITER_NETWORK		1	/* the client's network failed */
+#define LIMITER_USER		2	/* the user's password was guessed */
 
 /* What creds_check() found wrong with an entry. */
 enum creds_problem {
@@ -36,15 +42,18 @@ int	creds_verify(struct table *, const char *, const char *);
 
 struct auth_limiter;
 
-struct auth_limiter	*limiter_new(size_t, int, size_t);
+struct auth_limiter	*limiter_new(size_t, size_t, int, size_t);
 void			 limiter_free(struct auth_limiter *);
+int			 limiter_network(const char *, char *, size_t);
 int			 limiter_blocked(struct auth_limiter *, const char *,
-			    time_t);
+			    const char *, time_t);
 int			 limiter_failure(struct auth_limiter *, const char *,
-			    time_t);
+			    const char *, time_t);
 void			 limiter_success(struct auth_limiter *, const char *);
-size_t			 limiter_failures(struct auth_limiter *, const char *,
-			    time_t);
+size_t			 limiter_net_failures(struct auth_limiter *,
+			    const char *, time_t);
+size_t			 limiter_user_failures(struct auth_limiter *,
+			    const char *, time_t);
 size_t			 limiter_count(const struct auth_limiter *);
 
 #endif

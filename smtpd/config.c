@@ -32,8 +32,11 @@ config_new(void)
 	c->max_errors = 5;
 	c->max_hops = 100;
 	c->max_auth_failures = 5;
+	c->max_auth_user_failures = 10;
 	c->timeout_command = 300;
 	c->timeout_data = 600;
+	c->timeout_message = 30 * 60;
+	c->timeout_session = 60 * 60;
 	c->auth_failure_delay = 2;
 	c->queue_ttl = 4 * 86400;
 	/* After the n-th temporary failure; the last one repeats. */
@@ -88,6 +91,20 @@ config_free(struct smtpd_config *c)
 		policy_rule_free(r);
 	}
 	free(c);
+}
+
+/*
+ * How many sessions the listener can hold with nofile descriptors:
+ * each session takes its socket and, while a message comes in, the
+ * message file; SMTP_FD_RESERVE stay free for the process's channels,
+ * its listening sockets, libevent, and a connection being turned away.
+ */
+size_t
+config_fd_sessions(unsigned long long nofile)
+{
+	if (nofile <= SMTP_FD_RESERVE + SMTP_FD_PER_SESSION)
+		return 1;
+	return (nofile - SMTP_FD_RESERVE) / SMTP_FD_PER_SESSION;
 }
 
 struct action *

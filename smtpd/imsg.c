@@ -10,6 +10,11 @@
  * own, or a descriptor that its message does not claim is a protocol
  * error: the caller decides whether that kills the process (a peer) or
  * drops a client.
+ *
+ * A descriptor the kernel could not hand over because this process had
+ * none left (MSG_CTRUNC) is no fault of the sender: its message comes
+ * out flagged but with fd -1, and the receiver fails that one piece of
+ * work, not the process.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -57,7 +62,8 @@ imsgbuf_clear(struct imsgbuf *ib)
 		ibuf_free(b);
 	}
 	for (i = 0; i < ib->nfds; i++)
-		close(ib->fds[i]);
+		if (ib->fds[i] != -1)
+			close(ib->fds[i]);
 	ib->nfds = 0;
 	ib->wqlen = 0;
 	free(ib->rbuf);
@@ -79,7 +85,7 @@ imsgbuf_read(struct imsgbuf *ib)
 	struct iovec	 iov;
 	struct cmsghdr	*cmsg;
 	ssize_t		 n;
-	int		*fdp, nfds, i;
+	int		*fdp, nfds, i, got = 0;
 
 	if (ib->rlen >= IMSG_RBUFSIZE) {
 		errno = EMSGSIZE;
@@ -113,11 +119,14 @@ imsgbuf_read(struct imsgbuf *ib)
 			}
 			ib->fdend[ib->nfds] = ib->roff + ib->rlen + n;
 			ib->fds[ib->nfds++] = fdp[i];
+			got++;
 		}
 	}
-	if (msg.msg_flags & MSG_CTRUNC) {
-		errno = EBADMSG;
-		return -1;
+	/* What was lost belongs where a descriptor would have been. */
+	if ((msg.msg_flags & MSG_CTRUNC) && got == 0 &&
+	    ib->nfds < IMSG_MAXFDS) {
+		ib->fdend[ib->nfds] = ib->roff + ib->rlen + n;
+		ib->fds[ib->nfds++] = -1;
 	}
 	ib->rlen += n;
 	return n;

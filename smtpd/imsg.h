@@ -5,6 +5,8 @@
  * along with it over SCM_RIGHTS.  Payloads are built with the imsg_add_*
  * writers and read back with the imsg_get_* readers, which check every
  * length; imsg_end() tells whether the whole payload was read exactly.
+ * A message sent with a descriptor that the receiver had no room for
+ * arrives with IMSGF_HASFD in its header and fd -1: see imsg_fd_lost().
  */
 #ifndef IMSG_H
 #define IMSG_H
@@ -19,6 +21,9 @@
 #define IMSG_HDRSIZE		sizeof(struct imsg_hdr)
 #define IMSG_MAXFDS		16
 #define IMSGF_HASFD		0x1
+
+/* Sent with a descriptor that did not arrive. */
+#define imsg_fd_lost(m)	(((m)->hdr.flags & IMSGF_HASFD) && (m)->fd == -1)
 
 struct imsg_hdr {
 	uint32_t	type;

@@ -6,6 +6,12 @@
  * carries both directions, rearmed after every callback with what is
  * wanted now: libtls may want to write while reading (and the other way
  * round), which it says with TLS_WANT_POLLIN/TLS_WANT_POLLOUT.
+ *
+ * Neither buffer grows without bound: nothing more is read from the
+ * peer while IO_INPUT_MAX bytes wait for the owner, or IO_OUTPUT_MAX
+ * bytes wait for the peer to read them.  A peer that will not read
+ * what it is sent stalls its own input, and its owner's deadlines deal
+ * with it.  The peer is trusted with nothing.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -40,7 +46,9 @@ struct io {
 	int			 reading;
 	struct tls		*tls;
 	enum io_tls_state	 tls_state;
-	short			 tls_want;	/* EV_READ/EV_WRITE libtls asked */
+	short			 tls_want;	/* what the handshake waits for */
+	short			 rd_want;	/* what the last tls_read did */
+	short			 wr_want;	/* what the last tls_write did */
 	int			 in_cb;
 	int			 freed;
 	char			 error[256];
@@ -107,6 +115,14 @@ io_free(struct io *io)
 	io_release(io);
 }
 
+/* Whether to read more: the owner wants it and both buffers have room. */
+static int
+io_want_read(struct io *io)
+{
+	return io->reading && evbuffer_get_length(io->in) < IO_INPUT_MAX &&
+	    evbuffer_get_length(io->out) < IO_OUTPUT_MAX;
+}
+
 /* Arm the one event with what this io waits for now. */
 static void
 io_rearm(struct io *io)
@@ -119,12 +135,10 @@ io_rearm(struct io *io)
 	if (io->tls_state == IO_TLS_HANDSHAKE)
 		events = io->tls_want;
 	else {
-		if (io->reading)
-			events |= EV_READ;
+		if (io_want_read(io))
+			events |= io->rd_want ? io->rd_want : EV_READ;
 		if (evbuffer_get_length(io->out) > 0)
-			events |= EV_WRITE;
-		if (io->tls_want)
-			events = io->tls_want;
+			events |= io->wr_want ? io->wr_want : EV_WRITE;
 	}
 	if (io->ev_set)
 		event_del(&io->ev);
@@ -226,14 +240,14 @@ io_do_read(struct io *io)
 	if (io->tls != NULL) {
 		n = tls_read(io->tls, v.iov_base, IO_READ_CHUNK);
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
-			io->tls_want = n == TLS_WANT_POLLIN ? EV_READ :
+			io->rd_want = n == TLS_WANT_POLLIN ? EV_READ :
 			    EV_WRITE;
 			evbuffer_commit_space(io->in, &v, 0);
 			return -1;
 		}
 	} else
 		n = read(io->fd, v.iov_base, IO_READ_CHUNK);
-	io->tls_want = 0;
+	io->rd_want = 0;
 	if (n == -1) {
 		evbuffer_commit_space(io->in, &v, 0);
 		if (io->tls == NULL && (errno == EAGAIN || errno == EINTR))
@@ -260,13 +274,13 @@ io_do_write(struct io *io)
 	if (io->tls != NULL) {
 		n = tls_write(io->tls, p, len);
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
-			io->tls_want = n == TLS_WANT_POLLIN ? EV_READ :
+			io->wr_want = n == TLS_WANT_POLLIN ? EV_READ :
 			    EV_WRITE;
 			return -1;
 		}
 	} else
 		n = send(io->fd, p, len, MSG_NOSIGNAL);
-	io->tls_want = 0;
+	io->wr_want = 0;
 	if (n == -1) {
 		if (io->tls == NULL && (errno == EAGAIN || errno == EINTR))
 			return -1;
@@ -315,15 +329,16 @@ io_dispatch(int fd, short what, void *arg)
 	 * A write first, then a read; libtls may have asked for either
 	 * direction to finish what the other started.
 	 */
-	if (evbuffer_get_length(io->out) > 0 && (what & (io->tls_want ?
-	    io->tls_want : EV_WRITE))) {
+	if (evbuffer_get_length(io->out) > 0 && (what & (io->wr_want ?
+	    io->wr_want : EV_WRITE))) {
 		if ((ev = io_do_write(io)) != -1) {
 			io_callback(io, ev);
 			if (io->freed || ev == IO_ERROR)
 				goto done;
 		}
 	}
-	if (io->reading && (what & (io->tls_want ? io->tls_want : EV_READ))) {
+	if (io_want_read(io) && (what & (io->rd_want ? io->rd_want :
+	    EV_READ))) {
 		if ((ev = io_do_read(io)) != -1)
 			io_callback(io, ev);
 	}
@@ -352,6 +367,7 @@ io_start_tls_server(struct io *io, struct tls *ctx)
 	evbuffer_drain(io->in, evbuffer_get_length(io->in));
 	io->tls_state = IO_TLS_HANDSHAKE;
 	io->tls_want = EV_READ;
+	io->rd_want = io->wr_want = 0;
 	if (!io->in_cb)
 		io_rearm(io);
 	return 0;

@@ -11,6 +11,14 @@
 #include <event2/buffer.h>
 #include <tls.h>
 
+/*
+ * Nothing more is read while this much input waits for the owner, or
+ * this much output for the peer.  An owner must be able to go on with
+ * IO_INPUT_MAX bytes of input in hand.
+ */
+#define IO_INPUT_MAX	65536
+#define IO_OUTPUT_MAX	16384
+
 enum io_event {
 	IO_DATAIN,		/* new bytes in io_input() */
 	IO_DRAINED,		/* everything written */

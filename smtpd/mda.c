@@ -436,6 +436,11 @@ mda_deliver(struct imsg *imsg)
 	imsg_get_string(imsg, e.sender, sizeof(e.sender));
 	imsg_get_string(imsg, e.rcpt, sizeof(e.rcpt));
 	proc_check(PROC_QUEUE, imsg);
+	if (imsg_fd_lost(imsg)) {
+		/* Out of descriptors here: the queue tries again later. */
+		mda_report(evpid, DELIVERY_TEMPFAIL, "message descriptor lost");
+		return;
+	}
 	if (imsg->fd == -1)
 		fatalx("%s: no message descriptor", __func__);
 

@@ -89,6 +89,7 @@ typedef struct {
 
 %token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
 %token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
+%token	MESSAGETIMEOUT SESSIONTIMEOUT MAXAUTHUSERFAILURES
 %token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
 %token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXHOPS MAXMESSAGESIZE MAXRCPT MBOX
 %token	MDA
@@ -218,6 +219,9 @@ option		: QUEUE DIRECTORY STRING	{
 		| SMTP LIMIT MAXAUTHFAILURES count {
 			conf->max_auth_failures = $4;
 		}
+		| SMTP LIMIT MAXAUTHUSERFAILURES count {
+			conf->max_auth_user_failures = $4;
+		}
 		| SMTP LIMIT COMMANDTIMEOUT duration {
 			if ($4 == 0)
 				yyerror("a timeout of 0 is not allowed");
@@ -227,6 +231,16 @@ option		: QUEUE DIRECTORY STRING	{
 			if ($4 == 0)
 				yyerror("a timeout of 0 is not allowed");
 			conf->timeout_data = $4;
+		}
+		| SMTP LIMIT MESSAGETIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->timeout_message = $4;
+		}
+		| SMTP LIMIT SESSIONTIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->timeout_session = $4;
 		}
 		| SMTP LIMIT AUTHFAILUREDELAY duration {
 			conf->auth_failure_delay = $4;
@@ -650,6 +664,7 @@ static const struct keyword {
 	{ "maildir",			MAILDIR },
 	{ "match",			MATCH },
 	{ "max-auth-failures",		MAXAUTHFAILURES },
+	{ "max-auth-failures-per-user",	MAXAUTHUSERFAILURES },
 	{ "max-errors",			MAXERRORS },
 	{ "max-hops",			MAXHOPS },
 	{ "max-message-size",		MAXMESSAGESIZE },
@@ -658,6 +673,7 @@ static const struct keyword {
 	{ "max-sessions-per-address",	MAXSESSIONSPERADDR },
 	{ "mbox",			MBOX },
 	{ "mda",			MDA },
+	{ "message-timeout",		MESSAGETIMEOUT },
 	{ "off",			OFF },
 	{ "on",				ON },
 	{ "pki",			PKI },
@@ -670,6 +686,7 @@ static const struct keyword {
 	{ "relay",			RELAY },
 	{ "require-sender",		REQUIRESENDER },
 	{ "retry",			RETRY },
+	{ "session-timeout",		SESSIONTIMEOUT },
 	{ "smtp",			SMTP },
 	{ "smtps",			SMTPS },
 	{ "socket",			SOCKET },

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "smtpd.h"
 #include "smtp.h"
+#include "smtp_session.h"
 
 struct smtp_listener {
 	TAILQ_ENTRY(smtp_listener)	 entry;
@@ -53,8 +55,13 @@ smtp_accept(int fd, short event, void *arg)
 
 	if ((s = accept4(fd, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			/* Out of descriptors: stop accepting for a while. */
+		if (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM) {
+			/*
+			 * Out of descriptors or memory: stop accepting for a
+			 * while rather than spin on a socket that stays
+			 * readable; the clients wait in the listen queue.
+			 */
 			log_warn("smtp-in accept");
 			event_del(&l->ev);
 			evtimer_add(&l->pause, &tv);
@@ -272,11 +279,26 @@ smtp_tls_init(void)
 	}
 }
 
+/* The parent said so in the log when it lowered the limit. */
+static void
+smtp_fd_limit(void)
+{
+	struct rlimit	 rl;
+	size_t		 fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	fit = config_fd_sessions(rl.rlim_cur);
+	if (env->max_sessions > fit)
+		env->max_sessions = fit;
+}
+
 void
 smtp_main(void)
 {
 	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
 
+	smtp_fd_limit();
 	event_init();
 	proc_peers_from_exec(PROC_SMTP, smtp_dispatch);
 	proc_signals();

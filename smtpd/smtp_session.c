@@ -5,7 +5,9 @@
  * Nothing here decides policy: the client, MAIL and RCPT are judged by
  * the lookup process, passwords by the auth process, storage belongs to
  * the queue.  While a session waits for one of them it reads nothing,
- * so pipelined commands are answered in order.
+ * so pipelined commands are answered in order, and nothing from the
+ * socket either.  Nor does it take another command while its replies
+ * pile up unread: a client must read what it is told.
  *
  * This process is assumed to be the first one an attacker takes over,
  * so it vouches for nothing: lookup reads the client's address from the
@@ -184,6 +186,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	strlcpy(s->addr, addr, sizeof(s->addr));
 	TAILQ_INIT(&s->rcpts);
 	s->state = S_CONNECTING;
+	smtp_deadline_init(s);
 	RB_INSERT(smtp_sessions, &sessions, s);
 	log_info("smtp-in session=%08x address=%s port=%d result=connected",
 	    s->id, s->addr, l->port);
@@ -238,6 +241,7 @@ smtp_transaction_reset(struct smtp_session *s)
 void
 smtp_free(struct smtp_session *s, const char *why)
 {
+	smtp_deadline_clear(s);
 	if (s->waiting) {
 		/* A reply is on its way; the session goes when it lands. */
 		s->dead = 1;
@@ -303,12 +307,18 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 				    io_error(s->io));
 				smtp_free(s, "tls-error");
 			}
+		} else {
+			/* The client read it all: on to what it sent since. */
+			smtp_process(s);
 		}
 		break;
 	case IO_TLSREADY:
 		log_info("smtp-in session=%08x address=%s tls=%s cipher=%s",
 		    s->id, s->addr, tls_conn_version(io_tls(io)),
 		    tls_conn_cipher(io_tls(io)));
+		/* Timed out during the handshake: only the 421 is left. */
+		if (s->state == S_QUIT)
+			break;
 		io_set_read(s->io, 1);
 		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_TLS, s->id, -1,
 		    NULL, 0);
@@ -341,8 +351,10 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 			smtp_free(s, "timeout");
 			break;
 		}
-		log_info("smtp-in session=%08x address=%s result=timeout",
-		    s->id, s->addr);
+		/* Silence: within a message, the data timeout. */
+		log_info("smtp-in session=%08x address=%s result=timeout "
+		    "reason=%s", s->id, s->addr, s->state == S_DATA ? "data" :
+		    "idle");
 		smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
 		smtp_close_after_reply(s, "timeout");
 		break;
@@ -892,9 +904,14 @@ smtp_process(struct smtp_session *s)
 	char			 data[DATA_CHUNK + 1];
 	size_t			 len, avail, limit;
 
+	if (s->io == NULL)
+		return;
 	in = io_input(s->io);
 	while (!s->waiting && !s->starttls && s->state != S_QUIT &&
 	    s->state > S_HANDSHAKE && !s->data_blocked) {
+		/* Answers the client does not read: wait until it does. */
+		if (io_output_len(s->io) >= IO_OUTPUT_MAX)
+			break;
 		if (s->errors >= env->max_errors && s->state != S_DATA) {
 			log_info("smtp-in session=%08x address=%s "
 			    "result=closed reason=too-many-errors", s->id,
@@ -937,12 +954,17 @@ smtp_process(struct smtp_session *s)
 		len = eol.pos + 1;
 		evbuffer_remove(in, buf, len);
 		buf[len] = '\0';
+		smtp_deadline_command(s);
 		smtp_command_line(s, buf, len);
 		explicit_bzero(buf, len);
 	}
 	/* What this round added to the message goes to the queue now. */
 	if (s->state == S_DATA)
 		smtp_data_flush(s);
+	smtp_deadline_update(s);
+	/* Read on only when the next line could be taken. */
+	io_set_read(s->io, !s->waiting && !s->starttls &&
+	    s->state != S_QUIT && s->state > S_HANDSHAKE && !s->data_blocked);
 }
 
 /* Lookup judged the client: greet it or turn it away. */
@@ -1089,7 +1111,10 @@ smtp_session_queue_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 
 	if (type == IMSG_QUEUE_SMTP_CREATE) {
 		if (status == 0 && fd == -1) {
-			/* Lost to a full descriptor table: try again later. */
+			/*
+			 * The pipe was lost to a full descriptor table
+			 * (imsg_fd_lost): try again later.
+			 */
 			log_warnx("smtp-in session=%08x msgid=%08x "
 			    "result=tempfail reason=\"no pipe descriptor\"",
 			    s->id, msgid);

@@ -11,11 +11,14 @@
 #include <sys/socket.h>
 #include <sys/tree.h>
 
+#include <event.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <event.h>
 
 #include "smtpd.h"
+#include "io.h"
 
 /*
  * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),
@@ -29,6 +32,14 @@
 #define LINE_AUTH		12288
 #define DATA_CHUNK		65536
 #define MAX_LONGLINES		3
+
+/* The input io holds back must be enough for a chunk or a whole line. */
+#if DATA_CHUNK > IO_INPUT_MAX || LINE_AUTH >= IO_INPUT_MAX
+#error "io input bound too small for the longest line"
+#endif
+
+/* How long a client has to read a 421 sent at a deadline. */
+#define SMTP_CLOSE_GRACE	10
 
 enum smtp_state {
 	S_CONNECTING,		/* asking lookup about the client */
@@ -106,6 +117,12 @@ struct smtp_session {
 	int			 data_named_sender;
 	size_t			 data_hops;	/* Received: lines seen */
 	int			 data_nul;	/* a NUL was seen */
+
+	/* Deadlines, on the monotonic clock (smtp_deadline.c). */
+	struct event		 deadline;
+	time_t			 started;	/* the connection */
+	time_t			 phase_start;	/* this command, or the 354 */
+	int			 phase_data;	/* the phase is a message */
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)
@@ -122,6 +139,12 @@ void	smtp_data_begin(struct smtp_session *, int);
 void	smtp_data_line(struct smtp_session *, char *, size_t, int);
 void	smtp_data_flush(struct smtp_session *);
 void	smtp_data_close(struct smtp_session *);
+
+/* smtp_deadline.c */
+void	smtp_deadline_init(struct smtp_session *);
+void	smtp_deadline_command(struct smtp_session *);
+void	smtp_deadline_update(struct smtp_session *);
+void	smtp_deadline_clear(struct smtp_session *);
 
 /* smtp_auth.c */
 int	smtp_auth_offered(struct smtp_session *);

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -426,6 +427,38 @@ parent_send_sockets(void)
 	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
 }
 
+/*
+ * Every process may open as many files as the hard limit allows: raise
+ * the soft limit before the children are started, so they inherit it,
+ * and lower max-sessions to what the listener's descriptors can hold.
+ * With noaction, only say what would be done.
+ */
+static void
+parent_fd_limit(int noaction)
+{
+	struct rlimit	 rl;
+	size_t		 fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	if (!noaction && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("setrlimit");
+	}
+	fit = config_fd_sessions(rl.rlim_max);
+	if (env->max_sessions <= fit)
+		return;
+	if (noaction)
+		fprintf(stderr, "max-sessions %zu is more than %llu open files "
+		    "allow: %zu will be used\n", env->max_sessions,
+		    (unsigned long long)rl.rlim_max, fit);
+	else
+		log_warnx("smtp-in max-sessions=%zu lowered=%zu "
+		    "open-files=%llu", env->max_sessions, fit,
+		    (unsigned long long)rl.rlim_max);
+}
+
 static int
 run_child(const char *role, const char *conffile)
 {
@@ -512,6 +545,7 @@ main(int argc, char *argv[])
 	/* Children read it again after the daemon has left its cwd. */
 	if ((conffile = realpath(conffile, NULL)) == NULL)
 		fatal("realpath");
+	parent_fd_limit(noaction);
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);

@@ -37,6 +37,8 @@
 #define SMTP_DOMAIN_MAX		255
 #define SMTP_MAX_RCPT		100
 #define SMTP_MAX_ENVELOPES	1000	/* per message, aliases expanded */
+#define SMTP_FD_RESERVE		64	/* see config_fd_sessions() */
+#define SMTP_FD_PER_SESSION	2
 #define RETRY_DELAYS_MAX	16
 
 /*
@@ -170,8 +172,8 @@ enum imsg_type {
 /* Answers from the auth process. */
 #define AUTH_OK			0
 #define AUTH_FAIL		1
-#define AUTH_BLOCKED		2	/* too many failures from the address */
-#define AUTH_TEMPFAIL		3
+#define AUTH_BLOCKED		2	/* too many failures from the network */
+#define AUTH_TEMPFAIL		3	/* or too many for the user */
 
 /* A certificate and its key, by name; read by the listener at start. */
 struct pki {
@@ -253,9 +255,12 @@ struct smtpd_config {
 	size_t			 max_sessions_per_addr;
 	size_t			 max_errors;
 	size_t			 max_hops;	/* Received: lines */
-	size_t			 max_auth_failures;
+	size_t			 max_auth_failures;	/* per network */
+	size_t			 max_auth_user_failures;
 	int			 timeout_command;	/* seconds */
-	int			 timeout_data;
+	int			 timeout_data;		/* silence in DATA */
+	int			 timeout_message;	/* the DATA phase */
+	int			 timeout_session;
 	int			 auth_failure_delay;
 	int			 queue_ttl;		/* seconds to bounce */
 	int			 retry[RETRY_DELAYS_MAX];	/* seconds */
@@ -289,6 +294,7 @@ void			 config_free(struct smtpd_config *);
 struct action		*config_action(struct smtpd_config *, const char *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
+size_t			 config_fd_sessions(unsigned long long);
 
 /* proc.c */
 typedef void (*proc_dispatch_fn)(enum smtp_proc, struct imsg *);

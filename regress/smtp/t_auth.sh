@@ -2,8 +2,10 @@
 #
 # SMTP AUTH (RFC 4954) against a credentials table: offered only inside
 # TLS unless auth-plaintext says otherwise, PLAIN and LOGIN with their
-# error replies, relaying for authenticated clients, the failure limit,
-# passwords kept out of the log, and every accepted hash kind.
+# error replies, relaying for authenticated clients, the failure limits
+# per network and per user, a client flooding while its failure is
+# held back, passwords kept out of the log, and every accepted hash
+# kind.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -702,6 +704,126 @@ failures_block_the_address_cleanup()
 	smtpd_cleanup
 }
 
+# plain_from SOURCE USER PASSWORD REGEX: one session in the clear from
+# the loopback address SOURCE whose AUTH PLAIN gets a reply matching
+# REGEX.
+plain_from()
+{
+	talk --source "$1" <<EOF
+< ^220
+> EHLO client.test
+< ^250 PIPELINING
+> AUTH PLAIN $(plain_b64 "$2" "$3")
+< $4
+EOF
+}
+
+atf_test_case own_login_does_not_clear_guesses cleanup
+own_login_does_not_clear_guesses_head()
+{
+	atf_set descr "A client that logs in to its own account between" \
+	    "its guesses at another's keeps its failure count: the" \
+	    "max-auth-failures-th guess still blocks it"
+}
+own_login_does_not_clear_guesses_body()
+{
+	add_creds creds alice "$PASSWORD"
+	add_creds creds bob "$PASSWORD"
+	auth_config <<'CONF'
+smtp limit max-auth-failures 3
+CONF
+	smtpd_start
+	auth_plain_expect bob "$WRONG" '^535 5.7.8'
+	auth_plain_expect alice "$PASSWORD" '^235 2.7.0'
+	auth_plain_expect bob "$WRONG" '^535 5.7.8'
+	auth_plain_expect alice "$PASSWORD" '^235 2.7.0'
+	talk <<EOF
+$TLS_PRELUDE
+> AUTH PLAIN $(plain_b64 bob "$WRONG")
+< ^(535 5\.7\.8|421 4\.7\.0)
+EOF
+	talk <<EOF
+$TLS_PRELUDE
+> AUTH PLAIN $(plain_b64 bob "$PASSWORD")
+< ^421 4.7.0 Too many authentication failures
+eof
+EOF
+	atf_check -s exit:0 -o match:"user=bob result=blocked reason=network" \
+	    cat smtpd.log
+	atf_check -s exit:1 -o empty grep "user=bob result=ok" smtpd.log
+}
+own_login_does_not_clear_guesses_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case guesses_at_one_user_are_limited cleanup
+guesses_at_one_user_are_limited_head()
+{
+	atf_set descr "Failures for one user from different client addresses" \
+	    "add up: past max-auth-failures-per-user that user gets 454" \
+	    "4.7.0, even with the right password, while other users and" \
+	    "the session go on"
+}
+guesses_at_one_user_are_limited_body()
+{
+	add_creds creds alice "$PASSWORD"
+	add_creds creds bob "$PASSWORD"
+	auth_config auth "<creds>" auth-plaintext <<'CONF'
+smtp limit max-auth-failures 100
+smtp limit max-auth-failures-per-user 2
+CONF
+	smtpd_start
+	plain_from 127.0.0.2 bob "$WRONG" '^535 5.7.8'
+	plain_from 127.0.0.3 bob "$WRONG" '^535 5.7.8'
+	talk --source 127.0.0.4 <<EOF
+< ^220
+> EHLO client.test
+< ^250 PIPELINING
+> AUTH PLAIN $(plain_b64 bob "$PASSWORD")
+< ^454 4.7.0
+> AUTH PLAIN $(plain_b64 alice "$PASSWORD")
+< ^235 2.7.0
+> QUIT
+< ^221
+EOF
+	atf_check -s exit:0 -o match:"user=bob result=blocked reason=user" \
+	    cat smtpd.log
+	atf_check -s exit:1 -o empty grep "user=bob result=ok" smtpd.log
+}
+guesses_at_one_user_are_limited_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case flood_during_held_back_failure cleanup
+flood_during_held_back_failure_head()
+{
+	atf_set descr "A client that sends 40 MB while the answer to its" \
+	    "failed AUTH is held back does not grow the listener past" \
+	    "40 MB: nothing is read while the session waits"
+}
+flood_during_held_back_failure_body()
+{
+	add_creds creds alice "$PASSWORD"
+	auth_config auth "<creds>" auth-plaintext </dev/null
+	sed -i 's/auth-failure-delay 0s/auth-failure-delay 3s/' smtpd.conf
+	smtpd_start
+	python3 "$TOP/regress/flood.py" "$(port)" authflood alice "$WRONG" \
+	    40000000 "$(child_pid smtp)" > out ||
+	    atf_fail "flood client failed"
+	cat out
+	hwm=$(sed -n 's/.*hwm_kb=\([0-9]*\).*/\1/p' out)
+	[ -n "$hwm" ] || atf_fail "no memory figure"
+	[ "$hwm" -lt 40960 ] || atf_fail "the listener grew to $hwm kB"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+	plain_from 127.0.0.1 nobody "$WRONG" '^535 5.7.8'
+}
+flood_during_held_back_failure_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case auth_plaintext_listener cleanup
 auth_plaintext_listener_head()
 {
@@ -836,7 +958,10 @@ hash_kinds_body()
 		printf 'user%s %s\n' "$kind" "$h" >> creds
 	done
 	printf 'mallory %s\n' "$(openssl passwd -1 "$PASSWORD")" >> creds
-	auth_config </dev/null
+	# Six failures from one address: logins do not clear them.
+	auth_config <<'CONF'
+smtp limit max-auth-failures 10
+CONF
 	smtpd_start
 	atf_check -s exit:0 -o match:"auth: table creds: 5 usable users" \
 	    cat smtpd.log
@@ -919,6 +1044,9 @@ atf_init_test_cases()
 	atf_add_test_case password_never_logged
 	atf_add_test_case authenticated_client_may_relay
 	atf_add_test_case failures_block_the_address
+	atf_add_test_case own_login_does_not_clear_guesses
+	atf_add_test_case guesses_at_one_user_are_limited
+	atf_add_test_case flood_during_held_back_failure
 	atf_add_test_case auth_plaintext_listener
 	atf_add_test_case auth_forgotten_after_starttls
 	atf_add_test_case config_auth_needs_tls

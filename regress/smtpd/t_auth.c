@@ -1,9 +1,9 @@
 /*
  * The pure part of the auth process: checking passwords against a
  * credentials table (inline and file, both line forms, every accepted
- * hash kind, the refused ones, the length limits) and the per-address
- * failure limiter, with time passed in.  Hashes are made here with
- * libxcrypt, so nothing depends on fixed test vectors.
+ * hash kind, the refused ones, the length limits) and the failure
+ * limiter, per network and per user, with time passed in.  Hashes are
+ * made here with libxcrypt, so nothing depends on fixed test vectors.
  */
 #include <sys/types.h>
 
@@ -388,24 +388,112 @@ ATF_TC_BODY(unknown_user_costs_the_same, tc)
 	table_free(t);
 }
 
-ATF_TC_WITHOUT_HEAD(limiter_blocks_at_max);
-ATF_TC_BODY(limiter_blocks_at_max, tc)
+ATF_TC_WITHOUT_HEAD(limiter_blocks_network_at_max);
+ATF_TC_BODY(limiter_blocks_network_at_max, tc)
 {
 	struct auth_limiter	*l;
 
-	ATF_REQUIRE((l = limiter_new(3, 0, 0)) != NULL);
-	ATF_CHECK(!limiter_blocked(l, "192.0.2.7", T0));
-	limiter_failure(l, "192.0.2.7", T0);
-	limiter_failure(l, "192.0.2.7", T0 + 1);
-	ATF_CHECK(!limiter_blocked(l, "192.0.2.7", T0 + 2));
-	limiter_failure(l, "192.0.2.7", T0 + 2);
-	ATF_CHECK(limiter_blocked(l, "192.0.2.7", T0 + 3));
-	ATF_CHECK(!limiter_blocked(l, "192.0.2.8", T0 + 3));
-	ATF_CHECK(!limiter_blocked(l, "2001:db8::7", T0 + 3));
-	ATF_CHECK_EQ(limiter_failures(l, "192.0.2.7", T0 + 3), 3);
+	ATF_REQUIRE((l = limiter_new(3, 100, 0, 0)) != NULL);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.7", "u1", T0), LIMITER_OK);
+	/* A different user each time: the network's count goes up. */
+	limiter_failure(l, "192.0.2.7", "u1", T0);
+	limiter_failure(l, "192.0.2.7", "u2", T0 + 1);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.7", "u3", T0 + 2),
+	    LIMITER_OK);
+	limiter_failure(l, "192.0.2.7", "u3", T0 + 2);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.7", "u4", T0 + 3),
+	    LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.8", "u1", T0 + 3),
+	    LIMITER_OK);
+	ATF_CHECK_EQ(limiter_blocked(l, "2001:db8::7", "u1", T0 + 3),
+	    LIMITER_OK);
+	ATF_CHECK_EQ(limiter_net_failures(l, "192.0.2.7", T0 + 3), 3);
+	ATF_CHECK_EQ(limiter_user_failures(l, "u1", T0 + 3), 1);
 	limiter_free(l);
-	ATF_CHECK(limiter_new(0, 0, 0) == NULL);
-	ATF_CHECK(limiter_new(3, -1, 0) == NULL);
+	ATF_CHECK(limiter_new(0, 3, 0, 0) == NULL);
+	ATF_CHECK(limiter_new(3, 0, 0, 0) == NULL);
+	ATF_CHECK(limiter_new(3, 3, -1, 0) == NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(limiter_network_text);
+ATF_TC_BODY(limiter_network_text, tc)
+{
+	static const struct {
+		const char	*addr;
+		const char	*net;
+	} cases[] = {
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "::ffff:192.0.2.7", "192.0.2.7" },
+		{ "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2::", "2001:db8:1:2::/64" },
+		{ "2001:db8::1", "2001:db8::/64" },
+		{ "::1", "::/64" },
+		{ "fe80::1%eth0", "fe80::/64" },
+		{ "local", "local" },
+	};
+	char	 buf[LIMITER_NETWORK_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ATF_REQUIRE(limiter_network(cases[i].addr, buf,
+		    sizeof(buf)) == 0);
+		ATF_CHECK_STREQ_MSG(buf, cases[i].net, "%s", cases[i].addr);
+	}
+	ATF_CHECK(limiter_network("2001:db8:1:2::1", buf, 10) == -1);
+}
+
+/* The addresses of one /64 share a count; the next /64 has its own. */
+ATF_TC_WITHOUT_HEAD(limiter_counts_ipv6_per_64);
+ATF_TC_BODY(limiter_counts_ipv6_per_64, tc)
+{
+	struct auth_limiter	*l;
+
+	ATF_REQUIRE((l = limiter_new(3, 100, 0, 0)) != NULL);
+	limiter_failure(l, "2001:db8:1:2::1", "u1", T0);
+	limiter_failure(l, "2001:db8:1:2:ffff::9", "u2", T0);
+	limiter_failure(l, "2001:db8:1:2:a:b:c:d", "u3", T0);
+	ATF_CHECK_EQ(limiter_blocked(l, "2001:db8:1:2::42", "u4", T0),
+	    LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_net_failures(l, "2001:db8:1:2::77", T0), 3);
+	ATF_CHECK_EQ(limiter_blocked(l, "2001:db8:1:3::1", "u4", T0),
+	    LIMITER_OK);
+	ATF_CHECK_EQ(limiter_blocked(l, "2001:db8:1::1", "u4", T0),
+	    LIMITER_OK);
+	/* An IPv4 client seen through an IPv6 socket is still itself. */
+	limiter_failure(l, "192.0.2.7", "u1", T0);
+	limiter_failure(l, "::ffff:192.0.2.7", "u2", T0);
+	ATF_CHECK_EQ(limiter_net_failures(l, "192.0.2.7", T0), 2);
+	limiter_free(l);
+}
+
+/* Guesses at one user from many networks are counted together. */
+ATF_TC_WITHOUT_HEAD(limiter_blocks_user_at_max);
+ATF_TC_BODY(limiter_blocks_user_at_max, tc)
+{
+	struct auth_limiter	*l;
+
+	ATF_REQUIRE((l = limiter_new(100, 3, 0, 0)) != NULL);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	limiter_failure(l, "198.51.100.1", "bob", T0);
+	ATF_CHECK_EQ(limiter_blocked(l, "203.0.113.1", "bob", T0),
+	    LIMITER_OK);
+	limiter_failure(l, "2001:db8::1", "bob", T0);
+	ATF_CHECK_EQ(limiter_blocked(l, "203.0.113.1", "bob", T0),
+	    LIMITER_USER);
+	ATF_CHECK_EQ(limiter_user_failures(l, "bob", T0), 3);
+	/* Others from the same networks are not held back. */
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.1", "alice", T0),
+	    LIMITER_OK);
+	/* The network's limit is told first. */
+	limiter_free(l);
+	ATF_REQUIRE((l = limiter_new(2, 2, 0, 0)) != NULL);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.1", "bob", T0),
+	    LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.2", "bob", T0),
+	    LIMITER_USER);
+	limiter_free(l);
 }
 
 ATF_TC_WITHOUT_HEAD(limiter_window_ends);
@@ -414,39 +502,59 @@ ATF_TC_BODY(limiter_window_ends, tc)
 	struct auth_limiter	*l;
 	const char		*a = "192.0.2.7";
 
-	ATF_REQUIRE((l = limiter_new(3, 0, 0)) != NULL);
+	ATF_REQUIRE((l = limiter_new(3, 3, 0, 0)) != NULL);
 	/* Counted from the first failure, not the last. */
-	limiter_failure(l, a, T0);
-	limiter_failure(l, a, T0 + 600);
-	limiter_failure(l, a, T0 + AUTH_WINDOW - 1);
-	ATF_CHECK(limiter_blocked(l, a, T0 + AUTH_WINDOW - 1));
-	ATF_CHECK(!limiter_blocked(l, a, T0 + AUTH_WINDOW));
-	ATF_CHECK_EQ(limiter_failures(l, a, T0 + AUTH_WINDOW), 0);
+	limiter_failure(l, a, "bob", T0);
+	limiter_failure(l, a, "bob", T0 + 600);
+	limiter_failure(l, a, "bob", T0 + AUTH_WINDOW - 1);
+	ATF_CHECK_EQ(limiter_blocked(l, a, "bob", T0 + AUTH_WINDOW - 1),
+	    LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.8", "bob",
+	    T0 + AUTH_WINDOW - 1), LIMITER_USER);
+	ATF_CHECK_EQ(limiter_blocked(l, a, "bob", T0 + AUTH_WINDOW),
+	    LIMITER_OK);
+	ATF_CHECK_EQ(limiter_net_failures(l, a, T0 + AUTH_WINDOW), 0);
+	ATF_CHECK_EQ(limiter_user_failures(l, "bob", T0 + AUTH_WINDOW), 0);
 	/* A new run starts from scratch. */
-	limiter_failure(l, a, T0 + AUTH_WINDOW + 10);
-	ATF_CHECK_EQ(limiter_failures(l, a, T0 + AUTH_WINDOW + 10), 1);
-	ATF_CHECK(!limiter_blocked(l, a, T0 + AUTH_WINDOW + 10));
+	limiter_failure(l, a, "bob", T0 + AUTH_WINDOW + 10);
+	ATF_CHECK_EQ(limiter_net_failures(l, a, T0 + AUTH_WINDOW + 10), 1);
+	ATF_CHECK_EQ(limiter_blocked(l, a, "bob", T0 + AUTH_WINDOW + 10),
+	    LIMITER_OK);
 	limiter_free(l);
 }
 
-ATF_TC_WITHOUT_HEAD(limiter_success_resets);
-ATF_TC_BODY(limiter_success_resets, tc)
+/*
+ * A client with an account of its own logs in between its guesses at
+ * another: the network's count and the other user's go on.
+ */
+ATF_TC_WITHOUT_HEAD(limiter_success_clears_only_its_user);
+ATF_TC_BODY(limiter_success_clears_only_its_user, tc)
 {
 	struct auth_limiter	*l;
 	const char		*a = "2001:db8::1";
+	int			 i;
 
-	ATF_REQUIRE((l = limiter_new(3, 0, 0)) != NULL);
-	limiter_failure(l, a, T0);
-	limiter_failure(l, a, T0);
-	ATF_CHECK_EQ(limiter_failures(l, a, T0), 2);
-	limiter_success(l, a);
-	ATF_CHECK_EQ(limiter_failures(l, a, T0), 0);
-	ATF_CHECK_EQ(limiter_count(l), 0);
-	limiter_failure(l, a, T0 + 1);
-	limiter_failure(l, a, T0 + 1);
-	ATF_CHECK(!limiter_blocked(l, a, T0 + 1));
-	limiter_failure(l, a, T0 + 1);
-	ATF_CHECK(limiter_blocked(l, a, T0 + 1));
+	ATF_REQUIRE((l = limiter_new(3, 10, 0, 0)) != NULL);
+	for (i = 0; i < 3; i++) {
+		ATF_CHECK_EQ(limiter_blocked(l, a, "bob", T0), LIMITER_OK);
+		limiter_failure(l, a, "bob", T0);
+		limiter_success(l, "alice");
+	}
+	ATF_CHECK_EQ(limiter_net_failures(l, a, T0), 3);
+	ATF_CHECK_EQ(limiter_user_failures(l, "bob", T0), 3);
+	ATF_CHECK_EQ(limiter_blocked(l, a, "bob", T0), LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_blocked(l, a, "alice", T0), LIMITER_NETWORK);
+	limiter_free(l);
+
+	/* The user's own success clears its count, and only that. */
+	ATF_REQUIRE((l = limiter_new(10, 10, 0, 0)) != NULL);
+	limiter_failure(l, "192.0.2.1", "alice", T0);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	limiter_failure(l, "192.0.2.1", "alice", T0);
+	limiter_success(l, "alice");
+	ATF_CHECK_EQ(limiter_user_failures(l, "alice", T0), 0);
+	ATF_CHECK_EQ(limiter_user_failures(l, "bob", T0), 1);
+	ATF_CHECK_EQ(limiter_net_failures(l, "192.0.2.1", T0), 3);
 	limiter_free(l);
 }
 
@@ -456,18 +564,21 @@ ATF_TC_BODY(limiter_delay_grows_and_caps, tc)
 	struct auth_limiter	*l;
 	int			 i;
 
-	ATF_REQUIRE((l = limiter_new(100, 2, 0)) != NULL);
+	ATF_REQUIRE((l = limiter_new(100, 100, 2, 0)) != NULL);
 	for (i = 1; i <= 8; i++)
-		ATF_CHECK_EQ_MSG(limiter_failure(l, "192.0.2.7", T0), 2 *
-		    (i < AUTH_DELAY_STEPS ? i : AUTH_DELAY_STEPS),
+		ATF_CHECK_EQ_MSG(limiter_failure(l, "192.0.2.7", "bob", T0),
+		    2 * (i < AUTH_DELAY_STEPS ? i : AUTH_DELAY_STEPS),
 		    "failure %d", i);
-	/* Per address. */
-	ATF_CHECK_EQ(limiter_failure(l, "192.0.2.8", T0), 2);
+	/* Per network and user: a fresh pair starts low... */
+	ATF_CHECK_EQ(limiter_failure(l, "192.0.2.8", "alice", T0), 2);
+	/* ...and the larger count of the two sets the delay. */
+	ATF_CHECK_EQ(limiter_failure(l, "192.0.2.9", "bob", T0),
+	    2 * AUTH_DELAY_STEPS);
 	limiter_free(l);
 
-	ATF_REQUIRE((l = limiter_new(100, 0, 0)) != NULL);
+	ATF_REQUIRE((l = limiter_new(100, 100, 0, 0)) != NULL);
 	for (i = 1; i <= 8; i++)
-		ATF_CHECK_EQ(limiter_failure(l, "192.0.2.7", T0), 0);
+		ATF_CHECK_EQ(limiter_failure(l, "192.0.2.7", "bob", T0), 0);
 	limiter_free(l);
 }
 
@@ -475,48 +586,67 @@ ATF_TC_WITHOUT_HEAD(limiter_bounded);
 ATF_TC_BODY(limiter_bounded, tc)
 {
 	struct auth_limiter	*l;
-	char			 a[64];
+	char			 a[64], u[64];
 	int			 i;
 
-	ATF_REQUIRE((l = limiter_new(3, 0, 100)) != NULL);
+	ATF_REQUIRE((l = limiter_new(3, 3, 0, 100)) != NULL);
 	for (i = 0; i < 1000; i++) {
 		snprintf(a, sizeof(a), "10.0.%d.%d", i / 256, i % 256);
-		ATF_REQUIRE(limiter_failure(l, a, T0 + i / 10) >= 0);
-		ATF_REQUIRE(limiter_count(l) <= 100);
+		snprintf(u, sizeof(u), "user%d", i);
+		ATF_REQUIRE(limiter_failure(l, a, u, T0 + i / 10) >= 0);
+		ATF_REQUIRE(limiter_count(l) <= 200);
 	}
-	ATF_CHECK_EQ(limiter_count(l), 100);
-	ATF_CHECK_EQ(limiter_failures(l, a, T0 + 100), 1);	/* newest */
-	ATF_CHECK_EQ(limiter_failures(l, "10.0.0.0", T0 + 100), 0);
+	ATF_CHECK_EQ(limiter_count(l), 200);
+	ATF_CHECK_EQ(limiter_net_failures(l, a, T0 + 100), 1);	/* newest */
+	ATF_CHECK_EQ(limiter_net_failures(l, "10.0.0.0", T0 + 100), 0);
+	ATF_CHECK_EQ(limiter_user_failures(l, u, T0 + 100), 1);
+	ATF_CHECK_EQ(limiter_user_failures(l, "user0", T0 + 100), 0);
 	limiter_free(l);
 
-	/* The default bound. */
-	ATF_REQUIRE((l = limiter_new(3, 0, 0)) != NULL);
+	/* The default bound, for each kind. */
+	ATF_REQUIRE((l = limiter_new(3, 3, 0, 0)) != NULL);
 	for (i = 0; i < AUTH_LIMITER_MAX + 50; i++) {
-		snprintf(a, sizeof(a), "2001:db8::%x", i);
-		ATF_REQUIRE(limiter_failure(l, a, T0) >= 0);
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::1", i / 65536,
+		    i % 65536);
+		snprintf(u, sizeof(u), "user%d", i);
+		ATF_REQUIRE(limiter_failure(l, a, u, T0) >= 0);
 	}
-	ATF_CHECK_EQ(limiter_count(l), AUTH_LIMITER_MAX);
-	ATF_CHECK_EQ(limiter_failures(l, a, T0), 1);
+	ATF_CHECK_EQ(limiter_count(l), 2 * AUTH_LIMITER_MAX);
+	ATF_CHECK_EQ(limiter_net_failures(l, a, T0), 1);
 	limiter_free(l);
 }
 
-/* The stalest address goes first: one that keeps failing stays. */
+/*
+ * The stalest goes first: a network that keeps failing stays, and user
+ * names, however many, never push a network out.
+ */
 ATF_TC_WITHOUT_HEAD(limiter_evicts_stalest);
 ATF_TC_BODY(limiter_evicts_stalest, tc)
 {
 	struct auth_limiter	*l;
-	char			 a[64];
+	char			 a[64], u[64];
 	int			 i;
 
-	ATF_REQUIRE((l = limiter_new(3, 0, 10)) != NULL);
+	ATF_REQUIRE((l = limiter_new(3, 100, 0, 10)) != NULL);
 	for (i = 0; i < 50; i++) {
-		limiter_failure(l, "192.0.2.1", T0);
+		limiter_failure(l, "192.0.2.1", "bob", T0);
 		snprintf(a, sizeof(a), "10.0.0.%d", i);
-		limiter_failure(l, a, T0);
+		limiter_failure(l, a, "bob", T0);
 	}
-	ATF_CHECK_EQ(limiter_count(l), 10);
-	ATF_CHECK(limiter_blocked(l, "192.0.2.1", T0));
-	ATF_CHECK_EQ(limiter_failures(l, "10.0.0.0", T0), 0);
+	ATF_CHECK_EQ(limiter_blocked(l, "192.0.2.1", "bob", T0),
+	    LIMITER_NETWORK);
+	ATF_CHECK_EQ(limiter_net_failures(l, "10.0.0.0", T0), 0);
+	limiter_free(l);
+
+	ATF_REQUIRE((l = limiter_new(3, 100, 0, 10)) != NULL);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	limiter_failure(l, "192.0.2.1", "bob", T0);
+	for (i = 0; i < 50; i++) {
+		snprintf(u, sizeof(u), "user%d", i);
+		limiter_failure(l, "198.51.100.1", u, T0);
+	}
+	ATF_CHECK_EQ(limiter_net_failures(l, "192.0.2.1", T0), 2);
+	ATF_CHECK_EQ(limiter_count(l), 2 + 10);
 	limiter_free(l);
 }
 
@@ -531,9 +661,12 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, colon_in_user_refused);
 	ATF_TP_ADD_TC(tp, check_reports_users);
 	ATF_TP_ADD_TC(tp, unknown_user_costs_the_same);
-	ATF_TP_ADD_TC(tp, limiter_blocks_at_max);
+	ATF_TP_ADD_TC(tp, limiter_blocks_network_at_max);
+	ATF_TP_ADD_TC(tp, limiter_network_text);
+	ATF_TP_ADD_TC(tp, limiter_counts_ipv6_per_64);
+	ATF_TP_ADD_TC(tp, limiter_blocks_user_at_max);
 	ATF_TP_ADD_TC(tp, limiter_window_ends);
-	ATF_TP_ADD_TC(tp, limiter_success_resets);
+	ATF_TP_ADD_TC(tp, limiter_success_clears_only_its_user);
 	ATF_TP_ADD_TC(tp, limiter_delay_grows_and_caps);
 	ATF_TP_ADD_TC(tp, limiter_bounded);
 	ATF_TP_ADD_TC(tp, limiter_evicts_stalest);

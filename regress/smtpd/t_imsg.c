@@ -2,10 +2,12 @@
  * imsg framing, tried over real socketpairs: messages cut into pieces
  * or packed together, descriptors riding with their messages, the
  * payload limit on both sides, the typed readers and their error flag,
- * and a sender whose socket fills up.  Receiving ends are nonblocking,
+ * a receiver with no descriptor left, and a sender whose socket fills
+ * up.  Receiving ends are nonblocking,
  * so a message that never comes fails a case instead of hanging it.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atf-c.h>
@@ -287,6 +289,64 @@ ATF_TC_BODY(descriptors_stay_matched_to_their_messages, tc)
 	close(a[1]);
 	close(b[1]);
 	imsg_free(&first);
+	imsg_free(&middle);
+	imsg_free(&last);
+	pair_close(&p);
+}
+
+/*
+ * A receiver out of descriptors: the kernel cannot hand one over
+ * (MSG_CTRUNC).  Its message still comes, flagged and with fd -1, and
+ * the stream goes on in step: the next messages keep their own.
+ */
+ATF_TC_WITHOUT_HEAD(a_descriptor_that_cannot_be_received_is_lost_alone);
+ATF_TC_BODY(a_descriptor_that_cannot_be_received_is_lost_alone, tc)
+{
+	struct pair	 p;
+	struct imsg	 lost, middle, last;
+	struct rlimit	 rl, low;
+	int		 a[2], b[2], lowest;
+
+	pair_open(&p);
+	ATF_REQUIRE(pipe2(a, O_CLOEXEC) == 0);
+	ATF_REQUIRE(pipe2(b, O_CLOEXEC) == 0);
+	ATF_REQUIRE(imsg_compose(&p.tx, 10, 1, a[0], "A", 1) == 0);
+	ATF_REQUIRE(imsg_compose(&p.tx, 11, 2, -1, "none", 4) == 0);
+	ATF_REQUIRE(imsg_compose(&p.tx, 12, 3, b[0], "B", 1) == 0);
+	send_all(&p);
+	write_raw(b[1], "from B", 6);
+
+	/* No descriptor below the limit is free. */
+	ATF_REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	ATF_REQUIRE((lowest = dup(0)) != -1);
+	close(lowest);
+	low = rl;
+	low.rlim_cur = lowest;
+	ATF_REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	recv_one(&p, &lost);
+	ATF_REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+
+	ATF_REQUIRE_EQ(lost.hdr.type, 10);
+	ATF_CHECK(lost.hdr.flags & IMSGF_HASFD);
+	ATF_CHECK_EQ(lost.fd, -1);
+	ATF_CHECK(imsg_fd_lost(&lost));
+	ATF_REQUIRE_EQ(lost.len, 1);
+	ATF_CHECK(memcmp(lost.data, "A", 1) == 0);
+
+	recv_one(&p, &middle);
+	recv_one(&p, &last);
+	expect_nothing_more(&p);
+	ATF_REQUIRE_EQ(middle.hdr.type, 11);
+	ATF_CHECK_EQ(middle.fd, -1);
+	ATF_CHECK(!imsg_fd_lost(&middle));
+	ATF_REQUIRE_EQ(last.hdr.type, 12);
+	ATF_CHECK(!imsg_fd_lost(&last));
+	expect_pipe_carries(last.fd, "from B");
+
+	close(last.fd);
+	close(a[1]);
+	close(b[1]);
+	imsg_free(&lost);
 	imsg_free(&middle);
 	imsg_free(&last);
 	pair_close(&p);
@@ -648,6 +708,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, several_messages_in_one_read_come_out_in_order);
 	ATF_TP_ADD_TC(tp, a_descriptor_travels_with_its_message);
 	ATF_TP_ADD_TC(tp, descriptors_stay_matched_to_their_messages);
+	ATF_TP_ADD_TC(tp, a_descriptor_that_cannot_be_received_is_lost_alone);
 	ATF_TP_ADD_TC(tp, a_header_announcing_an_oversized_payload_is_refused);
 	ATF_TP_ADD_TC(tp, a_payload_too_big_to_send_is_refused);
 	ATF_TP_ADD_TC(tp, a_truncated_payload_fails_imsg_end);
