@@ -322,15 +322,37 @@ mda_run(const struct action *a, const struct passwd *pw, const char *target,
  * The parent's privileges are gone by then; no-new-privs keeps a
  * set-user-ID program from bringing any back.
  */
+#define AGENT_MAILBOX	"stdio rpath wpath cpath fattr"
+#define AGENT_LMTP	"stdio rpath inet unix dns"
+
+/* Built by the parent before the first agent, used by every one. */
+static struct sandbox_filter	*filter_mailbox, *filter_lmtp, *filter_command;
+
 static int
 mda_agent_sandbox(const struct action *a, enum target_kind kind)
 {
-	if (kind == TARGET_COMMAND || (kind != TARGET_FILE &&
-	    a->type == ACTION_MDA))
-		return sandbox_command();
-	if (kind != TARGET_FILE && a->type == ACTION_LMTP)
-		return sandbox_seccomp("stdio rpath inet unix dns");
-	return sandbox_seccomp("stdio rpath wpath cpath fattr");
+	int	 command, lmtp;
+
+	command = kind == TARGET_COMMAND || (kind != TARGET_FILE &&
+	    a->type == ACTION_MDA);
+	lmtp = !command && kind != TARGET_FILE && a->type == ACTION_LMTP;
+	/* The debug trap needs its handler set up in this process. */
+	if (sandbox_debug)
+		return command ? sandbox_command() :
+		    sandbox_seccomp(lmtp ? AGENT_LMTP : AGENT_MAILBOX);
+	return sandbox_filter_apply(command ? filter_command :
+	    lmtp ? filter_lmtp : filter_mailbox);
+}
+
+static void
+mda_filters(void)
+{
+	if (filter_mailbox != NULL)
+		return;
+	if ((filter_mailbox = sandbox_filter_compile(AGENT_MAILBOX)) == NULL ||
+	    (filter_lmtp = sandbox_filter_compile(AGENT_LMTP)) == NULL ||
+	    (filter_command = sandbox_filter_compile(NULL)) == NULL)
+		fatalx("mda: cannot build the delivery agents' filters");
 }
 
 static __attribute__((__noreturn__)) void
@@ -467,6 +489,7 @@ mda_deliver(struct imsg *imsg)
 		    "the user's ~/.forward");
 		return;
 	}
+	mda_filters();
 	if (pipe2(errpipe, O_CLOEXEC) == -1) {
 		mda_report(evpid, DELIVERY_TEMPFAIL, strerror(errno));
 		return;

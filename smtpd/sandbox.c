@@ -46,14 +46,17 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <linux/landlock.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -365,6 +368,7 @@ static int	 sandbox_add(scmp_filter_ctx, const struct sandbox_rule *);
 static void	 sandbox_names_init(void);
 static size_t	 sandbox_append(char *, size_t, size_t, const char *);
 static void	 sandbox_sigsys(int, siginfo_t *, void *);
+static scmp_filter_ctx	 sandbox_build(const char *);
 static void	 sandbox_trap_init(void);
 static uint64_t	 sandbox_fs_rights(int);
 static uint64_t	 sandbox_rights(int, uint64_t, int);
@@ -431,17 +435,15 @@ static const int sandbox_command_denied[] = {
 	SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
 };
 
-int
-sandbox_command(void)
+static scmp_filter_ctx
+sandbox_command_build(void)
 {
 	scmp_filter_ctx	 ctx;
 	size_t		 i;
 	int		 rc = 0;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
-		return -1;
+		return NULL;
 	for (i = 0; rc == 0 && i < sizeof(sandbox_command_denied) /
 	    sizeof(sandbox_command_denied[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
@@ -453,10 +455,71 @@ sandbox_command(void)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
 		    CLONE_NEWUSER, CLONE_NEWUSER));
-	if (rc == 0)
-		rc = seccomp_load(ctx);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+sandbox_command(void)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    (ctx = sandbox_command_build()) == NULL)
+		return -1;
+	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * A filter compiled once and applied in processes forked afterwards:
+ * a delivery agent only hands the kernel the program, without building
+ * it again.  promises NULL is the filter of sandbox_command().
+ */
+struct sandbox_filter *
+sandbox_filter_compile(const char *promises)
+{
+	struct sandbox_filter	*f;
+	scmp_filter_ctx		 ctx;
+	struct stat		 sb;
+	int			 fd = -1;
+
+	ctx = promises != NULL ? sandbox_build(promises) :
+	    sandbox_command_build();
+	if (ctx == NULL)
+		return NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (fd = memfd_create("seccomp", MFD_CLOEXEC)) == -1 ||
+	    seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &sb) == -1 ||
+	    sb.st_size == 0 || sb.st_size % sizeof(struct sock_filter) != 0 ||
+	    sb.st_size / sizeof(struct sock_filter) > USHRT_MAX ||
+	    (f->prog.filter = malloc(sb.st_size)) == NULL ||
+	    pread(fd, f->prog.filter, sb.st_size, 0) != sb.st_size) {
+		if (fd != -1)
+			close(fd);
+		if (f != NULL)
+			free(f->prog.filter);
+		free(f);
+		seccomp_release(ctx);
+		return NULL;
+	}
+	close(fd);
+	seccomp_release(ctx);
+	f->prog.len = sb.st_size / sizeof(struct sock_filter);
+	return f;
+}
+
+int
+sandbox_filter_apply(const struct sandbox_filter *f)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f->prog);
 }
 
 int
@@ -465,22 +528,20 @@ sandbox_landlock(const struct sandbox_path *paths)
 	return sandbox_restrict(paths, NET_OPEN);
 }
 
-int
-sandbox_seccomp(const char *promises)
+/* The allowlist of the promises, not loaded yet; NULL on failure. */
+static scmp_filter_ctx
+sandbox_build(const char *promises)
 {
 	scmp_filter_ctx	 ctx;
 	size_t		 i;
 	int		 rc;
 
 	sandbox_check(promises);
-	if (sandbox_debug)
-		sandbox_trap_init();
-
 	ctx = seccomp_init(sandbox_debug ? SCMP_ACT_TRAP :
 	    SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL) {
 		log_warnx("sandbox: seccomp_init failed");
-		return -1;
+		return NULL;
 	}
 	for (i = 0; i < NRULES; i++) {
 		if (!sandbox_selected(&sandbox_rules[i], promises) ||
@@ -491,9 +552,22 @@ sandbox_seccomp(const char *promises)
 			    "call %d: %s", sandbox_rules[i].word,
 			    sandbox_rules[i].sys, strerror(-rc));
 			seccomp_release(ctx);
-			return -1;
+			return NULL;
 		}
 	}
+	return ctx;
+}
+
+int
+sandbox_seccomp(const char *promises)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	if (sandbox_debug)
+		sandbox_trap_init();
+	if ((ctx = sandbox_build(promises)) == NULL)
+		return -1;
 	if ((rc = seccomp_load(ctx)) < 0) {
 		log_warnx("sandbox: seccomp_load: %s", strerror(-rc));
 		seccomp_release(ctx);

@@ -28,4 +28,12 @@ int	sandbox_landlock(const struct sandbox_path *);
 int	sandbox_seccomp(const char *);
 int	sandbox_command(void);
 
+/* A filter built once, applied cheaply after fork (delivery agents). */
+#include <linux/filter.h>
+struct sandbox_filter {
+	struct sock_fprog	 prog;
+};
+struct sandbox_filter	*sandbox_filter_compile(const char *);
+int			 sandbox_filter_apply(const struct sandbox_filter *);
+
 #endif
