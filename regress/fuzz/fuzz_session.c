@@ -360,6 +360,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	env->max_errors = 30;
 	env->timeout_command = 300;
 	env->timeout_data = 300;
+	env->timeout_message = 1800;
+	env->timeout_session = 3600;
 	env->help = 1;
 	env->vrfy = SMTP_ALLOW_ON;
 	env->expn = SMTP_ALLOW_AUTH;
