@@ -585,7 +585,6 @@ ATF_TC_BODY(members_split, tc)
 	    "/path with blank" };
 	static const char *const lines[] = { "alice", "bob", "carol",
 	    "dave" };
-	static const char *const empty[] = { "" };
 
 	check_members("alice, bob,carol", plain, 3);
 	check_members("  alice  ,, bob ,\tcarol  ", plain, 3);
@@ -599,7 +598,28 @@ ATF_TC_BODY(members_split, tc)
 	    "carol # and bob again\ndave\n", lines, 4);
 	check_members("", NULL, 0);
 	check_members(" , ,\n# only a comment\n", NULL, 0);
-	check_members("\"\"", empty, 1);
+}
+
+ATF_TC_WITHOUT_HEAD(members_never_empty);
+ATF_TC_BODY(members_never_empty, tc)
+{
+	static const char *const plain[] = { "alice", "bob", "carol" };
+
+	check_members("\"\"", NULL, 0);
+	check_members("\"\", alice, \"\" ,bob,\"\"\ncarol, \"\"", plain, 3);
+}
+
+ATF_TC_WITHOUT_HEAD(members_hold_no_line_break);
+ATF_TC_BODY(members_hold_no_line_break, tc)
+{
+	static const char *const open[] = { "\"alice", "bob\"" };
+	static const char *const cr[] = { "alice", "|/bin/filter -x",
+	    "bob", "carol" };
+
+	/* A quote left open ends with its line. */
+	check_members("\"alice\nbob\"", open, 2);
+	/* CR ends a line as LF does, for commands and comments too. */
+	check_members("alice\r|/bin/filter -x\r# bob\rbob\r\ncarol", cr, 4);
 }
 
 ATF_TP_ADD_TCS(tp)
@@ -625,5 +645,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, table_find_by_name);
 	ATF_TP_ADD_TC(tp, create_refuses_bad_names);
 	ATF_TP_ADD_TC(tp, members_split);
+	ATF_TP_ADD_TC(tp, members_never_empty);
+	ATF_TP_ADD_TC(tp, members_hold_no_line_break);
 	return atf_no_error();
 }
