@@ -215,6 +215,25 @@ ATF_TC_BODY(file_missing_error_names_path, tc)
 	table_free(t);
 }
 
+ATF_TC_WITHOUT_HEAD(file_with_nul_refused);
+ATF_TC_BODY(file_with_nul_refused, tc)
+{
+	static const char text[] = "alice one\nbob two\0|/bin/sh\ncarol\n";
+	struct table	*t;
+	FILE		*fp;
+	char		 err[256] = "";
+
+	ATF_REQUIRE((fp = fopen("nul", "w")) != NULL);
+	ATF_REQUIRE(fwrite(text, 1, sizeof(text) - 1, fp) == sizeof(text) - 1);
+	ATF_REQUIRE(fclose(fp) == 0);
+	t = table_create("nul", TABLE_FILE, "nul");
+	ATF_REQUIRE(t != NULL);
+	ATF_CHECK_EQ(table_load(t, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "nul:2:") != NULL, "error \"%s\"", err);
+	ATF_CHECK_EQ(t->count, 0);
+	table_free(t);
+}
+
 ATF_TC_WITHOUT_HEAD(file_missing_after_load_leaves_empty);
 ATF_TC_BODY(file_missing_after_load_leaves_empty, tc)
 {
@@ -630,6 +649,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, repeated_key_last_value_wins);
 	ATF_TP_ADD_TC(tp, file_comments_blanks_spaces);
 	ATF_TP_ADD_TC(tp, file_missing_error_names_path);
+	ATF_TP_ADD_TC(tp, file_with_nul_refused);
 	ATF_TP_ADD_TC(tp, file_missing_after_load_leaves_empty);
 	ATF_TP_ADD_TC(tp, reload_replaces_contents);
 	ATF_TP_ADD_TC(tp, large_file_every_key_found);
