@@ -2,8 +2,9 @@
  * The envelope file format: one "key value" line per field, starting
  * with the format version.  Values come from the network, so dump
  * refuses any value holding CR, LF or NUL (a value can never start a
- * line of its own), and load refuses unknown, repeated or missing keys:
- * a file that does not parse is never half-trusted.
+ * line of its own), and load refuses unknown, repeated or missing keys
+ * and the values dump would refuse: a file that does not parse is never
+ * half-trusted.
  */
 #include <sys/types.h>
 
@@ -205,6 +206,12 @@ envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
 			if (strlcpy(base + fields[i].off, val,
 			    fields[i].size) >= fields[i].size) {
 				snprintf(err, errlen, "line %d: %s too long",
+				    lineno, line);
+				goto done;
+			}
+			/* What dump refuses to write is not loaded either. */
+			if (strchr(val, '\r') != NULL) {
+				snprintf(err, errlen, "line %d: %s holds a CR",
 				    lineno, line);
 				goto done;
 			}
