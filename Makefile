@@ -90,29 +90,68 @@ test: deps
 lint:
 	mandoc -T lint -W warning man/*.[1-9]
 
-clean: regress-clean
+clean: regress-clean fuzz-clean
 	rm -f smtpd/*.o smtpd/parse.c queue/*.o lookup/*.o relayd-policy/*.o \
 	    $(LIBS) $(PROGS)
 
 .PHONY: all deps run test lint clean regress-build regress-clean
 
 # Fuzzing with libFuzzer (needs clang): make fuzz [FUZZ_SECONDS=60]
+# [FUZZ_TARGETS="config auth"].  Each target runs for FUZZ_SECONDS and
+# keeps what it learns in FUZZ_WORK; see regress/fuzz/README.md.
 FUZZ_SECONDS	?= 60
+FUZZ_WORK	?= /tmp/smtpd-fuzz
+FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
+		   session lookup_session queue_receive auth_imsg
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
+FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
+FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
+		   config auth members dsn table)
+# What a process takes from the listener, through its own dispatcher;
+# these play the other processes themselves and need libevent.
+FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
+		   queue_receive auth_imsg)
 
 regress/fuzz/fuzz_smtp_addr: regress/fuzz/fuzz_smtp_addr.c smtpd/smtp_addr.c
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
-
 regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
+regress/fuzz/fuzz_config: regress/fuzz/fuzz_config.c regress/fuzz/fuzz_log.c \
+	    smtpd/parse.c smtpd/config.c smtpd/util.c smtpd/mda_lmtp.c \
+	    lookup/table.c lookup/killfile.c lookup/userbase.c \
+	    relayd-policy/policy.c
+regress/fuzz/fuzz_auth: regress/fuzz/fuzz_auth.c regress/fuzz/fuzz_log.c \
+	    smtpd/util.c
+regress/fuzz/fuzz_members: regress/fuzz/fuzz_members.c lookup/members.c
+regress/fuzz/fuzz_dsn: regress/fuzz/fuzz_dsn.c queue/queue_bounce.c
+regress/fuzz/fuzz_table: regress/fuzz/fuzz_table.c lookup/table.c \
+	    lookup/killfile.c
 
-fuzz: regress/fuzz/fuzz_smtp_addr regress/fuzz/fuzz_envelope
-	mkdir -p /tmp/smtpd-fuzz/smtp_addr /tmp/smtpd-fuzz/envelope
-	regress/fuzz/fuzz_smtp_addr -max_total_time=$(FUZZ_SECONDS) \
-	    /tmp/smtpd-fuzz/smtp_addr regress/fuzz/corpus/smtp_addr
-	regress/fuzz/fuzz_envelope -max_total_time=$(FUZZ_SECONDS) \
-	    /tmp/smtpd-fuzz/envelope regress/fuzz/corpus/envelope
+regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
+	    smtpd/smtp_session.c smtpd/smtp_data.c smtpd/smtp_auth.c \
+	    smtpd/smtp_addr.c smtpd/smtp_deadline.c smtpd/util.c smtpd/imsg.c
+regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
+	    lookup/lookup_session.c lookup/killfile.c lookup/table.c \
+	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c
+regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
+	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
+regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c smtpd/auth.c \
+	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
+	    smtpd/imsg.c
 
-.PHONY: fuzz
+$(FUZZ_ALL): $(HEADERS)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
+
+# auth.c is compiled into its harness, not beside it.
+$(FUZZ_IMSG): $(HEADERS)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter-out smtpd/auth.c,$(filter %.c,$^)) \
+	    $(PKG_LIBS)
+
+fuzz: $(FUZZ_PROGS)
+	sh regress/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -f $(FUZZ_ALL) $(FUZZ_IMSG)
+
+.PHONY: fuzz fuzz-clean

@@ -87,7 +87,18 @@ int		 userbase_get(struct table *, const char *,
 		    struct userbase_user *, char *, size_t);
 
 /* members.c: the members of an alias list, an include or a ~/.forward. */
+#define MEMBER_INCLUDE_PREFIX	":include:"
+
+enum member_kind {
+	MEMBER_NONE,		/* nothing to deliver to: a bare "|" */
+	MEMBER_FILE,		/* "/path" */
+	MEMBER_COMMAND,		/* "|command" */
+	MEMBER_INCLUDE,		/* ":include:/path", in any case */
+	MEMBER_NAME,		/* a local name or an address */
+};
+
 char		*member_next(char **);
+enum member_kind member_kind(const char *);
 
 /*
  * killfile.c: refused clients and senders.  Entries are addresses

@@ -32,7 +32,6 @@
 
 #define ALIAS_DEPTH_MAX		8
 #define INCLUDE_SIZE_MAX	(64 * 1024)
-#define INCLUDE_PREFIX		":include:"
 
 /* What the destinations may take in a reply, beside a status and text. */
 #define DESTS_REPLY_MAX		(IMSG_MAXPAYLOAD - SMTP_LINE_MAX - 64)
@@ -422,19 +421,18 @@ member_expand(struct expand *x, struct table *t, const char *name,
 {
 	char	*at;
 
-	switch (member[0]) {
-	case '\0':
+	switch (member_kind(member)) {
+	case MEMBER_NONE:
 		return 0;
-	case '/':
+	case MEMBER_FILE:
+	case MEMBER_COMMAND:
 		return dest_add(x, x->runas, member, DEST_FORWARD_NO);
-	case '|':
-		if (member[1] == '\0')
-			return 0;
-		return dest_add(x, x->runas, member, DEST_FORWARD_NO);
-	}
-	if (strncasecmp(member, INCLUDE_PREFIX, strlen(INCLUDE_PREFIX)) == 0)
+	case MEMBER_INCLUDE:
 		return include_expand(x, t, name, member +
-		    strlen(INCLUDE_PREFIX), depth);
+		    strlen(MEMBER_INCLUDE_PREFIX), depth);
+	case MEMBER_NAME:
+		break;
+	}
 	if ((at = strrchr(member, '@')) != NULL) {
 		if (!lookup_domain_is_local(at + 1))
 			return member_forward(x, name, member, depth);

@@ -207,6 +207,13 @@ table_load(struct table *t, char *err, size_t errlen)
 	table_stamp(t, &sb);
 	while ((len = getline(&line, &linesize, fp)) != -1) {
 		lineno++;
+		/* A NUL would hide the rest of the line. */
+		if (memchr(line, '\0', len) != NULL) {
+			snprintf(err, errlen, "%s:%d: a NUL byte", t->path,
+			    lineno);
+			rc = -1;
+			break;
+		}
 		if ((p = strchr(line, '#')) != NULL)
 			*p = '\0';
 		for (key = line; isspace((unsigned char)*key); key++)

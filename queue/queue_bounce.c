@@ -37,28 +37,72 @@ bounce_wanted(const struct envelope *e, enum bounce_kind kind)
 	return strcasestr(e->dsn_notify, word) != NULL;
 }
 
-static void
+/* -1 (and "") for a time past what a date can say, as a damaged file's. */
+static int
 rfc5322_date(time_t t, char *buf, size_t len)
 {
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", gmtime(&t));
+	struct tm	*tm;
+
+	buf[0] = '\0';
+	if ((tm = gmtime(&t)) == NULL ||
+	    strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", tm) == 0)
+		return -1;
+	return 0;
 }
 
-/* The enhanced status code in an error text, or a default. */
+/* How many digits, 1 to 3, start at p; 0 for none or more. */
+static size_t
+status_digits(const char *p)
+{
+	size_t	 n;
+
+	for (n = 0; isdigit((unsigned char)p[n]); n++)
+		if (n == 3)
+			return 0;
+	return n;
+}
+
+/*
+ * The enhanced status code (RFC 3463: class.subject.detail, 1 to 3
+ * digits each past the class) in an error text, or a default.
+ */
 static void
 status_code(const char *err, enum bounce_kind kind, char *out, size_t len)
 {
 	const char	*p;
-	int		 a, b, c;
+	size_t		 subject, detail;
 
 	for (p = err; *p != '\0'; p++) {
-		if ((*p == '4' || *p == '5') && p[1] == '.' &&
-		    sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 &&
-		    (p == err || isspace((unsigned char)p[-1]))) {
-			snprintf(out, len, "%d.%d.%d", a, b, c);
-			return;
-		}
+		if ((*p != '4' && *p != '5') || p[1] != '.' ||
+		    (p != err && !isspace((unsigned char)p[-1])))
+			continue;
+		if ((subject = status_digits(p + 2)) == 0 ||
+		    p[2 + subject] != '.' ||
+		    (detail = status_digits(p + 3 + subject)) == 0)
+			continue;
+		snprintf(out, len, "%.*s", (int)(3 + subject + detail), p);
+		return;
 	}
 	snprintf(out, len, kind == BOUNCE_FAILED ? "5.0.0" : "4.0.0");
+}
+
+/*
+ * A field for a line of the report.  Values are checked on the way in,
+ * but a reply from a remote server or a damaged queue file must still
+ * not end a line or start one of its own: control characters become ?.
+ */
+static const char *
+clean(const char *s, char *buf, size_t len)
+{
+	size_t		 i;
+	unsigned char	 c;
+
+	for (i = 0; s[i] != '\0' && i < len - 1; i++) {
+		c = s[i];
+		buf[i] = (c < ' ' && c != '\t') || c == 0x7f ? '?' : c;
+	}
+	buf[i] = '\0';
+	return buf;
 }
 
 /*
@@ -92,17 +136,25 @@ copy_original(FILE *out, int msgfd, int headers_only)
 	return n == -1 ? -1 : 0;
 }
 
-/* One field per line, folded by nobody: values are checked on the way in. */
+/* One field per line, folded by nobody. */
 int
 bounce_write(FILE *out, const struct envelope *e, int msgfd,
     enum bounce_kind kind, const char *host, time_t now, time_t until)
 {
 	char		 date[64], arrival[64], status[16], boundary[64];
-	char		 retry[64];
+	char		 retry[64], errbuf[ENVELOPE_ERRMAX];
+	char		 sender[ENVELOPE_ADDRMAX], rcpt[ENVELOPE_ADDRMAX];
+	char		 envid[ENVELOPE_ADDRMAX], orcpt[ENVELOPE_ORCPTMAX];
 	int		 failed = kind == BOUNCE_FAILED;
 	int		 headers_only = strcasecmp(e->dsn_ret, "HDRS") == 0;
-	const char	*err = e->lasterr[0] ? e->lasterr : "no error given";
+	const char	*err;
 
+	err = clean(e->lasterr[0] ? e->lasterr : "no error given", errbuf,
+	    sizeof(errbuf));
+	clean(e->sender, sender, sizeof(sender));
+	clean(e->rcpt, rcpt, sizeof(rcpt));
+	clean(e->dsn_envid, envid, sizeof(envid));
+	clean(e->dsn_orcpt, orcpt, sizeof(orcpt));
 	rfc5322_date(now, date, sizeof(date));
 	rfc5322_date((time_t)e->created, arrival, sizeof(arrival));
 	status_code(err, kind, status, sizeof(status));
@@ -110,7 +162,7 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 	    (unsigned long long)e->id, host);
 
 	fprintf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", host);
-	fprintf(out, "To: <%s>\n", e->sender);
+	fprintf(out, "To: <%s>\n", sender);
 	fprintf(out, "Subject: %s\n", failed ?
 	    "Undelivered Mail Returned to Sender" :
 	    "Delayed Mail (still being retried)");
@@ -135,17 +187,19 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 		fprintf(out, "Your message has not been delivered to one of "
 		    "its recipients yet.\nDelivery is still being tried; "
 		    "nothing needs to be done now.\nThe last error was:\n\n");
-	fprintf(out, "    <%s>: %s\n\n", e->rcpt, err);
+	fprintf(out, "    <%s>: %s\n\n", rcpt, err);
 
 	fprintf(out, "--%s\n", boundary);
 	fprintf(out, "Content-Type: message/delivery-status\n\n");
 	fprintf(out, "Reporting-MTA: dns; %s\n", host);
-	if (e->dsn_envid[0] != '\0')
-		fprintf(out, "Original-Envelope-Id: %s\n", e->dsn_envid);
-	fprintf(out, "Arrival-Date: %s\n\n", arrival);
-	fprintf(out, "Final-Recipient: rfc822; %s\n", e->rcpt);
-	if (e->dsn_orcpt[0] != '\0')
-		fprintf(out, "Original-Recipient: %s\n", e->dsn_orcpt);
+	if (envid[0] != '\0')
+		fprintf(out, "Original-Envelope-Id: %s\n", envid);
+	if (arrival[0] != '\0')
+		fprintf(out, "Arrival-Date: %s\n", arrival);
+	fprintf(out, "\n");
+	fprintf(out, "Final-Recipient: rfc822; %s\n", rcpt);
+	if (orcpt[0] != '\0')
+		fprintf(out, "Original-Recipient: %s\n", orcpt);
 	fprintf(out, "Action: %s\n", failed ? "failed" : "delayed");
 	fprintf(out, "Status: %s\n", status);
 	/* An SMTP reply is "smtp"; a local agent's words are not. */
@@ -153,10 +207,8 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 	    && isdigit((unsigned char)err[1]) && isdigit((unsigned char)err[2])
 	    ? "smtp" : "x-local", err);
 	fprintf(out, "Last-Attempt-Date: %s\n", date);
-	if (!failed) {
-		rfc5322_date(until, retry, sizeof(retry));
+	if (!failed && rfc5322_date(until, retry, sizeof(retry)) == 0)
 		fprintf(out, "Will-Retry-Until: %s\n", retry);
-	}
 	fprintf(out, "\n--%s\n", boundary);
 	fprintf(out, "Content-Type: %s\n\n", headers_only ?
 	    "text/rfc822-headers" : "message/rfc822");

@@ -209,6 +209,7 @@ envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
 		seen[i] = 1;
 		switch (fields[i].kind) {
 		case F_STRING:
+			/* What dump refuses to write is not loaded either. */
 			if (strchr(val, '\r') != NULL) {
 				snprintf(err, errlen, "line %d: CR in %s",
 				    lineno, line);

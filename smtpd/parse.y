@@ -47,6 +47,13 @@ static int			 wantname;	/* after "table" or "<": a name */
 static unsigned char		*pushbuf;
 static size_t			 pushlen, pushsize;
 
+/*
+ * What macro expansions may add to one line: a macro that names
+ * itself would otherwise expand for ever, or double at each turn.
+ */
+#define EXPAND_MAX	(64 * 1024)
+static size_t			 expanded;
+
 int		 yyparse(void);
 static int	 yylex(void);
 static int	 lex_token(void);
@@ -54,6 +61,7 @@ static void	 yyerror(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 static int	 symset(const char *, const char *, int);
 static char	*symget(const char *);
+static void	 symclear(void);
 static int	 size_parse(const char *, size_t *);
 static int	 duration_parse(const char *);
 
@@ -102,6 +110,8 @@ typedef struct {
 %token	<v.number>	NUMBER
 %type	<v.string>	string tableref
 %type	<v.number>	onoff allow duration count negate
+/* Strings dropped by error recovery are freed, not leaked. */
+%destructor	{ free($$); }	<v.string>
 
 %%
 
@@ -352,6 +362,7 @@ table		: TABLE STRING STRING		{
 				}
 			}
 			free($2);
+			$2 = NULL;
 		} optnl tablevals optnl '}'
 		;
 
@@ -458,6 +469,7 @@ action		: ACTION STRING			{
 				    entry);
 			}
 			free($2);
+			$2 = NULL;
 		} actiontype
 		;
 
@@ -770,6 +782,8 @@ lex_getc(void)
 		lineno++;
 		c = getc(fin);
 	}
+	if (c == '\n')
+		expanded = 0;
 	return c;
 }
 
@@ -815,6 +829,15 @@ again:
 			yyerror("macro \"%s\" not defined", buf);
 			return ERROR;
 		}
+		if (strlen(val) > EXPAND_MAX - expanded) {
+			yyerror("macros expand to more than %d bytes on one "
+			    "line", EXPAND_MAX);
+			/* Drop the expansions, keep what follows the name. */
+			pushlen = 0;
+			lex_unget(c);
+			return ERROR;
+		}
+		expanded += strlen(val);
 		for (p = val + strlen(val); p > val; p--)
 			lex_unget((unsigned char)p[-1]);
 		goto again;
@@ -976,6 +999,23 @@ cmdline_symset(char *s)
 	r = symset(s, eq + 1, 1);
 	*eq = '=';
 	return r;
+}
+
+/* Forget the file's macros; those of the command line stay. */
+static void
+symclear(void)
+{
+	struct sym	*s, *next;
+
+	for (s = TAILQ_FIRST(&symhead); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->persist)
+			continue;
+		TAILQ_REMOVE(&symhead, s, entry);
+		free(s->name);
+		free(s->value);
+		free(s);
+	}
 }
 
 static char *
@@ -1255,6 +1295,7 @@ parse_config(const char *file, int flags)
 	firstword[0] = '\0';
 	fname = file;
 	pushlen = 0;
+	expanded = 0;
 	if ((fin = fopen(file, "r")) == NULL) {
 		log_warn("%s", file);
 		config_free(conf);
@@ -1262,6 +1303,10 @@ parse_config(const char *file, int flags)
 	}
 	yyparse();
 	fclose(fin);
+	symclear();
+	free(pushbuf);
+	pushbuf = NULL;
+	pushlen = pushsize = 0;
 
 	if (errors == 0 && (flags & PARSE_TABLES)) {
 		TAILQ_FOREACH(t, &conf->tables, entry) {

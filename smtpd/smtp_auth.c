@@ -71,22 +71,15 @@ static void
 smtp_auth_plain(struct smtp_session *s, const char *b64)
 {
 	unsigned char	 buf[LINE_AUTH];
-	char		*authz, *user, *pass;
+	const char	*authz, *user, *pass;
 	ssize_t		 n;
 
 	s->auth_step = AUTH_NONE;
 	if ((n = base64_decode(b64, buf, sizeof(buf) - 1)) <= 0)
 		goto bad;
 	buf[n] = '\0';
-	authz = (char *)buf;
-	if ((user = memchr(buf, '\0', n)) == NULL)
-		goto bad;
-	user++;
-	if ((pass = memchr(user, '\0', n - (user - (char *)buf))) == NULL)
-		goto bad;
-	pass++;
-	if ((size_t)(pass - (char *)buf) + strlen(pass) != (size_t)n ||
-	    user[0] == '\0' || strlen(pass) > AUTH_PASSWORD_MAX ||
+	if (auth_plain_split((char *)buf, n, &authz, &user, &pass) == -1 ||
+	    strlen(pass) > AUTH_PASSWORD_MAX ||
 	    (authz[0] != '\0' && strcmp(authz, user) != 0))
 		goto bad;
 	smtp_auth_send(s, user, pass);

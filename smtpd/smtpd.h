@@ -338,6 +338,8 @@ uint64_t	 id_generate(void);
 const char	*id_text(uint64_t);
 ssize_t		 base64_decode(const char *, unsigned char *, size_t);
 int		 base64_encode(const unsigned char *, size_t, char *, size_t);
+int		 auth_plain_split(const char *, size_t, const char **,
+		    const char **, const char **);
 char		*read_small(int, size_t, size_t *);
 
 #endif

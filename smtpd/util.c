@@ -180,6 +180,31 @@ base64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
 }
 
 /*
+ * Split a decoded RFC 4616 PLAIN response, "[authzid] NUL authcid NUL
+ * passwd", of n bytes with a NUL after them.  Returns -1 unless it
+ * holds exactly two NULs and a non-empty authcid.
+ */
+int
+auth_plain_split(const char *buf, size_t n, const char **authz,
+    const char **user, const char **pass)
+{
+	const char	*u, *p;
+
+	if ((u = memchr(buf, '\0', n)) == NULL)
+		return -1;
+	u++;
+	if ((p = memchr(u, '\0', n - (u - buf))) == NULL)
+		return -1;
+	p++;
+	if (memchr(p, '\0', n - (p - buf)) != NULL || u[0] == '\0')
+		return -1;
+	*authz = buf;
+	*user = u;
+	*pass = p;
+	return 0;
+}
+
+/*
  * Read a whole small file from fd into a NUL-terminated buffer.  NULL
  * when it holds more than max bytes (errno EFBIG: one byte more than
  * allowed is read to tell a file that grew) or on a read error.

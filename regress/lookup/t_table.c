@@ -215,6 +215,25 @@ ATF_TC_BODY(file_missing_error_names_path, tc)
 	table_free(t);
 }
 
+ATF_TC_WITHOUT_HEAD(file_with_nul_refused);
+ATF_TC_BODY(file_with_nul_refused, tc)
+{
+	static const char text[] = "alice one\nbob two\0|/bin/sh\ncarol\n";
+	struct table	*t;
+	FILE		*fp;
+	char		 err[256] = "";
+
+	ATF_REQUIRE((fp = fopen("nul", "w")) != NULL);
+	ATF_REQUIRE(fwrite(text, 1, sizeof(text) - 1, fp) == sizeof(text) - 1);
+	ATF_REQUIRE(fclose(fp) == 0);
+	t = table_create("nul", TABLE_FILE, "nul");
+	ATF_REQUIRE(t != NULL);
+	ATF_CHECK_EQ(table_load(t, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "nul:2:") != NULL, "error \"%s\"", err);
+	ATF_CHECK_EQ(t->count, 0);
+	table_free(t);
+}
+
 ATF_TC_WITHOUT_HEAD(file_missing_after_load_leaves_empty);
 ATF_TC_BODY(file_missing_after_load_leaves_empty, tc)
 {
@@ -585,7 +604,6 @@ ATF_TC_BODY(members_split, tc)
 	    "/path with blank" };
 	static const char *const lines[] = { "alice", "bob", "carol",
 	    "dave" };
-	static const char *const empty[] = { "" };
 
 	check_members("alice, bob,carol", plain, 3);
 	check_members("  alice  ,, bob ,\tcarol  ", plain, 3);
@@ -599,7 +617,28 @@ ATF_TC_BODY(members_split, tc)
 	    "carol # and bob again\ndave\n", lines, 4);
 	check_members("", NULL, 0);
 	check_members(" , ,\n# only a comment\n", NULL, 0);
-	check_members("\"\"", empty, 1);
+}
+
+ATF_TC_WITHOUT_HEAD(members_never_empty);
+ATF_TC_BODY(members_never_empty, tc)
+{
+	static const char *const plain[] = { "alice", "bob", "carol" };
+
+	check_members("\"\"", NULL, 0);
+	check_members("\"\", alice, \"\" ,bob,\"\"\ncarol, \"\"", plain, 3);
+}
+
+ATF_TC_WITHOUT_HEAD(members_hold_no_line_break);
+ATF_TC_BODY(members_hold_no_line_break, tc)
+{
+	static const char *const open[] = { "\"alice", "bob\"" };
+	static const char *const cr[] = { "alice", "|/bin/filter -x",
+	    "bob", "carol" };
+
+	/* A quote left open ends with its line. */
+	check_members("\"alice\nbob\"", open, 2);
+	/* CR ends a line as LF does, for commands and comments too. */
+	check_members("alice\r|/bin/filter -x\r# bob\rbob\r\ncarol", cr, 4);
 }
 
 ATF_TP_ADD_TCS(tp)
@@ -610,6 +649,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, repeated_key_last_value_wins);
 	ATF_TP_ADD_TC(tp, file_comments_blanks_spaces);
 	ATF_TP_ADD_TC(tp, file_missing_error_names_path);
+	ATF_TP_ADD_TC(tp, file_with_nul_refused);
 	ATF_TP_ADD_TC(tp, file_missing_after_load_leaves_empty);
 	ATF_TP_ADD_TC(tp, reload_replaces_contents);
 	ATF_TP_ADD_TC(tp, large_file_every_key_found);
@@ -625,5 +665,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, table_find_by_name);
 	ATF_TP_ADD_TC(tp, create_refuses_bad_names);
 	ATF_TP_ADD_TC(tp, members_split);
+	ATF_TP_ADD_TC(tp, members_never_empty);
+	ATF_TP_ADD_TC(tp, members_hold_no_line_break);
 	return atf_no_error();
 }

@@ -2,9 +2,11 @@
  * The envelope text format: what dump writes, load reads back the
  * same, whatever the values hold; dump refuses a value that could
  * start a line of its own, and load refuses any file that is not
- * exactly what dump would write.
+ * exactly what dump would write.  Also the report written from an
+ * envelope (queue_bounce.c): no field of it can break a line.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 
 #include <atf-c.h>
 #include <inttypes.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "queue/queue.h"
 
@@ -642,6 +645,9 @@ ATF_TC_BODY(load_refuses_crlf_lines, tc)
 	load_refuses_line("version", "version 1\r");
 	load_refuses_line("tries", "tries 3\r");
 	load_refuses_line("id", "id 0123456789abcdef\r");
+	load_refuses_line("lasterr", "lasterr 451 later\r");
+	load_refuses_line("sender", "sender a\r@example.org");
+	load_refuses_line("dsn-orcpt", "dsn-orcpt \rrfc822;b@example.net");
 }
 
 /*
@@ -749,6 +755,100 @@ ATF_TC_BODY(target_kinds, tc)
 	    TARGET_ADDRESS);
 }
 
+/* The report for e about a one-line message, NUL-terminated. */
+static char *
+bounce_text(const struct envelope *e, enum bounce_kind kind)
+{
+	static const char msg[] = "Subject: x\n\nbody\n";
+	FILE	*fp;
+	char	*text = NULL;
+	size_t	 len = 0;
+	int	 fd;
+
+	ATF_REQUIRE((fd = memfd_create("message", 0)) != -1);
+	ATF_REQUIRE(write(fd, msg, sizeof(msg) - 1) == sizeof(msg) - 1);
+	ATF_REQUIRE((fp = open_memstream(&text, &len)) != NULL);
+	ATF_REQUIRE_EQ(bounce_write(fp, e, fd, kind, "mx.example.org",
+	    1700000000, 1700003600), 0);
+	ATF_REQUIRE(fclose(fp) == 0);
+	close(fd);
+	return text;
+}
+
+ATF_TC_WITHOUT_HEAD(bounce_fields_break_no_line);
+ATF_TC_BODY(bounce_fields_break_no_line, tc)
+{
+	struct envelope	 e;
+	char		*text;
+
+	env_ordinary(&e);
+	strlcpy(e.lasterr, "550 no\r\nX-Injected: lasterr", sizeof(e.lasterr));
+	strlcpy(e.rcpt, "bob@example.net\nX-Injected: rcpt", sizeof(e.rcpt));
+	strlcpy(e.sender, "alice@example.org\rX-Injected: sender",
+	    sizeof(e.sender));
+	strlcpy(e.dsn_envid, "id\nX-Injected: envid", sizeof(e.dsn_envid));
+	strlcpy(e.dsn_orcpt, "rfc822;b\nX-Injected: orcpt",
+	    sizeof(e.dsn_orcpt));
+	text = bounce_text(&e, BOUNCE_DELAYED);
+	ATF_CHECK_MSG(strchr(text, '\r') == NULL, "a CR in:\n%s", text);
+	ATF_CHECK_MSG(strstr(text, "\nX-Injected") == NULL,
+	    "a line of a field's own in:\n%s", text);
+	ATF_CHECK(strstr(text, "\nTo: <alice@example.org?X-Injected: "
+	    "sender>\n") != NULL);
+	ATF_CHECK(strstr(text, "\nDiagnostic-Code: smtp; 550 no??"
+	    "X-Injected: lasterr\n") != NULL);
+	free(text);
+}
+
+/* The Status: line of the report for an error text. */
+static void
+check_status(const char *lasterr, enum bounce_kind kind, const char *want)
+{
+	struct envelope	 e;
+	char		*text, line[64];
+
+	env_ordinary(&e);
+	strlcpy(e.lasterr, lasterr, sizeof(e.lasterr));
+	text = bounce_text(&e, kind);
+	snprintf(line, sizeof(line), "\nStatus: %s\n", want);
+	ATF_CHECK_MSG(strstr(text, line) != NULL, "\"%s\": no %s in:\n%s",
+	    lasterr, line + 1, text);
+	free(text);
+}
+
+ATF_TC_WITHOUT_HEAD(bounce_status_is_rfc3463);
+ATF_TC_BODY(bounce_status_is_rfc3463, tc)
+{
+	check_status("550 5.1.1 <bob@example.net>: unknown", BOUNCE_FAILED,
+	    "5.1.1");
+	check_status("451 4.7.100 later", BOUNCE_DELAYED, "4.7.100");
+	check_status("no code here", BOUNCE_FAILED, "5.0.0");
+	check_status("no code here", BOUNCE_DELAYED, "4.0.0");
+	/* Not status codes: a sign, too many digits, a number too big. */
+	check_status("550 5.-1.2 x", BOUNCE_FAILED, "5.0.0");
+	check_status("550 5.+1.2 x", BOUNCE_FAILED, "5.0.0");
+	check_status("550 5. 1.2 x", BOUNCE_FAILED, "5.0.0");
+	check_status("550 5.1.1000 x", BOUNCE_FAILED, "5.0.0");
+	check_status("550 5.99999999999.1 x", BOUNCE_FAILED, "5.0.0");
+	/* A bad one does not hide a good one after it. */
+	check_status("550 5.1234.1 then 5.7.1 x", BOUNCE_FAILED, "5.7.1");
+}
+
+ATF_TC_WITHOUT_HEAD(bounce_time_past_any_date);
+ATF_TC_BODY(bounce_time_past_any_date, tc)
+{
+	struct envelope	 e;
+	char		*text;
+
+	env_ordinary(&e);
+	e.created = INT64_MAX;
+	text = bounce_text(&e, BOUNCE_FAILED);
+	ATF_CHECK_MSG(strstr(text, "Arrival-Date:") == NULL, "%s", text);
+	ATF_CHECK(strstr(text, "\nFinal-Recipient: rfc822; bob@example.net\n")
+	    != NULL);
+	free(text);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, round_trip_ordinary);
@@ -775,5 +875,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, load_accepted_dumps_and_reloads);
 	ATF_TP_ADD_TC(tp, load_keeps_value_spaces);
 	ATF_TP_ADD_TC(tp, target_kinds);
+	ATF_TP_ADD_TC(tp, bounce_fields_break_no_line);
+	ATF_TP_ADD_TC(tp, bounce_status_is_rfc3463);
+	ATF_TP_ADD_TC(tp, bounce_time_past_any_date);
 	return atf_no_error();
 }

@@ -170,6 +170,26 @@ queue directory \$nowhere
 CONF
 }
 
+atf_test_case macro_using_itself_is_an_error
+macro_using_itself_is_an_error_head()
+{
+	atf_set descr "A macro whose value names the macro itself is" \
+	    "reported, neither read for ever nor grown without end"
+	atf_set timeout 60
+}
+macro_using_itself_is_an_error_body()
+{
+	check_bad '2: macros expand to more than 65536 bytes on one line' <<CONF
+loop = "\$loop"
+listen on 127.0.0.1 port \$loop
+CONF
+	check_bad '3: macros expand to more than 65536 bytes on one line' <<CONF
+listen on 127.0.0.1
+grow = "\$grow \$grow"
+queue directory \$grow
+CONF
+}
+
 atf_test_case command_line_macro_overrides_the_file
 command_line_macro_overrides_the_file_body()
 {
@@ -259,6 +279,7 @@ atf_init_test_cases()
 	atf_add_test_case table_defined_twice
 	atf_add_test_case relative_paths_are_refused
 	atf_add_test_case undefined_macro
+	atf_add_test_case macro_using_itself_is_an_error
 	atf_add_test_case command_line_macro_overrides_the_file
 	atf_add_test_case missing_table_file
 	atf_add_test_case bad_size
