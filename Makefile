@@ -102,7 +102,7 @@ clean: regress-clean fuzz-clean
 FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
-		   session lookup_session queue_receive auth_imsg
+		   session lookup_session queue_receive auth_imsg control_imsg
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
@@ -113,7 +113,7 @@ FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
-		   queue_receive auth_imsg)
+		   queue_receive auth_imsg control_imsg)
 
 regress/fuzz/fuzz_smtp_addr: regress/fuzz/fuzz_smtp_addr.c smtpd/smtp_addr.c
 regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
@@ -139,13 +139,16 @@ regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c smtpd/auth.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
 	    smtpd/imsg.c
+regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
+	    smtpd/control.c smtpd/imsg.c smtpd/util.c
 
 $(FUZZ_ALL): $(HEADERS)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
-# auth.c is compiled into its harness, not beside it.
+# auth.c and control.c are compiled into their harnesses, not beside.
 $(FUZZ_IMSG): $(HEADERS)
-	clang $(FUZZ_CFLAGS) -o $@ $(filter-out smtpd/auth.c,$(filter %.c,$^)) \
+	clang $(FUZZ_CFLAGS) -o $@ \
+	    $(filter-out smtpd/auth.c smtpd/control.c,$(filter %.c,$^)) \
 	    $(PKG_LIBS)
 
 fuzz: $(FUZZ_PROGS)
