@@ -52,6 +52,13 @@ struct session_dest {
 	size_t			 rcpt;		/* index in rcpts */
 };
 
+/* Sessions per client address, for max-sessions-per-address. */
+struct client {
+	RB_ENTRY(client)	 node;
+	char			 addr[NI_MAXHOST];
+	size_t			 count;
+};
+
 struct session {
 	RB_ENTRY(session)	 node;
 	uint32_t		 id;
@@ -60,6 +67,7 @@ struct session {
 	dev_t			 sockdev;
 	ino_t			 sockino;	/* its socket, used once */
 	const struct listener	*l;		/* from getsockname(2) */
+	struct client		*client;	/* NULL when not counted */
 	char			 rdns[ENVELOPE_HOSTMAX];
 	int			 ready;		/* judged at connect */
 	int			 busy;		/* a question is answered */
@@ -90,6 +98,15 @@ session_cmp(struct session *a, struct session *b)
 RB_GENERATE_STATIC(session_tree, session, node, session_cmp);
 static struct session_tree	 sessions = RB_INITIALIZER(&sessions);
 static size_t			 nsessions;
+
+RB_HEAD(client_tree, client);
+static int
+client_cmp(struct client *a, struct client *b)
+{
+	return strcmp(a->addr, b->addr);
+}
+RB_GENERATE_STATIC(client_tree, client, node, client_cmp);
+static struct client_tree	 clients = RB_INITIALIZER(&clients);
 
 /* How many sessions the listener has open, as far as lookup knows. */
 size_t
@@ -127,6 +144,10 @@ session_transaction_clear(struct session *s)
 static void
 session_free(struct session *s)
 {
+	if (s->client != NULL && --s->client->count == 0) {
+		RB_REMOVE(client_tree, &clients, s->client);
+		free(s->client);
+	}
 	session_transaction_clear(s);
 	RB_REMOVE(session_tree, &sessions, s);
 	nsessions--;
@@ -267,6 +288,39 @@ session_connect_named(void *arg, const char *name)
 	session_connect_reply(s, LOOKUP_OK, "");
 }
 
+/*
+ * Whether a new session from this address may open: loopback clients
+ * and those in the admin's table have no limit of their own (like
+ * Postfix's mynetworks), the rest max-sessions-per-address each.
+ */
+static int
+session_count_client(struct session *s)
+{
+	struct client	 key, *c;
+	struct table	*t;
+
+	if (addr_is_loopback((struct sockaddr *)&s->ss))
+		return 0;
+	if (env->sessions_exempt[0] != '\0' &&
+	    (t = table_find(&env->tables, env->sessions_exempt)) != NULL &&
+	    table_has_addr(t, (struct sockaddr *)&s->ss))
+		return 0;
+	strlcpy(key.addr, s->addr, sizeof(key.addr));
+	if ((c = RB_FIND(client_tree, &clients, &key)) == NULL) {
+		if (env->max_sessions_per_addr == 0)
+			return -1;
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			fatal("calloc");
+		strlcpy(c->addr, s->addr, sizeof(c->addr));
+		RB_INSERT(client_tree, &clients, c);
+	}
+	if (c->count >= env->max_sessions_per_addr)
+		return -1;
+	c->count++;
+	s->client = c;
+	return 0;
+}
+
 static void
 session_connect(struct imsg *imsg)
 {
@@ -301,6 +355,14 @@ session_connect(struct imsg *imsg)
 	RB_INSERT(session_tree, &sessions, s);
 	nsessions++;
 	s->busy = 1;
+	if (session_count_client(s) == -1) {
+		log_info("lookup address=%s result=refused "
+		    "reason=max-sessions-per-address", s->addr);
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    "421 4.7.0 Too many connections from your address, "
+		    "try again later");
+		return;
+	}
 	if (kf != NULL && killfile_has_addr(kf, (struct sockaddr *)&s->ss)) {
 		log_info("lookup address=%s result=refused reason=killfile",
 		    s->addr);

@@ -100,7 +100,7 @@ typedef struct {
 %token	MESSAGETIMEOUT SESSIONTIMEOUT MAXAUTHUSERFAILURES
 %token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
 %token	MAILFROM MATCH MAXAUTHFAILURES MAXERRORS MAXHOPS MAXMESSAGESIZE MAXRCPT MBOX
-%token	MDA
+%token	MDA EXCEPT
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
@@ -223,6 +223,12 @@ option		: QUEUE DIRECTORY STRING	{
 		| SMTP LIMIT MAXSESSIONS count	{ conf->max_sessions = $4; }
 		| SMTP LIMIT MAXSESSIONSPERADDR count {
 			conf->max_sessions_per_addr = $4;
+		}
+		| SMTP LIMIT MAXSESSIONSPERADDR count EXCEPT tableref {
+			conf->max_sessions_per_addr = $4;
+			strlcpy(conf->sessions_exempt, $6,
+			    sizeof(conf->sessions_exempt));
+			free($6);
 		}
 		| SMTP LIMIT MAXERRORS count	{ conf->max_errors = $4; }
 		| SMTP LIMIT MAXHOPS count	{ conf->max_hops = $4; }
@@ -659,6 +665,7 @@ static const struct keyword {
 	{ "data-timeout",		DATATIMEOUT },
 	{ "directory",			DIRECTORY },
 	{ "domain",			DOMAIN },
+	{ "except",			EXCEPT },
 	{ "expn",			EXPN },
 	{ "for",			FOR },
 	{ "from",			FROM },

@@ -49,21 +49,6 @@ static struct smtp_sessions	 sessions = RB_INITIALIZER(&sessions);
 static size_t			 nsessions;
 static uint64_t			 nsessions_total;	/* since start */
 
-/* Sessions per client address, for max-sessions-per-address. */
-struct smtp_client {
-	RB_ENTRY(smtp_client)	 node;
-	char			 addr[NI_MAXHOST];
-	size_t			 count;
-};
-RB_HEAD(smtp_clients, smtp_client);
-static int
-smtp_client_cmp(struct smtp_client *a, struct smtp_client *b)
-{
-	return strcmp(a->addr, b->addr);
-}
-RB_GENERATE_STATIC(smtp_clients, smtp_client, node, smtp_client_cmp);
-static struct smtp_clients	 clients = RB_INITIALIZER(&clients);
-
 static void	smtp_io(struct io *, enum io_event, void *);
 
 void
@@ -97,34 +82,6 @@ smtp_session_find(uint32_t id)
 	return RB_FIND(smtp_sessions, &sessions, &key);
 }
 
-static struct smtp_client *
-smtp_client_get(const char *addr, int create)
-{
-	struct smtp_client	 key, *c;
-
-	strlcpy(key.addr, addr, sizeof(key.addr));
-	if ((c = RB_FIND(smtp_clients, &clients, &key)) != NULL || !create)
-		return c;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	strlcpy(c->addr, addr, sizeof(c->addr));
-	RB_INSERT(smtp_clients, &clients, c);
-	return c;
-}
-
-static void
-smtp_client_release(const char *addr)
-{
-	struct smtp_client	*c;
-
-	if ((c = smtp_client_get(addr, 0)) == NULL)
-		return;
-	if (--c->count == 0) {
-		RB_REMOVE(smtp_clients, &clients, c);
-		free(c);
-	}
-}
-
 /* Too busy: say so in the clear and hang up, without a session. */
 static void
 smtp_refuse_busy(struct listener *l, int fd, const char *addr,
@@ -146,25 +103,13 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
 	struct smtp_session	*s;
-	struct smtp_client	*c;
 	struct ibuf		*b;
 	const char		*addr = sa_to_text(sa);
 	int			 sock;
 
+	/* The limit per client address is lookup's: it has the tables. */
 	if (nsessions >= env->max_sessions) {
 		smtp_refuse_busy(l, fd, addr, "max-sessions");
-		return;
-	}
-	if ((c = smtp_client_get(addr, 1)) == NULL) {
-		close(fd);
-		return;
-	}
-	if (c->count >= env->max_sessions_per_addr) {
-		if (c->count == 0) {
-			RB_REMOVE(smtp_clients, &clients, c);
-			free(c);
-		}
-		smtp_refuse_busy(l, fd, addr, "max-sessions-per-address");
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -174,7 +119,6 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	c->count++;
 	nsessions++;
 	nsessions_total++;
 	do {
@@ -258,7 +202,6 @@ smtp_free(struct smtp_session *s, const char *why)
 		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_CLOSE, s->id, -1,
 		    NULL, 0);
 	RB_REMOVE(smtp_sessions, &sessions, s);
-	smtp_client_release(s->addr);
 	nsessions--;
 	if (s->io != NULL)
 		io_free(s->io);

@@ -253,6 +253,7 @@ struct smtpd_config {
 	size_t			 max_rcpt;
 	size_t			 max_sessions;
 	size_t			 max_sessions_per_addr;
+	char			 sessions_exempt[TABLE_NAMESZ];	/* "" none */
 	size_t			 max_errors;
 	size_t			 max_hops;	/* Received: lines */
 	size_t			 max_auth_failures;	/* per network */

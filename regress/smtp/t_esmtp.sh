@@ -1468,63 +1468,75 @@ session_goes_on_after_overlong_line_cleanup()
 
 # ------------------------------------------------------------- sessions
 
+# sessions_from ADDRESS COUNT: COUNT connections at once from inside
+# the isolated smtpd's namespace to ADDRESS (and so from it); prints the
+# first reply of each, then checks the ones greeted still work.
+sessions_from()
+{
+	in_netns python3 - "$1" "$(port)" "$2" <<'PY'
+import socket, sys
+
+addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+conns = []
+for i in range(count):
+    s = socket.create_connection((addr, port), timeout=20)
+    f = s.makefile("rb")
+    line = f.readline()
+    print(line.decode().strip())
+    conns.append((s, f, line))
+for s, f, line in conns:
+    if line.startswith(b"220 "):
+        s.sendall(b"NOOP\r\n")
+        assert f.readline().startswith(b"250 "), "a greeted session broke"
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+    else:
+        assert f.read() == b"", "a refused connection stayed open"
+    s.close()
+PY
+}
+
 atf_test_case third_session_per_address_is_421 cleanup
 third_session_per_address_is_421_head()
 {
 	atf_set descr "With max-sessions-per-address 2 a third concurrent" \
-	    "connection gets 421 4.7.0 and is closed, while the first two" \
-	    "go on working"
+	    "connection from one address gets 421 4.7.0 and is closed, while" \
+	    "the first two go on working; loopback clients and the table after" \
+	    "except have no such limit"
+	atf_set require.progs "unshare nsenter ip"
 }
 third_session_per_address_is_421_body()
 {
+	OUTSIDE=192.0.2.10
 	smtpd_config <<CONF
-smtp limit max-sessions-per-address 2
+table exempt { 192.0.2.11 }
+smtp limit max-sessions-per-address 2 except <exempt>
 CONF
-	smtpd_start
-	atf_check -s exit:0 -o ignore python3 - "$(port)" <<'PY'
-import socket, sys
+	sed -i "s/^listen on 127.0.0.1 port \(.*\)/&\\
+listen on $OUTSIDE port \1\\
+listen on 192.0.2.11 port \1/" smtpd.conf
+	unshare -n true 2>/dev/null ||
+	    atf_skip "cannot make a network namespace here"
+	unshare -n sh -c "ip link set lo up &&
+	    ip addr add $OUTSIDE/32 dev lo && ip addr add 192.0.2.11/32 dev lo &&
+	    exec \"\$@\"" sh "$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
+	echo $! > smtpd.pid
+	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
 
-port = int(sys.argv[1])
-
-def connect():
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    return s, s.makefile("rb")
-
-def reply(f):
-    while True:
-        line = f.readline()
-        print(repr(line))
-        if not line or len(line) < 4 or line[3:4] != b"-":
-            return line
-
-def expect(f, prefix):
-    line = reply(f)
-    assert line.startswith(prefix), (line, prefix)
-
-a, fa = connect()
-expect(fa, b"220 ")
-b, fb = connect()
-expect(fb, b"220 ")
-c, fc = connect()
-expect(fc, b"421 4.7.0 ")
-assert fc.read() == b"", "third connection not closed"
-c.close()
-for s, f in ((a, fa), (b, fb)):
-    s.sendall(b"NOOP\r\n")
-    expect(f, b"250 2.0.0 ")
-for s, f in ((a, fa), (b, fb)):
-    s.sendall(b"QUIT\r\n")
-    expect(f, b"221 ")
-    assert f.read() == b""
-    s.close()
-# Their places are free again.
-d, fd = connect()
-expect(fd, b"220 ")
-d.sendall(b"QUIT\r\n")
-expect(fd, b"221 ")
-PY
-	atf_check_equal 1 \
-	    "$(grep -c 'result=refused reason=max-sessions-per-address' smtpd.log)"
+	sessions_from "$OUTSIDE" 3 > outside || atf_fail "$(cat outside)"
+	atf_check -o inline:"2\n" grep -c "^220 " outside
+	atf_check -o match:"^421 4\.7\.0 " sed -n 3p outside
+	atf_check_equal 1 "$(grep -c \
+	    'address=192.0.2.10 result=refused reason=max-sessions-per-address' \
+	    smtpd.log)"
+	# Their places are free again.
+	sessions_from "$OUTSIDE" 1 > again || atf_fail "$(cat again)"
+	atf_check -o match:"^220 " cat again
+	# Loopback clients and the exempt network are not limited.
+	sessions_from 127.0.0.1 4 > loopback || atf_fail "$(cat loopback)"
+	atf_check -o inline:"4\n" grep -c "^220 " loopback
+	sessions_from 192.0.2.11 4 > exempt || atf_fail "$(cat exempt)"
+	atf_check -o inline:"4\n" grep -c "^220 " exempt
 }
 third_session_per_address_is_421_cleanup()
 {

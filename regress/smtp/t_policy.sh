@@ -63,18 +63,6 @@ generate_killfile()
 	}'
 }
 
-# In a network namespace: smtpd, with $OUTSIDE on the loopback
-# interface next to 127.0.0.1.
-smtpd_start_isolated()
-{
-	unshare -n true 2>/dev/null ||
-	    atf_skip "cannot make a network namespace here"
-	unshare -n sh -c "ip link set lo up && ip addr add $OUTSIDE/32 dev lo &&
-	    exec \"\$@\"" sh "$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
-	echo $! > smtpd.pid
-	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
-}
-
 # A dialog from inside the namespace, from 127.0.0.1: a local client.
 inside_dialog()
 {
