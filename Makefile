@@ -33,9 +33,11 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/proc.o smtpd/parse.o smtpd/config.o \
 		   smtpd/mta.o smtpd/mda.o smtpd/control.o smtpd/io.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
-		   smtpd/mda_user.o \
+		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
+		   smtpd/offline.o \
 		   $(RUNTIME_OBJS)
-SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/log.o smtpd/imsg.o
+SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
+		   smtpd/log.o smtpd/imsg.o
 
 QUEUE_OBJS	 = $(patsubst %.c,%.o,$(wildcard queue/*.c))
 LOOKUP_OBJS	 = $(patsubst %.c,%.o,$(wildcard lookup/*.c))

@@ -8,11 +8,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "smtpd.h"
+
+/* Debian names the host's mail domain in /etc/mailname. */
+static void
+config_mailname(char *buf, size_t len)
+{
+	FILE	*f;
+
+	buf[0] = '\0';
+	if ((f = fopen("/etc/mailname", "re")) == NULL)
+		return;
+	if (fgets(buf, len, f) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	fclose(f);
+}
 
 struct smtpd_config *
 config_new(void)
@@ -21,9 +37,12 @@ config_new(void)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("calloc");
-	if (gethostname(c->hostname, sizeof(c->hostname)) == -1)
+	config_mailname(c->hostname, sizeof(c->hostname));
+	if (c->hostname[0] == '\0' &&
+	    gethostname(c->hostname, sizeof(c->hostname)) == -1)
 		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
 	strlcpy(c->queue_dir, SMTPD_QUEUE_DIR, sizeof(c->queue_dir));
+	strlcpy(c->offline_dir, SMTPD_OFFLINE_DIR, sizeof(c->offline_dir));
 	strlcpy(c->control_socket, SMTPD_SOCKET, sizeof(c->control_socket));
 	c->max_message_size = SMTPD_MAXMESSAGESIZE;
 	c->max_rcpt = SMTP_MAX_RCPT;

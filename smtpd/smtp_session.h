@@ -106,6 +106,11 @@ struct smtp_session {
 	int			 data_named_sender;
 	size_t			 data_hops;	/* Received: lines seen */
 	int			 data_nul;	/* a NUL was seen */
+
+	/* A local submission: who, as lookup read it from the socket. */
+	char			 local_user[ENVELOPE_NAMEMAX];
+	uint32_t		 local_uid;
+	char			 sender_warning[ENVELOPE_ADDRMAX + 2];
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)
@@ -122,6 +127,10 @@ void	smtp_data_begin(struct smtp_session *, int);
 void	smtp_data_line(struct smtp_session *, char *, size_t, int);
 void	smtp_data_flush(struct smtp_session *);
 void	smtp_data_close(struct smtp_session *);
+
+/* smtp_local.c */
+void	smtp_local_reply(uint32_t, uint32_t, struct imsg *);
+void	smtp_local_received(struct smtp_session *, const char *);
 
 /* smtp_auth.c */
 int	smtp_auth_offered(struct smtp_session *);
