@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -44,6 +45,43 @@ local_listener(int fd)
 }
 
 /*
+ * Root, or a process in the trusted group, names any sender.  The
+ * groups are the peer's own as the kernel reports them (its effective
+ * group at connect and its supplementary groups), not /etc/group.
+ */
+static int
+local_trusted(int fd, const struct ucred *cred)
+{
+	struct group	*gr;
+	gid_t		*groups = NULL;
+	socklen_t	 len = 0;
+	size_t		 i, n;
+	int		 found = 0;
+
+	if (cred->uid == 0)
+		return 1;
+	if (env->submit_group[0] == '\0' ||
+	    (gr = getgrnam(env->submit_group)) == NULL)
+		return 0;
+	endgrent();
+	if (cred->gid == gr->gr_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) == -1 &&
+	    errno != ERANGE)
+		return 0;
+	if (len == 0 || (groups = malloc(len)) == NULL)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		n = len / sizeof(*groups);
+		for (i = 0; i < n; i++)
+			if (groups[i] == gr->gr_gid)
+				found = 1;
+	}
+	free(groups);
+	return found;
+}
+
+/*
  * The listener and the user of a connection to the submission socket.
  * Returns NULL, or why not.
  */
@@ -66,31 +104,9 @@ local_attest(int fd, const struct listener **lp, struct local_peer *p)
 	    sizeof(p->user) || strpbrk(p->user, " \t\r\n()<>@") != NULL)
 		return "user name unfit for a header";
 	p->uid = cred.uid;
-	p->gid = pw->pw_gid;
 	p->pid = cred.pid;
+	p->trusted = local_trusted(fd, &cred);
 	return NULL;
-}
-
-/* Root, or a member of the trusted group, names any sender. */
-static int
-local_trusted(const struct local_peer *p)
-{
-	struct group	*gr;
-	char		**m;
-	int		 found = 0;
-
-	if (p->uid == 0)
-		return 1;
-	if (env->submit_group[0] == '\0' ||
-	    (gr = getgrnam(env->submit_group)) == NULL)
-		return 0;
-	if (gr->gr_gid == p->gid)
-		found = 1;
-	for (m = gr->gr_mem; !found && *m != NULL; m++)
-		if (strcmp(*m, p->user) == 0)
-			found = 1;
-	endgrent();
-	return found;
 }
 
 /*
@@ -110,5 +126,5 @@ local_sender_marked(const struct local_peer *p, const char *sender)
 	    strncmp(sender, p->user, len) == 0 &&
 	    (at == NULL || lookup_domain_is_local(at + 1)))
 		return 0;
-	return !local_trusted(p);
+	return !p->trusted;
 }

@@ -56,8 +56,8 @@ struct rcpt_query {
 /* Who submits on the local socket, from its peer credentials. */
 struct local_peer {
 	uid_t		 uid;
-	gid_t		 gid;
 	pid_t		 pid;
+	int		 trusted;	/* may name any sender */
 	char		 user[SESSION_USER_MAX];
 };
 

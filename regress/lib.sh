@@ -162,3 +162,14 @@ add_creds()
 {
 	printf '%s %s\n' "$2" "$(openssl passwd -6 "$3")" >> "$1"
 }
+
+# submit_env: point sendmail, mailq and newaliases (smtpctl by those
+# names) at this test's smtpd: its submission socket, which is beside
+# the control socket, its offline directory, beside the queue, and its
+# control socket.
+submit_env()
+{
+	export SMTPD_SUBMIT_SOCKET="$(pwd)/smtpd-submit.sock"
+	export SMTPD_OFFLINE_DIR="$(pwd)/spool-offline"
+	export SMTPD_CONTROL_SOCKET="$(pwd)/smtpd.sock"
+}

@@ -42,7 +42,6 @@ config_new(void)
 	    gethostname(c->hostname, sizeof(c->hostname)) == -1)
 		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
 	strlcpy(c->queue_dir, SMTPD_QUEUE_DIR, sizeof(c->queue_dir));
-	strlcpy(c->offline_dir, SMTPD_OFFLINE_DIR, sizeof(c->offline_dir));
 	strlcpy(c->control_socket, SMTPD_SOCKET, sizeof(c->control_socket));
 	c->max_message_size = SMTPD_MAXMESSAGESIZE;
 	c->max_rcpt = SMTP_MAX_RCPT;

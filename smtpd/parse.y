@@ -1372,6 +1372,11 @@ parse_config(const char *file, int flags)
 		errors++;
 	if (errors == 0)
 		listen_socket_default();
+	/* Beside the queue, so that each queue has its own. */
+	if (errors == 0 && conf->offline_dir[0] == '\0' &&
+	    (size_t)snprintf(conf->offline_dir, sizeof(conf->offline_dir),
+	    "%s-offline", conf->queue_dir) >= sizeof(conf->offline_dir))
+		errors++;
 	if (errors) {
 		config_free(conf);
 		return NULL;
