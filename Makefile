@@ -4,6 +4,8 @@
 #   make test    install what is missing, build, run the regress suite
 #   make deps    install missing Debian packages, create the _smtpd/_smtpq users
 #   make lint    mandoc -T lint over the man pages
+#   make install [PREFIX=/usr/local] [DESTDIR=]   and make uninstall
+#   make install-sendmail-links   /usr/sbin/sendmail etc., if free
 #   make fuzz    run the libFuzzer targets (needs clang) for FUZZ_SECONDS each
 #   make SANITIZE=1 ...   build with AddressSanitizer and UBSan
 
@@ -96,7 +98,23 @@ clean: regress-clean
 	rm -f smtpd/*.o smtpd/parse.c queue/*.o lookup/*.o relayd-policy/*.o \
 	    $(LIBS) $(PROGS)
 
+# Installation (etc/install.sh): binaries, sendmail links, man pages,
+# the default configuration, the systemd unit, the spool directories;
+# uninstall removes what install listed in its manifest.
+PREFIX		?= /usr/local
+INSTALL_ENV	 = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)"
+
+install: $(PROGS)
+	@$(INSTALL_ENV) sh etc/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) sh etc/install.sh uninstall
+
+install-sendmail-links:
+	@$(INSTALL_ENV) sh etc/install.sh links
+
 .PHONY: all deps run test lint clean regress-build regress-clean
+.PHONY: install uninstall install-sendmail-links
 
 # Fuzzing with libFuzzer (needs clang): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS	?= 60

@@ -68,14 +68,20 @@ sendmail_drop_group(void)
 	}
 }
 
-/* An environment override, not taken from whoever runs us set-gid. */
+/*
+ * A path from the environment.  A socket is reached with the user's own
+ * rights, the group given up, so any may be named; the offline
+ * directory is written with the group, so a set-group-id run takes no
+ * other than the compiled-in one.
+ */
 const char *
 sendmail_path(const char *var, const char *def)
 {
 	const char	*v;
 
-	if (submit_gid != (gid_t)-1 || (v = getenv(var)) == NULL ||
-	    v[0] != '/')
+	if ((v = getenv(var)) == NULL || v[0] != '/')
+		return def;
+	if (submit_gid != (gid_t)-1 && strcmp(var, "SMTPD_OFFLINE_DIR") == 0)
 		return def;
 	return v;
 }
