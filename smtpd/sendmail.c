@@ -479,7 +479,8 @@ sendmail_main(int argc, char *argv[])
 	const char	*sender = NULL, *fullname = NULL, *mode = "m";
 	const char	*sock;
 	size_t		 i;
-	int		 ch, tflag = 0, ignoredots = 0, rc;
+	char		 daemon[ENVELOPE_ADDRMAX];
+	int		 ch, tflag = 0, qflag = 0, ignoredots = 0, rc;
 
 	memset(&e, 0, sizeof(e));
 	memset(&m, 0, sizeof(m));
@@ -528,9 +529,12 @@ sendmail_main(int argc, char *argv[])
 		case 'v':
 			e.verbose = 1;
 			break;
+		case 'q':
+			qflag = 1;
+			break;
 		case 'A': case 'B': case 'C': case 'd': case 'e': case 'G':
 		case 'h': case 'L': case 'm': case 'n': case 'O': case 'p':
-		case 'q': case 'U': case 'X':
+		case 'U': case 'X':
 			break;
 		default:
 			sendmail_usage();
@@ -546,6 +550,9 @@ sendmail_main(int argc, char *argv[])
 		return newaliases_main();
 	if (strcmp(mode, "s") == 0)
 		return sendmail_smtp(sock);
+	/* The daemon runs its queue itself: a queue run has nothing to do. */
+	if (qflag && argc == 0)
+		return EX_OK;
 	if (strcmp(mode, "m") != 0) {
 		fprintf(stderr, "sendmail: -b%s is not supported\n", mode);
 		return EX_USAGE;
@@ -587,8 +594,9 @@ sendmail_main(int argc, char *argv[])
 			    e.rcpts[i]);
 			return EX_DATAERR;
 		}
-	e.msg = message_build(&m, e.sender[0] != '\0' ? e.sender :
-	    "MAILER-DAEMON", fullname, host);
+	snprintf(daemon, sizeof(daemon), "MAILER-DAEMON@%s", host);
+	e.msg = message_build(&m, e.sender[0] != '\0' ? e.sender : daemon,
+	    fullname, host);
 	rc = enqueue_send(sock, &e);
 	if (rc == ENQUEUE_UNREACHABLE)
 		rc = sendmail_offline(&e);
