@@ -182,6 +182,7 @@ offline_run(void)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	setproctitle("offline");
+	log_procinit("offline");
 	if ((sock = offline_socket()) == NULL)
 		_exit(0);
 	if ((dirfd = open(env->offline_dir, O_RDONLY | O_DIRECTORY |

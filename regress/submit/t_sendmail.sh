@@ -322,8 +322,39 @@ mailq_lists_the_queue_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case socket_grammar cleanup
+socket_grammar_head()
+{
+	atf_set descr "listen on socket takes an absolute path once;" \
+	    "offline directory an absolute path; the socket defaults to" \
+	    "the control socket's directory"
+}
+socket_grammar_body()
+{
+	printf 'listen on 127.0.0.1\nlisten on socket "rel.sock"\n' > a.conf
+	atf_check -s exit:1 -e match:"^a.conf:2: submission socket must be an absolute path" \
+	    "$SMTPD" -n -f a.conf
+	printf 'listen on socket\nlisten on socket\n' > b.conf
+	atf_check -s exit:1 -e match:"^b.conf:2: listen on socket given twice" \
+	    "$SMTPD" -n -f b.conf
+	printf 'offline directory "spool"\nlisten on socket\n' > c.conf
+	atf_check -s exit:1 -e match:"^c.conf:1: offline directory must be an absolute path" \
+	    "$SMTPD" -n -f c.conf
+	printf 'listen on socket "/tmp/x.sock" trusted-group "wheel" reject-null-sender\nmatch from local for local reject\n' > d.conf
+	atf_check -s exit:0 -e match:"configuration OK" "$SMTPD" -n -f d.conf
+	smtpd_start
+	atf_check -s exit:0 -o inline:"666\n" stat -c %a smtpd-submit.sock
+	smtpd_cleanup
+	atf_check -s exit:1 test -e smtpd-submit.sock
+}
+socket_grammar_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case socket_grammar
 	atf_add_test_case lf_only_input_is_delivered
 	atf_add_test_case crlf_input_is_the_same
 	atf_add_test_case lone_dot_ends_input_without_i
