@@ -8,7 +8,7 @@ set -e
 PKGS="build-essential pkg-config byacc libbsd-dev libtls-dev libevent-dev
 libseccomp-dev libc-ares-dev libcrypt-dev libatf-dev atf-sh kyua mandoc
 swaks python3 procps openssl libnet-ssleay-perl libauthen-sasl-perl
-bsd-mailx"
+bsd-mailx systemd"
 
 missing=""
 for p in $PKGS; do
