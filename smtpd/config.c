@@ -286,6 +286,12 @@ config_check(struct smtpd_config *c, int files)
 		    c->file, c->control_group);
 		errors++;
 	}
+	if (files && c->submit_group[0] != '\0' &&
+	    getgrnam(c->submit_group) == NULL) {
+		log_warnx("%s: trusted-group %s: no such group", c->file,
+		    c->submit_group);
+		errors++;
+	}
 	if (TAILQ_EMPTY(&c->rules))
 		log_warnx("%s: no match rule: every recipient will be "
 		    "refused", c->file);

@@ -340,8 +340,11 @@ socket_grammar_body()
 	printf 'offline directory "spool"\nlisten on socket\n' > c.conf
 	atf_check -s exit:1 -e match:"^c.conf:1: offline directory must be an absolute path" \
 	    "$SMTPD" -n -f c.conf
-	printf 'listen on socket "/tmp/x.sock" trusted-group "wheel" reject-null-sender\nmatch from local for local reject\n' > d.conf
+	printf 'listen on socket "/tmp/x.sock" trusted-group "daemon" reject-null-sender\nmatch from local for local reject\n' > d.conf
 	atf_check -s exit:0 -e match:"configuration OK" "$SMTPD" -n -f d.conf
+	printf 'listen on socket trusted-group "no-such-group-here"\n' > e.conf
+	atf_check -s exit:1 -e match:"trusted-group no-such-group-here: no such group" \
+	    "$SMTPD" -n -f e.conf
 	smtpd_start
 	atf_check -s exit:0 -o inline:"666\n" stat -c %a smtpd-submit.sock
 	smtpd_cleanup
