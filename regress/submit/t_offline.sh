@@ -116,8 +116,72 @@ hostile_files_are_moved_aside_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case unprivileged_daemon_keeps_its_users_mail cleanup
+unprivileged_daemon_keeps_its_users_mail_head()
+{
+	atf_set descr "An smtpd run by an ordinary user takes that user's" \
+	    "submissions, offline ones too, and moves aside another's file"
+	atf_set require.user root
+	atf_set require.progs setpriv
+}
+unprivileged_daemon_keeps_its_users_mail_body()
+{
+	dir=$(mktemp -d /tmp/smtpd-unpriv.XXXXXX)
+	echo "$dir" > unpriv-dir
+	chmod 0755 "$dir"
+	chown nobody "$dir"
+	port=$(free_port)
+	cat > "$dir/smtpd.conf" <<CONF
+queue directory "$dir/spool"
+control socket "$dir/smtpd.sock"
+listen on 127.0.0.1 port $port
+action "local" maildir "$dir/Maildir"
+match from any for local action "local"
+CONF
+	ln -s "$SMTPCTL" "$dir/sendmail"
+	export SMTPD_SUBMIT_SOCKET="$dir/smtpd-submit.sock"
+	export SMTPD_OFFLINE_DIR="$dir/spool-offline"
+	nobody="--reuid=nobody --regid=nogroup --clear-groups"
+	start()
+	{
+		setpriv $nobody "$SMTPD" -d -v -f "$dir/smtpd.conf" \
+		    >smtpd.log 2>&1 &
+		echo $! > smtpd.pid
+		wait_log "smtp-in ready" ||
+		    atf_fail "smtpd did not start: $(cat smtpd.log)"
+	}
+	start
+	atf_check -s exit:0 -o inline:"700 nobody\n" \
+	    stat -c "%a %U" "$dir/spool-offline"
+	printf 'Subject: online\n\nhi\n' | atf_check -s exit:0 \
+	    setpriv $nobody "$dir/sendmail" nobody
+	wait_log "result=delivered" || atf_fail "not delivered"
+	smtpd_cleanup
+	rm -f smtpd.pid
+	printf 'Subject: offline\n\nhi\n' | atf_check -s exit:0 \
+	    setpriv $nobody "$dir/sendmail" nobody
+	# Root's file, there by root's hand: not nobody's to submit.
+	sed 's/^uid .*/uid 0/' "$(ls -d "$dir"/spool-offline/* | head -1)" \
+	    > "$dir/spool-offline/roots"
+	start
+	wait_log "result=delivered" || atf_fail "offline not delivered"
+	wait_log "offline file=roots uid=0 result=refused reason=\"owner is not the user smtpd runs as\"" ||
+	    atf_fail "root's file not refused: $(cat smtpd.log)"
+	atf_check -s exit:0 -o inline:"roots\n" ls "$dir/spool-offline/bad"
+	atf_check -s exit:0 -o match:"Subject: offline" \
+	    -o match:"from userid 65534, user nobody" \
+	    sh -c "cat '$dir'/Maildir/new/*"
+}
+unprivileged_daemon_keeps_its_users_mail_cleanup()
+{
+	smtpd_cleanup
+	[ -f unpriv-dir ] && rm -rf "$(cat unpriv-dir)"
+	return 0
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case unprivileged_daemon_keeps_its_users_mail
 	atf_add_test_case three_users_submit_while_down
 	atf_add_test_case hostile_files_are_moved_aside
 }
