@@ -4,6 +4,8 @@
 #   make test    install what is missing, build, run the regress suite
 #   make deps    install missing Debian packages, create the _smtpd/_smtpq users
 #   make lint    mandoc -T lint over the man pages
+#   make install [PREFIX=/usr/local] [DESTDIR=]   and make uninstall
+#   make install-sendmail-links   /usr/sbin/sendmail etc., if free
 #   make fuzz    run the libFuzzer targets (needs clang) for FUZZ_SECONDS each
 #   make SANITIZE=1 ...   build with AddressSanitizer and UBSan
 
@@ -33,9 +35,11 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/proc.o smtpd/parse.o smtpd/config.o \
 		   smtpd/mta.o smtpd/mda.o smtpd/control.o smtpd/io.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
-		   smtpd/mda_user.o \
+		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
+		   smtpd/offline.o \
 		   $(RUNTIME_OBJS)
-SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/log.o smtpd/imsg.o
+SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
+		   smtpd/log.o smtpd/imsg.o
 
 QUEUE_OBJS	 = $(patsubst %.c,%.o,$(wildcard queue/*.c))
 LOOKUP_OBJS	 = $(patsubst %.c,%.o,$(wildcard lookup/*.c))
@@ -94,7 +98,23 @@ clean: regress-clean fuzz-clean
 	rm -f smtpd/*.o smtpd/parse.c queue/*.o lookup/*.o relayd-policy/*.o \
 	    $(LIBS) $(PROGS)
 
+# Installation (etc/install.sh): binaries, sendmail links, man pages,
+# the default configuration, the systemd unit, the spool directories;
+# uninstall removes what install listed in its manifest.
+PREFIX		?= /usr/local
+INSTALL_ENV	 = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)"
+
+install: $(PROGS)
+	@$(INSTALL_ENV) sh etc/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) sh etc/install.sh uninstall
+
+install-sendmail-links:
+	@$(INSTALL_ENV) sh etc/install.sh links
+
 .PHONY: all deps run test lint clean regress-build regress-clean
+.PHONY: install uninstall install-sendmail-links
 
 # Fuzzing with libFuzzer (needs clang): make fuzz [FUZZ_SECONDS=60]
 # [FUZZ_TARGETS="config auth"].  Each target runs for FUZZ_SECONDS and
@@ -130,9 +150,11 @@ regress/fuzz/fuzz_table: regress/fuzz/fuzz_table.c lookup/table.c \
 
 regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
 	    smtpd/smtp_session.c smtpd/smtp_data.c smtpd/smtp_auth.c \
-	    smtpd/smtp_addr.c smtpd/smtp_deadline.c smtpd/util.c smtpd/imsg.c
+	    smtpd/smtp_addr.c smtpd/smtp_deadline.c smtpd/smtp_local.c \
+	    smtpd/util.c smtpd/imsg.c
 regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
-	    lookup/lookup_session.c lookup/killfile.c lookup/table.c \
+	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
+	    lookup/table.c \
 	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Install the Debian packages smtpd needs to build and test, when any is
-# missing, and (as root) create the users its processes run as.  Does
-# nothing when everything is there.
+# missing, and (as root) create the users its processes run as and the
+# group that may leave files in the offline directory.  Does nothing when
+# everything is there.
 set -e
 
 PKGS="build-essential pkg-config byacc libbsd-dev libtls-dev libevent-dev
 libseccomp-dev libc-ares-dev libcrypt-dev libatf-dev atf-sh kyua mandoc
-swaks python3 procps openssl libnet-ssleay-perl libauthen-sasl-perl"
+swaks python3 procps openssl libnet-ssleay-perl libauthen-sasl-perl
+bsd-mailx systemd"
 
 missing=""
 for p in $PKGS; do
@@ -36,5 +38,9 @@ if [ "$(id -u)" -eq 0 ]; then
 			    --shell /usr/sbin/nologin --user-group "$u"
 		fi
 	done
+	if ! getent group _smtpsub >/dev/null; then
+		echo "creating group _smtpsub"
+		groupadd --system _smtpsub
+	fi
 fi
 exit 0

@@ -108,7 +108,7 @@ lookup_table_has(void *arg, const char *name, enum policy_table_kind kind,
 	return 0;
 }
 
-static int
+int
 lookup_domain_is_local(const char *domain)
 {
 	return domain[0] == '\0' || strcasecmp(domain, "localhost") == 0 ||

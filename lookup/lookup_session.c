@@ -75,6 +75,8 @@ struct session {
 	int			 tls;
 	int			 authenticated;
 	char			 auth_user[SESSION_USER_MAX];
+	int			 local;		/* on the submission socket */
+	struct local_peer	 peer;		/* from SO_PEERCRED */
 
 	/* The transaction, as the client gave it. */
 	int			 mail;
@@ -206,6 +208,42 @@ session_listener(const struct sockaddr_storage *local)
 	return NULL;
 }
 
+/* A socket is one session's: the listener cannot hand it over twice. */
+static const char *
+session_attest_unique(struct session *s, int fd)
+{
+	struct stat		 sb;
+	struct session		*o;
+
+	if (fstat(fd, &sb) == -1)
+		return "cannot stat the socket";
+	RB_FOREACH(o, session_tree, &sessions)
+		if (o->sockino == sb.st_ino && o->sockdev == sb.st_dev)
+			return "socket of another session";
+	s->sockdev = sb.st_dev;
+	s->sockino = sb.st_ino;
+	return NULL;
+}
+
+/*
+ * A local submission: the submission socket, and the user the kernel
+ * names as its peer.  It has no network address; policy sees it as a
+ * local client.
+ */
+static const char *
+session_attest_local(struct session *s, int fd)
+{
+	const char	*why;
+
+	if ((why = local_attest(fd, &s->l, &s->peer)) != NULL)
+		return why;
+	memset(&s->ss, 0, sizeof(s->ss));
+	s->ss.ss_family = AF_UNSPEC;
+	s->local = 1;
+	strlcpy(s->addr, "local", sizeof(s->addr));
+	return session_attest_unique(s, fd);
+}
+
 /*
  * The facts of a connection, read from its socket: an established TCP
  * connection to one of our listeners that no other session claims.
@@ -216,8 +254,6 @@ session_attest(struct session *s, int fd)
 {
 	struct sockaddr_storage	 local;
 	struct tcp_info		 ti;
-	struct stat		 sb;
-	struct session		*o;
 	socklen_t		 len;
 	int			 type;
 
@@ -225,6 +261,11 @@ session_attest(struct session *s, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_STREAM)
 		return "not a stream socket";
+	len = sizeof(local);
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
+		return "not a socket";
+	if (local.ss_family == AF_UNIX)
+		return session_attest_local(s, fd);
 	len = sizeof(s->ss);
 	if (getpeername(fd, (struct sockaddr *)&s->ss, &len) == -1 ||
 	    (s->ss.ss_family != AF_INET && s->ss.ss_family != AF_INET6))
@@ -237,16 +278,9 @@ session_attest(struct session *s, int fd)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
 	    ti.tcpi_state != TCP_ESTABLISHED)
 		return "connection not established";
-	if (fstat(fd, &sb) == -1)
-		return "cannot stat the socket";
-	RB_FOREACH(o, session_tree, &sessions)
-		if (o->sockino == sb.st_ino && o->sockdev == sb.st_dev)
-			return "socket of another session";
-	s->sockdev = sb.st_dev;
-	s->sockino = sb.st_ino;
 	strlcpy(s->addr, sa_to_text((struct sockaddr *)&s->ss),
 	    sizeof(s->addr));
-	return NULL;
+	return session_attest_unique(s, fd);
 }
 
 static void
@@ -321,6 +355,22 @@ session_count_client(struct session *s)
 	return 0;
 }
 
+/* The listener hears who submits, for the Received: line. */
+static void
+session_connect_local(struct session *s)
+{
+	struct ibuf	*b;
+
+	log_info("lookup session=%08x address=local user=%s uid=%u pid=%d "
+	    "result=connected", s->id, s->peer.user, (unsigned)s->peer.uid,
+	    (int)s->peer.pid);
+	b = proc_create(IMSG_LOOKUP_SMTP_LOCAL, s->id, -1);
+	imsg_add_string(b, s->peer.user);
+	imsg_add_u32(b, s->peer.uid);
+	proc_close(PROC_SMTP, b);
+	session_connect_reply(s, LOOKUP_OK, "");
+}
+
 static void
 session_connect(struct imsg *imsg)
 {
@@ -355,6 +405,10 @@ session_connect(struct imsg *imsg)
 	RB_INSERT(session_tree, &sessions, s);
 	nsessions++;
 	s->busy = 1;
+	if (s->local) {
+		session_connect_local(s);
+		return;
+	}
 	if (session_count_client(s) == -1) {
 		log_info("lookup address=%s result=refused "
 		    "reason=max-sessions-per-address", s->addr);
@@ -394,6 +448,28 @@ session_get(struct imsg *imsg)
 	return s;
 }
 
+/*
+ * A local user names a sender: the listener is told, before its
+ * answer, whether the message must say that this user set it.
+ */
+static void
+session_mail_local(struct session *s, const char *sender)
+{
+	struct ibuf	*b;
+	char		 text[ENVELOPE_ADDRMAX + 2];
+	int		 marked;
+
+	marked = local_sender_marked(&s->peer, sender);
+	if (marked)
+		log_info("lookup session=%08x user=%s uid=%u from=<%s> "
+		    "result=marked reason=\"not the user's address\"",
+		    s->id, s->peer.user, (unsigned)s->peer.uid, sender);
+	snprintf(text, sizeof(text), "<%s>", sender);
+	b = proc_create(IMSG_LOOKUP_SMTP_WARN, s->id, -1);
+	imsg_add_string(b, marked ? text : "");
+	proc_close(PROC_SMTP, b);
+}
+
 static void
 session_mail(struct imsg *imsg)
 {
@@ -417,6 +493,8 @@ session_mail(struct imsg *imsg)
 		return;
 	}
 	session_transaction_clear(s);
+	if (s->local)
+		session_mail_local(s, sender);
 	if (sender[0] == '\0' && (s->l->flags & LISTEN_REJECT_NULL)) {
 		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
 		    "550 5.7.1 Null sender refused");
@@ -477,7 +555,7 @@ session_rcpt(struct imsg *imsg)
 	strlcpy(q.auth_user, s->auth_user, sizeof(q.auth_user));
 	q.authenticated = s->authenticated;
 	q.tls = s->tls;
-	q.local = addr_is_loopback((struct sockaddr *)&s->ss);
+	q.local = s->local || addr_is_loopback((struct sockaddr *)&s->ss);
 	s->pending = r;
 	s->busy = 1;
 	rcpt_start(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, s->id, &q);
@@ -545,7 +623,12 @@ session_envelope(const struct session *s, const struct session_dest *d,
 	strlcpy(e.user, d->user, sizeof(e.user));
 	strlcpy(e.target, d->target, sizeof(e.target));
 	strlcpy(e.helo, s->helo, sizeof(e.helo));
-	strlcpy(e.client, s->addr, sizeof(e.client));
+	if (s->local)
+		(void)snprintf(e.client, sizeof(e.client), "local uid=%u "
+		    "user=%.*s", (unsigned)s->peer.uid,
+		    (int)sizeof(e.client) - 32, s->peer.user);
+	else
+		strlcpy(e.client, s->addr, sizeof(e.client));
 	strlcpy(e.dsn_ret, s->dsn_ret, sizeof(e.dsn_ret));
 	strlcpy(e.dsn_envid, s->dsn_envid, sizeof(e.dsn_envid));
 	strlcpy(e.dsn_notify, r->notify, sizeof(e.dsn_notify));
@@ -610,7 +693,7 @@ session_vrfy_expn(struct imsg *imsg, int expn)
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
-	privileged = s->authenticated ||
+	privileged = s->authenticated || s->local ||
 	    addr_is_loopback((struct sockaddr *)&s->ss);
 	/* The listener answers these itself; asking is a lie. */
 	if (allow == SMTP_ALLOW_OFF ||

@@ -53,8 +53,22 @@ struct rcpt_query {
 	int			 local;
 };
 
+/* Who submits on the local socket, from its peer credentials. */
+struct local_peer {
+	uid_t		 uid;
+	pid_t		 pid;
+	int		 trusted;	/* may name any sender */
+	char		 user[SESSION_USER_MAX];
+};
+
+/* lookup_local.c */
+const char	*local_attest(int, const struct listener **,
+		    struct local_peer *);
+int		 local_sender_marked(const struct local_peer *, const char *);
+
 /* lookup_process.c */
 struct killfile	*lookup_killfile(void);
+int		 lookup_domain_is_local(const char *);
 void		 rcpt_start(enum smtp_proc, uint32_t, uint32_t,
 		    const struct rcpt_query *);
 void		 lookup_vrfy_expn(uint32_t, const char *, int, int);

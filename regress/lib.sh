@@ -183,3 +183,14 @@ in_netns()
 {
 	nsenter --net=/proc/"$(smtpd_pid)"/ns/net "$@"
 }
+
+# submit_env: point sendmail, mailq and newaliases (smtpctl by those
+# names) at this test's smtpd: its submission socket, which is beside
+# the control socket, its offline directory, beside the queue, and its
+# control socket.
+submit_env()
+{
+	export SMTPD_SUBMIT_SOCKET="$(pwd)/smtpd-submit.sock"
+	export SMTPD_OFFLINE_DIR="$(pwd)/spool-offline"
+	export SMTPD_CONTROL_SOCKET="$(pwd)/smtpd.sock"
+}

@@ -8,11 +8,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "smtpd.h"
+
+/* Debian names the host's mail domain in /etc/mailname. */
+static void
+config_mailname(char *buf, size_t len)
+{
+	FILE	*f;
+
+	buf[0] = '\0';
+	if ((f = fopen("/etc/mailname", "re")) == NULL)
+		return;
+	if (fgets(buf, len, f) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	fclose(f);
+}
 
 struct smtpd_config *
 config_new(void)
@@ -21,7 +37,9 @@ config_new(void)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("calloc");
-	if (gethostname(c->hostname, sizeof(c->hostname)) == -1)
+	config_mailname(c->hostname, sizeof(c->hostname));
+	if (c->hostname[0] == '\0' &&
+	    gethostname(c->hostname, sizeof(c->hostname)) == -1)
 		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
 	strlcpy(c->queue_dir, SMTPD_QUEUE_DIR, sizeof(c->queue_dir));
 	strlcpy(c->control_socket, SMTPD_SOCKET, sizeof(c->control_socket));
@@ -283,6 +301,12 @@ config_check(struct smtpd_config *c, int files)
 	    getgrnam(c->control_group) == NULL) {
 		log_warnx("%s: control socket group %s: no such group",
 		    c->file, c->control_group);
+		errors++;
+	}
+	if (files && c->submit_group[0] != '\0' &&
+	    getgrnam(c->submit_group) == NULL) {
+		log_warnx("%s: trusted-group %s: no such group", c->file,
+		    c->submit_group);
 		errors++;
 	}
 	if (TAILQ_EMPTY(&c->rules))

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 
@@ -83,6 +84,7 @@ static struct action		*curaction;
 static struct policy_rule	*currule;
 
 static int	 listen_add(const char *, const struct listen_opts *);
+static int	 listen_socket_add(const char *, const struct listen_opts *);
 static void	 action_path(const char *, const char *);
 
 typedef struct {
@@ -104,7 +106,7 @@ typedef struct {
 %token	MAXSESSIONS MAXSESSIONSPERADDR OFF ON PKI PORT QUEUE RCPTTO RDNS
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
-%token	SUBADDRDELIM GROUP RETRY USERBASE
+%token	SUBADDRDELIM GROUP RETRY USERBASE OFFLINE TRUSTEDGROUP
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -156,6 +158,16 @@ option		: QUEUE DIRECTORY STRING	{
 			else if (strlcpy(conf->queue_dir, $3,
 			    sizeof(conf->queue_dir)) >= sizeof(conf->queue_dir))
 				yyerror("queue directory too long");
+			free($3);
+		}
+		| OFFLINE DIRECTORY STRING	{
+			if ($3[0] != '/')
+				yyerror("offline directory must be an "
+				    "absolute path");
+			else if (strlcpy(conf->offline_dir, $3,
+			    sizeof(conf->offline_dir)) >=
+			    sizeof(conf->offline_dir))
+				yyerror("offline directory too long");
 			free($3);
 		}
 		| QUEUE TTL duration		{
@@ -413,6 +425,33 @@ listen		: LISTEN ON STRING		{
 		} listenopts			{
 			listen_add($3, &lopts);
 			free($3);
+		}
+		| LISTEN ON SOCKET		{
+			memset(&lopts, 0, sizeof(lopts));
+		} socketopts			{
+			listen_socket_add(NULL, &lopts);
+		}
+		| LISTEN ON SOCKET STRING	{
+			memset(&lopts, 0, sizeof(lopts));
+		} socketopts			{
+			listen_socket_add($4, &lopts);
+			free($4);
+		}
+		;
+
+socketopts	: /* empty */
+		| socketopts socketopt
+		;
+
+socketopt	: TRUSTEDGROUP STRING		{
+			if (strlcpy(conf->submit_group, $2,
+			    sizeof(conf->submit_group)) >=
+			    sizeof(conf->submit_group) || $2[0] == '\0')
+				yyerror("bad group name");
+			free($2);
+		}
+		| REJECTNULLSENDER		{
+			lopts.flags |= LISTEN_REJECT_NULL;
 		}
 		;
 
@@ -694,6 +733,7 @@ static const struct keyword {
 	{ "mda",			MDA },
 	{ "message-timeout",		MESSAGETIMEOUT },
 	{ "off",			OFF },
+	{ "offline",			OFFLINE },
 	{ "on",				ON },
 	{ "pki",			PKI },
 	{ "port",			PORT },
@@ -714,6 +754,7 @@ static const struct keyword {
 	{ "table",			TABLE },
 	{ "tls",			TLS },
 	{ "tls-require",		TLSREQUIRE },
+	{ "trusted-group",		TRUSTEDGROUP },
 	{ "ttl",			TTL },
 	{ "userbase",			USERBASE },
 	{ "virtual",			VIRTUAL },
@@ -1125,6 +1166,74 @@ listen_add(const char *host, const struct listen_opts *o)
 	return 0;
 }
 
+/*
+ * The local submission socket: one, a path of its own (by default the
+ * control socket's directory holds it), no TLS and no AUTH: who
+ * submits is known from the socket itself.
+ */
+static int
+listen_socket_add(const char *path, const struct listen_opts *o)
+{
+	struct listener		*l;
+	struct sockaddr_un	*sun;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->flags & LISTEN_LOCAL) {
+			yyerror("listen on socket given twice");
+			return -1;
+		}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("calloc");
+	sun = (struct sockaddr_un *)&l->ss;
+	sun->sun_family = AF_UNIX;
+	if (path != NULL && path[0] != '/')
+		yyerror("submission socket must be an absolute path");
+	else if (path != NULL && strlcpy(sun->sun_path, path,
+	    sizeof(sun->sun_path)) >= sizeof(sun->sun_path))
+		yyerror("submission socket path too long");
+	l->sslen = sizeof(*sun);
+	l->fd = -1;
+	l->line = yylval.lineno;
+	l->flags = o->flags | LISTEN_LOCAL;
+	l->index = conf->nlisteners++;
+	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
+	return 0;
+}
+
+/*
+ * Every configuration has a submission socket: by default beside the
+ * control socket, so that two daemons with their own control sockets
+ * never share one.
+ */
+static void
+listen_socket_default(void)
+{
+	struct listener		*l;
+	struct sockaddr_un	*sun;
+	struct listen_opts	 o;
+	char			 dir[PATH_MAX], *slash;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->flags & LISTEN_LOCAL)
+			break;
+	if (l == NULL) {
+		memset(&o, 0, sizeof(o));
+		listen_socket_add(NULL, &o);
+		l = TAILQ_LAST(&conf->listeners, listener_list);
+	}
+	sun = (struct sockaddr_un *)&l->ss;
+	if (sun->sun_path[0] == '\0') {
+		strlcpy(dir, conf->control_socket, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		if ((size_t)snprintf(sun->sun_path, sizeof(sun->sun_path),
+		    "%s/%s", dir, SMTPD_SUBMIT_NAME) >= sizeof(sun->sun_path))
+			yyerror("submission socket path too long: name one "
+			    "with listen on socket");
+	}
+	strlcpy(l->addr, sun->sun_path, sizeof(l->addr));
+}
+
 /* A maildir or mbox path: absolute, or under the user's home. */
 static void
 action_path(const char *path, const char *what)
@@ -1329,6 +1438,13 @@ parse_config(const char *file, int flags)
 		}
 	}
 	if (errors == 0 && config_check(conf, flags & PARSE_TABLES) == -1)
+		errors++;
+	if (errors == 0)
+		listen_socket_default();
+	/* Beside the queue, so that each queue has its own. */
+	if (errors == 0 && conf->offline_dir[0] == '\0' &&
+	    (size_t)snprintf(conf->offline_dir, sizeof(conf->offline_dir),
+	    "%s-offline", conf->queue_dir) >= sizeof(conf->offline_dir))
 		errors++;
 	if (errors) {
 		config_free(conf);

@@ -200,6 +200,11 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_LOOKUP_SMTP_AUTH:
 			smtp_session_auth_reply(imsg->hdr.peerid, imsg);
 			return;
+		case IMSG_LOOKUP_SMTP_LOCAL:
+		case IMSG_LOOKUP_SMTP_WARN:
+			smtp_local_reply(imsg->hdr.peerid, imsg->hdr.type,
+			    imsg);
+			return;
 		}
 		break;
 	case PROC_QUEUE:

@@ -19,6 +19,7 @@ void		 smtp_session_lookup_reply(uint32_t, uint32_t, struct imsg *);
 void		 smtp_session_auth_reply(uint32_t, struct imsg *);
 void		 smtp_session_queue_reply(uint32_t, uint32_t, struct imsg *);
 void		 smtp_session_counts(size_t *, uint64_t *);
+void		 smtp_local_reply(uint32_t, uint32_t, struct imsg *);
 struct tls	*smtp_tls_context(struct listener *);
 
 #endif

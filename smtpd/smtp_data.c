@@ -126,9 +126,13 @@ smtp_data_begin(struct smtp_session *s, int fd)
 		with = s->authenticated ? "ESMTPSA" : "ESMTPS";
 	else
 		with = s->authenticated ? "ESMTPA" : "ESMTP";
-	evbuffer_add_printf(s->dataout, "Received: from %s (%s [%s])\n\tby %s "
-	    "with %s id %08x", s->helo, s->rdns[0] ? s->rdns : "unknown",
-	    s->addr, env->hostname, with, s->msgid);
+	if (s->l->flags & LISTEN_LOCAL)
+		smtp_local_received(s, with);
+	else
+		evbuffer_add_printf(s->dataout, "Received: from %s (%s [%s])"
+		    "\n\tby %s with %s id %08x", s->helo,
+		    s->rdns[0] ? s->rdns : "unknown", s->addr, env->hostname,
+		    with, s->msgid);
 	if (io_is_tls(s->io))
 		evbuffer_add_printf(s->dataout, "\n\t(version=%s cipher=%s)",
 		    tls_conn_version(tls), tls_conn_cipher(tls));
@@ -136,6 +140,10 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	if (s->nrcpt == 1)
 		evbuffer_add_printf(s->dataout, "\n\tfor <%s>", r->addr);
 	evbuffer_add_printf(s->dataout, ";\n\t%s\n", date);
+	if (s->sender_warning[0] != '\0')
+		evbuffer_add_printf(s->dataout, "X-Authentication-Warning: "
+		    "%s: %s set sender to %s\n", env->hostname,
+		    s->local_user, s->sender_warning);
 	s->datasent = evbuffer_get_length(s->dataout);
 	s->state = S_DATA;
 	s->datalen = 0;

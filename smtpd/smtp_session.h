@@ -123,6 +123,10 @@ struct smtp_session {
 	time_t			 started;	/* the connection */
 	time_t			 phase_start;	/* this command, or the 354 */
 	int			 phase_data;	/* the phase is a message */
+	/* A local submission: who, as lookup read it from the socket. */
+	char			 local_user[ENVELOPE_NAMEMAX];
+	uint32_t		 local_uid;
+	char			 sender_warning[ENVELOPE_ADDRMAX + 2];
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)
@@ -145,6 +149,9 @@ void	smtp_deadline_init(struct smtp_session *);
 void	smtp_deadline_command(struct smtp_session *);
 void	smtp_deadline_update(struct smtp_session *);
 void	smtp_deadline_clear(struct smtp_session *);
+/* smtp_local.c */
+void	smtp_local_reply(uint32_t, uint32_t, struct imsg *);
+void	smtp_local_received(struct smtp_session *, const char *);
 
 /* smtp_auth.c */
 int	smtp_auth_offered(struct smtp_session *);

@@ -3,6 +3,11 @@
  * request, then its answer: lines printed as they come and an end, or a
  * single ok or failure.  The answer to show message brings the message
  * file's descriptor, which is copied to standard output.
+ *
+ * Under other names it is what local programs expect: sendmail and
+ * send-mail (sendmail.c), mailq (the queue, one entry per message),
+ * newaliases (reloads the alias table) and makemap (which has nothing
+ * to build: tables are read as text).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,9 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "enqueue.h"
+#include "sendmail.h"
 
 static __attribute__((__noreturn__)) void
 usage(void)
@@ -260,12 +268,137 @@ ctl_pause(const char *sock, uint32_t type, const char *arg)
 	return ctl_request(ctl_connect(sock), type, &what, sizeof(what));
 }
 
+/*
+ * mailq: the queue as "show queue" lists it, one entry per message:
+ * its id, state, tries and next try, the sender, then each recipient
+ * with the last error met.  The control socket serves root (and its
+ * group) only, so others are told so.
+ */
+static void
+mailq_line(char *line, char *lastmsg, size_t lastlen)
+{
+	char	*f[7], *p = line;
+	char	 msgid[9];
+	int	 i;
+
+	for (i = 0; i < 7; i++)
+		if ((f[i] = strsep(&p, "\t")) == NULL)
+			return;
+	if (strlen(f[0]) != 16)
+		return;
+	snprintf(msgid, sizeof(msgid), "%.8s", f[0]);
+	if (strcmp(msgid, lastmsg) != 0) {
+		if (lastmsg[0] != '\0')
+			printf("\n");
+		printf("%-8s  %-8s  tries=%-3s  next=%-8s  %s%s%s\n", msgid,
+		    f[3], f[4], f[5], f[1][0] == '<' ? "" : "<", f[1],
+		    f[1][0] == '<' ? "" : ">");
+		strlcpy(lastmsg, msgid, lastlen);
+	}
+	if (strcmp(f[6], "-") != 0)
+		printf("          (%s)\n", f[6]);
+	printf("          %s\n", f[2]);
+}
+
+int
+mailq_main(void)
+{
+	struct imsgbuf	 ib;
+	struct imsg	 imsg;
+	const char	*sock;
+	char		 text[CTL_LINE_MAX], lastmsg[9] = "";
+	int		 fd, type, n = 0;
+
+	sock = sendmail_path("SMTPD_CONTROL_SOCKET", SMTPD_SOCKET);
+	if ((fd = enqueue_connect(sock)) == -1) {
+		if (errno == EACCES) {
+			fprintf(stderr, "mailq: the queue is shown to root "
+			    "only (%s)\n", sock);
+			return EX_NOPERM;
+		}
+		fprintf(stderr, "mailq: cannot reach smtpd at %s: %s\n",
+		    sock, strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	imsgbuf_init(&ib, fd);
+	if (imsg_compose(&ib, IMSG_CTL_SHOW_QUEUE, 0, -1, NULL, 0) == -1 ||
+	    imsgbuf_flush(&ib) == -1) {
+		perror("mailq");
+		return EX_IOERR;
+	}
+	for (;;) {
+		if (ctl_next(&ib, &imsg) == -1)
+			return EX_NOPERM;
+		type = imsg.hdr.type;
+		imsg_get_string(&imsg, text, sizeof(text));
+		if (imsg_end(&imsg) == -1 || (type != IMSG_CTL_LINE &&
+		    type != IMSG_CTL_END)) {
+			fprintf(stderr, "mailq: bad answer from smtpd\n");
+			return EX_PROTOCOL;
+		}
+		imsg_free(&imsg);
+		if (type == IMSG_CTL_END)
+			break;
+		mailq_line(text, lastmsg, sizeof(lastmsg));
+		n++;
+	}
+	if (n == 0)
+		printf("Mail queue is empty\n");
+	return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+}
+
+/*
+ * newaliases: the alias table is the one named "aliases", as in the
+ * default configuration; it is reloaded like any table.
+ */
+int
+newaliases_main(void)
+{
+	struct imsgbuf	 ib;
+	struct ibuf	*b;
+	const char	*sock;
+
+	sock = sendmail_path("SMTPD_CONTROL_SOCKET", SMTPD_SOCKET);
+	imsgbuf_init(&ib, ctl_connect(sock));
+	b = imsg_create(IMSG_CTL_UPDATE_TABLE, 0, -1);
+	imsg_add_string(b, "aliases");
+	if (imsg_close(&ib, b) == -1) {
+		perror("newaliases");
+		return EX_OSERR;
+	}
+	return ctl_send(&ib) == 0 ? EX_OK : EX_UNAVAILABLE;
+}
+
+static int
+makemap_main(void)
+{
+	fprintf(stderr, "makemap: smtpd reads its tables as text files "
+	    "and needs no database;\nedit the file and run "
+	    "\"smtpctl update table NAME\" (see table(5))\n");
+	return EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char	*sock = SMTPD_SOCKET;
+	const char	*sock, *name;
 	uint32_t	 v;
 	int		 ch, fd;
+
+	sendmail_drop_group();
+	if ((name = strrchr(argv[0], '/')) != NULL)
+		name++;
+	else
+		name = argv[0];
+	if (strcmp(name, "sendmail") == 0 || strcmp(name, "send-mail") == 0)
+		return sendmail_main(argc, argv);
+	if (strcmp(name, "mailq") == 0)
+		return mailq_main();
+	if (strcmp(name, "newaliases") == 0)
+		return newaliases_main();
+	if (strcmp(name, "makemap") == 0)
+		return makemap_main();
+	sock = sendmail_path("SMTPD_CONTROL_SOCKET", SMTPD_SOCKET);
 
 	while ((ch = getopt(argc, argv, "s:")) != -1) {
 		switch (ch) {

@@ -34,6 +34,8 @@ static pid_t		 child_pids[PROC_COUNT];
 static int		 shutting_down;
 static struct event	 ev_sigterm, ev_sigint, ev_sigchld, ev_sighup;
 
+static void	 listener_unlink_local(void);
+
 struct child_log {
 	struct event	 ev;
 	enum smtp_proc	 proc;
@@ -89,6 +91,7 @@ parent_shutdown(int status)
 	int		 wstatus;
 
 	shutting_down = 1;
+	offline_stop();
 	for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
 		if (child_pids[p] > 0)
 			kill(child_pids[p], SIGTERM);
@@ -106,8 +109,10 @@ parent_shutdown(int status)
 			    (int)pid, describe_exit(wstatus));
 		child_pids[p] = 0;
 	}
-	if (env != NULL)
+	if (env != NULL) {
 		unlink(env->control_socket);
+		listener_unlink_local();
+	}
 	log_info("smtpd exiting");
 	exit(status);
 }
@@ -124,7 +129,8 @@ parent_reap(void)
 			if (child_pids[p] == pid)
 				break;
 		if (p == PROC_COUNT) {
-			mda_reaped(pid, status);
+			if (!offline_reaped(pid))
+				mda_reaped(pid, status);
 			continue;
 		}
 		child_pids[p] = 0;
@@ -323,11 +329,60 @@ parent_start_children(int argc, char **argv, const char *conffile,
 	}
 }
 
+/*
+ * The local submission socket: any local user may connect, and who did
+ * is read from the socket by lookup, so its mode is open to all.  As
+ * for the control socket, a live daemon's socket is never taken over.
+ */
+static int
+listener_bind_local(struct listener *l)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&l->ss;
+	int			 fd;
+	mode_t			 old;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)sun, sizeof(*sun)) == 0)
+		fatalx("%s: another smtpd is running", sun->sun_path);
+	close(fd);
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return -1;
+	old = umask(S_IXUSR | S_IXGRP | S_IXOTH);
+	if (bind(fd, (struct sockaddr *)sun, sizeof(*sun)) == -1) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (chmod(sun->sun_path, 0666) == -1 || listen(fd, 128) == -1) {
+		close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+static void
+listener_unlink_local(void)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (l->flags & LISTEN_LOCAL)
+			unlink(((struct sockaddr_un *)&l->ss)->sun_path);
+}
+
 static int
 listener_bind(struct listener *l)
 {
 	int	 fd, on = 1;
 
+	if (l->flags & LISTEN_LOCAL)
+		return listener_bind_local(l);
 	if ((fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) == -1)
 		return -1;
@@ -408,6 +463,7 @@ parent_prepare_dirs(void)
 	}
 	if (mkdir_owned(env->queue_dir, 0700, uid, gid) == -1)
 		fatal("queue directory %s", env->queue_dir);
+	offline_prepare();
 }
 
 static void
@@ -554,8 +610,11 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	parent_prepare_dirs();
 	TAILQ_FOREACH(l, &env->listeners, entry)
-		if (listener_bind(l) == -1)
+		if (listener_bind(l) == -1) {
+			if (l->flags & LISTEN_LOCAL)
+				fatal("cannot listen on socket %s", l->addr);
 			fatal("cannot listen on %s port %d", l->addr, l->port);
+		}
 	if (env->control_group[0] != '\0') {
 		struct group	*gr;
 
@@ -598,6 +657,7 @@ main(int argc, char *argv[])
 
 	log_info("smtpd starting: queue=%s control=%s", env->queue_dir,
 	    env->control_socket);
+	offline_start();
 	event_dispatch();
 	fatalx("event loop ended");
 }

@@ -24,6 +24,11 @@
 #define SMTPD_CONFIG		"/etc/smtpd/smtpd.conf"
 #define SMTPD_QUEUE_DIR		"/var/spool/smtpd"
 #define SMTPD_SOCKET		"/var/run/smtpd.sock"
+#define SMTPD_SUBMIT_SOCKET	"/var/run/smtpd-submit.sock"
+#define SMTPD_SUBMIT_NAME	"smtpd-submit.sock"	/* beside control */
+#define SMTPD_OFFLINE_DIR	"/var/spool/smtpd-offline"
+#define SMTPD_SUBMIT_GROUP	"_smtpsub"	/* may write offline files */
+#define SMTPD_OFFLINE_MAX	(SMTPD_MAXMESSAGESIZE + 64 * 1024)
 #define SMTPD_EMPTY_DIR		"/var/empty"
 #define SMTPD_USER		"_smtpd"
 #define SMTPD_QUEUE_USER	"_smtpq"
@@ -96,6 +101,8 @@ enum imsg_type {
 	IMSG_LOOKUP_SMTP_DATA,		/* ... or is refused */
 	IMSG_SMTP_LOOKUP_TLS,		/* STARTTLS done: forget the login */
 	IMSG_SMTP_LOOKUP_CLOSE,		/* the session is over */
+	IMSG_LOOKUP_SMTP_LOCAL,		/* before CONNECT: the local user */
+	IMSG_LOOKUP_SMTP_WARN,		/* before MAIL: a sender to mark */
 
 	IMSG_SMTP_AUTH_CHECK,
 	IMSG_AUTH_LOOKUP_RESULT,	/* lookup learns the login first */
@@ -192,6 +199,7 @@ TAILQ_HEAD(pki_list, pki);
 #define LISTEN_AUTH_PLAINTEXT	0x10	/* also offer AUTH without TLS */
 #define LISTEN_REJECT_NULL	0x20	/* refuse MAIL FROM:<> */
 #define LISTEN_REQUIRE_SENDER	0x40	/* <> must name a From: */
+#define LISTEN_LOCAL		0x80	/* the local submission socket */
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
@@ -272,6 +280,8 @@ struct smtpd_config {
 	enum smtp_allow		 vrfy;
 	enum smtp_allow		 expn;
 	char			 killfile[TABLE_NAMESZ];	/* "" none */
+	char			 offline_dir[PATH_MAX];
+	char			 submit_group[LOGIN_NAME_MAX];	/* "" none */
 	struct listener_list	 listeners;
 	uint32_t		 nlisteners;
 	struct table_list	 tables;
@@ -319,6 +329,12 @@ struct passwd;
 char		*forward_read(const struct passwd *, char *, size_t);
 void		 forward_lookup(struct imsg *);
 int		 forward_allows(const struct passwd *, const char *);
+
+/* offline.c: the offline directory, submitted at start. */
+void		 offline_prepare(void);
+void		 offline_start(void);
+void		 offline_stop(void);
+int		 offline_reaped(pid_t);
 
 /* The roles' entry points. */
 void	smtp_main(void) __attribute__((__noreturn__));

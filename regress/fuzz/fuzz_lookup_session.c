@@ -138,6 +138,12 @@ lookup_vrfy_expn(uint32_t id, const char *name, int privileged, int expn)
 {
 }
 
+int
+lookup_domain_is_local(const char *domain)
+{
+	return domain[0] == '\0' || strcmp(domain, "localhost") == 0;
+}
+
 /* Routing: one local user, and an alias member elsewhere. */
 void
 rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,

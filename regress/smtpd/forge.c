@@ -15,6 +15,9 @@
  *			would; at RCPT, ask with the facts the listener
  *			used to vouch for
  *	connect-pipe	at connect, hand lookup a pipe instead of the socket
+ *	connect-local	at connect, hand lookup a socket of a pair of our
+ *			own, as if root had connected to the submission
+ *			socket
  *	connect-reuse	at the second connect, hand lookup the first
  *			session's socket
  *	commit-fd	at commit, first send a commit with a descriptor
@@ -25,6 +28,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +182,17 @@ __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 			close(b->fd);
 			b->fd = q[0];
 			log_info("forge: handed lookup a pipe at connect");
+		} else if (scenario("connect-local")) {
+			int	 sv[2];
+
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+			    sv) == -1)
+				fatal("forge: socketpair");
+			close(b->fd);
+			b->fd = sv[0];
+			kept_socket = sv[1];
+			log_info("forge: handed lookup a local socket of our "
+			    "own at connect");
 		} else if (scenario("connect-reuse")) {
 			if (kept_socket == -1) {
 				if ((kept_socket = dup(b->fd)) == -1)

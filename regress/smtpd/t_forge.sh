@@ -121,6 +121,28 @@ connect_with_a_pipe_is_refused_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case connect_with_a_local_socket_of_its_own_is_refused cleanup
+connect_with_a_local_socket_of_its_own_is_refused_head()
+{
+	atf_set descr "A local session is attested by the submission" \
+	    "socket's name and the peer credentials; a socket pair of the" \
+	    "listener's own, whose peer is root, is refused"
+}
+connect_with_a_local_socket_of_its_own_is_refused_body()
+{
+	export SMTPD_FORGE=connect-local
+	smtpd_start
+	greeting > reply
+	grep -q "^421 " reply || atf_fail "greeted: $(cat reply)"
+	wait_log "lookup session=[0-9a-f]+ result=refused reason=\"not a connection to the submission socket\"" ||
+	    atf_fail "not logged"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+}
+connect_with_a_local_socket_of_its_own_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case connect_with_another_sessions_socket_is_refused cleanup
 connect_with_another_sessions_socket_is_refused_head()
 {
@@ -221,6 +243,7 @@ atf_init_test_cases()
 	atf_add_test_case forged_routing_is_refused
 	atf_add_test_case forged_login_does_not_relay
 	atf_add_test_case connect_with_a_pipe_is_refused
+	atf_add_test_case connect_with_a_local_socket_of_its_own_is_refused
 	atf_add_test_case connect_with_another_sessions_socket_is_refused
 	atf_add_test_case commit_with_a_descriptor_is_refused
 	atf_add_test_case commit_of_another_message_is_refused
