@@ -89,6 +89,8 @@ accounts()
 
 do_install()
 {
+	# A DESTDIR that does not exist yet is made, as make(1) users expect.
+	[ -z "$DESTDIR" ] || mkdir -p "$DESTDIR"
 	mkdirs "$PREFIX/share/smtpd"
 	[ $root -eq 1 ] && [ -z "$DESTDIR" ] && accounts
 	put 0555 "$top/smtpd/smtpd" "$SBINDIR/smtpd"
