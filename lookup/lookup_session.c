@@ -146,6 +146,10 @@ session_transaction_clear(struct session *s)
 static void
 session_free(struct session *s)
 {
+	/* What the queue still holds of it goes too. */
+	if (s->ready)
+		proc_compose(PROC_QUEUE, IMSG_LOOKUP_QUEUE_CLOSE, s->id, -1,
+		    NULL, 0);
 	if (s->client != NULL && --s->client->count == 0) {
 		RB_REMOVE(client_tree, &clients, s->client);
 		free(s->client);
@@ -301,6 +305,19 @@ session_connect_reply(struct session *s, uint32_t status, const char *text)
 	proc_close(PROC_SMTP, b);
 }
 
+/* A connect refused before it became a session. */
+static void
+session_connect_refused(uint32_t id)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, id, -1);
+	imsg_add_u32(b, LOOKUP_TEMPFAIL);
+	imsg_add_string(b, "421 4.3.0 Try again later");
+	imsg_add_string(b, "");
+	proc_close(PROC_SMTP, b);
+}
+
 /* The client's confirmed name, if any, is judged too. */
 static void
 session_connect_named(void *arg, const char *name)
@@ -378,14 +395,22 @@ session_connect(struct imsg *imsg)
 	struct killfile	*kf = lookup_killfile();
 	const char	*why;
 
-	if (proc_valid(PROC_SMTP, imsg, 1) == -1)
+	if (imsg_end(imsg) == -1) {
+		proc_refuse(PROC_SMTP, imsg, "malformed");
 		return;
+	}
 	if (imsg->hdr.peerid == 0 || session_find(imsg->hdr.peerid) != NULL) {
 		proc_refuse(PROC_SMTP, imsg, "session id in use");
 		return;
 	}
-	if (nsessions >= SESSIONS_MAX) {
-		proc_refuse(PROC_SMTP, imsg, "too many sessions");
+	/*
+	 * Out of descriptors here, or too many sessions: the listener may
+	 * be honest and its client is told to come back.
+	 */
+	if (imsg->fd == -1 || nsessions >= SESSIONS_MAX) {
+		proc_refuse(PROC_SMTP, imsg, imsg->fd == -1 ?
+		    "descriptor missing" : "too many sessions");
+		session_connect_refused(imsg->hdr.peerid);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)

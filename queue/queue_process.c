@@ -144,6 +144,9 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_LOOKUP_QUEUE_CREATE:
 			receive_create(imsg);
 			return;
+		case IMSG_LOOKUP_QUEUE_CLOSE:
+			receive_close(imsg);
+			return;
 		}
 		break;
 	case PROC_PARENT:

@@ -56,6 +56,7 @@ struct incoming {
 	int			 error;		/* an errno once writing failed */
 	int			 commit_wanted;
 	uint64_t		 size;		/* what the listener sent */
+	time_t			 touched;	/* made, or bytes came */
 };
 
 /* Envelopes from lookup for the message it asks for next. */
@@ -74,6 +75,8 @@ incoming_cmp(struct incoming *a, struct incoming *b)
 }
 RB_GENERATE_STATIC(incoming_tree, incoming, node, incoming_cmp);
 static struct incoming_tree	 incomings = RB_INITIALIZER(&incomings);
+static size_t			 nincoming;	/* the listener's, open */
+static struct event		 sweep_ev;
 
 /*
  * Commits wait here until the messages already read from the listener
@@ -119,6 +122,8 @@ incoming_pipe_close(struct incoming *in)
 static void
 incoming_free(struct incoming *in)
 {
+	if (in->session != 0)
+		nincoming--;
 	incoming_pipe_close(in);
 	if (in->filefd != -1)
 		close(in->filefd);
@@ -178,6 +183,7 @@ incoming_read(int fd, short event, void *arg)
 			in->eof = 1;
 			break;
 		}
+		in->touched = time(NULL);
 		if ((size_t)in->received > limit) {
 			in->error = EFBIG;
 			break;
@@ -221,13 +227,73 @@ receive_envelope(struct imsg *imsg)
 }
 
 /*
+ * Drop the messages of a session still being received: those it left
+ * without a commit or a rollback when it asks for another, or all when
+ * it is over.  A commit still waiting for its bytes is answered, as its
+ * session waits for that answer; once a session is over nobody does.
+ */
+static void
+receive_abandon(uint32_t session, int over)
+{
+	struct incoming	*in, *next;
+
+	RB_FOREACH_SAFE(in, incoming_tree, &incomings, next) {
+		if (in->session != session || in->committing)
+			continue;
+		if (in->commit_wanted && !over)
+			continue;
+		log_warnx("queue: msgid=%08x session=%08x result=abandoned",
+		    in->msgid, session);
+		store_message_abort(in->msgid, NULL, 0);
+		incoming_free(in);
+	}
+}
+
+/* Lookup says a session of the listener is over. */
+void
+receive_close(struct imsg *imsg)
+{
+	proc_check(PROC_LOOKUP, imsg);
+	receive_abandon(imsg->hdr.peerid, 1);
+}
+
+/*
+ * A message no byte has come for in longer than any session may stay
+ * silent is dropped, a commit that waits for bytes that never come is
+ * failed: the listener cannot hold spool files open for ever.
+ */
+static void
+receive_sweep(int fd, short event, void *arg)
+{
+	struct incoming	*in, *next;
+	struct timeval	 tv = { 30, 0 };
+	time_t		 now = time(NULL), limit;
+
+	limit = env->timeout_data > env->timeout_command ?
+	    env->timeout_data : env->timeout_command;
+	RB_FOREACH_SAFE(in, incoming_tree, &incomings, next) {
+		if (in->session == 0 || in->committing ||
+		    now - in->touched <= limit + 30)
+			continue;
+		log_warnx("queue: msgid=%08x session=%08x result=abandoned "
+		    "reason=idle", in->msgid, in->session);
+		if (in->commit_wanted)
+			queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session, 1,
+			    in->msgid, -1);
+		store_message_abort(in->msgid, NULL, 0);
+		incoming_free(in);
+	}
+	evtimer_add(&sweep_ev, &tv);
+}
+
+/*
  * Lookup has routed a transaction: make the message file and a pipe to
  * it, and give the listener the pipe's write end.
  */
 void
 receive_create(struct imsg *imsg)
 {
-	struct incoming	*in, *next;
+	struct incoming	*in;
 	uint32_t	 msgid, n, session = imsg->hdr.peerid;
 	size_t		 i;
 	int		 fd, p[2], err;
@@ -241,14 +307,14 @@ receive_create(struct imsg *imsg)
 	 * commit or a rollback is abandoned, so that a listener cannot pile
 	 * up open files here.
 	 */
-	RB_FOREACH_SAFE(in, incoming_tree, &incomings, next) {
-		if (in->session != session || in->committing ||
-		    in->commit_wanted)
-			continue;
-		log_warnx("queue: msgid=%08x session=%08x result=abandoned",
-		    in->msgid, session);
-		store_message_abort(in->msgid, NULL, 0);
-		incoming_free(in);
+	receive_abandon(session, 0);
+	/* Each session holds one at a time; so many means a lying one. */
+	if (nincoming >= env->max_sessions) {
+		log_warnx("queue: session=%08x result=tempfail "
+		    "reason=\"too many messages being received\"", session);
+		staged_clear();
+		queue_reply(IMSG_QUEUE_SMTP_CREATE, session, 1, 0, -1);
+		return;
 	}
 	if (staged.bad) {
 		staged_clear();
@@ -287,6 +353,8 @@ receive_create(struct imsg *imsg)
 	}
 	in->filefd = fd;
 	in->pipefd = p[0];
+	in->touched = time(NULL);
+	nincoming++;
 	event_set(&in->ev, in->pipefd, EV_READ | EV_PERSIST, incoming_read,
 	    in);
 	event_add(&in->ev, NULL);
@@ -453,6 +521,7 @@ receive_commit(struct imsg *imsg)
 		return;
 	in->commit_wanted = 1;
 	in->size = size;
+	in->touched = time(NULL);
 	incoming_check(in);
 }
 
@@ -473,5 +542,9 @@ receive_rollback(struct imsg *imsg)
 void
 receive_init(void)
 {
+	struct timeval	 tv = { 30, 0 };
+
 	evtimer_set(&commit_ev, queue_commit_run, NULL);
+	evtimer_set(&sweep_ev, receive_sweep, NULL);
+	evtimer_add(&sweep_ev, &tv);
 }

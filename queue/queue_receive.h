@@ -10,6 +10,7 @@ struct imsg;
 void	receive_init(void);
 void	receive_envelope(struct imsg *);	/* from lookup */
 void	receive_create(struct imsg *);		/* from lookup */
+void	receive_close(struct imsg *);		/* from lookup */
 void	receive_commit(struct imsg *);		/* from smtp */
 void	receive_rollback(struct imsg *);	/* from smtp */
 

@@ -146,6 +146,7 @@ auth_check(struct imsg *imsg)
 	char		 name[TABLE_NAMESZ], addr[NI_MAXHOST];
 	char		 user[AUTH_USER_MAX + 1];
 	char		 password[AUTH_PASSWORD_MAX + 1];
+	char		 ukey[TABLE_NAMESZ + AUTH_USER_MAX + 2];
 	uint32_t	 session = imsg->hdr.peerid, status;
 	time_t		 now;
 	int		 delay, ok;
@@ -166,8 +167,10 @@ auth_check(struct imsg *imsg)
 		return;
 	}
 
+	/* A user is counted per table: the same name elsewhere is another. */
+	(void)snprintf(ukey, sizeof(ukey), "%s:%s", name, user);
 	now = auth_now();
-	switch (limiter_blocked(limiter, addr, user, now)) {
+	switch (limiter_blocked(limiter, addr, ukey, now)) {
 	case LIMITER_NETWORK:
 		explicit_bzero(password, sizeof(password));
 		auth_log(addr, user, "blocked", "network");
@@ -183,15 +186,15 @@ auth_check(struct imsg *imsg)
 	ok = creds_verify(t, user, password) == AUTH_OK;
 	explicit_bzero(password, sizeof(password));
 	if (ok) {
-		limiter_success(limiter, user);
+		limiter_success(limiter, ukey);
 		auth_log(addr, user, "ok", NULL);
 		auth_reply(session, AUTH_OK, name, user);
 		return;
 	}
-	if ((delay = limiter_failure(limiter, addr, user, now)) == -1)
+	if ((delay = limiter_failure(limiter, addr, ukey, now)) == -1)
 		fatal("auth: limiter");
 	/* The failure that reaches the network's limit is answered so. */
-	if (limiter_blocked(limiter, addr, user, now) == LIMITER_NETWORK) {
+	if (limiter_blocked(limiter, addr, ukey, now) == LIMITER_NETWORK) {
 		status = AUTH_BLOCKED;
 		auth_log(addr, user, "blocked", "network");
 	} else {

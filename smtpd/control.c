@@ -33,7 +33,12 @@ struct control_client {
 	uid_t				 uid;
 	int				 closing;
 	uint32_t			 pending;	/* awaiting an answer */
+	enum smtp_proc			 owed;		/* ... from whom */
+	size_t				 lines;		/* of it so far */
 };
+
+/* The most lines the listener may answer one request with. */
+#define CONTROL_SMTP_LINES	64
 
 static TAILQ_HEAD(, control_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct event	 control_ev;
@@ -98,6 +103,8 @@ control_forward(struct control_client *c, enum smtp_proc to, uint32_t type)
 {
 	proc_compose(to, type, c->id, -1, NULL, 0);
 	c->pending = type;
+	c->owed = to;
+	c->lines = 0;
 }
 
 /*
@@ -135,6 +142,7 @@ control_queue_target(struct control_client *c, struct imsg *imsg)
 	imsg_add_u64(b, id);
 	proc_close(PROC_QUEUE, b);
 	c->pending = type;
+	c->owed = PROC_QUEUE;
 	return 0;
 }
 
@@ -159,6 +167,8 @@ control_pause(struct control_client *c, struct imsg *imsg)
 	imsg_add_u32(b, what);
 	proc_close(to, b);
 	c->pending = imsg->hdr.type;
+	c->owed = to;
+	c->lines = 0;
 	return 0;
 }
 
@@ -189,6 +199,7 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		imsg_add_string(b, name);
 		proc_close(PROC_LOOKUP, b);
 		c->pending = IMSG_CTL_UPDATE_TABLE;
+		c->owed = PROC_LOOKUP;
 		return 0;
 	}
 	case IMSG_CTL_SHOW_QUEUE:
@@ -345,6 +356,16 @@ control_relay_answer(enum smtp_proc from, struct imsg *imsg)
 			break;
 	if (c == NULL)
 		return;		/* the client left before the answer */
+	/*
+	 * The listener speaks only when it owes this client an answer, and
+	 * briefly: it cannot answer for another process or fill our memory.
+	 */
+	if (from == PROC_SMTP && (c->pending == IMSG_NONE ||
+	    c->owed != PROC_SMTP || (imsg->hdr.type == IMSG_CTL_LINE &&
+	    ++c->lines > CONTROL_SMTP_LINES))) {
+		proc_refuse(from, imsg, "answer not owed");
+		return;
+	}
 	if (c->pending == IMSG_CTL_SHOW_STATS &&
 	    imsg->hdr.type == IMSG_CTL_END) {
 		if (from == PROC_SMTP) {

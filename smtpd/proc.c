@@ -33,6 +33,9 @@ struct peer {
 	proc_dispatch_fn	 dispatch;
 };
 
+/* Answers to the listener that may wait before it is read no more. */
+#define PROC_SMTP_BACKLOG	1024
+
 static struct peer	 peers[PROC_COUNT];
 static enum smtp_proc	 proc_self = PROC_PARENT;
 
@@ -93,6 +96,13 @@ proc_peer_update(enum smtp_proc p)
 
 	if (imsgbuf_pending(&peer->ibuf))
 		events |= EV_WRITE;
+	/*
+	 * A listener that does not read our answers gets no more of its
+	 * questions read until it does: it cannot grow our memory.
+	 */
+	if (p == PROC_SMTP && proc_self != PROC_PARENT &&
+	    peer->ibuf.wqlen > PROC_SMTP_BACKLOG)
+		events &= ~EV_READ;
 	if (peer->events == events)
 		return;
 	if (peer->events)

@@ -130,19 +130,41 @@ ctl_copy(int fd)
 }
 
 /*
+ * Control characters as a backslash and three octal digits, but the
+ * tab, which separates the fields of show queue.
+ */
+static void
+ctl_escape(char *dst, size_t size, const char *src)
+{
+	const unsigned char	*p;
+	size_t			 n = 0;
+
+	for (p = (const unsigned char *)src; *p != '\0' && n + 5 < size; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			(void)snprintf(dst + n, 5, "\\%03o", *p);
+			n += 4;
+		} else
+			dst[n++] = *p;
+	}
+	dst[n] = '\0';
+}
+
+/*
  * Print one message of the answer.  Returns 0 or 1 (the exit status)
  * for the last message, -1 for a line with more to come.
  */
 static int
 ctl_print(struct imsg *imsg)
 {
-	char	 text[CTL_LINE_MAX];
+	char	 raw[CTL_LINE_MAX], text[4 * CTL_LINE_MAX];
 
-	imsg_get_string(imsg, text, sizeof(text));
+	imsg_get_string(imsg, raw, sizeof(raw));
 	if (imsg_end(imsg) == -1) {
 		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
 		return 1;
 	}
+	/* Whatever a process wrote, no terminal escape reaches the screen. */
+	ctl_escape(text, sizeof(text), raw);
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_LINE:
 		printf("%s\n", text);

@@ -110,6 +110,7 @@ enum imsg_type {
 
 	IMSG_LOOKUP_QUEUE_ENVELOPE,	/* one envelope, in its text format */
 	IMSG_LOOKUP_QUEUE_CREATE,	/* a message file for a session */
+	IMSG_LOOKUP_QUEUE_CLOSE,	/* the session is over */
 	IMSG_QUEUE_SMTP_CREATE,		/* with the write end of a pipe */
 	IMSG_SMTP_QUEUE_COMMIT,
 	IMSG_QUEUE_SMTP_COMMIT,

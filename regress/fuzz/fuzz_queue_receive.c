@@ -225,6 +225,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((env = calloc(1, sizeof(*env))) == NULL)
 		abort();
 	env->max_message_size = 4096;
+	env->max_sessions = 16;
 	for (i = 0; i < SESSIONS; i++)
 		sess[i].pipe = -1;
 	return 0;

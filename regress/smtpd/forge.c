@@ -25,6 +25,9 @@
  *			and after the answer roll back the committed one
  *	keep-pipe	keep the pipe of each message; at the next message,
  *			write into the kept one
+ *	no-rollback	never roll a message back: a session that goes in
+ *			the middle of DATA leaves it to the queue
+ *	control-lines	answer smtpctl's show stats with 100 lines more
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -166,6 +169,42 @@ forge_commit_other(struct ibuf *real)
 	log_info("forge: committed a message that is not ours");
 }
 
+/* Whether this is the smtp process: it started in smtp_main(). */
+static int	 listener;
+
+static int
+is_listener(void)
+{
+	return listener;
+}
+
+void	__real_smtp_main(void) __attribute__((__noreturn__));
+void	__wrap_smtp_main(void) __attribute__((__noreturn__));
+
+void
+__wrap_smtp_main(void)
+{
+	listener = 1;
+	__real_smtp_main();
+}
+
+/* More answer lines than a request of smtpctl gets from the listener. */
+static void
+forge_control_lines(uint32_t client)
+{
+	struct ibuf	*b;
+	char		 line[64];
+	int		 i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "forged line %d", i);
+		b = imsg_create(IMSG_CTL_LINE, client, -1);
+		imsg_add_string(b, line);
+		__real_proc_close(PROC_CONTROL, b);
+	}
+	log_info("forge: sent control 100 lines more");
+}
+
 void
 __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 {
@@ -222,6 +261,20 @@ __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 			forge_commit_fd(b);
 		else if (scenario("commit-other"))
 			forge_commit_other(b);
+		break;
+	case IMSG_SMTP_QUEUE_ROLLBACK:
+		if (scenario("no-rollback")) {
+			log_info("forge: kept a message from being rolled back");
+			free(b->buf);
+			free(b);
+			return;
+		}
+		break;
+	case IMSG_CTL_END:
+		/* Other processes answer control too; only ours lies. */
+		if (scenario("control-lines") && p == PROC_CONTROL &&
+		    is_listener())
+			forge_control_lines(header_peerid(b));
 		break;
 	}
 	__real_proc_close(p, b);

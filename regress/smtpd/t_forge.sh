@@ -238,6 +238,71 @@ a_kept_pipe_reaches_nothing_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case abandoned_messages_are_dropped cleanup
+abandoned_messages_are_dropped_head()
+{
+	atf_set descr "A message the listener neither commits nor rolls back" \
+	    "is dropped by the queue once its session is over"
+}
+abandoned_messages_are_dropped_body()
+{
+	export SMTPD_FORGE=no-rollback
+	smtpd_start
+	python3 - "$(port)" "$MAILUSER@localhost" <<'PY' || atf_fail "no DATA"
+import socket, sys
+port, rcpt = int(sys.argv[1]), sys.argv[2]
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", port), 20)
+    f = s.makefile("rb")
+    f.readline()
+    for cmd in (b"EHLO c", b"MAIL FROM:<a@example.org>",
+                b"RCPT TO:<" + rcpt.encode() + b">", b"DATA"):
+        s.sendall(cmd + b"\r\n")
+        while True:
+            line = f.readline()
+            if line[3:4] != b"-":
+                break
+    assert line.startswith(b"354"), line
+    s.sendall(b"Subject: left behind\r\n\r\n" + b"x" * 10000 + b"\r\n")
+    s.close()
+PY
+	wait_log "forge: kept a message from being rolled back" 5 ||
+	    atf_fail "the forgery did not happen"
+	wait_log "queue: msgid=[0-9a-f]+ session=[0-9a-f]+ result=abandoned" 5 ||
+	    atf_fail "the queue kept them"
+	wait_until sh -c '[ -z "$(find spool/incoming -type f)" ]' ||
+	    atf_fail "spool files were left: $(ls spool/incoming)"
+	still_serving
+}
+abandoned_messages_are_dropped_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case control_takes_only_owed_answers cleanup
+control_takes_only_owed_answers_head()
+{
+	atf_set descr "The control process passes on only the few lines the" \
+	    "listener owes a request, and refuses the rest"
+}
+control_takes_only_owed_answers_body()
+{
+	export SMTPD_FORGE=control-lines
+	smtpd_start
+	"$SMTPCTL" -s smtpd.sock show stats > stats 2>&1
+	wait_log "forge: sent control 100 lines more" ||
+	    atf_fail "the forgery did not happen"
+	wait_log "control: result=refused .*reason=\"answer not owed\"" ||
+	    atf_fail "not refused"
+	[ "$(grep -c 'forged line' stats)" -le 64 ] ||
+	    atf_fail "all the forged lines reached smtpctl"
+	still_serving
+}
+control_takes_only_owed_answers_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case forged_routing_is_refused
@@ -248,4 +313,6 @@ atf_init_test_cases()
 	atf_add_test_case commit_with_a_descriptor_is_refused
 	atf_add_test_case commit_of_another_message_is_refused
 	atf_add_test_case a_kept_pipe_reaches_nothing
+	atf_add_test_case abandoned_messages_are_dropped
+	atf_add_test_case control_takes_only_owed_answers
 }
