@@ -30,7 +30,8 @@ RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o
 SMTPD_OBJS	 = smtpd/smtpd.o smtpd/proc.o smtpd/parse.o smtpd/config.o \
 		   smtpd/smtp.o smtpd/smtp_session.o smtpd/smtp_data.o \
 		   smtpd/smtp_auth.o smtpd/auth.o \
-		   smtpd/mta.o smtpd/mda.o smtpd/control.o smtpd/io.o \
+		   smtpd/mta.o smtpd/mta_session.o smtpd/mta_dns.o \
+		   smtpd/mta_reply.o smtpd/mda.o smtpd/control.o smtpd/io.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o \

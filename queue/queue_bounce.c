@@ -54,6 +54,9 @@ status_code(const char *err, enum bounce_kind kind, char *out, size_t len)
 		if ((*p == '4' || *p == '5') && p[1] == '.' &&
 		    sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 &&
 		    (p == err || isspace((unsigned char)p[-1]))) {
+			/* A temporary condition that outlived the queue is final. */
+			if (kind == BOUNCE_FAILED && a == 4)
+				a = 5;
 			snprintf(out, len, "%d.%d.%d", a, b, c);
 			return;
 		}
@@ -148,6 +151,8 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 		fprintf(out, "Original-Recipient: %s\n", e->dsn_orcpt);
 	fprintf(out, "Action: %s\n", failed ? "failed" : "delayed");
 	fprintf(out, "Status: %s\n", status);
+	if (e->remote_mta[0] != '\0')
+		fprintf(out, "Remote-MTA: dns; %s\n", e->remote_mta);
 	/* An SMTP reply is "smtp"; a local agent's words are not. */
 	fprintf(out, "Diagnostic-Code: %s; %s\n", isdigit((unsigned char)err[0])
 	    && isdigit((unsigned char)err[1]) && isdigit((unsigned char)err[2])
