@@ -109,6 +109,9 @@ regress/fuzz/fuzz_smtp_addr: regress/fuzz/fuzz_smtp_addr.c smtpd/smtp_addr.c
 regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
 
+regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell pkg-config --libs libbsd-overlay)
+
 fuzz: regress/fuzz/fuzz_smtp_addr regress/fuzz/fuzz_envelope
 	mkdir -p /tmp/smtpd-fuzz/smtp_addr /tmp/smtpd-fuzz/envelope
 	regress/fuzz/fuzz_smtp_addr -max_total_time=$(FUZZ_SECONDS) \

@@ -162,3 +162,97 @@ add_creds()
 {
 	printf '%s %s\n' "$2" "$(openssl passwd -6 "$3")" >> "$1"
 }
+
+# ------------------------------------------------------------------
+# Outbound relay: a DNS server and receivers of the test's own.  Each
+# listens on an address of 127.0.0.0/8 of its own, so that receivers
+# can share one port (mta mx-port), as mail exchangers share port 25.
+
+# port_listening ADDRESS PORT: a TCP socket listens there.
+port_listening()
+{
+	ss -Hltn "src $1:$2" 2>/dev/null | grep -q .
+}
+
+# dns_start: nsd on 127.0.0.1 (its port in dns.port) serving the zone
+# "test.", whose records are read from stdin, relative to "test.".
+dns_start()
+{
+	W=$(pwd)
+	free_port > dns.port
+	{
+		printf '$ORIGIN test.\n$TTL 60\n'
+		printf '@ IN SOA ns.test. admin.test. 1 3600 600 86400 60\n'
+		printf '@ IN NS ns.test.\nns IN A 127.0.0.1\n'
+		cat
+	} > test.zone
+	cat > nsd.conf <<CONF
+server:
+	ip-address: 127.0.0.1@$(cat dns.port)
+	do-ip6: no
+	username: ""
+	chroot: ""
+	zonesdir: "$W"
+	database: ""
+	pidfile: "$W/nsd.pid"
+	xfrdfile: "$W/nsd.xfrd"
+	zonelistfile: "$W/nsd.zones"
+	logfile: "$W/nsd.log"
+	server-count: 1
+remote-control:
+	control-enable: no
+zone:
+	name: "test"
+	zonefile: "test.zone"
+CONF
+	/usr/sbin/nsd -d -c "$W/nsd.conf" >nsd.out 2>&1 &
+	echo $! > nsd.ppid
+	wait_until grep -q "nsd started" nsd.log 2>/dev/null ||
+	    atf_fail "nsd did not start: $(cat nsd.out nsd.log 2>/dev/null)"
+}
+
+dns_port()
+{
+	cat dns.port
+}
+
+# sink_start ADDRESS PORT [OPTION ...]: Postfix's smtp-sink there, each
+# connection and command logged to sink-ADDRESS.log.
+sink_start()
+{
+	_addr=$1 _port=$2
+	shift 2
+	if [ "$(id -u)" -eq 0 ]; then
+		set -- -u nobody "$@"
+	fi
+	smtp-sink -v "$@" "$_addr:$_port" 100 >"sink-$_addr.log" 2>&1 &
+	echo $! >> receivers.pid
+	wait_until port_listening "$_addr" "$_port" ||
+	    atf_fail "smtp-sink did not start: $(cat "sink-$_addr.log")"
+}
+
+# fake_start ADDRESS PORT MODE [ARG]: regress/fakesmtp.py there,
+# logging to fake-ADDRESS.log.
+fake_start()
+{
+	python3 "$TOP/regress/fakesmtp.py" "$@" >"fake-$1.log" 2>&1 &
+	echo $! >> receivers.pid
+	wait_until port_listening "$1" "$2" ||
+	    atf_fail "fakesmtp did not start: $(cat "fake-$1.log")"
+}
+
+# Stop the DNS server and the receivers; for cleanup routines.
+relay_cleanup()
+{
+	smtpd_cleanup
+	if [ -f nsd.ppid ]; then
+		kill -TERM "$(cat nsd.ppid)" 2>/dev/null
+		wait_gone "$(cat nsd.ppid)"
+	fi
+	if [ -f receivers.pid ]; then
+		for _p in $(cat receivers.pid); do
+			kill -TERM "$_p" 2>/dev/null
+		done
+	fi
+	return 0
+}

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <tls.h>
 #include <unistd.h>
 
@@ -550,6 +551,7 @@ mta_load(void)
 {
 	struct action	*a;
 	struct table	*t, *copy;
+	struct tls	*ctx;
 	const char	*names[2];
 	char		 err[256];
 	uint8_t		*ca;
@@ -575,6 +577,8 @@ mta_load(void)
 		}
 	}
 
+	/* Certificate times are read in local time: the zone, now. */
+	tzset();
 	if (tls_init() == -1)
 		fatalx("mta: tls_init");
 	if ((tls_verify = tls_config_new()) == NULL ||
@@ -591,6 +595,14 @@ mta_load(void)
 	tls_config_insecure_noverifycert(tls_noverify);
 	tls_config_insecure_noverifyname(tls_noverify);
 	tls_config_insecure_noverifytime(tls_noverify);
+	/* The TLS library reads its own configuration at first use: now. */
+	for (i = 0; i < 2; i++) {
+		if ((ctx = tls_client()) == NULL ||
+		    tls_configure(ctx, i ? tls_verify : tls_noverify) == -1)
+			fatalx("mta: tls_configure: %s", ctx != NULL ?
+			    tls_error(ctx) : "tls_client");
+		tls_free(ctx);
+	}
 }
 
 void
