@@ -134,23 +134,65 @@ mta_host_ok(const struct mta_addr *a)
 
 /*
  * The next address at or after *i that a new connection may go to:
- * not backed off, under its session limit.  *i moves past it.
+ * not backed off, under its session limit.  A host that is only busy
+ * does not send mail on to less preferred ones: those are for hosts
+ * that are down.  With take, the address is counted as in use and *i
+ * moves past it.
  */
-const struct mta_addr *
-mta_route_next_addr(struct mta_route *r, size_t *i)
+static const struct mta_addr *
+mta_route_addr(struct mta_route *r, size_t *i, int take)
 {
 	struct mta_host	*h;
 	time_t		 now = time(NULL);
+	int		 busy = -1;
 
 	for (; *i < r->naddrs; (*i)++) {
+		if (busy != -1 && r->addrs[*i].pref > busy)
+			break;
 		h = mta_host_find(&r->addrs[*i].ss, r->addrs[*i].sslen);
-		if (h->down_until > now ||
-		    h->nsessions >= env->mta.max_sessions_host)
+		if (h->down_until > now)
 			continue;
+		if (h->nsessions >= env->mta.max_sessions_host) {
+			busy = r->addrs[*i].pref;
+			continue;
+		}
+		if (!take)
+			return &r->addrs[*i];
 		h->nsessions++;
 		return &r->addrs[(*i)++];
 	}
 	return NULL;
+}
+
+const struct mta_addr *
+mta_route_next_addr(struct mta_route *r, size_t *i)
+{
+	return mta_route_addr(r, i, 1);
+}
+
+/* Whether a new session would find a host to try. */
+static int
+mta_route_can_connect(struct mta_route *r)
+{
+	size_t	 i = 0;
+
+	return mta_route_addr(r, &i, 0) != NULL;
+}
+
+/* Whether every host of the route is backed off. */
+static int
+mta_route_all_down(struct mta_route *r)
+{
+	struct mta_host	*h;
+	time_t		 now = time(NULL);
+	size_t		 i;
+
+	for (i = 0; i < r->naddrs; i++) {
+		h = mta_host_find(&r->addrs[i].ss, r->addrs[i].sslen);
+		if (h->down_until <= now)
+			return 0;
+	}
+	return 1;
 }
 
 /* An address taken with mta_route_next_addr() and given up. */
@@ -288,6 +330,8 @@ void
 mta_session_gone(struct mta_route *r, const struct mta_addr *a, int usable,
     const char *err)
 {
+	struct mta_route	*o;
+
 	mta_route_gone_addr(r, a);
 	nsessions--;
 	r->nsessions--;
@@ -296,6 +340,10 @@ mta_session_gone(struct mta_route *r, const struct mta_addr *a, int usable,
 		strlcpy(r->lasterr, err, sizeof(r->lasterr));
 	}
 	mta_route_run(r);
+	/* Room for another route's waiting mail, in all or on a host. */
+	TAILQ_FOREACH(o, &routes, entry)
+		if (o != r && !TAILQ_EMPTY(&o->tasks))
+			mta_route_run(o);
 }
 
 /* A destination that is this host: its names, its listeners. */
@@ -449,10 +497,18 @@ mta_route_run(struct mta_route *r)
 		mta_route_fail_tasks(r, DELIVERY_TEMPFAIL, r->lasterr);
 		return;
 	}
+	/* Every host backed off: no attempt at all until one is due. */
+	if (r->nsessions == 0 && !TAILQ_EMPTY(&r->tasks) &&
+	    mta_route_all_down(r)) {
+		mta_route_fail_tasks(r, DELIVERY_TEMPFAIL, r->lasterr[0] ?
+		    r->lasterr : "451 4.4.1 every host of this destination "
+		    "is backed off");
+		return;
+	}
 	while (!TAILQ_EMPTY(&r->tasks) && !r->failed_round &&
 	    r->nsessions < env->mta.max_sessions_domain &&
 	    nsessions < env->mta.max_sessions &&
-	    r->nsessions < r->ntasks) {
+	    r->nsessions < r->ntasks && mta_route_can_connect(r)) {
 		r->nsessions++;
 		nsessions++;
 		mta_session_start(r);
