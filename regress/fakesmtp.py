@@ -7,6 +7,7 @@ Modes:
   normal       a plain ESMTP server (PIPELINING, no STARTTLS); with ARG
                "LOCAL=CODE TEXT", RCPT TO:<LOCAL@...> gets that reply the
                first time, 250 later
+  slow         the same, taking a fifth of a second over each message
   endless      a greeting line that never ends
   huge         a greeting of many megabytes, in many continued lines
   nul          a greeting with a NUL in it
@@ -15,12 +16,13 @@ Modes:
   badreply     greets, then answers EHLO with lines that are no reply
 
 Each connection and each command is written to standard output, one
-line each: "connect", "cmd EHLO x", "message N bytes".
+line each: "connect", "cmd EHLO x", "message N bytes subject=S".
 """
 import socket
 import socketserver
 import sys
 import threading
+import time
 
 ADDR, PORT, MODE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ARG = sys.argv[4] if len(sys.argv) > 4 else ""
@@ -93,7 +95,10 @@ class Handler(socketserver.StreamRequestHandler):
             else:
                 self.send(b"500 what\r\n")
 
-    def mode_normal(self):
+    def mode_slow(self):
+        self.mode_normal(0.2)
+
+    def mode_normal(self, delay=0):
         once_local, once_reply = "", ""
         if ARG:
             once_local, once_reply = ARG.split("=", 1)
@@ -118,13 +123,18 @@ class Handler(socketserver.StreamRequestHandler):
                     self.send(b"250 2.1.5 ok\r\n")
             elif verb == "DATA":
                 self.send(b"354 go\r\n")
-                n = 0
+                n, subject = 0, "-"
                 while True:
                     data = self.rfile.readline()
-                    if not data or data == b".\r\n":
+                    if not data:
+                        return
+                    if data == b".\r\n":
                         break
+                    if data.startswith(b"Subject: ") and subject == "-":
+                        subject = data[9:].strip().decode("latin-1")
                     n += len(data)
-                log("message %d bytes" % n)
+                time.sleep(delay)
+                log("message %d bytes subject=%s" % (n, subject))
                 self.send(b"250 2.0.0 queued\r\n")
             elif verb == "QUIT":
                 self.send(b"221 bye\r\n")

@@ -158,6 +158,40 @@ permanent_failure_bounces_with_remote_text_cleanup()
 	relay_cleanup
 }
 
+atf_test_case bounce_to_a_remote_sender_is_relayed cleanup
+bounce_to_a_remote_sender_is_relayed_head()
+{
+	atf_set descr "The bounce for a remote sender goes to the sender's" \
+	    "MX from the null sender, with the remote reply in it"
+}
+bounce_to_a_remote_sender_is_relayed_body()
+{
+	dns_start <<'ZONE'
+hard IN MX 10 mx.hard
+mx.hard IN A 127.0.0.2
+back IN MX 10 mx.back
+mx.back IN A 127.0.0.3
+ZONE
+	relay_config hard.test back.test </dev/null
+	mkdir dump
+	[ "$(id -u)" -ne 0 ] || chown nobody dump
+	sink_start 127.0.0.2 "$(mxport)" -f rcpt
+	sink_start 127.0.0.3 "$(mxport)" -d "$(pwd)/dump/msg-"
+	smtpd_start
+	send alice@back.test nobody@hard.test
+	wait_log "to=<alice@back.test> relay=mx.back.test result=delivered" ||
+	    atf_fail "the bounce was not relayed"
+	atf_check -s exit:0 -o ignore grep -F "MAIL FROM:<>" \
+	    sink-127.0.0.3.log
+	atf_check -s exit:0 -o match:"^Diagnostic-Code: smtp; 5[0-9][0-9] " \
+	    -o match:"^Remote-MTA: dns; mx.hard.test$" \
+	    -o match:"^Final-Recipient: rfc822; nobody@hard.test$" cat dump/*
+}
+bounce_to_a_remote_sender_is_relayed_cleanup()
+{
+	relay_cleanup
+}
+
 atf_test_case null_mx_and_nxdomain_bounce_without_retry cleanup
 null_mx_and_nxdomain_bounce_without_retry_head()
 {
@@ -447,6 +481,54 @@ hostile_servers_leave_the_daemon_up_cleanup()
 	relay_cleanup
 }
 
+atf_test_case kill_during_relay_loses_nothing cleanup
+kill_during_relay_loses_nothing_head()
+{
+	atf_set descr "smtpd killed (SIGKILL, every process) while it" \
+	    "relays 40 messages, then started again: every message arrives," \
+	    "and only those in flight at the kill may arrive twice"
+	atf_set timeout 120
+}
+kill_during_relay_loses_nothing_body()
+{
+	dns_start <<'ZONE'
+k IN MX 10 mx.k
+mx.k IN A 127.0.0.2
+ZONE
+	relay_config k.test <<'CONF'
+mta limit max-sessions-per-domain 2
+CONF
+	fake_start 127.0.0.2 "$(mxport)" slow
+	# Its own process group, to be killed whole.
+	setsid "$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
+	echo $! > smtpd.pid
+	wait_log "smtp-in ready" || atf_fail "smtpd did not start"
+	atf_check -s exit:0 -o ignore "$SMTPCTL" -s smtpd.sock pause mta
+	send_many 40 "$MAILUSER@localhost" someone@k.test
+	atf_check -s exit:0 -o ignore "$SMTPCTL" -s smtpd.sock resume mta
+	wait_log "relay=mx.k.test result=delivered" 5 ||
+	    atf_fail "nothing delivered"
+	kill -KILL -- "-$(cat smtpd.pid)"
+	wait_gone "$(cat smtpd.pid)"
+	sent=$(grep -c "^message" fake-127.0.0.2.log)
+	[ "$sent" -lt 40 ] || atf_fail "all sent before the kill"
+	setsid "$SMTPD" -d -v -f smtpd.conf >>smtpd.log 2>&1 &
+	echo $! > smtpd.pid
+	wait_log "smtp-in ready" 2 || atf_fail "smtpd did not start again"
+	wait_until sh -c '[ -z "$(ls spool/queue)" ]' ||
+	    atf_fail "the queue did not empty"
+	sed -n 's/^message .* subject=//p' fake-127.0.0.2.log | sort > got
+	atf_check_equal 40 "$(sort -u got | wc -l)"
+	dups=$(($(wc -l < got) - 40))
+	echo "duplicates: $dups"
+	[ "$dups" -le 2 ] || atf_fail "$dups duplicates for 2 sessions"
+}
+kill_during_relay_loses_nothing_cleanup()
+{
+	[ -f smtpd.pid ] && kill -KILL -- "-$(cat smtpd.pid)" 2>/dev/null
+	relay_cleanup
+}
+
 atf_test_case pause_mta_holds_outbound cleanup
 pause_mta_holds_outbound_head()
 {
@@ -482,6 +564,7 @@ atf_init_test_cases()
 	atf_add_test_case first_mx_down_second_gets_it
 	atf_add_test_case one_of_three_recipients_later
 	atf_add_test_case permanent_failure_bounces_with_remote_text
+	atf_add_test_case bounce_to_a_remote_sender_is_relayed
 	atf_add_test_case null_mx_and_nxdomain_bounce_without_retry
 	atf_add_test_case mail_to_this_host_is_a_loop
 	atf_add_test_case hundred_messages_few_connections
@@ -490,5 +573,6 @@ atf_init_test_cases()
 	atf_add_test_case smarthost_with_starttls_and_auth
 	atf_add_test_case tls_verify_refuses_self_signed
 	atf_add_test_case hostile_servers_leave_the_daemon_up
+	atf_add_test_case kill_during_relay_loses_nothing
 	atf_add_test_case pause_mta_holds_outbound
 }
