@@ -8,6 +8,8 @@ Modes:
                "LOCAL=CODE TEXT", RCPT TO:<LOCAL@...> gets that reply the
                first time, 250 later
   slow         the same, taking a fifth of a second over each message
+  small        the same, offering SIZE 10000
+  noehlo       the same, refusing EHLO (502): HELO only
   endless      a greeting line that never ends
   huge         a greeting of many megabytes, in many continued lines
   nul          a greeting with a NUL in it
@@ -96,9 +98,15 @@ class Handler(socketserver.StreamRequestHandler):
                 self.send(b"500 what\r\n")
 
     def mode_slow(self):
-        self.mode_normal(0.2)
+        self.mode_normal(delay=0.2)
 
-    def mode_normal(self, delay=0):
+    def mode_small(self):
+        self.mode_normal(size=10000)
+
+    def mode_noehlo(self):
+        self.mode_normal(ehlo=False)
+
+    def mode_normal(self, delay=0, size=0, ehlo=True):
         once_local, once_reply = "", ""
         if ARG:
             once_local, once_reply = ARG.split("=", 1)
@@ -110,8 +118,13 @@ class Handler(socketserver.StreamRequestHandler):
             cmd = line.strip().decode("latin-1")
             log("cmd " + cmd)
             verb = cmd.split(" ")[0].upper()
-            if verb == "EHLO":
-                self.send(b"250-fake\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            if verb == "EHLO" and not ehlo:
+                self.send(b"502 5.5.1 no EHLO here\r\n")
+            elif verb == "EHLO":
+                self.send(b"250-fake\r\n250-PIPELINING\r\n")
+                if size:
+                    self.send(b"250-SIZE %d\r\n" % size)
+                self.send(b"250 8BITMIME\r\n")
             elif verb == "RCPT":
                 local = cmd.split("<", 1)[1].split("@", 1)[0]
                 with lock:

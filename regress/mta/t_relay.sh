@@ -529,6 +529,90 @@ kill_during_relay_loses_nothing_cleanup()
 	relay_cleanup
 }
 
+atf_test_case what_the_peer_cannot_take_fails_before_sending cleanup
+what_the_peer_cannot_take_fails_before_sending_head()
+{
+	atf_set descr "A message larger than the peer's SIZE fails with" \
+	    "5.3.4 and a UTF-8 address to a peer without SMTPUTF8 with" \
+	    "5.6.7, neither sent; a peer that refuses EHLO gets HELO"
+}
+what_the_peer_cannot_take_fails_before_sending_body()
+{
+	dns_start <<'ZONE'
+small IN A 127.0.0.2
+old IN A 127.0.0.3
+ZONE
+	relay_config small.test old.test </dev/null
+	fake_start 127.0.0.2 "$(mxport)" small
+	fake_start 127.0.0.3 "$(mxport)" noehlo
+	smtpd_start
+	python3 - "$(port)" "$MAILUSER" <<'PY' || atf_fail "not accepted"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+frm = sys.argv[2] + "@localhost"
+s.sendmail(frm, ["big@small.test"], "Subject: big\r\n\r\n" +
+    ("x" * 70 + "\r\n") * 400)
+s.sendmail(frm, ["fine@small.test"], "Subject: fine\r\n\r\nsmall\r\n")
+s.sendmail(frm, ["j\u00fcrgen@old.test"], "Subject: utf8\r\n\r\nb\r\n",
+    mail_options=["SMTPUTF8"])
+s.sendmail(frm, ["plain@old.test"], "Subject: helo\r\n\r\nb\r\n")
+s.quit()
+PY
+	wait_log "to=<big@small.test> result=permfail error=\"552 5.3.4" ||
+	    atf_fail "the big message was not refused"
+	wait_log "to=<fine@small.test> relay=small.test result=delivered" ||
+	    atf_fail "the small message was not delivered"
+	wait_log "result=permfail error=\"553 5.6.7" ||
+	    atf_fail "the UTF-8 address was not refused"
+	wait_log "to=<plain@old.test> relay=old.test result=delivered" ||
+	    atf_fail "nothing delivered after HELO"
+	atf_check_equal 1 "$(grep -c '^cmd MAIL' fake-127.0.0.2.log)"
+	atf_check -s exit:0 -o ignore grep "^cmd HELO" fake-127.0.0.3.log
+	atf_check_equal 1 "$(grep -c '^cmd MAIL' fake-127.0.0.3.log)"
+	wait_mail 2 || atf_fail "not two bounces"
+}
+what_the_peer_cannot_take_fails_before_sending_cleanup()
+{
+	relay_cleanup
+}
+
+atf_test_case dsn_parameters_passed_on cleanup
+dsn_parameters_passed_on_head()
+{
+	atf_set descr "NOTIFY, ORCPT, RET and ENVID go on to a peer that" \
+	    "offers DSN; an address literal goes to that address"
+}
+dsn_parameters_passed_on_body()
+{
+	dns_start </dev/null
+	relay_config <<'CONF'
+match from any for any action "out"
+CONF
+	sink_start 127.0.0.2 "$(mxport)"
+	smtpd_start
+	python3 - "$(port)" "$MAILUSER" <<'PY' || atf_fail "not accepted"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.ehlo()
+s.sendmail(sys.argv[2] + "@localhost", ["a@[127.0.0.2]"],
+    "Subject: dsn\r\n\r\nb\r\n", mail_options=["RET=HDRS", "ENVID=e1"],
+    rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@y.example"])
+s.quit()
+PY
+	wait_log "to=<a@\[127.0.0.2\]> relay=\[127.0.0.2\] result=delivered" ||
+	    atf_fail "not delivered to the address literal"
+	atf_check -s exit:0 -o ignore grep -F \
+	    "MAIL FROM:<$MAILUSER@localhost> RET=HDRS ENVID=e1" \
+	    sink-127.0.0.2.log
+	atf_check -s exit:0 -o ignore grep -F \
+	    "RCPT TO:<a@[127.0.0.2]> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.example" \
+	    sink-127.0.0.2.log
+}
+dsn_parameters_passed_on_cleanup()
+{
+	relay_cleanup
+}
+
 atf_test_case pause_mta_holds_outbound cleanup
 pause_mta_holds_outbound_head()
 {
@@ -574,5 +658,7 @@ atf_init_test_cases()
 	atf_add_test_case tls_verify_refuses_self_signed
 	atf_add_test_case hostile_servers_leave_the_daemon_up
 	atf_add_test_case kill_during_relay_loses_nothing
+	atf_add_test_case what_the_peer_cannot_take_fails_before_sending
+	atf_add_test_case dsn_parameters_passed_on
 	atf_add_test_case pause_mta_holds_outbound
 }
