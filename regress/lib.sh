@@ -44,6 +44,11 @@ port()
 smtpd_start()
 {
 	[ -f smtpd.conf ] || smtpd_config </dev/null
+	# Relayed mail never reaches the system's resolver (and through it
+	# real hosts): a test that relays by MX runs its own DNS server.
+	grep -q '^mta resolver' smtpd.conf ||
+	    printf '\nmta resolver 127.0.0.1 port %s\n' "$(free_port)" \
+	    >> smtpd.conf
 	"$SMTPD" -d ${SMTPD_FLAGS--v} -f smtpd.conf >smtpd.log 2>&1 &
 	echo $! > smtpd.pid
 	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"

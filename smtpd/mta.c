@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,11 +588,62 @@ mta_transfer(struct imsg *imsg)
 	mta_route_run(t->route);
 }
 
+static void	mta_show_line(uint32_t, uint32_t, const char *, ...)
+		    __attribute__((__format__(__printf__, 3, 4)));
+
+static void
+mta_show_line(uint32_t client, uint32_t type, const char *fmt, ...)
+{
+	char		 text[CTL_LINE_MAX];
+	struct ibuf	*b;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	b = proc_create(type, client, -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_CONTROL, b);
+}
+
+/*
+ * For smtpctl show hosts: each destination with its sessions and the
+ * transfers waiting, then each address tried, with its sessions, its
+ * failures in a row and how long it stays backed off.
+ */
+static void
+mta_show_hosts(uint32_t client)
+{
+	static const char *const states[] = {
+		"new", "resolving", "ready", "failed",
+	};
+	struct mta_route	*r;
+	struct mta_host		*h;
+	time_t			 now = time(NULL);
+
+	TAILQ_FOREACH(r, &routes, entry)
+		mta_show_line(client, IMSG_CTL_LINE, "route\t%s\t%s\t%s\t"
+		    "sessions=%zu\twaiting=%zu\thosts=%zu", r->action->name,
+		    mta_route_name(r), states[r->state], r->nsessions,
+		    r->ntasks, r->naddrs);
+	TAILQ_FOREACH(h, &hosts, entry)
+		mta_show_line(client, IMSG_CTL_LINE, "host\t%s\t%s\t"
+		    "sessions=%zu\tfailures=%d", sa_to_text((struct sockaddr *)
+		    &h->ss), h->down_until > now ? "backoff" : "up",
+		    h->nsessions, h->nfail);
+	mta_show_line(client, IMSG_CTL_END, "%s", "");
+}
+
 static void
 mta_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	if (from == PROC_QUEUE && imsg->hdr.type == IMSG_QUEUE_MTA_TRANSFER) {
 		mta_transfer(imsg);
+		return;
+	}
+	if (from == PROC_CONTROL && imsg->hdr.type == IMSG_CTL_SHOW_HOSTS) {
+		proc_check(from, imsg);
+		mta_show_hosts(imsg->hdr.peerid);
 		return;
 	}
 	proc_bad_imsg(PROC_MTA, from, imsg);

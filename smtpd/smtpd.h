@@ -120,6 +120,7 @@ enum imsg_type {
 	 */
 	IMSG_QUEUE_MTA_TRANSFER,	/* with the message fd */
 	IMSG_MTA_QUEUE_RESULT,
+	IMSG_CTL_SHOW_HOSTS,		/* smtpctl -> control -> mta */
 
 	IMSG_CTL_STOP,
 	IMSG_CTL_VERBOSE,
