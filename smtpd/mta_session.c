@@ -205,11 +205,12 @@ mta_fail(struct mta_session *s, const char *err)
 		mta_end(s, 1, err);
 		return;
 	}
-	if (s->io != NULL) {
+	if (s->io != NULL)
 		io_free(s->io);
-		s->io = NULL;
-		s->fd = -1;
-	}
+	else if (s->fd != -1)
+		close(s->fd);
+	s->io = NULL;
+	s->fd = -1;
 	mta_route_gone_addr(s->route, s->addr);
 	s->addr = NULL;
 	s->tls = 0;
@@ -868,6 +869,9 @@ mta_io(struct io *io, enum io_event ev, void *arg)
 	case IO_TIMEOUT:
 		snprintf(err, sizeof(err), "451 4.4.2 timeout waiting for "
 		    "the %s reply", state_names[s->state]);
+		/* A host that never greets is as good as down. */
+		if (s->state == S_GREETING)
+			mta_host_failed(s->addr, "no greeting");
 		mta_fail(s, err);
 		break;
 	case IO_DISCONNECTED:

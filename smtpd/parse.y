@@ -99,7 +99,7 @@ typedef struct {
 %token	SUBADDRDELIM GROUP RETRY USERBASE
 /* outbound relay */
 %token	BACKUP CONNECTTIMEOUT FAMILY HELO HOST INET4 INET6 MAXMESSAGES
-%token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MX MXPORT NOVERIFY
+%token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MXPORT NOVERIFY
 %token	RESOLVER VERIFY
 %token	ERROR
 %token	<v.string>	STRING
@@ -606,14 +606,18 @@ relayopt	: HOST STRING			{
 			if (curaction != NULL)
 				curaction->relay.backup = 1;
 		}
-		| BACKUP MX STRING		{
-			if (relay_name_check($3) == -1)
+		| BACKUP STRING STRING		{
+			/* "mx" stays a word: it names many a pki. */
+			if (strcmp($2, "mx") != 0)
+				yyerror("syntax error near \"%s\"", $2);
+			else if (relay_name_check($3) == -1)
 				yyerror("bad mx name: %s", $3);
 			else if (curaction != NULL) {
 				curaction->relay.backup = 1;
 				strlcpy(curaction->relay.backup_mx, $3,
 				    sizeof(curaction->relay.backup_mx));
 			}
+			free($2);
 			free($3);
 		}
 		| DOMAIN tableref		{
@@ -813,7 +817,6 @@ static const struct keyword {
 	{ "mbox",			MBOX },
 	{ "mda",			MDA },
 	{ "mta",			MTA },
-	{ "mx",				MX },
 	{ "mx-port",			MXPORT },
 	{ "no-verify",			NOVERIFY },
 	{ "off",			OFF },

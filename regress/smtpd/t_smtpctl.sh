@@ -171,7 +171,7 @@ show_escapes_control_characters_body()
 	    "sender a$(printf '\033')[2J@b.example" "rcpt x@remote.example" \
 	    "action out" "user " "target " \
 	    "helo evil$(printf '\t')(forged [192.0.2.1])$(printf '\007')" \
-	    "client 127.0.0.1" "created 1795800000" "tries 0" "lasterr " \
+	    "client 127.0.0.1" "created $(date +%s)" "tries 0" "lasterr " \
 	    "dsn-ret " "dsn-envid " "dsn-notify " "dsn-orcpt " "warned 0" \
 	    > spool/queue/0000abcd00000001
 	[ "$(id -u)" -ne 0 ] || chown -R _smtpq:_smtpq spool
