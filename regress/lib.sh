@@ -261,3 +261,58 @@ relay_cleanup()
 	fi
 	return 0
 }
+
+# postfix_start PORT DOMAIN: a private Postfix instance (root only) in
+# postfix/, listening on 127.0.0.1:PORT with STARTTLS, taking mail for
+# DOMAIN into the maildir postfix/vmail/box/; its log in
+# postfix/maillog.  Started with postfix(1) -c, never as the system's.
+postfix_start()
+{
+	_pf=$(pwd)/postfix
+	mkdir -p "$_pf/etc" "$_pf/queue" "$_pf/data" "$_pf/vmail"
+	chown postfix "$_pf/data"
+	chown nobody "$_pf/vmail"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$_pf/etc/key.pem" \
+	    -out "$_pf/etc/cert.pem" -days 2 -subj "/CN=postfix.test" \
+	    2>/dev/null || atf_fail "openssl could not make a certificate"
+	{
+		echo "127.0.0.1:$1 inet n - n - - smtpd"
+		# The stock services, none chrooted: the spool is the test's.
+		sed -n '/^pickup/,/^postlog/p' /etc/postfix/master.cf |
+		    awk '/^[a-z]/ && $5 == "y" { $5 = "n" } { print }'
+	} > "$_pf/etc/master.cf"
+	cat > "$_pf/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $_pf/queue
+data_directory = $_pf/data
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = postfix.test
+mydestination =
+mynetworks = 127.0.0.0/8
+maillog_file_prefixes = $_pf
+maillog_file = $_pf/maillog
+alias_maps =
+alias_database =
+virtual_mailbox_domains = $2
+virtual_mailbox_base = $_pf/vmail
+virtual_mailbox_maps = static:box/
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+smtpd_tls_cert_file = $_pf/etc/cert.pem
+smtpd_tls_key_file = $_pf/etc/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+CONF
+	postfix -c "$_pf/etc" start >/dev/null 2>&1 ||
+	    atf_fail "postfix did not start: $(cat "$_pf/maillog" 2>/dev/null)"
+	wait_until port_listening 127.0.0.1 "$1" ||
+	    atf_fail "postfix does not listen"
+}
+
+postfix_cleanup()
+{
+	[ -d postfix/etc ] || return 0
+	postfix -c "$(pwd)/postfix/etc" stop >/dev/null 2>&1
+	return 0
+}

@@ -616,6 +616,40 @@ dsn_parameters_passed_on_cleanup()
 	relay_cleanup
 }
 
+atf_test_case relays_into_postfix_over_starttls cleanup
+relays_into_postfix_over_starttls_head()
+{
+	atf_set descr "Postfix's smtpd as the receiving MX: the message goes" \
+	    "over STARTTLS and lands in its maildir"
+	atf_set require.user root
+}
+relays_into_postfix_over_starttls_body()
+{
+	dns_start <<'ZONE'
+pf IN MX 10 mx.pf
+mx.pf IN A 127.0.0.1
+ZONE
+	relay_config pf.test </dev/null
+	postfix_start "$(mxport)" pf.test
+	smtpd_start
+	send "$MAILUSER@localhost" someone@pf.test
+	wait_log "to=<someone@pf.test> relay=mx.pf.test result=delivered" ||
+	    atf_fail "not delivered: $(tail -n 5 postfix/maillog)"
+	atf_check -s exit:0 -o ignore grep -E "event=tls protocol=TLS" \
+	    smtpd.log
+	atf_check -s exit:0 -o ignore grep "TLS connection established" \
+	    postfix/maillog
+	wait_until sh -c 'ls postfix/vmail/box/new | grep -q .' ||
+	    atf_fail "nothing in Postfix's maildir"
+	atf_check -s exit:0 -o ignore grep -x \
+	    ".a line that starts with a dot" postfix/vmail/box/new/*
+}
+relays_into_postfix_over_starttls_cleanup()
+{
+	postfix_cleanup
+	relay_cleanup
+}
+
 atf_test_case pause_mta_holds_outbound cleanup
 pause_mta_holds_outbound_head()
 {
@@ -663,5 +697,6 @@ atf_init_test_cases()
 	atf_add_test_case kill_during_relay_loses_nothing
 	atf_add_test_case what_the_peer_cannot_take_fails_before_sending
 	atf_add_test_case dsn_parameters_passed_on
+	atf_add_test_case relays_into_postfix_over_starttls
 	atf_add_test_case pause_mta_holds_outbound
 }
