@@ -98,13 +98,15 @@ atf_test_case opensmtpd_relay_line_works_unchanged cleanup
 opensmtpd_relay_line_works_unchanged_head()
 {
 	atf_set descr "action \"relay\" relay helo mail.example.org, as" \
-	    "written for OpenSMTPD: relayed by MX, greeting with that name"
+	    "written for OpenSMTPD: relayed by MX (whose name is a CNAME)," \
+	    "greeting with that name"
 }
 opensmtpd_relay_line_works_unchanged_body()
 {
 	dns_start <<'ZONE'
 o IN MX 10 mx.o
-mx.o IN A 127.0.0.2
+mx.o IN CNAME real.o
+real.o IN A 127.0.0.2
 ZONE
 	relay_config <<'CONF'
 action "relay" relay helo mail.example.org
