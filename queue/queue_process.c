@@ -77,6 +77,16 @@ queue_deliver(struct envelope *e)
 	proc_close(PROC_PARENT, b);
 }
 
+/* Relayed envelopes are limited apart from local ones. */
+static int
+queue_kind(const struct envelope *e)
+{
+	struct action	*a;
+
+	a = config_action(env, e->action);
+	return a != NULL && a->type == ACTION_RELAY;
+}
+
 static void
 queue_delivered(struct imsg *imsg)
 {
@@ -213,6 +223,7 @@ queue_main(void)
 		log_info("queue: removed %d message(s) never acknowledged", n);
 	receive_init();
 	scheduler_init(queue_deliver);
+	scheduler_set_kind(queue_kind);
 	scheduler_set_retry(env->retry, env->nretry);
 	dsn_init();
 	relay_init();

@@ -681,6 +681,34 @@ relays_into_postfix_over_starttls_cleanup()
 	relay_cleanup
 }
 
+atf_test_case local_mail_not_held_up_by_a_silent_host cleanup
+local_mail_not_held_up_by_a_silent_host_head()
+{
+	atf_set descr "70 messages waiting on a host that never greets do" \
+	    "not keep a local message from its mailbox"
+}
+local_mail_not_held_up_by_a_silent_host_body()
+{
+	dns_start <<'ZONE'
+silent IN A 127.0.0.2
+ZONE
+	relay_config silent.test <<'CONF'
+mta limit command-timeout 5m
+mta limit max-sessions-per-domain 1
+CONF
+	fake_start 127.0.0.2 "$(mxport)" silent
+	smtpd_start
+	send_many 70 "$MAILUSER@localhost" someone@silent.test
+	wait_until grep -q "^connect" fake-127.0.0.2.log ||
+	    atf_fail "the silent host was not tried"
+	send "$MAILUSER@localhost" "$MAILUSER@localhost"
+	wait_mail || atf_fail "the local message waited"
+}
+local_mail_not_held_up_by_a_silent_host_cleanup()
+{
+	relay_cleanup
+}
+
 atf_test_case pause_mta_holds_outbound cleanup
 pause_mta_holds_outbound_head()
 {
@@ -730,5 +758,6 @@ atf_init_test_cases()
 	atf_add_test_case what_the_peer_cannot_take_fails_before_sending
 	atf_add_test_case dsn_parameters_passed_on
 	atf_add_test_case relays_into_postfix_over_starttls
+	atf_add_test_case local_mail_not_held_up_by_a_silent_host
 	atf_add_test_case pause_mta_holds_outbound
 }
