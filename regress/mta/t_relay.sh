@@ -709,6 +709,35 @@ local_mail_not_held_up_by_a_silent_host_cleanup()
 	relay_cleanup
 }
 
+atf_test_case domain_table_and_source_address cleanup
+domain_table_and_source_address_head()
+{
+	atf_set descr "domain <table> sends a listed domain to the host it" \
+	    "names, without MX; src picks the local address"
+}
+domain_table_and_source_address_body()
+{
+	dns_start <<'ZONE'
+gw IN A 127.0.0.2
+ZONE
+	relay_config <<'CONF'
+table gateways { mapped.example = gw.test }
+action "gw" relay domain <gateways> src 127.0.0.7
+match from any for domain "mapped.example" action "gw"
+CONF
+	sink_start 127.0.0.2 "$(mxport)"
+	smtpd_start
+	send "$MAILUSER@localhost" someone@mapped.example
+	wait_log "to=<someone@mapped.example> relay=gw.test result=delivered" ||
+	    atf_fail "not delivered through the mapped host"
+	atf_check -s exit:0 -o ignore grep -F "connect (AF_INET 127.0.0.7)" \
+	    sink-127.0.0.2.log
+}
+domain_table_and_source_address_cleanup()
+{
+	relay_cleanup
+}
+
 atf_test_case pause_mta_holds_outbound cleanup
 pause_mta_holds_outbound_head()
 {
@@ -759,5 +788,6 @@ atf_init_test_cases()
 	atf_add_test_case dsn_parameters_passed_on
 	atf_add_test_case relays_into_postfix_over_starttls
 	atf_add_test_case local_mail_not_held_up_by_a_silent_host
+	atf_add_test_case domain_table_and_source_address
 	atf_add_test_case pause_mta_holds_outbound
 }
