@@ -32,7 +32,8 @@ RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o
 SMTPD_OBJS	 = smtpd/smtpd.o smtpd/proc.o smtpd/parse.o smtpd/config.o \
 		   smtpd/smtp.o smtpd/smtp_session.o smtpd/smtp_data.o \
 		   smtpd/smtp_auth.o smtpd/smtp_deadline.o smtpd/auth.o \
-		   smtpd/mta.o smtpd/mda.o smtpd/control.o smtpd/io.o \
+		   smtpd/mta.o smtpd/mta_session.o smtpd/mta_dns.o \
+		   smtpd/mta_reply.o smtpd/mda.o smtpd/control.o smtpd/io.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
@@ -122,14 +123,15 @@ install-sendmail-links:
 FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
-		   session lookup_session queue_receive auth_imsg control_imsg
+		   mta_reply session lookup_session queue_receive auth_imsg \
+		   control_imsg
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
 FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
-		   config auth members dsn table)
+		   config auth members dsn table mta_reply)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -163,6 +165,7 @@ regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c smtpd/auth.c \
 	    smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c
+regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
 
 $(FUZZ_ALL): $(HEADERS)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)

@@ -48,6 +48,8 @@ struct envelope {
 	char		 dsn_notify[64];	/* NEVER or SUCCESS,FAILURE,... */
 	char		 dsn_orcpt[ENVELOPE_ORCPTMAX];
 	uint32_t	 warned;		/* a delay notice went out */
+	/* The host whose reply is lasterr, for Remote-MTA ("" none). */
+	char		 remote_mta[ENVELOPE_HOSTMAX];
 };
 
 #define envelope_msgid(id)	((uint32_t)((id) >> 32))

@@ -80,7 +80,9 @@ status_code(const char *err, enum bounce_kind kind, char *out, size_t len)
 		    p[2 + subject] != '.' ||
 		    (detail = status_digits(p + 3 + subject)) == 0)
 			continue;
-		snprintf(out, len, "%.*s", (int)(3 + subject + detail), p);
+		/* A temporary condition that outlived the queue is final. */
+		snprintf(out, len, "%c%.*s", kind == BOUNCE_FAILED ? '5' : *p,
+		    (int)(2 + subject + detail), p + 1);
 		return;
 	}
 	snprintf(out, len, kind == BOUNCE_FAILED ? "5.0.0" : "4.0.0");
@@ -202,6 +204,8 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 		fprintf(out, "Original-Recipient: %s\n", orcpt);
 	fprintf(out, "Action: %s\n", failed ? "failed" : "delayed");
 	fprintf(out, "Status: %s\n", status);
+	if (e->remote_mta[0] != '\0')
+		fprintf(out, "Remote-MTA: dns; %s\n", e->remote_mta);
 	/* An SMTP reply is "smtp"; a local agent's words are not. */
 	fprintf(out, "Diagnostic-Code: %s; %s\n", isdigit((unsigned char)err[0])
 	    && isdigit((unsigned char)err[1]) && isdigit((unsigned char)err[2])

@@ -234,6 +234,24 @@ struct sweep {
 	time_t		 now;
 };
 
+/* e has been in the queue longer than its lifetime: it fails. */
+static void
+dsn_expire(struct envelope *e)
+{
+	char	 err[ENVELOPE_ERRMAX];
+
+	strlcpy(err, "delivery time expired", sizeof(err));
+	if (e->lasterr[0] != '\0') {
+		strlcat(err, ": ", sizeof(err));
+		strlcat(err, e->lasterr, sizeof(err));
+	}
+	strlcpy(e->lasterr, err, sizeof(e->lasterr));
+	log_info("queue: evpid=%016" PRIx64 " to=<%s> result=expired",
+	    e->id, e->rcpt);
+	scheduler_hold(e->id);
+	dsn_failed(e);
+}
+
 static int
 dsn_sweep_one(const struct envelope *e, enum sched_state state,
     time_t next, void *arg)
@@ -279,7 +297,6 @@ dsn_sweep(int fd, short event, void *arg)
 	struct sweep	 sw;
 	struct envelope	*e;
 	struct timeval	 tv;
-	char		 err[ENVELOPE_ERRMAX];
 	size_t		 i;
 	int		 interval;
 
@@ -293,16 +310,7 @@ dsn_sweep(int fd, short event, void *arg)
 			dsn_delayed(e);
 			continue;
 		}
-		strlcpy(err, "delivery time expired", sizeof(err));
-		if (e->lasterr[0] != '\0') {
-			strlcat(err, ": ", sizeof(err));
-			strlcat(err, e->lasterr, sizeof(err));
-		}
-		strlcpy(e->lasterr, err, sizeof(e->lasterr));
-		log_info("queue: evpid=%016" PRIx64 " to=<%s> result=expired",
-		    e->id, e->rcpt);
-		scheduler_hold(e->id);
-		dsn_failed(e);
+		dsn_expire(e);
 	}
 	log_debug("queue: sweep found %zu envelope(s) due a report", sw.n);
 	free(sw.due);
@@ -311,6 +319,16 @@ dsn_sweep(int fd, short event, void *arg)
 	    env->queue_ttl) / 10;
 	tv.tv_sec = interval < 1 ? 1 : interval > 60 ? 60 : interval;
 	tv.tv_usec = 0;
+	evtimer_add(&sweep_ev, &tv);
+}
+
+/* Sweep now rather than at the next interval. */
+void
+dsn_sweep_now(void)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	evtimer_del(&sweep_ev);
 	evtimer_add(&sweep_ev, &tv);
 }
 

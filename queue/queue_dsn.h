@@ -9,6 +9,7 @@ struct imsg;
 
 void	dsn_init(void);
 void	dsn_failed(struct envelope *);
+void	dsn_sweep_now(void);
 void	dsn_lookup_reply(struct imsg *);
 void	dsn_committed(uint32_t, int);
 

@@ -27,13 +27,16 @@ struct field {
 	enum field_kind	 kind;
 	size_t		 off;
 	size_t		 size;
+	int		 optional;	/* written only when not empty */
 };
 
 #define FSTR(k, m)	{ k, F_STRING, offsetof(struct envelope, m), \
-			    sizeof(((struct envelope *)0)->m) }
+			    sizeof(((struct envelope *)0)->m), 0 }
+#define FSTROPT(k, m)	{ k, F_STRING, offsetof(struct envelope, m), \
+			    sizeof(((struct envelope *)0)->m), 1 }
 
 static const struct field fields[] = {
-	{ "id", F_U64HEX, offsetof(struct envelope, id), 0 },
+	{ "id", F_U64HEX, offsetof(struct envelope, id), 0, 0 },
 	FSTR("sender", sender),
 	FSTR("rcpt", rcpt),
 	FSTR("action", action),
@@ -41,14 +44,15 @@ static const struct field fields[] = {
 	FSTR("target", target),
 	FSTR("helo", helo),
 	FSTR("client", client),
-	{ "created", F_I64, offsetof(struct envelope, created), 0 },
-	{ "tries", F_U32, offsetof(struct envelope, tries), 0 },
+	{ "created", F_I64, offsetof(struct envelope, created), 0, 0 },
+	{ "tries", F_U32, offsetof(struct envelope, tries), 0, 0 },
 	FSTR("lasterr", lasterr),
 	FSTR("dsn-ret", dsn_ret),
 	FSTR("dsn-envid", dsn_envid),
 	FSTR("dsn-notify", dsn_notify),
 	FSTR("dsn-orcpt", dsn_orcpt),
-	{ "warned", F_U32, offsetof(struct envelope, warned), 0 },
+	{ "warned", F_U32, offsetof(struct envelope, warned), 0, 0 },
+	FSTROPT("remote-mta", remote_mta),
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -101,6 +105,8 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 		case F_STRING:
 			if (!value_is_safe(base + f->off, f->size))
 				return -1;
+			if (f->optional && base[f->off] == '\0')
+				continue;
 			r = snprintf(buf + n, len - n, "%s %s\n", f->key,
 			    base + f->off);
 			break;
@@ -250,7 +256,7 @@ badnum:
 		goto done;
 	}
 	for (i = 0; i < NFIELDS; i++)
-		if (!seen[i]) {
+		if (!seen[i] && !fields[i].optional) {
 			snprintf(err, errlen, "missing %s", fields[i].key);
 			goto done;
 		}

@@ -22,6 +22,7 @@
 #include "queue_control.h"
 #include "queue_dsn.h"
 #include "queue_receive.h"
+#include "queue_relay.h"
 
 static void
 queue_deliver(struct envelope *e)
@@ -30,13 +31,24 @@ queue_deliver(struct envelope *e)
 	struct ibuf	*b;
 	int		 fd;
 
-	if ((a = config_action(env, e->action)) == NULL ||
+	/*
+	 * Not tried once more after its time, which the sweep may notice
+	 * a minute late: held, and the sweep made to run now.
+	 */
+	if (time(NULL) - (time_t)e->created >= env->queue_ttl) {
+		scheduler_hold(e->id);
+		dsn_sweep_now();
+		return;
+	}
+	if ((a = config_action(env, e->action)) != NULL &&
 	    a->type == ACTION_RELAY) {
-		/* Kept for an admin: nothing here relays to other hosts. */
+		relay_deliver(e, a->relay.host[0] != '\0');
+		return;
+	}
+	if (a == NULL) {
+		/* Kept for an admin: the configuration lost the action. */
 		e->tries++;
-		strlcpy(e->lasterr, a == NULL ? "no such action" :
-		    "relaying to other hosts is not available",
-		    sizeof(e->lasterr));
+		strlcpy(e->lasterr, "no such action", sizeof(e->lasterr));
 		scheduler_hold(e->id);
 		log_warnx("delivery evpid=%016" PRIx64 " to=<%s> result=held "
 		    "error=\"%s\"", e->id, e->rcpt, e->lasterr);
@@ -63,6 +75,16 @@ queue_deliver(struct envelope *e)
 	imsg_add_string(b, e->sender);
 	imsg_add_string(b, e->rcpt);
 	proc_close(PROC_PARENT, b);
+}
+
+/* Relayed envelopes are limited apart from local ones. */
+static int
+queue_kind(const struct envelope *e)
+{
+	struct action	*a;
+
+	a = config_action(env, e->action);
+	return a != NULL && a->type == ACTION_RELAY;
 }
 
 static void
@@ -149,6 +171,13 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		}
 		break;
+	case PROC_MTA:
+		switch (imsg->hdr.type) {
+		case IMSG_MTA_QUEUE_RESULT:
+			relay_result(imsg);
+			return;
+		}
+		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_QUEUE_DELIVERED:
@@ -197,8 +226,10 @@ queue_main(void)
 		log_info("queue: removed %d message(s) never acknowledged", n);
 	receive_init();
 	scheduler_init(queue_deliver);
+	scheduler_set_kind(queue_kind);
 	scheduler_set_retry(env->retry, env->nretry);
 	dsn_init();
+	relay_init();
 	if ((n = store_walk(queue_load_one, NULL)) > 0)
 		log_info("queue: loaded %d envelope(s)", n);
 	event_dispatch();

@@ -20,6 +20,7 @@ struct sched_entry {
 	struct envelope		 evp;
 	time_t			 next_try;
 	enum sched_state	 state;
+	int			 kind;		/* while in flight */
 };
 
 RB_HEAD(sched_tree, sched_entry);
@@ -34,7 +35,12 @@ static struct sched_tree	 entries = RB_INITIALIZER(&entries);
 static struct event		 sched_timer;
 static void			(*sched_deliver)(struct envelope *);
 static int			(*sched_filter)(const struct envelope *);
-static size_t			 sched_inflight;
+static int			(*sched_kind)(const struct envelope *);
+/*
+ * In flight by kind, each kind with its own limit: mail waiting on a
+ * slow remote host never holds up local delivery.
+ */
+static size_t			 sched_inflight[SCHED_KINDS];
 
 /* Seconds to wait after the n-th temporary failure. */
 static int		 retry_delays[16] = { 60, 300, 900, 1800, 3600 };
@@ -56,18 +62,21 @@ sched_run(int fd, short event, void *arg)
 	struct timeval		 tv = { 1, 0 };
 	time_t			 now = time(NULL);
 	size_t			 held_back = 0;
+	int			 kind;
 
 	RB_FOREACH(e, sched_tree, &entries) {
-		if (sched_inflight >= SCHED_MAX_INFLIGHT)
-			break;
 		if (e->state != SCHED_WAITING || e->next_try > now)
+			continue;
+		kind = sched_kind != NULL ? sched_kind(&e->evp) : 0;
+		if (sched_inflight[kind] >= SCHED_MAX_INFLIGHT)
 			continue;
 		if (sched_filter != NULL && !sched_filter(&e->evp)) {
 			held_back++;
 			continue;
 		}
 		e->state = SCHED_INFLIGHT;
-		sched_inflight++;
+		e->kind = kind;
+		sched_inflight[kind]++;
 		sched_deliver(&e->evp);
 	}
 	if (held_back > 0)
@@ -144,7 +153,7 @@ scheduler_done(uint64_t id)
 		fatalx("scheduler: unknown envelope %016llx",
 		    (unsigned long long)id);
 	if (e->state == SCHED_INFLIGHT)
-		sched_inflight--;
+		sched_inflight[e->kind]--;
 	RB_REMOVE(sched_tree, &entries, e);
 	free(e);
 	sched_kick();
@@ -160,7 +169,7 @@ scheduler_retry(uint64_t id)
 		fatalx("scheduler: unknown envelope %016llx",
 		    (unsigned long long)id);
 	if (e->state == SCHED_INFLIGHT)
-		sched_inflight--;
+		sched_inflight[e->kind]--;
 	n = e->evp.tries == 0 ? 0 : e->evp.tries - 1;
 	if (n >= (size_t)nretry_delays)
 		n = nretry_delays - 1;
@@ -180,7 +189,7 @@ scheduler_hold(uint64_t id)
 		fatalx("scheduler: unknown envelope %016llx",
 		    (unsigned long long)id);
 	if (e->state == SCHED_INFLIGHT)
-		sched_inflight--;
+		sched_inflight[e->kind]--;
 	e->state = SCHED_HELD;
 	sched_kick();
 }
@@ -239,6 +248,13 @@ scheduler_remove(uint64_t id)
 	RB_REMOVE(sched_tree, &entries, e);
 	free(e);
 	return 0;
+}
+
+/* Which limit of in-flight envelopes e counts against: 0 or 1. */
+void
+scheduler_set_kind(int (*kind)(const struct envelope *))
+{
+	sched_kind = kind;
 }
 
 /*

@@ -4,7 +4,8 @@
 
 #include <time.h>
 
-#define SCHED_MAX_INFLIGHT	64
+#define SCHED_MAX_INFLIGHT	64	/* of each kind */
+#define SCHED_KINDS		2	/* local delivery, relaying */
 
 enum sched_state {
 	SCHED_WAITING,
@@ -29,5 +30,6 @@ int		 scheduler_walk(uint64_t, uint64_t,
 int		 scheduler_schedule(uint64_t);
 int		 scheduler_remove(uint64_t);
 void		 scheduler_filter(int (*)(const struct envelope *));
+void		 scheduler_set_kind(int (*)(const struct envelope *));
 
 #endif

@@ -44,6 +44,11 @@ port()
 smtpd_start()
 {
 	[ -f smtpd.conf ] || smtpd_config </dev/null
+	# Relayed mail never reaches the system's resolver (and through it
+	# real hosts): a test that relays by MX runs its own DNS server.
+	grep -q '^mta resolver' smtpd.conf ||
+	    printf '\nmta resolver 127.0.0.1 port %s\n' "$(free_port)" \
+	    >> smtpd.conf
 	"$SMTPD" -d ${SMTPD_FLAGS--v} -f smtpd.conf >smtpd.log 2>&1 &
 	echo $! > smtpd.pid
 	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
@@ -193,4 +198,153 @@ submit_env()
 	export SMTPD_SUBMIT_SOCKET="$(pwd)/smtpd-submit.sock"
 	export SMTPD_OFFLINE_DIR="$(pwd)/spool-offline"
 	export SMTPD_CONTROL_SOCKET="$(pwd)/smtpd.sock"
+}
+
+# ------------------------------------------------------------------
+# Outbound relay: a DNS server and receivers of the test's own.  Each
+# listens on an address of 127.0.0.0/8 of its own, so that receivers
+# can share one port (mta mx-port), as mail exchangers share port 25.
+
+# port_listening ADDRESS PORT: a TCP socket listens there.
+port_listening()
+{
+	ss -Hltn "src $1:$2" 2>/dev/null | grep -q .
+}
+
+# dns_start: nsd on 127.0.0.1 (its port in dns.port) serving the zone
+# "test.", whose records are read from stdin, relative to "test.".
+dns_start()
+{
+	W=$(pwd)
+	free_port > dns.port
+	{
+		printf '$ORIGIN test.\n$TTL 60\n'
+		printf '@ IN SOA ns.test. admin.test. 1 3600 600 86400 60\n'
+		printf '@ IN NS ns.test.\nns IN A 127.0.0.1\n'
+		cat
+	} > test.zone
+	cat > nsd.conf <<CONF
+server:
+	ip-address: 127.0.0.1@$(cat dns.port)
+	do-ip6: no
+	username: ""
+	chroot: ""
+	zonesdir: "$W"
+	database: ""
+	pidfile: "$W/nsd.pid"
+	xfrdfile: "$W/nsd.xfrd"
+	zonelistfile: "$W/nsd.zones"
+	logfile: "$W/nsd.log"
+	server-count: 1
+remote-control:
+	control-enable: no
+zone:
+	name: "test"
+	zonefile: "test.zone"
+CONF
+	/usr/sbin/nsd -d -c "$W/nsd.conf" >nsd.out 2>&1 &
+	echo $! > nsd.ppid
+	wait_until grep -q "nsd started" nsd.log 2>/dev/null ||
+	    atf_fail "nsd did not start: $(cat nsd.out nsd.log 2>/dev/null)"
+}
+
+dns_port()
+{
+	cat dns.port
+}
+
+# sink_start ADDRESS PORT [OPTION ...]: Postfix's smtp-sink there, each
+# connection and command logged to sink-ADDRESS.log.
+sink_start()
+{
+	_addr=$1 _port=$2
+	shift 2
+	if [ "$(id -u)" -eq 0 ]; then
+		set -- -u nobody "$@"
+	fi
+	smtp-sink -v "$@" "$_addr:$_port" 100 >"sink-$_addr.log" 2>&1 &
+	echo $! >> receivers.pid
+	wait_until port_listening "$_addr" "$_port" ||
+	    atf_fail "smtp-sink did not start: $(cat "sink-$_addr.log")"
+}
+
+# fake_start ADDRESS PORT MODE [ARG]: regress/fakesmtp.py there,
+# logging to fake-ADDRESS.log.
+fake_start()
+{
+	python3 "$TOP/regress/fakesmtp.py" "$@" >"fake-$1.log" 2>&1 &
+	echo $! >> receivers.pid
+	wait_until port_listening "$1" "$2" ||
+	    atf_fail "fakesmtp did not start: $(cat "fake-$1.log")"
+}
+
+# Stop the DNS server and the receivers; for cleanup routines.
+relay_cleanup()
+{
+	smtpd_cleanup
+	if [ -f nsd.ppid ]; then
+		kill -TERM "$(cat nsd.ppid)" 2>/dev/null
+		wait_gone "$(cat nsd.ppid)"
+	fi
+	if [ -f receivers.pid ]; then
+		for _p in $(cat receivers.pid); do
+			kill -TERM "$_p" 2>/dev/null
+		done
+	fi
+	return 0
+}
+
+# postfix_start PORT DOMAIN: a private Postfix instance (root only) in
+# postfix/, listening on 127.0.0.1:PORT with STARTTLS, taking mail for
+# DOMAIN into the maildir postfix/vmail/box/; its log in
+# postfix/maillog.  Started with postfix(1) -c, never as the system's.
+postfix_start()
+{
+	_pf=$(pwd)/postfix
+	mkdir -p "$_pf/etc" "$_pf/queue" "$_pf/data" "$_pf/vmail"
+	chown postfix "$_pf/data"
+	chown nobody "$_pf/vmail"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$_pf/etc/key.pem" \
+	    -out "$_pf/etc/cert.pem" -days 2 -subj "/CN=postfix.test" \
+	    2>/dev/null || atf_fail "openssl could not make a certificate"
+	{
+		echo "127.0.0.1:$1 inet n - n - - smtpd"
+		# The stock services, none chrooted: the spool is the test's.
+		sed -n '/^pickup/,/^postlog/p' /etc/postfix/master.cf |
+		    awk '/^[a-z]/ && $5 == "y" { $5 = "n" } { print }'
+	} > "$_pf/etc/master.cf"
+	cat > "$_pf/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $_pf/queue
+data_directory = $_pf/data
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = postfix.test
+mydestination =
+mynetworks = 127.0.0.0/8
+maillog_file_prefixes = $_pf
+maillog_file = $_pf/maillog
+alias_maps =
+alias_database =
+virtual_mailbox_domains = $2
+virtual_mailbox_base = $_pf/vmail
+virtual_mailbox_maps = static:box/
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+smtpd_tls_cert_file = $_pf/etc/cert.pem
+smtpd_tls_key_file = $_pf/etc/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+CONF
+	postfix -c "$_pf/etc" start >/dev/null 2>&1 ||
+	    atf_fail "postfix did not start: $(cat "$_pf/maillog" 2>/dev/null)"
+	wait_until port_listening 127.0.0.1 "$1" ||
+	    atf_fail "postfix does not listen"
+}
+
+postfix_cleanup()
+{
+	[ -d postfix/etc ] || return 0
+	postfix -c "$(pwd)/postfix/etc" stop >/dev/null 2>&1
+	return 0
 }

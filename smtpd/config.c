@@ -69,6 +69,17 @@ config_new(void)
 	c->help = 0;
 	c->vrfy = SMTP_ALLOW_OFF;
 	c->expn = SMTP_ALLOW_OFF;
+	/* RFC 5321 4.5.3.2: five minutes a command, ten for the dot. */
+	c->mta.max_sessions = 100;
+	c->mta.max_sessions_domain = 10;
+	c->mta.max_sessions_host = 10;
+	c->mta.max_rcpt = 100;
+	c->mta.max_messages = 100;
+	c->mta.timeout_connect = 30;
+	c->mta.timeout_command = 300;
+	c->mta.timeout_data = 600;
+	c->mta.family = MTA_FAMILY_ANY;
+	c->mta.resolver_port = 53;
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->pkis);
 	TAILQ_INIT(&c->tables);
@@ -145,6 +156,121 @@ config_pki(struct smtpd_config *c, const char *name)
 		if (strcmp(pki->name, name) == 0)
 			return pki;
 	return NULL;
+}
+
+/*
+ * [scheme://][label@]host[:port], host a name or [address]; the
+ * scheme is smtp (STARTTLS when offered, the default), smtp+tls
+ * (STARTTLS required), smtps (TLS from the start) or smtp+notls.
+ */
+int
+relay_url_parse(const char *url, struct relay_opts *r, char *err,
+    size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		int		 tls;
+	} schemes[] = {
+		{ "smtp", RELAY_TLS_OPPORTUNISTIC },
+		{ "smtp+tls", RELAY_TLS_STARTTLS },
+		{ "smtps", RELAY_TLS_SMTPS },
+		{ "smtp+notls", RELAY_TLS_NONE },
+	};
+	char		 buf[512], *p, *host, *at, *colon, *end;
+	const char	*errstr;
+	size_t		 i;
+	long long	 port = 0;
+
+	if (strlcpy(buf, url, sizeof(buf)) >= sizeof(buf)) {
+		snprintf(err, errlen, "relay URL too long");
+		return -1;
+	}
+	r->tls = RELAY_TLS_OPPORTUNISTIC;
+	p = buf;
+	if ((end = strstr(buf, "://")) != NULL) {
+		*end = '\0';
+		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (strcmp(buf, schemes[i].name) == 0)
+				break;
+		if (i == sizeof(schemes) / sizeof(schemes[0])) {
+			snprintf(err, errlen, "unknown relay scheme: %s", buf);
+			return -1;
+		}
+		r->tls = schemes[i].tls;
+		p = end + 3;
+	}
+	r->label[0] = '\0';
+	if ((at = strrchr(p, '@')) != NULL) {
+		*at = '\0';
+		if (p[0] == '\0' || strlcpy(r->label, p, sizeof(r->label)) >=
+		    sizeof(r->label)) {
+			snprintf(err, errlen, "bad relay label");
+			return -1;
+		}
+		p = at + 1;
+	}
+	host = p;
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL) {
+			snprintf(err, errlen, "unterminated [address]");
+			return -1;
+		}
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL) {
+			snprintf(err, errlen, "junk after [address]");
+			return -1;
+		}
+	} else
+		colon = strchr(host, ':');
+	if (colon != NULL) {
+		*colon = '\0';
+		port = strtonum(colon + 1, 1, 65535, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, errlen, "relay port is %s", errstr);
+			return -1;
+		}
+	}
+	if (host[0] == '\0' || strchr(host, '/') != NULL ||
+	    strlcpy(r->host, host, sizeof(r->host)) >= sizeof(r->host)) {
+		snprintf(err, errlen, "bad relay host");
+		return -1;
+	}
+	r->port = port;
+	return 0;
+}
+
+static int
+config_check_relay(struct smtpd_config *c, struct action *a)
+{
+	struct relay_opts	*r = &a->relay;
+	int			 errors = 0;
+
+	if (a->type != ACTION_RELAY)
+		return 0;
+	if (r->auth_table[0] != '\0' && r->host[0] == '\0') {
+		log_warnx("%s:%d: auth needs a relay host", c->file, a->line);
+		errors++;
+	}
+	if (r->auth_table[0] != '\0' && r->label[0] == '\0') {
+		log_warnx("%s:%d: auth needs a label in the relay URL "
+		    "(smtp://label@host)", c->file, a->line);
+		errors++;
+	}
+	if (r->auth_table[0] != '\0' && r->tls == RELAY_TLS_NONE) {
+		log_warnx("%s:%d: auth is only sent over TLS, not with "
+		    "smtp+notls", c->file, a->line);
+		errors++;
+	}
+	if (r->tls_require && r->tls == RELAY_TLS_NONE) {
+		log_warnx("%s:%d: tls with smtp+notls", c->file, a->line);
+		errors++;
+	}
+	if (r->domain_table[0] != '\0' && r->host[0] != '\0') {
+		log_warnx("%s:%d: domain and host exclude each other",
+		    c->file, a->line);
+		errors++;
+	}
+	return errors;
 }
 
 static void
@@ -312,6 +438,8 @@ config_check(struct smtpd_config *c, int files)
 	if (TAILQ_EMPTY(&c->rules))
 		log_warnx("%s: no match rule: every recipient will be "
 		    "refused", c->file);
+	TAILQ_FOREACH(a, &c->actions, entry)
+		errors += config_check_relay(c, a);
 	TAILQ_FOREACH(a, &c->actions, entry)
 		if (!a->used)
 			log_warnx("%s:%d: action \"%s\" is never used",

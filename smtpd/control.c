@@ -215,6 +215,11 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 	case IMSG_CTL_PAUSE:
 	case IMSG_CTL_RESUME:
 		return control_pause(c, imsg);
+	case IMSG_CTL_SHOW_HOSTS:
+		if (imsg_end(imsg) == -1)
+			return -1;
+		control_forward(c, PROC_MTA, IMSG_CTL_SHOW_HOSTS);
+		return 0;
 	case IMSG_CTL_SHOW_STATS:
 		/* smtp's counters, then the queue's, then ours. */
 		if (imsg_end(imsg) == -1)
@@ -397,6 +402,7 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	case PROC_QUEUE:
 	case PROC_SMTP:
+	case PROC_MTA:
 		switch (imsg->hdr.type) {
 		case IMSG_CTL_LINE:
 		case IMSG_CTL_END:

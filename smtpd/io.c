@@ -372,3 +372,27 @@ io_start_tls_server(struct io *io, struct tls *ctx)
 		io_rearm(io);
 	return 0;
 }
+
+/*
+ * Switch to TLS as a client (the mta), checking the server's name
+ * against servername when the context's configuration says so.
+ * Anything the server sent in the clear and is unread is dropped.
+ */
+int
+io_start_tls_client(struct io *io, struct tls *ctx, const char *servername)
+{
+	if (io->tls != NULL)
+		return -1;
+	if (tls_connect_socket(ctx, io->fd, servername) == -1) {
+		snprintf(io->error, sizeof(io->error), "tls_connect_socket: %s",
+		    tls_error(ctx));
+		return -1;
+	}
+	io->tls = ctx;
+	evbuffer_drain(io->in, evbuffer_get_length(io->in));
+	io->tls_state = IO_TLS_HANDSHAKE;
+	io->tls_want = EV_WRITE;
+	if (!io->in_cb)
+		io_rearm(io);
+	return 0;
+}

@@ -39,6 +39,7 @@ struct evbuffer	*io_input(struct io *);
 size_t		 io_output_len(struct io *);
 int		 io_write(struct io *, const void *, size_t);
 int		 io_start_tls_server(struct io *, struct tls *);
+int		 io_start_tls_client(struct io *, struct tls *, const char *);
 int		 io_is_tls(struct io *);
 struct tls	*io_tls(struct io *);
 const char	*io_error(struct io *);

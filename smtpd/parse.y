@@ -85,6 +85,7 @@ static struct policy_rule	*currule;
 
 static int	 listen_add(const char *, const struct listen_opts *);
 static int	 listen_socket_add(const char *, const struct listen_opts *);
+static int	 relay_name_check(const char *);
 static void	 action_path(const char *, const char *);
 
 typedef struct {
@@ -107,6 +108,10 @@ typedef struct {
 %token	REJECT REJECTNULLSENDER RELAY REQUIRESENDER SMTP SMTPS SOCKET SRC
 %token	TABLE TLS TLSREQUIRE VRFY TTL BOUNCE WARNINTERVAL VIRTUAL
 %token	SUBADDRDELIM GROUP RETRY USERBASE OFFLINE TRUSTEDGROUP
+/* outbound relay */
+%token	BACKUP CONNECTTIMEOUT FAMILY HELO HOST INET4 INET6 MAXMESSAGES
+%token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MXPORT NOVERIFY
+%token	RESOLVER VERIFY
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -114,6 +119,7 @@ typedef struct {
 %type	<v.number>	onoff allow duration count negate
 /* Strings dropped by error recovery are freed, not leaked. */
 %destructor	{ free($$); }	<v.string>
+%type	<v.number>	mtafamily tlsverify resolverport
 
 %%
 
@@ -273,6 +279,53 @@ option		: QUEUE DIRECTORY STRING	{
 		| SMTP LIMIT AUTHFAILUREDELAY duration {
 			conf->auth_failure_delay = $4;
 		}
+		| MTA LIMIT MAXSESSIONS count	{ conf->mta.max_sessions = $4; }
+		| MTA LIMIT MAXSESSIONSPERDOMAIN count {
+			conf->mta.max_sessions_domain = $4;
+		}
+		| MTA LIMIT MAXSESSIONSPERHOST count {
+			conf->mta.max_sessions_host = $4;
+		}
+		| MTA LIMIT MAXRCPT count	{ conf->mta.max_rcpt = $4; }
+		| MTA LIMIT MAXMESSAGES count	{ conf->mta.max_messages = $4; }
+		| MTA LIMIT CONNECTTIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->mta.timeout_connect = $4;
+		}
+		| MTA LIMIT COMMANDTIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->mta.timeout_command = $4;
+		}
+		| MTA LIMIT DATATIMEOUT duration {
+			if ($4 == 0)
+				yyerror("a timeout of 0 is not allowed");
+			conf->mta.timeout_data = $4;
+		}
+		| MTA FAMILY mtafamily		{ conf->mta.family = $3; }
+		| MTA RESOLVER STRING resolverport {
+			struct addrinfo	 hints, *res;
+
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_flags = AI_NUMERICHOST;
+			hints.ai_socktype = SOCK_DGRAM;
+			if (getaddrinfo($3, NULL, &hints, &res) != 0)
+				yyerror("resolver must be an address: %s", $3);
+			else {
+				freeaddrinfo(res);
+				strlcpy(conf->mta.resolver, $3,
+				    sizeof(conf->mta.resolver));
+				conf->mta.resolver_port = $4;
+			}
+			free($3);
+		}
+		| MTA MXPORT NUMBER		{
+			if ($3 < 1 || $3 > 65535)
+				yyerror("port %lld out of range", $3);
+			else
+				conf->mta.mx_port = $3;
+		}
 		| KILLFILE tableref		{
 			if (conf->killfile[0] != '\0')
 				yyerror("killfile given twice");
@@ -288,6 +341,21 @@ option		: QUEUE DIRECTORY STRING	{
 			pki_set($2, NULL, $4);
 			free($2);
 			free($4);
+		}
+		;
+
+mtafamily	: ANY				{ $$ = MTA_FAMILY_ANY; }
+		| INET4				{ $$ = MTA_FAMILY_INET4; }
+		| INET6				{ $$ = MTA_FAMILY_INET6; }
+		;
+
+resolverport	: /* empty */			{ $$ = 53; }
+		| PORT NUMBER			{
+			if ($2 < 1 || $2 > 65535) {
+				yyerror("port %lld out of range", $2);
+				$$ = 53;
+			} else
+				$$ = $2;
 		}
 		;
 
@@ -553,7 +621,87 @@ actiontype	: MAILDIR maildirpath mdaopts	{
 		| RELAY				{
 			if (curaction != NULL)
 				curaction->type = ACTION_RELAY;
+		} relayopts
+		;
+
+/* The options of a relay action, OpenSMTPD's words where they exist. */
+relayopts	: /* empty */
+		| relayopts relayopt
+		;
+
+relayopt	: HOST STRING			{
+			char	 err[128];
+
+			if (curaction != NULL && relay_url_parse($2,
+			    &curaction->relay, err, sizeof(err)) == -1)
+				yyerror("%s", err);
+			free($2);
 		}
+		| AUTH tableref			{
+			if (curaction != NULL)
+				strlcpy(curaction->relay.auth_table, $2,
+				    sizeof(curaction->relay.auth_table));
+			free($2);
+		}
+		| HELO STRING			{
+			if (relay_name_check($2) == -1)
+				yyerror("bad helo name: %s", $2);
+			else if (curaction != NULL)
+				strlcpy(curaction->relay.helo, $2,
+				    sizeof(curaction->relay.helo));
+			free($2);
+		}
+		| SRC STRING			{
+			struct addrinfo	 hints, *res;
+
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_flags = AI_NUMERICHOST;
+			hints.ai_socktype = SOCK_STREAM;
+			if (getaddrinfo($2, NULL, &hints, &res) != 0)
+				yyerror("src must be an address: %s", $2);
+			else {
+				freeaddrinfo(res);
+				if (curaction != NULL)
+					strlcpy(curaction->relay.src, $2,
+					    sizeof(curaction->relay.src));
+			}
+			free($2);
+		}
+		| TLS tlsverify			{
+			if (curaction != NULL) {
+				curaction->relay.tls_require = 1;
+				curaction->relay.tls_verify = $2;
+			}
+		}
+		| BACKUP			{
+			if (curaction != NULL)
+				curaction->relay.backup = 1;
+		}
+		| BACKUP STRING STRING		{
+			/* "mx" stays a word: it names many a pki. */
+			if (strcmp($2, "mx") != 0)
+				yyerror("syntax error near \"%s\"", $2);
+			else if (relay_name_check($3) == -1)
+				yyerror("bad mx name: %s", $3);
+			else if (curaction != NULL) {
+				curaction->relay.backup = 1;
+				strlcpy(curaction->relay.backup_mx, $3,
+				    sizeof(curaction->relay.backup_mx));
+			}
+			free($2);
+			free($3);
+		}
+		| DOMAIN tableref		{
+			if (curaction != NULL)
+				strlcpy(curaction->relay.domain_table, $2,
+				    sizeof(curaction->relay.domain_table));
+			free($2);
+		}
+		;
+
+tlsverify	: /* empty */			{ $$ = 1; }
+		| VERIFY			{ $$ = 1; }
+		| NOVERIFY			{ $$ = 0; }
 		;
 
 maildirpath	: /* empty */
@@ -696,21 +844,28 @@ static const struct keyword {
 	{ "auth",			AUTH },
 	{ "auth-failure-delay",		AUTHFAILUREDELAY },
 	{ "auth-plaintext",		AUTHPLAINTEXT },
+	{ "backup",			BACKUP },
 	{ "banner",			BANNER },
 	{ "bounce",			BOUNCE },
 	{ "cert",			CERT },
 	{ "command-timeout",		COMMANDTIMEOUT },
+	{ "connect-timeout",		CONNECTTIMEOUT },
 	{ "control",			CONTROL },
 	{ "data-timeout",		DATATIMEOUT },
 	{ "directory",			DIRECTORY },
 	{ "domain",			DOMAIN },
 	{ "except",			EXCEPT },
 	{ "expn",			EXPN },
+	{ "family",			FAMILY },
 	{ "for",			FOR },
 	{ "from",			FROM },
 	{ "group",			GROUP },
+	{ "helo",			HELO },
 	{ "help",			HELP },
+	{ "host",			HOST },
 	{ "hostname",			HOSTNAME },
+	{ "inet4",			INET4 },
+	{ "inet6",			INET6 },
 	{ "internal",			INTERNAL },
 	{ "key",			KEY },
 	{ "killfile",			KILLFILE },
@@ -726,12 +881,18 @@ static const struct keyword {
 	{ "max-errors",			MAXERRORS },
 	{ "max-hops",			MAXHOPS },
 	{ "max-message-size",		MAXMESSAGESIZE },
+	{ "max-messages",		MAXMESSAGES },
 	{ "max-rcpt",			MAXRCPT },
 	{ "max-sessions",		MAXSESSIONS },
 	{ "max-sessions-per-address",	MAXSESSIONSPERADDR },
+	{ "max-sessions-per-domain",	MAXSESSIONSPERDOMAIN },
+	{ "max-sessions-per-host",	MAXSESSIONSPERHOST },
 	{ "mbox",			MBOX },
 	{ "mda",			MDA },
 	{ "message-timeout",		MESSAGETIMEOUT },
+	{ "mta",			MTA },
+	{ "mx-port",			MXPORT },
+	{ "no-verify",			NOVERIFY },
 	{ "off",			OFF },
 	{ "offline",			OFFLINE },
 	{ "on",				ON },
@@ -744,6 +905,7 @@ static const struct keyword {
 	{ "reject-null-sender",		REJECTNULLSENDER },
 	{ "relay",			RELAY },
 	{ "require-sender",		REQUIRESENDER },
+	{ "resolver",			RESOLVER },
 	{ "retry",			RETRY },
 	{ "session-timeout",		SESSIONTIMEOUT },
 	{ "smtp",			SMTP },
@@ -757,6 +919,7 @@ static const struct keyword {
 	{ "trusted-group",		TRUSTEDGROUP },
 	{ "ttl",			TTL },
 	{ "userbase",			USERBASE },
+	{ "verify",			VERIFY },
 	{ "virtual",			VIRTUAL },
 	{ "vrfy",			VRFY },
 	{ "warn-interval",		WARNINTERVAL },
@@ -1243,6 +1406,21 @@ action_path(const char *path, const char *what)
 	else if (curaction != NULL && strlcpy(curaction->path, path,
 	    sizeof(curaction->path)) >= sizeof(curaction->path))
 		yyerror("%s path too long", what);
+}
+
+/* A host name for HELO or an MX: letters, digits, dots, hyphens. */
+static int
+relay_name_check(const char *name)
+{
+	const char	*p;
+
+	if (name[0] == '\0' || strlen(name) > SMTP_DOMAIN_MAX)
+		return -1;
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
+		    *p != '_')
+			return -1;
+	return 0;
 }
 
 static void

@@ -32,9 +32,9 @@ usage(void)
 	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
 	    "commands: log brief | verbose, pause mda | mta | smtp,\n"
 	    "    remove ID | all, resume mda | mta | smtp, schedule ID | all,\n"
-	    "    show envelope EVPID, show message ID, show queue, "
-	    "show stats,\n"
-	    "    stop, update table NAME\n");
+	    "    show envelope EVPID, show hosts, show message ID, "
+	    "show queue,\n    show stats,"
+	    " stop, update table NAME\n");
 	exit(1);
 }
 
@@ -462,6 +462,9 @@ main(int argc, char *argv[])
 		if (strcmp(argv[1], "stats") == 0)
 			return ctl_request(ctl_connect(sock),
 			    IMSG_CTL_SHOW_STATS, NULL, 0);
+		if (strcmp(argv[1], "hosts") == 0)
+			return ctl_request(ctl_connect(sock),
+			    IMSG_CTL_SHOW_HOSTS, NULL, 0);
 	}
 	if (argc == 3 && strcmp(argv[0], "show") == 0) {
 		if (strcmp(argv[1], "envelope") == 0)

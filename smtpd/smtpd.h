@@ -123,6 +123,15 @@ enum imsg_type {
 	IMSG_LOOKUP_PARENT_FORWARD,	/* read a user's ~/.forward */
 	IMSG_PARENT_LOOKUP_FORWARD,
 
+	/*
+	 * Outbound relay: the queue hands the mta the recipients of one
+	 * message for one destination (with the message file, read-only)
+	 * and the mta answers once per recipient.
+	 */
+	IMSG_QUEUE_MTA_TRANSFER,	/* with the message fd */
+	IMSG_MTA_QUEUE_RESULT,
+	IMSG_CTL_SHOW_HOSTS,		/* smtpctl -> control -> mta */
+
 	IMSG_CTL_STOP,
 	IMSG_CTL_VERBOSE,
 	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
@@ -227,6 +236,50 @@ enum action_type {
 
 #define ACTION_COMMAND_MAX	1024
 
+/*
+ * Outbound relay: an action's "relay" options.  Without a host the
+ * destination comes from DNS (MX, then the domain's own addresses).
+ */
+#define RELAY_TLS_OPPORTUNISTIC	0	/* smtp://: STARTTLS when offered */
+#define RELAY_TLS_STARTTLS	1	/* smtp+tls://: STARTTLS required */
+#define RELAY_TLS_SMTPS		2	/* smtps://: TLS from the first byte */
+#define RELAY_TLS_NONE		3	/* smtp+notls://: never TLS */
+
+struct relay_opts {
+	char			 host[SMTP_DOMAIN_MAX + 1];	/* "" MX */
+	in_port_t		 port;		/* 0: 25, or 465 for smtps */
+	int			 tls;		/* RELAY_TLS_* */
+	int			 tls_require;	/* "tls": TLS or nothing */
+	int			 tls_verify;	/* chain and name checked */
+	char			 label[SMTP_LOCALPART_MAX + 1];	/* auth key */
+	char			 auth_table[TABLE_NAMESZ];
+	char			 helo[SMTP_DOMAIN_MAX + 1];	/* "" hostname */
+	char			 src[NI_MAXHOST];	/* "" any */
+	int			 backup;	/* cut MX at backup_mx */
+	char			 backup_mx[SMTP_DOMAIN_MAX + 1];
+	char			 domain_table[TABLE_NAMESZ];
+};
+
+/* The mta's knobs ("mta ..." in smtpd.conf). */
+#define MTA_FAMILY_ANY		0	/* IPv6 first, then IPv4 */
+#define MTA_FAMILY_INET4	1
+#define MTA_FAMILY_INET6	2
+
+struct mta_config {
+	size_t			 max_sessions;		/* in all */
+	size_t			 max_sessions_domain;	/* per destination */
+	size_t			 max_sessions_host;	/* per MX address */
+	size_t			 max_rcpt;	/* per transaction */
+	size_t			 max_messages;	/* per connection */
+	int			 timeout_connect;	/* seconds */
+	int			 timeout_command;
+	int			 timeout_data;		/* the final dot */
+	int			 family;		/* MTA_FAMILY_* */
+	char			 resolver[NI_MAXHOST];	/* "" resolv.conf */
+	in_port_t		 resolver_port;
+	in_port_t		 mx_port;	/* 0 is 25; for tests */
+};
+
 struct action {
 	TAILQ_ENTRY(action)	 entry;
 	char			 name[POLICY_NAMESZ];
@@ -239,6 +292,7 @@ struct action {
 	char			 internal_table[TABLE_NAMESZ];
 	char			 virtual_table[TABLE_NAMESZ];
 	char			 userbase_table[TABLE_NAMESZ];
+	struct relay_opts	 relay;
 	int			 line;
 	int			 used;
 };
@@ -289,6 +343,7 @@ struct smtpd_config {
 	struct pki_list		 pkis;
 	struct action_list	 actions;
 	struct policy_rules	 rules;
+	struct mta_config	 mta;
 };
 
 
@@ -307,6 +362,10 @@ struct action		*config_action(struct smtpd_config *, const char *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
 size_t			 config_fd_sessions(unsigned long long);
+
+/* config.c: a relay URL into an action's options; -1 with err set. */
+int			 relay_url_parse(const char *, struct relay_opts *,
+			    char *, size_t);
 
 /* proc.c */
 typedef void (*proc_dispatch_fn)(enum smtp_proc, struct imsg *);

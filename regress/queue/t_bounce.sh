@@ -42,10 +42,12 @@ put_envelope()
 	[ "$(id -u)" -ne 0 ] || chown -R _smtpq:_smtpq spool
 }
 
+# Remote recipients go to a relay host that refuses connections, so
+# that they only ever fail for now.
 bounce_config()
 {
 	smtpd_config <<CONF
-action "out" relay
+action "out" relay host smtp://127.0.0.1:$(free_port)
 match from any for domain "remote.example" action "out"
 CONF
 }

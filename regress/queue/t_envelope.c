@@ -216,6 +216,28 @@ ATF_TC_BODY(round_trip_ordinary, tc)
 	    "warned 1\n");
 }
 
+/* The host of a relayed reply: written only when known, read back. */
+ATF_TC_WITHOUT_HEAD(round_trip_remote_mta);
+ATF_TC_BODY(round_trip_remote_mta, tc)
+{
+	struct envelope	 e, back;
+	char		 text[TEXTMAX], err[256];
+	int		 n;
+
+	env_ordinary(&e);
+	strlcpy(e.remote_mta, "mx1.example.net", sizeof(e.remote_mta));
+	round_trip(&e);
+	ATF_REQUIRE((n = envelope_dump(&e, text, sizeof(text))) > 0);
+	ATF_CHECK(strstr(text, "\nremote-mta mx1.example.net\n") != NULL);
+	strlcpy(e.remote_mta, "mx1\r\nwarned 1", sizeof(e.remote_mta));
+	ATF_CHECK_EQ(envelope_dump(&e, text, sizeof(text)), -1);
+	env_ordinary(&e);
+	ATF_REQUIRE(envelope_dump(&e, text, sizeof(text)) > 0);
+	ATF_CHECK(strstr(text, "remote-mta") == NULL);
+	ATF_REQUIRE_EQ(envelope_load(&back, text, err, sizeof(err)), 0);
+	ATF_CHECK_STREQ(back.remote_mta, "");
+}
+
 ATF_TC_WITHOUT_HEAD(round_trip_number_limits);
 ATF_TC_BODY(round_trip_number_limits, tc)
 {
@@ -852,6 +874,7 @@ ATF_TC_BODY(bounce_time_past_any_date, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, round_trip_ordinary);
+	ATF_TP_ADD_TC(tp, round_trip_remote_mta);
 	ATF_TP_ADD_TC(tp, round_trip_number_limits);
 	ATF_TP_ADD_TC(tp, round_trip_hostile_values);
 	ATF_TP_ADD_TC(tp, round_trip_empty_sender);

@@ -20,7 +20,7 @@ user $MAILUSER
 target 
 helo client.test
 client 127.0.0.1
-created 1795800000
+created $(date +%s)
 tries 0
 lasterr 
 dsn-ret 

@@ -3,8 +3,8 @@
 # smtpctl and the queue: listing envelopes and showing one, showing a
 # stored message, trying again now, removing, pausing delivery and the
 # listener, and the counters; a client that sends garbage is dropped
-# alone.  Mail for remote.example is relayed, which is not available, so
-# its envelopes stay in the queue, held.
+# alone.  Mail for remote.example is relayed to a host that refuses
+# connections, so its envelopes stay in the queue, waiting an hour.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -18,10 +18,15 @@ ctl()
 relay_config()
 {
 	smtpd_config <<CONF
-action "out" relay
+queue retry 1h
+action "out" relay host smtp://127.0.0.1:$(free_port)
 match from any for domain "remote.example" action "out"
 CONF
 }
+
+# The error of a relayed envelope, and its next try after it.
+DEAD="451 4.4.1 cannot connect to 127.0.0.1: Connection refused"
+LATER="in [0-9]+[mh]"
 
 # send_mail FROM RCPT...: the message on stdin, LF line endings; its
 # msgid on stdout.
@@ -77,14 +82,14 @@ spool_files()
 	done
 }
 
-atf_test_case show_queue_lists_held_and_waiting cleanup
-show_queue_lists_held_and_waiting_head()
+atf_test_case show_queue_lists_waiting_envelopes cleanup
+show_queue_lists_waiting_envelopes_head()
 {
-	atf_set descr "show queue lists a held relayed envelope and a local" \
-	    "one waiting while mda is paused, with sender, recipient," \
-	    "state, tries, next try and last error"
+	atf_set descr "show queue lists a relayed envelope that failed for" \
+	    "now and a local one waiting while mda is paused, with sender," \
+	    "recipient, state, tries, next try and last error"
 }
-show_queue_lists_held_and_waiting_body()
+show_queue_lists_waiting_envelopes_body()
 {
 	relay_config
 	smtpd_start
@@ -92,8 +97,8 @@ show_queue_lists_held_and_waiting_body()
 	    "$SMTPCTL" -s smtpd.sock pause mda
 	send_short a@b.example x@remote.example >msgid1 || atf_fail "send"
 	send_short "" "$MAILUSER@localhost" >msgid2 || atf_fail "send"
-	wait_log "result=held" || atf_fail "not held"
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_log "result=tempfail" || atf_fail "not tried"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	ctl show queue > queue || atf_fail "show queue failed"
 	atf_check_equal 2 "$(grep -c . queue)"
 	evp1=$(queue_field x@remote.example 1)
@@ -102,14 +107,17 @@ show_queue_lists_held_and_waiting_body()
 	    atf_fail "evpid $evp1 is not of message $(cat msgid1)"
 	echo "$evp2" | grep -q "^$(cat msgid2)[0-9a-f]\{8\}\$" ||
 	    atf_fail "evpid $evp2 is not of message $(cat msgid2)"
-	{ printf '%s\t' "$evp1" a@b.example x@remote.example held 1 never
-	  echo "relaying to other hosts is not available"
+	next=$(queue_field x@remote.example 6)
+	echo "$next" | grep -Eqx "$LATER" || atf_fail "next try: $next"
+	{ printf '%s\t' "$evp1" a@b.example x@remote.example waiting 1 \
+	    "$next"
+	  echo "$DEAD"
 	  printf '%s\t' "$evp2" "<>" "$MAILUSER@localhost" waiting 0 now
 	  echo "-"; } | sort > want
 	sort queue > got
 	atf_check -s exit:0 cmp want got
 }
-show_queue_lists_held_and_waiting_cleanup()
+show_queue_lists_waiting_envelopes_cleanup()
 {
 	smtpd_cleanup
 }
@@ -125,7 +133,7 @@ show_envelope_prints_the_stored_fields_body()
 	relay_config
 	smtpd_start
 	send_short a@b.example x@remote.example >/dev/null || atf_fail "send"
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	evp=$(queue_field x@remote.example 1)
 	ctl show envelope "$evp" > got || atf_fail "show envelope failed"
 	atf_check -s exit:0 -o match:"^id $evp\$" cat got
@@ -134,8 +142,7 @@ show_envelope_prints_the_stored_fields_body()
 	atf_check -s exit:0 -o match:"^action out\$" cat got
 	atf_check -s exit:0 -o match:"^helo client.test\$" cat got
 	atf_check -s exit:0 -o match:"^tries 1\$" cat got
-	atf_check -s exit:0 -o \
-	    match:"^lasterr relaying to other hosts is not available\$" cat got
+	atf_check -s exit:0 -o match:"^lasterr $DEAD\$" cat got
 	file=$(spool_files "$evp")
 	[ -n "$file" ] || atf_fail "no file for $evp in the spool"
 	atf_check -s exit:0 cmp "$file" got
@@ -157,23 +164,23 @@ show_escapes_control_characters_body()
 {
 	relay_config
 	# An envelope as the file format allows it: any byte but CR, LF
-	# and NUL.  Relayed mail stays in the queue, held.
+	# and NUL.  Relayed mail stays in the queue, waiting.
 	mkdir -p spool/queue
 	printf 'Subject: odd\n\nbody\n' > spool/queue/0000abcd
 	printf '%s\n' "version 1" "id 0000abcd00000001" \
 	    "sender a$(printf '\033')[2J@b.example" "rcpt x@remote.example" \
 	    "action out" "user " "target " \
 	    "helo evil$(printf '\t')(forged [192.0.2.1])$(printf '\007')" \
-	    "client 127.0.0.1" "created 1795800000" "tries 0" "lasterr " \
+	    "client 127.0.0.1" "created $(date +%s)" "tries 0" "lasterr " \
 	    "dsn-ret " "dsn-envid " "dsn-notify " "dsn-orcpt " "warned 0" \
 	    > spool/queue/0000abcd00000001
 	[ "$(id -u)" -ne 0 ] || chown -R _smtpq:_smtpq spool
 	smtpd_start
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	ctl show queue > queue || atf_fail "show queue failed"
 	{ printf '%s\t' 0000abcd00000001 'a\033[2J@b.example' \
-	    x@remote.example held 1 never
-	  echo "relaying to other hosts is not available"; } > want
+	    x@remote.example waiting 1 "$(queue_field x@remote.example 6)"
+	  echo "$DEAD"; } > want
 	atf_check -s exit:0 cmp want queue
 	ctl show envelope 0000abcd00000001 > got ||
 	    atf_fail "show envelope failed"
@@ -208,7 +215,7 @@ sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
 PY
 	msgid=$(send_mail a@b.example x@remote.example < sent) ||
 	    atf_fail "send"
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	ctl show message "$msgid" > got || atf_fail "show message failed"
 	file=$(spool_files "$msgid" | grep -v "$msgid[0-9a-f]\{8\}")
 	[ -n "$file" ] || atf_fail "no file for $msgid in the spool"
@@ -260,7 +267,7 @@ atf_test_case pause_mta_keeps_relayed_mail_waiting cleanup
 pause_mta_keeps_relayed_mail_waiting_head()
 {
 	atf_set descr "While mta is paused a relayed envelope waits instead" \
-	    "of being tried; resume mta tries it (and holds it)"
+	    "of being tried; resume mta tries it"
 }
 pause_mta_keeps_relayed_mail_waiting_body()
 {
@@ -275,45 +282,44 @@ pause_mta_keeps_relayed_mail_waiting_body()
 	wait_log "result=delivered" || atf_fail "local mail not delivered"
 	atf_check_equal "waiting 0" "$(queue_field x@remote.example 4) \
 $(queue_field x@remote.example 5)"
-	_log_has "result=held" 1 && atf_fail "tried while paused"
+	_log_has "result=tempfail" 1 && atf_fail "tried while paused"
 	atf_check -s exit:0 -o inline:"mta resumed\n" \
 	    "$SMTPCTL" -s smtpd.sock resume mta
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 }
 pause_mta_keeps_relayed_mail_waiting_cleanup()
 {
 	smtpd_cleanup
 }
 
-atf_test_case schedule_tries_a_held_envelope_again cleanup
-schedule_tries_a_held_envelope_again_head()
+atf_test_case schedule_tries_a_waiting_envelope_again cleanup
+schedule_tries_a_waiting_envelope_again_head()
 {
-	atf_set descr "schedule all, or the evpid or msgid, makes a held" \
-	    "envelope due: it is tried again, and held again with the" \
-	    "same error as relaying is not available"
+	atf_set descr "schedule all, or the evpid or msgid, makes a waiting" \
+	    "envelope due: it is tried again, and waits again with the" \
+	    "same error as its host still refuses connections"
 }
-schedule_tries_a_held_envelope_again_body()
+schedule_tries_a_waiting_envelope_again_body()
 {
 	relay_config
 	smtpd_start
 	msgid=$(send_short a@b.example x@remote.example) || atf_fail "send"
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	atf_check -s exit:0 -o inline:"1 envelope scheduled\n" \
 	    "$SMTPCTL" -s smtpd.sock schedule all
-	wait_queue x@remote.example held 2 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 2 || atf_fail "$(ctl show queue)"
 	evp=$(queue_field x@remote.example 1)
 	atf_check -s exit:0 -o inline:"1 envelope scheduled\n" \
 	    "$SMTPCTL" -s smtpd.sock schedule "$evp"
-	wait_queue x@remote.example held 3 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 3 || atf_fail "$(ctl show queue)"
 	atf_check -s exit:0 -o inline:"1 envelope scheduled\n" \
 	    "$SMTPCTL" -s smtpd.sock schedule "$msgid"
-	wait_queue x@remote.example held 4 || atf_fail "$(ctl show queue)"
-	atf_check_equal "relaying to other hosts is not available" \
-	    "$(queue_field x@remote.example 7)"
+	wait_queue x@remote.example waiting 4 || atf_fail "$(ctl show queue)"
+	atf_check_equal "$DEAD" "$(queue_field x@remote.example 7)"
 	atf_check -s exit:0 -o match:"^tries 4\$" \
 	    "$SMTPCTL" -s smtpd.sock show envelope "$evp"
 }
-schedule_tries_a_held_envelope_again_cleanup()
+schedule_tries_a_waiting_envelope_again_cleanup()
 {
 	smtpd_cleanup
 }
@@ -333,7 +339,7 @@ remove_empties_the_queue_body()
 	    atf_fail "send"
 	m2=$(send_short a@b.example x2@remote.example) || atf_fail "send"
 	m3=$(send_short a@b.example x3@remote.example) || atf_fail "send"
-	wait_log "result=held" 4 || atf_fail "not held"
+	wait_log "result=tempfail" 4 || atf_fail "not tried"
 	e1=$(queue_field x1@remote.example 1)
 	atf_check -s exit:0 -o inline:"1 envelope removed\n" \
 	    "$SMTPCTL" -s smtpd.sock remove "$e1"
@@ -434,7 +440,7 @@ show_stats_counts_what_happened_body()
 	    atf_fail "send"
 	wait_log "result=delivered" || atf_fail "not delivered"
 	send_short a@b.example x@remote.example >/dev/null || atf_fail "send"
-	wait_queue x@remote.example held 1 || atf_fail "$(ctl show queue)"
+	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	wait_until sh -c "'$SMTPCTL' -s smtpd.sock show stats |
 	    grep -qx smtp.sessions=0" || atf_fail "sessions still open"
 	ctl show stats > stats || atf_fail "show stats failed"
@@ -443,11 +449,11 @@ show_stats_counts_what_happened_body()
 smtp.sessions=0
 smtp.sessions.total=2
 queue.envelopes=1
-queue.waiting=0
+queue.waiting=1
 queue.inflight=0
-queue.held=1
+queue.held=0
 delivery.ok=1
-delivery.tempfail=0
+delivery.tempfail=1
 delivery.permfail=0
 uptime=N
 EOF
@@ -524,13 +530,13 @@ garbage_client_is_dropped_alone_cleanup()
 
 atf_init_test_cases()
 {
-	atf_add_test_case show_queue_lists_held_and_waiting
+	atf_add_test_case show_queue_lists_waiting_envelopes
 	atf_add_test_case show_envelope_prints_the_stored_fields
 	atf_add_test_case show_escapes_control_characters
 	atf_add_test_case show_message_prints_it_byte_for_byte
 	atf_add_test_case pause_mda_keeps_local_mail_waiting
 	atf_add_test_case pause_mta_keeps_relayed_mail_waiting
-	atf_add_test_case schedule_tries_a_held_envelope_again
+	atf_add_test_case schedule_tries_a_waiting_envelope_again
 	atf_add_test_case remove_empties_the_queue
 	atf_add_test_case pause_smtp_stops_accepting
 	atf_add_test_case show_stats_counts_what_happened
