@@ -92,6 +92,17 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 }
 
 void
+proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	struct ibuf	*b = imsg_create(type, peerid, fd);
+
+	if (len > 0)
+		imsg_add_data(b, data, len);
+	proc_close(p, b);
+}
+
+void
 proc_check(enum smtp_proc from, struct imsg *imsg)
 {
 	if (imsg_end(imsg) == -1)
