@@ -151,19 +151,24 @@ regress/fuzz/fuzz_table: regress/fuzz/fuzz_table.c lookup/table.c \
 	    lookup/killfile.c
 
 regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
+	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/smtp_session.c smtpd/smtp_data.c smtpd/smtp_auth.c \
 	    smtpd/smtp_addr.c smtpd/smtp_deadline.c smtpd/smtp_local.c \
 	    smtpd/util.c smtpd/imsg.c
 regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
+	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
 	    lookup/table.c \
 	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
+	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
-regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c smtpd/auth.c \
+regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
+	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
 	    smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
+	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c
 regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
 

@@ -21,45 +21,12 @@ int			 sandbox_debug;
 
 static size_t		 answers;
 
-void	log_info(const char *fmt, ...) { }
-void	log_debug(const char *fmt, ...) { }
-void	log_warn(const char *fmt, ...) { }
-void	log_warnx(const char *fmt, ...) { }
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
 /* What auth_main() needs besides the dispatcher: never called here. */
 void	proc_peers_from_exec(enum smtp_proc p, proc_dispatch_fn fn)
 	    { abort(); }
 void	proc_signals(void) { abort(); }
 void	proc_drop_privileges(const char *u, const char *r) { abort(); }
 void	sandbox(const char *p, const struct sandbox_path *s) { abort(); }
-
-struct ibuf *
-proc_create(uint32_t type, uint32_t peerid, int fd)
-{
-	return imsg_create(type, peerid, fd);
-}
 
 void
 proc_close(enum smtp_proc p, struct ibuf *b)
@@ -73,36 +40,6 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 	answers++;
 	free(b->buf);
 	free(b);
-}
-
-void
-proc_check(enum smtp_proc from, struct imsg *imsg)
-{
-	if (imsg_end(imsg) == -1)
-		abort();
-}
-
-int
-proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
-{
-	if (from != PROC_SMTP)
-		abort();
-	return -1;
-}
-
-int
-proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)
-{
-	if (imsg_end(imsg) == -1 || (wants_fd && imsg->fd == -1) ||
-	    (!wants_fd && imsg->fd != -1))
-		return proc_refuse(from, imsg, "bad");
-	return 0;
-}
-
-void
-proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
-{
-	proc_refuse(from, imsg, "unexpected type");
 }
 
 int	LLVMFuzzerInitialize(int *, char ***);

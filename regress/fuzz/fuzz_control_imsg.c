@@ -20,45 +20,12 @@ struct smtpd_config	*env;
 int			 smtpd_privileged;
 int			 sandbox_debug;
 
-void	log_info(const char *fmt, ...) { }
-void	log_debug(const char *fmt, ...) { }
-void	log_warn(const char *fmt, ...) { }
-void	log_warnx(const char *fmt, ...) { }
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
 /* What control_main() and the client side need: never called here. */
 void	proc_peers_from_exec(enum smtp_proc p, proc_dispatch_fn fn)
 	    { abort(); }
 void	proc_signals(void) { abort(); }
 void	proc_drop_privileges(const char *u, const char *r) { abort(); }
 void	sandbox(const char *p, const struct sandbox_path *s) { abort(); }
-
-struct ibuf *
-proc_create(uint32_t type, uint32_t peerid, int fd)
-{
-	return imsg_create(type, peerid, fd);
-}
 
 /* Control forwards the stats request to the queue after smtp's end. */
 void
@@ -70,47 +37,6 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 		abort();
 	free(b->buf);
 	free(b);
-}
-
-void
-proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
-    const void *data, size_t len)
-{
-	struct ibuf	*b = imsg_create(type, peerid, fd);
-
-	if (len > 0)
-		imsg_add_data(b, data, len);
-	proc_close(p, b);
-}
-
-void
-proc_check(enum smtp_proc from, struct imsg *imsg)
-{
-	if (imsg_end(imsg) == -1)
-		abort();
-}
-
-int
-proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
-{
-	if (from != PROC_SMTP)
-		abort();
-	return -1;
-}
-
-int
-proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)
-{
-	if (imsg_end(imsg) == -1 || (wants_fd && imsg->fd == -1) ||
-	    (!wants_fd && imsg->fd != -1))
-		return proc_refuse(from, imsg, "bad");
-	return 0;
-}
-
-void
-proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
-{
-	proc_refuse(from, imsg, "unexpected type");
 }
 
 int	LLVMFuzzerInitialize(int *, char ***);

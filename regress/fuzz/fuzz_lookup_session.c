@@ -37,39 +37,6 @@ static int		 conn = -1;	/* an established connection */
 static struct listener	 listener;
 static size_t		 nenvelopes;	/* sent to the queue */
 
-void	log_info(const char *fmt, ...) { }
-void	log_debug(const char *fmt, ...) { }
-void	log_warn(const char *fmt, ...) { }
-void	log_warnx(const char *fmt, ...) { }
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
-struct ibuf *
-proc_create(uint32_t type, uint32_t peerid, int fd)
-{
-	return imsg_create(type, peerid, fd);
-}
-
 void
 proc_close(enum smtp_proc p, struct ibuf *b)
 {
@@ -89,47 +56,6 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 		close(b->fd);
 	free(b->buf);
 	free(b);
-}
-
-void
-proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
-    const void *data, size_t len)
-{
-	struct ibuf	*b = imsg_create(type, peerid, fd);
-
-	if (len > 0)
-		imsg_add_data(b, data, len);
-	proc_close(p, b);
-}
-
-void
-proc_check(enum smtp_proc from, struct imsg *imsg)
-{
-	if (imsg_end(imsg) == -1)
-		abort();
-}
-
-int
-proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
-{
-	if (from != PROC_SMTP)
-		abort();
-	return -1;
-}
-
-int
-proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)
-{
-	if (imsg_end(imsg) == -1 || (wants_fd && imsg->fd == -1) ||
-	    (!wants_fd && imsg->fd != -1))
-		return proc_refuse(from, imsg, "bad");
-	return 0;
-}
-
-void
-proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
-{
-	proc_refuse(from, imsg, "unexpected type");
 }
 
 struct killfile *

@@ -42,33 +42,6 @@ static struct {
 	int		 waiting;	/* for a create or a commit */
 } sess[SESSIONS];
 
-void	log_info(const char *fmt, ...) { }
-void	log_debug(const char *fmt, ...) { }
-void	log_warn(const char *fmt, ...) { }
-void	log_warnx(const char *fmt, ...) { }
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	abort();
-}
-
 /* The store: message files in memory, commits that always work. */
 static uint32_t	 next_msgid = 1;
 
@@ -94,12 +67,6 @@ store_commit_batch(struct store_commit *batch, size_t n)
 
 	for (i = 0; i < n; i++)
 		batch[i].status = 0;
-}
-
-struct ibuf *
-proc_create(uint32_t type, uint32_t peerid, int fd)
-{
-	return imsg_create(type, peerid, fd);
 }
 
 /* The queue answers the listener: a pipe, or the commit's outcome. */
@@ -130,30 +97,6 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 		close(b->fd);
 	free(b->buf);
 	free(b);
-}
-
-void
-proc_check(enum smtp_proc from, struct imsg *imsg)
-{
-	if (imsg_end(imsg) == -1)
-		abort();
-}
-
-int
-proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
-{
-	if (from != PROC_SMTP)
-		abort();
-	return -1;
-}
-
-int
-proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)
-{
-	if (imsg_end(imsg) == -1 || (wants_fd && imsg->fd == -1) ||
-	    (!wants_fd && imsg->fd != -1))
-		return proc_refuse(from, imsg, "bad");
-	return 0;
 }
 
 /* A message of a peer, as the imsg layer hands it over. */

@@ -33,34 +33,6 @@ struct smtpd_config	*env;
 int			 smtpd_privileged;
 
 /* Logging is silent; reaching fatal() from a client's input is a bug. */
-void	log_info(const char *fmt, ...) { }
-void	log_debug(const char *fmt, ...) { }
-void	log_warn(const char *fmt, ...) { }
-void	log_warnx(const char *fmt, ...) { }
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(errno));
-	abort();
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 /* The io: input from the fuzzer, output dropped. */
 struct io {
@@ -131,12 +103,6 @@ static TAILQ_HEAD(, sent)	 sent = TAILQ_HEAD_INITIALIZER(sent);
 static uint8_t			 answers;
 static int			 pipe_rd = -1;
 
-struct ibuf *
-proc_create(uint32_t type, uint32_t peerid, int fd)
-{
-	return imsg_create(type, peerid, fd);
-}
-
 void
 proc_close(enum smtp_proc p, struct ibuf *b)
 {
@@ -149,25 +115,6 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 	s->to = p;
 	s->b = b;
 	TAILQ_INSERT_TAIL(&sent, s, entry);
-}
-
-void
-proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
-    const void *data, size_t len)
-{
-	struct ibuf	*b;
-
-	b = imsg_create(type, peerid, fd);
-	if (len > 0)
-		imsg_add_data(b, data, len);
-	proc_close(p, b);
-}
-
-void
-proc_check(enum smtp_proc from, struct imsg *imsg)
-{
-	if (imsg_end(imsg) == -1)
-		abort();	/* our own answers are well formed */
 }
 
 /* An answer as a peer would send it, handed to the session. */
