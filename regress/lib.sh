@@ -49,6 +49,8 @@ smtpd_start()
 	grep -q '^mta resolver' smtpd.conf ||
 	    printf '\nmta resolver 127.0.0.1 port %s\n' "$(free_port)" \
 	    >> smtpd.conf
+	# A log left by an earlier instance must not answer the wait below.
+	: > smtpd.log
 	"$SMTPD" -d ${SMTPD_FLAGS--v} -f smtpd.conf >smtpd.log 2>&1 &
 	echo $! > smtpd.pid
 	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
