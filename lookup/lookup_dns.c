@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lookup.h"
+#include "../smtpd/smtpd.h"
 #include "lookup_dns.h"
 #include "../smtpd/log.h"
 
@@ -149,27 +150,11 @@ dns_forward_done(void *arg, int status, int timeouts, struct hostent *h)
 	free(q);
 }
 
-/* Letters, digits, hyphens and underscores, in labels between dots. */
+/* A name of labels, as a host name; a final dot is allowed. */
 static int
 dns_hostname_valid(const char *name)
 {
-	const char	*p;
-	size_t		 label = 0;
-
-	for (p = name; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if ((*p >= 'a' && *p <= 'z') ||
-		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_') {
-			if (++label > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return p != name;
+	return name[0] != '\0' && hostname_last_label(name) != -1;
 }
 
 static void

@@ -342,25 +342,12 @@ smtp_tls_offered(struct smtp_session *s)
 static int
 smtp_helo_valid(const char *name)
 {
-	const char	*p, *err;
-	size_t		 label = 0;
+	const char	*err;
 
 	if (smtp_addr_domain_valid(name, 0, &err) == 0)
 		return 1;
-	for (p = name; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if ((*p >= 'a' && *p <= 'z') ||
-		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_') {
-			if (++label > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return label > 0 && p - name < ENVELOPE_HOSTMAX;
+	return hostname_last_label(name) > 0 &&
+	    strlen(name) < ENVELOPE_HOSTMAX;
 }
 
 static void

@@ -418,5 +418,6 @@ int		 base64_encode(const unsigned char *, size_t, char *, size_t);
 int		 auth_plain_split(const char *, size_t, const char **,
 		    const char **, const char **);
 char		*read_small(int, size_t, size_t *);
+int		 hostname_last_label(const char *);
 
 #endif

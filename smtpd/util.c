@@ -237,3 +237,31 @@ read_small(int fd, size_t max, size_t *lenp)
 		*lenp = len;
 	return text;
 }
+
+/*
+ * Whether name is made of labels of letters, digits, hyphens and
+ * underscores (as host names in the wild are), none empty or over 63
+ * octets, between dots.  Returns the length of the last label (0 after
+ * a final dot), or -1 when it is no such name.
+ */
+int
+hostname_last_label(const char *name)
+{
+	const char	*p;
+	int		 label = 0;
+
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_') {
+			if (++label > 63)
+				return -1;
+		} else
+			return -1;
+	}
+	return label;
+}
