@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../smtpd/smtpd.h"
+#include "../smtpd/auth_creds.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
 
@@ -74,6 +75,7 @@ struct session {
 	int			 closed;	/* gone while busy */
 	int			 tls;
 	int			 authenticated;
+	int			 auth_asked;	/* auth has not answered */
 	char			 auth_user[SESSION_USER_MAX];
 	int			 local;		/* on the submission socket */
 	struct local_peer	 peer;		/* from SO_PEERCRED */
@@ -466,7 +468,7 @@ session_get(struct imsg *imsg)
 		proc_refuse(PROC_SMTP, imsg, "no such session");
 		return NULL;
 	}
-	if (!s->ready || s->busy || s->closed) {
+	if (!s->ready || s->busy || s->closed || s->auth_asked) {
 		proc_refuse(PROC_SMTP, imsg, "session not ready");
 		return NULL;
 	}
@@ -762,6 +764,48 @@ session_close(struct imsg *imsg)
 	session_free(s);
 }
 
+/*
+ * AUTH: the user and the password are the client's; the table and the
+ * address that go with them to the auth process are this session's
+ * own, so the listener can neither choose the table nor spend another
+ * address's failures.  The password is only passed through, and wiped.
+ */
+static void
+session_auth(struct imsg *imsg)
+{
+	struct session	*s;
+	struct ibuf	*b;
+	char		 user[AUTH_USER_MAX + 1];
+	char		 password[AUTH_PASSWORD_MAX + 1];
+	const char	*why = NULL;
+
+	imsg_get_string(imsg, user, sizeof(user));
+	imsg_get_string(imsg, password, sizeof(password));
+	explicit_bzero(imsg->data, imsg->len);
+	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
+	    (s = session_get(imsg)) == NULL)
+		goto done;
+	if (s->l->auth_table[0] == '\0' || s->local)
+		why = "AUTH on a listener without it";
+	else if (s->authenticated)
+		why = "AUTH after a login";
+	else if (!s->tls && !(s->l->flags & LISTEN_AUTH_PLAINTEXT))
+		why = "AUTH in the clear";
+	if (why != NULL) {
+		proc_refuse(PROC_SMTP, imsg, why);
+		goto done;
+	}
+	s->auth_asked = 1;
+	b = proc_create(IMSG_LOOKUP_AUTH_CHECK, s->id, -1);
+	imsg_add_string(b, s->l->auth_table);
+	imsg_add_string(b, s->addr);
+	imsg_add_string(b, user);
+	imsg_add_string(b, password);
+	proc_close(PROC_AUTH, b);
+done:
+	explicit_bzero(password, sizeof(password));
+}
+
 void
 session_dispatch(struct imsg *imsg)
 {
@@ -787,6 +831,9 @@ session_dispatch(struct imsg *imsg)
 	case IMSG_SMTP_LOOKUP_TLS:
 		session_tls(imsg);
 		break;
+	case IMSG_SMTP_LOOKUP_AUTH:
+		session_auth(imsg);
+		break;
 	case IMSG_SMTP_LOOKUP_CLOSE:
 		session_close(imsg);
 		break;
@@ -797,7 +844,7 @@ session_dispatch(struct imsg *imsg)
 }
 
 /*
- * The auth process tells us of an AUTH before the listener hears of it,
+ * The auth process answers the AUTH we asked, before the listener hears,
  * so no question of the session can come between.  A login counts only
  * with the table of the listener the session came in on.
  */
@@ -813,8 +860,11 @@ session_auth_result(struct imsg *imsg)
 	imsg_get_string(imsg, table, sizeof(table));
 	imsg_get_string(imsg, user, sizeof(user));
 	proc_check(PROC_AUTH, imsg);
-	if ((s = session_find(imsg->hdr.peerid)) == NULL || s->closed)
+	/* A session that went, or one that reused its id, asked nothing. */
+	if ((s = session_find(imsg->hdr.peerid)) == NULL || s->closed ||
+	    !s->auth_asked)
 		return;
+	s->auth_asked = 0;
 	if (status == AUTH_OK && strcmp(table, s->l->auth_table) != 0) {
 		log_warnx("lookup session=%08x user=%s result=refused "
 		    "reason=\"login with another listener's table\"", s->id,

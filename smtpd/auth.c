@@ -1,9 +1,10 @@
 /*
  * The auth process: checks a user name and password against a
- * credentials table, and nothing else.  It never sees the network: the
- * listener asks, with the client's address as text.  The answer goes to
- * lookup, which learns the login from here and not from the listener,
- * and passes the status on to the listener.
+ * credentials table, and nothing else.  It never sees the network and
+ * hears only lookup, which passes on what the listener's client said
+ * with the address and the table it knows itself.  The answer goes back
+ * to lookup, which learns the login from here and not from the
+ * listener, and passes the status on to the listener.
  *
  * Failed attempts are answered late, the more so the more a network
  * or a user has failed.  A network that fails too often is refused,
@@ -135,9 +136,11 @@ auth_log(const char *addr, const char *user, const char *result,
 }
 
 /*
- * IMSG_SMTP_AUTH_CHECK, peerid the session: strings table name, client
- * address, user, password.  Answered to lookup with
- * IMSG_AUTH_LOOKUP_RESULT, same peerid: u32 status, the table, the user.
+ * IMSG_LOOKUP_AUTH_CHECK, peerid the session: strings table name, client
+ * address, user, password.  Lookup sends the table of the session's
+ * listener and the address it read from the socket; the user and the
+ * password are the client's.  Answered with IMSG_AUTH_LOOKUP_RESULT,
+ * same peerid: u32 status, the table, the user.
  */
 static void
 auth_check(struct imsg *imsg)
@@ -157,15 +160,10 @@ auth_check(struct imsg *imsg)
 	imsg_get_string(imsg, password, sizeof(password));
 	/* imsg_free() does not promise to wipe what it frees. */
 	explicit_bzero(imsg->data, imsg->len);
-	if (proc_valid(PROC_SMTP, imsg, 0) == -1) {
-		explicit_bzero(password, sizeof(password));
-		return;
-	}
-	if ((t = auth_table(name)) == NULL) {
-		explicit_bzero(password, sizeof(password));
-		proc_refuse(PROC_SMTP, imsg, "not a credentials table");
-		return;
-	}
+	proc_check(PROC_LOOKUP, imsg);
+	if ((t = auth_table(name)) == NULL)
+		fatalx("auth: lookup asks with %s, not a credentials table",
+		    name);
 
 	/* A user is counted per table: the same name elsewhere is another. */
 	(void)snprintf(ukey, sizeof(ukey), "%s:%s", name, user);
@@ -207,7 +205,7 @@ auth_check(struct imsg *imsg)
 static void
 auth_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
-	if (from == PROC_SMTP && imsg->hdr.type == IMSG_SMTP_AUTH_CHECK) {
+	if (from == PROC_LOOKUP && imsg->hdr.type == IMSG_LOOKUP_AUTH_CHECK) {
 		auth_check(imsg);
 		return;
 	}

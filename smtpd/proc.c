@@ -52,12 +52,12 @@ static const char *const proc_names[PROC_COUNT] = {
 /* Who may talk to whom; the parent talks to everyone. */
 static const unsigned char proc_links[PROC_COUNT][PROC_COUNT] = {
 	[PROC_SMTP] = {
-		[PROC_LOOKUP] = 1, [PROC_AUTH] = 1, [PROC_QUEUE] = 1,
-		[PROC_CONTROL] = 1 },
+		[PROC_LOOKUP] = 1, [PROC_QUEUE] = 1, [PROC_CONTROL] = 1 },
 	[PROC_LOOKUP] = {
 		[PROC_SMTP] = 1, [PROC_AUTH] = 1, [PROC_QUEUE] = 1,
 		[PROC_MTA] = 1, [PROC_CONTROL] = 1 },
-	[PROC_AUTH] = { [PROC_SMTP] = 1, [PROC_LOOKUP] = 1 },
+	/* Auth hears only lookup: the listener cannot reach it. */
+	[PROC_AUTH] = { [PROC_LOOKUP] = 1 },
 	[PROC_QUEUE] = {
 		[PROC_SMTP] = 1, [PROC_LOOKUP] = 1, [PROC_MTA] = 1,
 		[PROC_CONTROL] = 1 },

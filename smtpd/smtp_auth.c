@@ -57,12 +57,10 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 	struct ibuf	*b;
 
 	smtp_auth_name(s, user);
-	b = proc_create(IMSG_SMTP_AUTH_CHECK, s->id, -1);
-	imsg_add_string(b, s->l->auth_table);
-	imsg_add_string(b, s->addr);
+	b = proc_create(IMSG_SMTP_LOOKUP_AUTH, s->id, -1);
 	imsg_add_string(b, s->auth_login);
 	imsg_add_string(b, pass);
-	proc_close(PROC_AUTH, b);
+	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
 

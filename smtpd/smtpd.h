@@ -104,7 +104,8 @@ enum imsg_type {
 	IMSG_LOOKUP_SMTP_LOCAL,		/* before CONNECT: the local user */
 	IMSG_LOOKUP_SMTP_WARN,		/* before MAIL: a sender to mark */
 
-	IMSG_SMTP_AUTH_CHECK,
+	IMSG_SMTP_LOOKUP_AUTH,		/* user and password, to be checked */
+	IMSG_LOOKUP_AUTH_CHECK,		/* ... with the session's facts */
 	IMSG_AUTH_LOOKUP_RESULT,	/* lookup learns the login first */
 	IMSG_LOOKUP_SMTP_AUTH,
 

@@ -1,14 +1,15 @@
 /*
- * libFuzzer target: the auth process's dispatcher, fed what the
- * listener may send it.  auth.c is compiled into this file so that its
- * static dispatcher can be called as the process calls it; the rest of
- * the process (start-up, sandbox, the other processes) is stubbed.  Any
- * message from the listener must end in an answer to lookup or a clean
- * refusal, never fatal().
+ * libFuzzer target: the auth process's dispatcher, fed the checks lookup
+ * passes on.  The listener cannot reach auth; lookup frames each check
+ * itself, but the user name and the password in it are the client's,
+ * and a compromised listener picks the address whose failures it
+ * spends.  auth.c is compiled into this file so that its static
+ * dispatcher can be called as the process calls it; the rest of the
+ * process (start-up, sandbox, the other processes) is stubbed.  Every
+ * check must end in one answer to lookup, at once or after its delay.
  *
- * The input is a list of messages: a type byte (check or anything
- * else), a session byte, a flag byte (bit 0: a descriptor comes along),
- * a payload length and the payload.
+ * The input is a list of checks: a session byte, then three strings
+ * (address, user, password), each a length byte and its bytes.
  */
 #include "smtpd/auth.c"
 
@@ -70,33 +71,58 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A string of the input: a length byte and that many bytes, no NUL. */
+static int
+take_string(const uint8_t *data, size_t size, size_t *off, char *buf,
+    size_t bufsz)
+{
+	size_t	 len;
+
+	if (*off >= size)
+		return -1;
+	len = data[(*off)++];
+	if (len > size - *off)
+		len = size - *off;
+	if (len >= bufsz || memchr(data + *off, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, data + *off, len);
+	buf[len] = '\0';
+	*off += len;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imsg	 imsg;
-	uint8_t		 payload[1024];
-	size_t		 off = 0, len;
+	struct ibuf	*b;
+	char		 addr[NI_MAXHOST], user[AUTH_USER_MAX + 1];
+	char		 password[AUTH_PASSWORD_MAX + 1];
+	uint32_t	 session;
+	size_t		 off = 0;
 
-	while (off + 4 <= size) {
+	while (off < size) {
+		session = data[off++];
+		if (take_string(data, size, &off, addr, sizeof(addr)) == -1 ||
+		    take_string(data, size, &off, user, sizeof(user)) == -1 ||
+		    take_string(data, size, &off, password,
+		    sizeof(password)) == -1)
+			break;
+		b = imsg_create(IMSG_LOOKUP_AUTH_CHECK, session, -1);
+		imsg_add_string(b, "creds");
+		imsg_add_string(b, addr);
+		imsg_add_string(b, user);
+		imsg_add_string(b, password);
 		memset(&imsg, 0, sizeof(imsg));
-		imsg.hdr.type = (data[off] & 1) ? IMSG_SMTP_AUTH_CHECK :
-		    data[off];
-		imsg.hdr.peerid = data[off + 1];
-		imsg.fd = (data[off + 2] & 1) ? dup(0) : -1;
-		len = data[off + 3] * 4;
-		off += 4;
-		if (len > size - off)
-			len = size - off;
-		if (len > sizeof(payload))
-			len = sizeof(payload);
-		memcpy(payload, data + off, len);
-		off += len;
-		imsg.data = payload;
-		imsg.len = len;
-		imsg.hdr.len = len;
-		auth_dispatch(PROC_SMTP, &imsg);
-		if (imsg.fd != -1)
-			close(imsg.fd);
+		imsg.hdr.type = IMSG_LOOKUP_AUTH_CHECK;
+		imsg.hdr.peerid = session;
+		imsg.data = b->buf + IMSG_HDRSIZE;
+		imsg.len = b->len - IMSG_HDRSIZE;
+		imsg.hdr.len = imsg.len;
+		imsg.fd = -1;
+		auth_dispatch(PROC_LOOKUP, &imsg);
+		free(b->buf);
+		free(b);
 	}
 	return 0;
 }

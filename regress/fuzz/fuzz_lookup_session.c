@@ -36,6 +36,28 @@ int			 smtpd_privileged;
 static int		 conn = -1;	/* an established connection */
 static struct listener	 listener;
 static size_t		 nenvelopes;	/* sent to the queue */
+static int		 asked[4];	/* AUTHs auth has to answer */
+
+/*
+ * An AUTH reaches auth only with the session's own table and the
+ * address read from the socket, whatever the listener said.
+ */
+static void
+auth_asked(struct ibuf *b, uint32_t peerid)
+{
+	struct imsg	 imsg;
+	char		 table[TABLE_NAMESZ], addr[NI_MAXHOST];
+
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.data = b->buf + IMSG_HDRSIZE;
+	imsg.len = b->len - IMSG_HDRSIZE;
+	imsg_get_string(&imsg, table, sizeof(table));
+	imsg_get_string(&imsg, addr, sizeof(addr));
+	if (imsg.error || strcmp(table, listener.auth_table) != 0 ||
+	    strcmp(addr, "127.0.0.1") != 0 || peerid >= 4)
+		abort();
+	asked[peerid]++;
+}
 
 void
 proc_close(enum smtp_proc p, struct ibuf *b)
@@ -45,6 +67,8 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 	memcpy(&hdr, b->buf, sizeof(hdr));
 	if (b->error)
 		abort();
+	if (p == PROC_AUTH && hdr.type == IMSG_LOOKUP_AUTH_CHECK)
+		auth_asked(b, hdr.peerid);
 	if (p == PROC_QUEUE && hdr.type == IMSG_LOOKUP_QUEUE_ENVELOPE)
 		nenvelopes++;
 	if (p == PROC_QUEUE && hdr.type == IMSG_LOOKUP_QUEUE_CREATE) {
@@ -97,7 +121,10 @@ rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
 	session_rcpt_resolved(peerid, LOOKUP_OK, "", &ds);
 }
 
-/* Auth is trusted: its answer is well formed, the fuzzer picks it. */
+/*
+ * Auth is trusted: it answers only what it was asked, well formed; the
+ * fuzzer picks the answer.
+ */
 static void
 auth_result(struct imsg *imsg, const uint8_t *p, size_t len)
 {
@@ -108,6 +135,9 @@ auth_result(struct imsg *imsg, const uint8_t *p, size_t len)
 		close(imsg->fd);
 		imsg->fd = -1;
 	}
+	if (asked[imsg->hdr.peerid] == 0)
+		return;
+	asked[imsg->hdr.peerid]--;
 	snprintf(user, sizeof(user), "%.*s", (int)(len > 1 ? len - 1 : 0),
 	    len > 1 ? (const char *)p + 1 : "");
 	if (memchr(user, '\0', strlen(user) + 1) != user + strlen(user))
@@ -132,7 +162,7 @@ static const uint32_t types[] = {
 	IMSG_SMTP_LOOKUP_CONNECT, IMSG_SMTP_LOOKUP_MAIL,
 	IMSG_SMTP_LOOKUP_RCPT, IMSG_SMTP_LOOKUP_VRFY, IMSG_SMTP_LOOKUP_EXPN,
 	IMSG_SMTP_LOOKUP_DATA, IMSG_SMTP_LOOKUP_TLS, IMSG_SMTP_LOOKUP_CLOSE,
-	IMSG_SMTP_QUEUE_COMMIT, IMSG_AUTH_LOOKUP_RESULT,
+	IMSG_SMTP_QUEUE_COMMIT, IMSG_AUTH_LOOKUP_RESULT, IMSG_SMTP_LOOKUP_AUTH,
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -211,5 +241,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (session_count() != 0)
 		abort();
+	memset(asked, 0, sizeof(asked));
 	return 0;
 }

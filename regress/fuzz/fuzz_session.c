@@ -247,7 +247,7 @@ play(struct sent *s)
 		queue_answer(IMSG_QUEUE_SMTP_COMMIT, id, (answers & 16) ? 2 : 0,
 		    0x1234, -1);
 		break;
-	case IMSG_SMTP_AUTH_CHECK: {
+	case IMSG_SMTP_LOOKUP_AUTH: {
 		struct ibuf *b = answer(IMSG_LOOKUP_SMTP_AUTH, id, -1);
 
 		imsg_add_u32(b, (answers >> 5) & 3);

@@ -12,8 +12,10 @@
  *	routing		at DATA, send the queue an envelope of our own that
  *			runs a command, and a create for it, as lookup would
  *	login		at MAIL, tell lookup the session logged in, as auth
- *			would; at RCPT, ask with the facts the listener
- *			used to vouch for
+ *			would, ask lookup to check a password on a
+ *			listener without AUTH, and try to ask auth itself
+ *			with an address of our own; at RCPT, ask with the
+ *			facts the listener used to vouch for
  *	connect-pipe	at connect, hand lookup a pipe instead of the socket
  *	connect-local	at connect, hand lookup a socket of a pair of our
  *			own, as if root had connected to the submission
@@ -116,6 +118,33 @@ forge_login(uint32_t session)
 	imsg_add_string(b, "alice");
 	__real_proc_close(PROC_LOOKUP, b);
 	log_info("forge: told lookup the session logged in");
+}
+
+/*
+ * An AUTH where the listener offers none, and a check sent to auth
+ * directly, with an address whose failures we would like to spend.
+ */
+static void
+forge_auth(uint32_t session)
+{
+	struct ibuf	*b;
+
+	b = imsg_create(IMSG_SMTP_LOOKUP_AUTH, session, -1);
+	imsg_add_string(b, "alice");
+	imsg_add_string(b, "password");
+	__real_proc_close(PROC_LOOKUP, b);
+	log_info("forge: asked lookup to check a password");
+	if (!proc_talks(PROC_SMTP, PROC_AUTH)) {
+		log_info("forge: no channel to auth");
+		return;
+	}
+	b = imsg_create(IMSG_LOOKUP_AUTH_CHECK, session, -1);
+	imsg_add_string(b, "creds");
+	imsg_add_string(b, "203.0.113.9");
+	imsg_add_string(b, "alice");
+	imsg_add_string(b, "password");
+	__real_proc_close(PROC_AUTH, b);
+	log_info("forge: asked auth with an address of our own");
 }
 
 /* A RCPT as the listener used to ask it, vouching for the client. */
@@ -245,8 +274,10 @@ __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 		}
 		break;
 	case IMSG_SMTP_LOOKUP_MAIL:
-		if (scenario("login"))
+		if (scenario("login")) {
 			forge_login(header_peerid(b));
+			forge_auth(header_peerid(b));
+		}
 		break;
 	case IMSG_SMTP_LOOKUP_RCPT:
 		if (scenario("login"))

@@ -67,8 +67,8 @@ forged_routing_is_refused_cleanup()
 atf_test_case forged_login_does_not_relay cleanup
 forged_login_does_not_relay_head()
 {
-	atf_set descr "A login or client facts claimed by the listener are" \
-	    "refused: relaying stays closed"
+	atf_set descr "A login, a password check or client facts claimed" \
+	    "by the listener are refused: relaying stays closed"
 }
 forged_login_does_not_relay_body()
 {
@@ -93,6 +93,10 @@ SCRIPT
 	    atf_fail "the forged login was not refused"
 	wait_log "lookup: result=refused imsg=[0-9]+ from=smtp .*reason=\"malformed\"" ||
 	    atf_fail "the forged facts were not refused"
+	wait_log "lookup: result=refused imsg=[0-9]+ from=smtp .*reason=\"AUTH on a listener without it\"" ||
+	    atf_fail "an AUTH on a listener without it was passed on"
+	wait_log "forge: no channel to auth" ||
+	    atf_fail "the listener can reach the auth process"
 	still_serving
 }
 forged_login_does_not_relay_cleanup()
