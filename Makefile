@@ -124,14 +124,14 @@ FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
 		   mta_reply session lookup_session queue_receive auth_imsg \
-		   control_imsg
+		   control_imsg offline sendmail
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
 FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
-		   config auth members dsn table mta_reply)
+		   config auth members dsn table mta_reply offline sendmail)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -171,9 +171,14 @@ regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c
 regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
+regress/fuzz/fuzz_offline: regress/fuzz/fuzz_offline.c smtpd/enqueue.c
+# sendmail.c is compiled into its harness, not beside.
+regress/fuzz/fuzz_sendmail: regress/fuzz/fuzz_sendmail.c smtpd/sendmail.c \
+	    smtpd/enqueue.c
 
 $(FUZZ_ALL): $(HEADERS)
-	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ \
+	    $(filter-out smtpd/sendmail.c,$(filter %.c,$^)) $(FUZZ_LIBS)
 
 # auth.c and control.c are compiled into their harnesses, not beside.
 $(FUZZ_IMSG): $(HEADERS)

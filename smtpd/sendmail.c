@@ -256,6 +256,9 @@ address_list(struct enqueue *e, const char *value, const char *host)
 				p++;
 			else if (*p == '"')
 				quote = 0;
+			/* Unfolding removes the line break, even in quotes. */
+			if (*p == '\n')
+				continue;
 			if (!angle && n + 1 < sizeof(addr))
 				addr[n++] = *p;
 			continue;
