@@ -53,10 +53,13 @@ struct session_dest {
 	size_t			 rcpt;		/* index in rcpts */
 };
 
-/* Sessions per client address, for max-sessions-per-address. */
+/*
+ * Sessions per client network (an IPv4 address, an IPv6 /64), for
+ * max-sessions-per-address.
+ */
 struct client {
 	RB_ENTRY(client)	 node;
-	char			 addr[NI_MAXHOST];
+	char			 addr[ADDR_NETWORK_MAX];
 	size_t			 count;
 };
 
@@ -358,13 +361,14 @@ session_count_client(struct session *s)
 	    (t = table_find(&env->tables, env->sessions_exempt)) != NULL &&
 	    table_has_addr(t, (struct sockaddr *)&s->ss))
 		return 0;
-	strlcpy(key.addr, s->addr, sizeof(key.addr));
+	if (addr_network(s->addr, key.addr, sizeof(key.addr)) == -1)
+		return -1;
 	if ((c = RB_FIND(client_tree, &clients, &key)) == NULL) {
 		if (env->max_sessions_per_addr == 0)
 			return -1;
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			fatal("calloc");
-		strlcpy(c->addr, s->addr, sizeof(c->addr));
+		strlcpy(c->addr, key.addr, sizeof(c->addr));
 		RB_INSERT(client_tree, &clients, c);
 	}
 	if (c->count >= env->max_sessions_per_addr)

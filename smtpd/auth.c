@@ -119,7 +119,7 @@ auth_log(const char *addr, const char *user, const char *result,
     const char *reason)
 {
 	char	 vaddr[4 * NI_MAXHOST], vuser[4 * (AUTH_USER_MAX + 1)];
-	char	 net[LIMITER_NETWORK_MAX], vnet[4 * LIMITER_NETWORK_MAX];
+	char	 net[ADDR_NETWORK_MAX], vnet[4 * ADDR_NETWORK_MAX];
 
 	strvis(vaddr, addr, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
 	strvis(vuser, user, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
@@ -128,7 +128,7 @@ auth_log(const char *addr, const char *user, const char *result,
 		    result);
 		return;
 	}
-	if (limiter_network(addr, net, sizeof(net)) == -1)
+	if (addr_network(addr, net, sizeof(net)) == -1)
 		strlcpy(net, "unknown", sizeof(net));
 	strvis(vnet, net, VIS_SAFE | VIS_WHITE | VIS_CSTYLE);
 	log_info("auth address=%s network=%s user=%s result=%s reason=%s",

@@ -390,43 +390,6 @@ limiter_entry_cmp(struct limiter_entry *a, struct limiter_entry *b)
 
 RB_GENERATE_STATIC(limiter_tree, limiter_entry, node, limiter_entry_cmp);
 
-/*
- * The network addr belongs to, as text: an IPv4 address as it is (an
- * IPv4-mapped IPv6 one as IPv4), an IPv6 address as its /64.  Text that
- * is no address is its own network.  Returns -1 if buf is too small.
- */
-int
-limiter_network(const char *addr, char *buf, size_t len)
-{
-	struct in6_addr	 in6;
-	struct in_addr	 in4;
-	char		 host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
-	size_t		 n;
-
-	/* A link-local address may carry its interface: not part of it. */
-	n = strcspn(addr, "%");
-	if (n < sizeof(host)) {
-		memcpy(host, addr, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET6, host, &in6) == 1) {
-			if (IN6_IS_ADDR_V4MAPPED(&in6)) {
-				memcpy(&in4, &in6.s6_addr[12], sizeof(in4));
-				if (inet_ntop(AF_INET, &in4, text,
-				    sizeof(text)) == NULL)
-					return -1;
-				return strlcpy(buf, text, len) < len ? 0 : -1;
-			}
-			memset(&in6.s6_addr[8], 0, 8);
-			if (inet_ntop(AF_INET6, &in6, text,
-			    sizeof(text)) == NULL)
-				return -1;
-			return (size_t)snprintf(buf, len, "%s/64", text) <
-			    len ? 0 : -1;
-		}
-	}
-	return strlcpy(buf, addr, len) < len ? 0 : -1;
-}
-
 static void
 limiter_set_init(struct limiter_set *set, size_t max_failures)
 {
@@ -527,7 +490,7 @@ limiter_set_failures(struct limiter_set *set, const char *key, time_t now)
 static const char *
 limiter_net_key(const char *addr, char *buf, size_t len)
 {
-	return limiter_network(addr, buf, len) == 0 ? buf : addr;
+	return addr_network(addr, buf, len) == 0 ? buf : addr;
 }
 
 /*
@@ -538,7 +501,7 @@ int
 limiter_blocked(struct auth_limiter *l, const char *addr, const char *user,
     time_t now)
 {
-	char	 net[LIMITER_NETWORK_MAX];
+	char	 net[ADDR_NETWORK_MAX];
 
 	if (limiter_set_failures(&l->nets, limiter_net_key(addr, net,
 	    sizeof(net)), now) >= l->nets.max_failures)
@@ -552,7 +515,7 @@ limiter_blocked(struct auth_limiter *l, const char *addr, const char *user,
 size_t
 limiter_net_failures(struct auth_limiter *l, const char *addr, time_t now)
 {
-	char	 net[LIMITER_NETWORK_MAX];
+	char	 net[ADDR_NETWORK_MAX];
 
 	return limiter_set_failures(&l->nets, limiter_net_key(addr, net,
 	    sizeof(net)), now);
@@ -612,7 +575,7 @@ int
 limiter_failure(struct auth_limiter *l, const char *addr, const char *user,
     time_t now)
 {
-	char	 net[LIMITER_NETWORK_MAX];
+	char	 net[ADDR_NETWORK_MAX];
 	size_t	 n, u, steps;
 
 	n = limiter_count_failure(&l->nets, l->max, limiter_net_key(addr, net,

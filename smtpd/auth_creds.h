@@ -19,7 +19,6 @@
 #define AUTH_WINDOW		(15 * 60)	/* seconds */
 #define AUTH_DELAY_STEPS	5	/* the delay stops growing here */
 #define AUTH_LIMITER_MAX	10000	/* networks, and users, tracked */
-#define LIMITER_NETWORK_MAX	64	/* an IPv6 /64 as text, and more */
 
 /* What limiter_blocked() says. */
 #define LIMITER_OK		0
@@ -44,7 +43,6 @@ struct auth_limiter;
 
 struct auth_limiter	*limiter_new(size_t, size_t, int, size_t);
 void			 limiter_free(struct auth_limiter *);
-int			 limiter_network(const char *, char *, size_t);
 int			 limiter_blocked(struct auth_limiter *, const char *,
 			    const char *, time_t);
 int			 limiter_failure(struct auth_limiter *, const char *,

@@ -420,5 +420,7 @@ int		 auth_plain_split(const char *, size_t, const char **,
 		    const char **, const char **);
 char		*read_small(int, size_t, size_t *);
 int		 hostname_last_label(const char *);
+#define ADDR_NETWORK_MAX	64	/* an IPv6 /64 as text, and more */
+int		 addr_network(const char *, char *, size_t);
 
 #endif

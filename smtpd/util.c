@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -264,4 +265,44 @@ hostname_last_label(const char *name)
 			return -1;
 	}
 	return label;
+}
+
+/*
+ * The network addr belongs to, as text: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one as IPv4), an IPv6 address as its /64.  Text that
+ * is no address is its own network.  Failures of AUTH and sessions per
+ * address are counted per network, so that one host of a /64 cannot
+ * spread its attempts over its addresses.  Returns -1 if buf is too
+ * small.
+ */
+int
+addr_network(const char *addr, char *buf, size_t len)
+{
+	struct in6_addr	 in6;
+	struct in_addr	 in4;
+	char		 host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
+	size_t		 n;
+
+	/* A link-local address may carry its interface: not part of it. */
+	n = strcspn(addr, "%");
+	if (n < sizeof(host)) {
+		memcpy(host, addr, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, &in6) == 1) {
+			if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+				memcpy(&in4, &in6.s6_addr[12], sizeof(in4));
+				if (inet_ntop(AF_INET, &in4, text,
+				    sizeof(text)) == NULL)
+					return -1;
+				return strlcpy(buf, text, len) < len ? 0 : -1;
+			}
+			memset(&in6.s6_addr[8], 0, 8);
+			if (inet_ntop(AF_INET6, &in6, text,
+			    sizeof(text)) == NULL)
+				return -1;
+			return (size_t)snprintf(buf, len, "%s/64", text) <
+			    len ? 0 : -1;
+		}
+	}
+	return strlcpy(buf, addr, len) < len ? 0 : -1;
 }

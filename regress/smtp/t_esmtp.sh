@@ -1474,13 +1474,15 @@ session_goes_on_after_overlong_line_cleanup()
 # first reply of each, then checks the ones greeted still work.
 sessions_from()
 {
-	in_netns python3 - "$1" "$(port)" "$2" <<'PY'
+	in_netns python3 - "$1" "$(port)" "$2" "${3:-}" <<'PY'
 import socket, sys
 
 addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+src = (sys.argv[4], 0) if sys.argv[4] else None
 conns = []
 for i in range(count):
-    s = socket.create_connection((addr, port), timeout=20)
+    s = socket.create_connection((addr, port), timeout=20,
+                                 source_address=src)
     f = s.makefile("rb")
     line = f.readline()
     print(line.decode().strip())
@@ -1540,6 +1542,63 @@ listen on 192.0.2.11 port \1/" smtpd.conf
 	atf_check -o inline:"4\n" grep -c "^220 " exempt
 }
 third_session_per_address_is_421_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case sessions_per_address_count_an_ipv6_64 cleanup
+sessions_per_address_count_an_ipv6_64_head()
+{
+	atf_set descr "max-sessions-per-address counts an IPv6 client's /64:" \
+	    "a client cannot pass the limit by using more of its addresses," \
+	    "while another /64 has its own count"
+	atf_set require.progs "unshare nsenter ip"
+}
+sessions_per_address_count_an_ipv6_64_body()
+{
+	NET=2001:db8:1:2
+	smtpd_config <<CONF
+smtp limit max-sessions-per-address 2
+CONF
+	sed -i "s/^listen on 127.0.0.1 port \(.*\)/&\\
+listen on $NET::10 port \1/" smtpd.conf
+	unshare -n true 2>/dev/null ||
+	    atf_skip "cannot make a network namespace here"
+	unshare -n sh -c "ip link set lo up &&
+	    ip addr add $NET::10/128 dev lo nodad &&
+	    ip addr add $NET::11/128 dev lo nodad &&
+	    ip addr add 2001:db8:1:3::10/128 dev lo nodad &&
+	    exec \"\$@\"" sh "$SMTPD" -d -v -f smtpd.conf >smtpd.log 2>&1 &
+	echo $! > smtpd.pid
+	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
+
+	# Two from ::10 and two from ::11 hold four sessions at once: the
+	# /64's limit of two lets two in.
+	in_netns python3 - "$NET::10" "$(port)" "$NET" <<'PY' > mixed ||
+import socket, sys
+
+dst, port, net = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+conns = []
+for src in (net + "::10", net + "::11", net + "::11", net + "::10"):
+    s = socket.create_connection((dst, port), timeout=20,
+                                 source_address=(src, 0))
+    f = s.makefile("rb")
+    print(f.readline().decode().strip())
+    conns.append(s)
+for s in conns:
+    s.close()
+PY
+	    atf_fail "$(cat mixed)"
+	atf_check -o inline:"2\n" grep -c "^220 " mixed
+	atf_check -o inline:"2\n" grep -c "^421 4\.7\.0 " mixed
+	grep -q "address=$NET::11 result=refused reason=max-sessions-per-address" \
+	    smtpd.log || atf_fail "the second address was not counted with the first"
+	# Another /64 counts on its own.
+	sessions_from "$NET::10" 2 2001:db8:1:3::10 > other ||
+	    atf_fail "$(cat other)"
+	atf_check -o inline:"2\n" grep -c "^220 " other
+}
+sessions_per_address_count_an_ipv6_64_cleanup()
 {
 	smtpd_cleanup
 }
@@ -1631,5 +1690,6 @@ atf_init_test_cases()
 	atf_add_test_case session_goes_on_after_overlong_line
 
 	atf_add_test_case third_session_per_address_is_421
+	atf_add_test_case sessions_per_address_count_an_ipv6_64
 	atf_add_test_case idle_session_times_out_with_421
 }

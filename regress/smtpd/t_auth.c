@@ -431,15 +431,15 @@ ATF_TC_BODY(limiter_network_text, tc)
 		{ "fe80::1%eth0", "fe80::/64" },
 		{ "local", "local" },
 	};
-	char	 buf[LIMITER_NETWORK_MAX];
+	char	 buf[ADDR_NETWORK_MAX];
 	size_t	 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ATF_REQUIRE(limiter_network(cases[i].addr, buf,
+		ATF_REQUIRE(addr_network(cases[i].addr, buf,
 		    sizeof(buf)) == 0);
 		ATF_CHECK_STREQ_MSG(buf, cases[i].net, "%s", cases[i].addr);
 	}
-	ATF_CHECK(limiter_network("2001:db8:1:2::1", buf, 10) == -1);
+	ATF_CHECK(addr_network("2001:db8:1:2::1", buf, 10) == -1);
 }
 
 /* The addresses of one /64 share a count; the next /64 has its own. */
