@@ -23,6 +23,12 @@
 #define ENVELOPE_ORCPTMAX	512
 #define ENVELOPE_TARGETMAX	1024
 
+/*
+ * The latest creation time an envelope may carry (9999-12-31), so that
+ * its age and its expiry can be computed without overflow.
+ */
+#define ENVELOPE_TIME_MAX	253402300799LL
+
 /* One recipient of one message. */
 struct envelope {
 	uint64_t	 id;		/* msgid << 32 | per-recipient part */
@@ -39,7 +45,7 @@ struct envelope {
 	char		 target[ENVELOPE_TARGETMAX];
 	char		 helo[ENVELOPE_HOSTMAX];
 	char		 client[ENVELOPE_HOSTMAX];
-	int64_t		 created;
+	int64_t		 created;	/* 0 to ENVELOPE_TIME_MAX */
 	uint32_t	 tries;
 	char		 lasterr[ENVELOPE_ERRMAX];
 	/* RFC 3461 parameters, as given at MAIL and RCPT ("" when not). */

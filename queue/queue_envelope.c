@@ -115,6 +115,9 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 			    f->key, *(const uint64_t *)(base + f->off));
 			break;
 		case F_I64:
+			if (*(const int64_t *)(base + f->off) < 0 ||
+			    *(const int64_t *)(base + f->off) > ENVELOPE_TIME_MAX)
+				return -1;
 			r = snprintf(buf + n, len - n, "%s %" PRId64 "\n",
 			    f->key, *(const int64_t *)(base + f->off));
 			break;
@@ -159,7 +162,7 @@ parse_number(const char *v, int hex, long double max, void *out, size_t size)
 		return 0;
 	}
 	s = strtoll(v, &ep, 10);
-	if (*ep != '\0' || errno == ERANGE)
+	if (*ep != '\0' || errno == ERANGE || s < 0 || (long double)s > max)
 		return -1;
 	*(int64_t *)out = s;
 	return 0;
@@ -235,8 +238,8 @@ envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
 				goto badnum;
 			break;
 		case F_I64:
-			if (parse_number(val, 0, 0, base + fields[i].off,
-			    sizeof(int64_t)) == -1)
+			if (parse_number(val, 0, ENVELOPE_TIME_MAX,
+			    base + fields[i].off, sizeof(int64_t)) == -1)
 				goto badnum;
 			break;
 		case F_U32:
