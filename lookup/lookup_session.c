@@ -524,6 +524,11 @@ session_mail(struct imsg *imsg)
 		return;
 	}
 	session_transaction_clear(s);
+	if ((s->l->flags & LISTEN_AUTH_REQUIRE) && !s->authenticated) {
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
+		    "530 5.7.0 Authentication required");
+		return;
+	}
 	if (s->local)
 		session_mail_local(s, sender);
 	if (sender[0] == '\0' && (s->l->flags & LISTEN_REJECT_NULL)) {

@@ -84,6 +84,7 @@ static struct action		*curaction;
 static struct policy_rule	*currule;
 
 static int	 listen_add(const char *, const struct listen_opts *);
+static void	 listen_auth(const char *, int);
 static int	 listen_socket_add(const char *, const struct listen_opts *);
 static int	 relay_name_check(const char *);
 static void	 action_path(const char *, const char *);
@@ -112,6 +113,7 @@ typedef struct {
 %token	BACKUP CONNECTTIMEOUT FAMILY HELO HOST INET4 INET6 MAXMESSAGES
 %token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MXPORT NOVERIFY
 %token	RESOLVER VERIFY
+%token	AUTHOPTIONAL
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -549,9 +551,11 @@ listenopt	: PORT NUMBER			{ lopts.port = $2; }
 			free($2);
 		}
 		| AUTH tableref			{
-			lopts.flags |= LISTEN_AUTH;
-			strlcpy(lopts.auth_table, $2,
-			    sizeof(lopts.auth_table));
+			listen_auth($2, LISTEN_AUTH | LISTEN_AUTH_REQUIRE);
+			free($2);
+		}
+		| AUTHOPTIONAL tableref		{
+			listen_auth($2, LISTEN_AUTH);
 			free($2);
 		}
 		| AUTHPLAINTEXT			{
@@ -843,6 +847,7 @@ static const struct keyword {
 	{ "any",			ANY },
 	{ "auth",			AUTH },
 	{ "auth-failure-delay",		AUTHFAILUREDELAY },
+	{ "auth-optional",		AUTHOPTIONAL },
 	{ "auth-plaintext",		AUTHPLAINTEXT },
 	{ "backup",			BACKUP },
 	{ "banner",			BANNER },
@@ -1250,6 +1255,18 @@ table_check(const char *name)
 	return 0;
 }
 
+/* auth (AUTH before MAIL) or auth-optional, once per listener. */
+static void
+listen_auth(const char *table, int flags)
+{
+	if (lopts.flags & LISTEN_AUTH) {
+		yyerror("auth or auth-optional given twice");
+		return;
+	}
+	lopts.flags |= flags;
+	strlcpy(lopts.auth_table, table, sizeof(lopts.auth_table));
+}
+
 static int
 listen_check(const struct listen_opts *o)
 {
@@ -1272,7 +1289,7 @@ listen_check(const struct listen_opts *o)
 		return -1;
 	}
 	if ((o->flags & LISTEN_AUTH_PLAINTEXT) && !(o->flags & LISTEN_AUTH)) {
-		yyerror("auth-plaintext without auth");
+		yyerror("auth-plaintext without auth or auth-optional");
 		return -1;
 	}
 	return 0;

@@ -211,6 +211,7 @@ TAILQ_HEAD(pki_list, pki);
 #define LISTEN_REJECT_NULL	0x20	/* refuse MAIL FROM:<> */
 #define LISTEN_REQUIRE_SENDER	0x40	/* <> must name a From: */
 #define LISTEN_LOCAL		0x80	/* the local submission socket */
+#define LISTEN_AUTH_REQUIRE	0x100	/* no MAIL before AUTH */
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;

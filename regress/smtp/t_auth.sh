@@ -22,7 +22,7 @@ auth_config()
 	PORT=$(free_port)
 	echo "$PORT" > port
 	[ -f mx.crt ] || make_pki mx
-	[ $# -gt 0 ] || set -- tls pki mx auth "<creds>"
+	[ $# -gt 0 ] || set -- tls pki mx auth-optional "<creds>"
 	cat > smtpd.conf <<CONF
 queue directory "$W/spool"
 control socket "$W/smtpd.sock"
@@ -865,6 +865,63 @@ auth_plaintext_listener_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case auth_is_mandatory_auth_optional_is_not cleanup
+auth_is_mandatory_auth_optional_is_not_head()
+{
+	atf_set descr "On a listener with auth, MAIL before AUTH gets 530" \
+	    "5.7.0 and works after it; with auth-optional MAIL works without" \
+	    "AUTH; both at once are refused by smtpd -n"
+}
+auth_is_mandatory_auth_optional_is_not_body()
+{
+	add_creds creds alice "$PASSWORD"
+	auth_config auth "<creds>" auth-plaintext </dev/null
+	smtpd_start
+	talk <<EOF
+< ^220
+> EHLO client.test
+<* ^250 
+> MAIL FROM:<alice@example.org>
+< ^530 5.7.0 Authentication required
+> AUTH PLAIN $(plain_b64 alice "$WRONG")
+< ^535 5.7.8
+> MAIL FROM:<alice@example.org>
+< ^530 5.7.0
+> AUTH PLAIN $(plain_b64 alice "$PASSWORD")
+< ^235 2.7.0
+> MAIL FROM:<alice@example.org>
+< ^250 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 
+> QUIT
+< ^221
+EOF
+	smtpd_cleanup
+
+	auth_config auth-optional "<creds>" auth-plaintext </dev/null
+	smtpd_start
+	talk <<EOF
+< ^220
+> EHLO client.test
+<* ^250-AUTH PLAIN LOGIN\$
+> MAIL FROM:<someone@example.org>
+< ^250 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 
+> QUIT
+< ^221
+EOF
+	auth_config auth "<creds>" auth-optional "<creds>" auth-plaintext \
+	    </dev/null
+	atf_check -s not-exit:0 \
+	    -e match:"smtpd.conf:7: auth or auth-optional given twice" \
+	    "$SMTPD" -n -f smtpd.conf
+}
+auth_is_mandatory_auth_optional_is_not_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case auth_forgotten_after_starttls cleanup
 auth_forgotten_after_starttls_head()
 {
@@ -875,7 +932,7 @@ auth_forgotten_after_starttls_head()
 auth_forgotten_after_starttls_body()
 {
 	add_creds creds alice "$PASSWORD"
-	auth_config tls pki mx auth "<creds>" auth-plaintext <<'CONF'
+	auth_config tls pki mx auth-optional "<creds>" auth-plaintext <<'CONF'
 action "out" relay
 match auth from any for any action "out"
 CONF
@@ -1048,6 +1105,7 @@ atf_init_test_cases()
 	atf_add_test_case guesses_at_one_user_are_limited
 	atf_add_test_case flood_during_held_back_failure
 	atf_add_test_case auth_plaintext_listener
+	atf_add_test_case auth_is_mandatory_auth_optional_is_not
 	atf_add_test_case auth_forgotten_after_starttls
 	atf_add_test_case config_auth_needs_tls
 	atf_add_test_case hash_kinds
