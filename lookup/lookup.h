@@ -119,6 +119,8 @@ int		 killfile_has_addr(const struct killfile *,
 int		 killfile_has_host(const struct killfile *, const char *);
 int		 killfile_has_sender(const struct killfile *, const char *);
 
+int	 senders_owns(struct table *, const char *, const char *);
+
 int	 addr_parse_net(const char *, int *, unsigned char *, int *);
 int	 addr_is_loopback(const struct sockaddr *);
 

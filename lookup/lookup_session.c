@@ -501,6 +501,26 @@ session_mail_local(struct session *s, const char *sender)
 	proc_close(PROC_SMTP, b);
 }
 
+/*
+ * On a listener with a senders table, a logged-in user may use only
+ * the addresses the table gives them.  A client that has not logged in
+ * (with auth-optional) is left to the match rules.
+ */
+static int
+session_sender_owned(struct session *s, const char *sender)
+{
+	struct table	*t;
+
+	if (s->l->senders_table[0] == '\0' || !s->authenticated)
+		return 1;
+	if ((t = table_find(&env->tables, s->l->senders_table)) != NULL &&
+	    senders_owns(t, s->auth_user, sender))
+		return 1;
+	log_info("lookup session=%08x user=%s from=<%s> result=refused "
+	    "reason=\"sender not owned\"", s->id, s->auth_user, sender);
+	return 0;
+}
+
 static void
 session_mail(struct imsg *imsg)
 {
@@ -527,6 +547,11 @@ session_mail(struct imsg *imsg)
 	if ((s->l->flags & LISTEN_AUTH_REQUIRE) && !s->authenticated) {
 		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
 		    "530 5.7.0 Authentication required");
+		return;
+	}
+	if (!session_sender_owned(s, sender)) {
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
+		    "553 5.7.1 Sender address not owned by user");
 		return;
 	}
 	if (s->local)

@@ -78,6 +78,7 @@ struct listen_opts {
 	int		 flags;
 	char		 pki[SMTP_DOMAIN_MAX + 1];
 	char		 auth_table[TABLE_NAMESZ];
+	char		 senders_table[TABLE_NAMESZ];
 };
 static struct listen_opts	 lopts;
 static struct action		*curaction;
@@ -85,6 +86,7 @@ static struct policy_rule	*currule;
 
 static int	 listen_add(const char *, const struct listen_opts *);
 static void	 listen_auth(const char *, int);
+static void	 listen_senders(const char *, int);
 static int	 listen_socket_add(const char *, const struct listen_opts *);
 static int	 relay_name_check(const char *);
 static void	 action_path(const char *, const char *);
@@ -113,7 +115,7 @@ typedef struct {
 %token	BACKUP CONNECTTIMEOUT FAMILY HELO HOST INET4 INET6 MAXMESSAGES
 %token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MXPORT NOVERIFY
 %token	RESOLVER VERIFY
-%token	AUTHOPTIONAL
+%token	AUTHOPTIONAL SENDERS MASQUERADE
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -558,6 +560,14 @@ listenopt	: PORT NUMBER			{ lopts.port = $2; }
 			listen_auth($2, LISTEN_AUTH);
 			free($2);
 		}
+		| SENDERS tableref		{
+			listen_senders($2, 0);
+			free($2);
+		}
+		| SENDERS tableref MASQUERADE	{
+			listen_senders($2, LISTEN_MASQUERADE);
+			free($2);
+		}
 		| AUTHPLAINTEXT			{
 			lopts.flags |= LISTEN_AUTH_PLAINTEXT;
 		}
@@ -880,6 +890,7 @@ static const struct keyword {
 	{ "local",			LOCAL },
 	{ "mail-from",			MAILFROM },
 	{ "maildir",			MAILDIR },
+	{ "masquerade",			MASQUERADE },
 	{ "match",			MATCH },
 	{ "max-auth-failures",		MAXAUTHFAILURES },
 	{ "max-auth-failures-per-user",	MAXAUTHUSERFAILURES },
@@ -912,6 +923,7 @@ static const struct keyword {
 	{ "require-sender",		REQUIRESENDER },
 	{ "resolver",			RESOLVER },
 	{ "retry",			RETRY },
+	{ "senders",			SENDERS },
 	{ "session-timeout",		SESSIONTIMEOUT },
 	{ "smtp",			SMTP },
 	{ "smtps",			SMTPS },
@@ -1267,6 +1279,17 @@ listen_auth(const char *table, int flags)
 	strlcpy(lopts.auth_table, table, sizeof(lopts.auth_table));
 }
 
+static void
+listen_senders(const char *table, int flags)
+{
+	if (lopts.senders_table[0] != '\0') {
+		yyerror("senders given twice");
+		return;
+	}
+	lopts.flags |= flags;
+	strlcpy(lopts.senders_table, table, sizeof(lopts.senders_table));
+}
+
 static int
 listen_check(const struct listen_opts *o)
 {
@@ -1290,6 +1313,10 @@ listen_check(const struct listen_opts *o)
 	}
 	if ((o->flags & LISTEN_AUTH_PLAINTEXT) && !(o->flags & LISTEN_AUTH)) {
 		yyerror("auth-plaintext without auth or auth-optional");
+		return -1;
+	}
+	if (o->senders_table[0] != '\0' && !(o->flags & LISTEN_AUTH)) {
+		yyerror("senders without auth or auth-optional");
 		return -1;
 	}
 	return 0;
@@ -1339,6 +1366,8 @@ listen_add(const char *host, const struct listen_opts *o)
 		l->flags = o->flags;
 		strlcpy(l->pki, o->pki, sizeof(l->pki));
 		strlcpy(l->auth_table, o->auth_table, sizeof(l->auth_table));
+		strlcpy(l->senders_table, o->senders_table,
+		    sizeof(l->senders_table));
 		l->index = conf->nlisteners++;
 		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	}

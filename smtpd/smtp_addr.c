@@ -656,3 +656,29 @@ smtp_xtext_valid(const char *s)
 	}
 	return 0;
 }
+
+/*
+ * Whether a header field's value (From:, say) names only addresses in
+ * domain: every @ in it, wherever it stands, must be followed by that
+ * domain, up to a delimiter, and there must be at least one.  An @ in
+ * a display name or a comment counts too, so that a name that looks
+ * like another domain's address is refused as well.
+ */
+int
+smtp_addr_header_domains(const char *value, const char *domain)
+{
+	const char	*p;
+	size_t		 len, dlen = strlen(domain);
+	int		 found = 0;
+
+	if (dlen == 0)
+		return 0;
+	for (p = value; (p = strchr(p, '@')) != NULL; p += len) {
+		p++;
+		len = strcspn(p, " \t\r\n<>,;:()\"@");
+		if (len != dlen || strncasecmp(p, domain, len) != 0)
+			return 0;
+		found = 1;
+	}
+	return found;
+}

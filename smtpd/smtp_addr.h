@@ -64,5 +64,6 @@ int	smtp_params_parse(const char *, struct smtp_param *, size_t,
 
 /* RFC 3461 xtext: 0 if s is valid xtext. */
 int	smtp_xtext_valid(const char *);
+int	smtp_addr_header_domains(const char *, const char *);
 
 #endif

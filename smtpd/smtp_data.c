@@ -24,6 +24,7 @@
 #include "smtpd.h"
 #include "smtp.h"
 #include "smtp_session.h"
+#include "smtp_addr.h"
 #include "io.h"
 
 /*
@@ -38,6 +39,8 @@ static void	smtp_data_commit(struct smtp_session *);
 void
 smtp_data_close(struct smtp_session *s)
 {
+	free(s->data_from);
+	s->data_from = NULL;
 	if (s->datafd == -1)
 		return;
 	event_del(&s->data_ev);
@@ -155,6 +158,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	s->data_bare = 0;
 	s->data_inheaders = 1;
 	s->data_named_sender = 0;
+	s->data_from_state = FROM_NONE;
 	io_set_timeout(s->io, env->timeout_data);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -230,6 +234,65 @@ smtp_data_verdict(struct smtp_session *s)
 	return 0;
 }
 
+/*
+ * masquerade: a logged-in user's message must say it is from the
+ * domain of the envelope sender, which the senders table let them use:
+ * one From: field, every address in it in that domain.  The field is
+ * gathered with its folded lines (up to FROM_MAX) and judged when it
+ * ends.
+ */
+#define FROM_MAX	2048
+
+static int
+smtp_data_masquerade(struct smtp_session *s)
+{
+	return (s->l->flags & LISTEN_MASQUERADE) && s->authenticated;
+}
+
+static void
+smtp_data_from_add(struct smtp_session *s, const char *p, size_t len)
+{
+	if (s->data_fromlen + len >= FROM_MAX || memchr(p, '\0', len)) {
+		s->data_from_state = FROM_FOREIGN;
+		free(s->data_from);
+		s->data_from = NULL;
+		return;
+	}
+	memcpy(s->data_from + s->data_fromlen, p, len);
+	s->data_fromlen += len;
+	s->data_from[s->data_fromlen] = '\0';
+}
+
+static void
+smtp_data_from_start(struct smtp_session *s, const char *p, size_t len)
+{
+	/* A second From: field is no longer one sender. */
+	if (s->data_from_state != FROM_NONE) {
+		s->data_from_state = FROM_FOREIGN;
+		return;
+	}
+	if ((s->data_from = malloc(FROM_MAX)) == NULL) {
+		s->data_from_state = FROM_FOREIGN;
+		return;
+	}
+	s->data_fromlen = 0;
+	s->data_from[0] = '\0';
+	s->data_from_state = FROM_OWNED;
+	smtp_data_from_add(s, p, len);
+}
+
+static void
+smtp_data_from_end(struct smtp_session *s)
+{
+	const char	*at = strrchr(s->sender, '@');
+
+	if (s->data_from_state == FROM_OWNED && (at == NULL ||
+	    !smtp_addr_header_domains(s->data_from, at + 1)))
+		s->data_from_state = FROM_FOREIGN;
+	free(s->data_from);
+	s->data_from = NULL;
+}
+
 static void
 smtp_data_end(struct smtp_session *s)
 {
@@ -255,6 +318,13 @@ smtp_data_end(struct smtp_session *s)
 		    strerror(failed));
 		smtp_transaction_reset(s);
 		smtp_reply(s, "451 4.3.0 Temporary failure writing message");
+		return;
+	}
+	if (s->data_from != NULL)
+		smtp_data_from_end(s);
+	if (smtp_data_masquerade(s) && s->data_from_state != FROM_OWNED) {
+		smtp_data_refuse(s, "from-not-owned",
+		    "550 5.7.1 From: header not owned by user");
 		return;
 	}
 	if (s->sender[0] == '\0' && (s->l->flags & LISTEN_REQUIRE_SENDER) &&
@@ -333,11 +403,19 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 	if (memchr(line, '\0', body) != NULL)
 		s->data_nul = 1;
 	if (s->data_inheaders && s->data_bol) {
+		if (s->data_from != NULL && body > 0 &&
+		    (line[0] == ' ' || line[0] == '\t'))
+			smtp_data_from_add(s, line, body);
+		else if (s->data_from != NULL)
+			smtp_data_from_end(s);
 		if (body == 0)
 			s->data_inheaders = 0;
-		else if (header_names_sender(line, body))
+		else if (header_names_sender(line, body)) {
 			s->data_named_sender = 1;
-		else if (body >= 9 && strncasecmp(line, "Received:", 9) == 0)
+			if (smtp_data_masquerade(s) &&
+			    strncasecmp(line, "From:", 5) == 0)
+				smtp_data_from_start(s, line + 5, body - 5);
+		} else if (body >= 9 && strncasecmp(line, "Received:", 9) == 0)
 			s->data_hops++;
 	}
 	if (s->data_bol && body > 0 && line[0] == '.') {

@@ -41,6 +41,13 @@
 /* How long a client has to read a 421 sent at a deadline. */
 #define SMTP_CLOSE_GRACE	10
 
+/* masquerade: what the message's From: field says of its sender. */
+enum smtp_from {
+	FROM_NONE,		/* no From: field yet */
+	FROM_OWNED,		/* one, in the envelope sender's domain */
+	FROM_FOREIGN,		/* another domain, several, or unreadable */
+};
+
 enum smtp_state {
 	S_CONNECTING,		/* asking lookup about the client */
 	S_HANDSHAKE,		/* smtps: TLS before the banner */
@@ -115,6 +122,10 @@ struct smtp_session {
 	int			 data_bare;	/* a CR or LF alone was seen */
 	int			 data_inheaders;
 	int			 data_named_sender;
+	/* masquerade: the From: field being read, and what it said. */
+	char			*data_from;
+	size_t			 data_fromlen;
+	enum smtp_from		 data_from_state;
 	size_t			 data_hops;	/* Received: lines seen */
 	int			 data_nul;	/* a NUL was seen */
 

@@ -212,6 +212,7 @@ TAILQ_HEAD(pki_list, pki);
 #define LISTEN_REQUIRE_SENDER	0x40	/* <> must name a From: */
 #define LISTEN_LOCAL		0x80	/* the local submission socket */
 #define LISTEN_AUTH_REQUIRE	0x100	/* no MAIL before AUTH */
+#define LISTEN_MASQUERADE	0x200	/* From: in the sender's domain */
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
@@ -225,6 +226,7 @@ struct listener {
 	int			 flags;
 	char			 pki[SMTP_DOMAIN_MAX + 1];
 	char			 auth_table[TABLE_NAMESZ];
+	char			 senders_table[TABLE_NAMESZ];
 };
 TAILQ_HEAD(listener_list, listener);
 

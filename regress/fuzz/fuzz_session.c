@@ -313,7 +313,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	env->vrfy = SMTP_ALLOW_ON;
 	env->expn = SMTP_ALLOW_AUTH;
 	listener.flags = LISTEN_TLS | LISTEN_AUTH | LISTEN_AUTH_PLAINTEXT |
-	    LISTEN_REQUIRE_SENDER;
+	    LISTEN_REQUIRE_SENDER | LISTEN_MASQUERADE;
 	listener.port = 25;
 	strlcpy(listener.auth_table, "creds", sizeof(listener.auth_table));
 	return 0;

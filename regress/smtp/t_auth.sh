@@ -922,6 +922,135 @@ auth_is_mandatory_auth_optional_is_not_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case senders_table_limits_mail_from cleanup
+senders_table_limits_mail_from_head()
+{
+	atf_set descr "With senders <table>, a logged-in user may use only" \
+	    "the MAIL FROM addresses the table lists (553 5.7.1 otherwise);" \
+	    "a client that has not logged in is not limited by it"
+}
+senders_table_limits_mail_from_body()
+{
+	add_creds creds alice "$PASSWORD"
+	printf 'alice\talice@example.org, @Example.NET\n' > senders
+	auth_config auth-optional "<creds>" auth-plaintext \
+	    senders "<senders>" </dev/null
+	sed -i "/^table creds/a table senders file:$(pwd)/senders" smtpd.conf
+	smtpd_start
+	talk <<EOF
+< ^220
+> EHLO client.test
+<* ^250
+> MAIL FROM:<mallory@example.org>
+< ^250 2.1.0
+> RSET
+< ^250
+> AUTH PLAIN $(plain_b64 alice "$PASSWORD")
+< ^235 2.7.0
+> MAIL FROM:<bob@example.org>
+< ^553 5.7.1 Sender address not owned by user
+> MAIL FROM:<>
+< ^553 5.7.1
+> MAIL FROM:<alice@example.org.evil>
+< ^553 5.7.1
+> MAIL FROM:<Alice@Example.ORG>
+< ^250 2.1.0
+> RSET
+< ^250
+> MAIL FROM:<anyone@example.net>
+< ^250 2.1.0
+> QUIT
+< ^221
+EOF
+	wait_log 'user=alice from=<bob@example.org> result=refused reason="sender not owned"' ||
+	    atf_fail "the refusal was not logged"
+}
+senders_table_limits_mail_from_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case senders_masquerade_checks_from_header cleanup
+senders_masquerade_checks_from_header_head()
+{
+	atf_set descr "With senders <table> masquerade, a logged-in user's" \
+	    "message needs one From: field whose addresses are all in the" \
+	    "envelope sender's domain: others get 550 5.7.1, a good one is" \
+	    "delivered"
+}
+senders_masquerade_checks_from_header_body()
+{
+	add_creds creds alice "$PASSWORD"
+	printf 'alice\t@example.org\n' > senders
+	auth_config auth "<creds>" auth-plaintext senders "<senders>" \
+	    masquerade </dev/null
+	sed -i "/^table creds/a table senders file:$(pwd)/senders" smtpd.conf
+	smtpd_start
+	talk <<EOF
+< ^220
+> EHLO client.test
+<* ^250
+> AUTH PLAIN $(plain_b64 alice "$PASSWORD")
+< ^235 2.7.0
+> MAIL FROM:<alice@example.org>
+< ^250
+> RCPT TO:<$MAILUSER@localhost>
+< ^250
+> DATA
+< ^354
+> From: "Boss" <boss@bank.example>
+> Subject: wire the money
+>> b"\r\n"
+> now
+> .
+< ^550 5.7.1 From: header not owned by user
+> MAIL FROM:<alice@example.org>
+< ^250
+> RCPT TO:<$MAILUSER@localhost>
+< ^250
+> DATA
+< ^354
+> From: "ceo@bank.example" (or ceo@bank.example) <alice@example.org>
+>> b"\r\n"
+> a name that looks like another address
+> .
+< ^550 5.7.1
+> MAIL FROM:<alice@example.org>
+< ^250
+> RCPT TO:<$MAILUSER@localhost>
+< ^250
+> DATA
+< ^354
+> Subject: no From at all
+>> b"\r\n"
+> x
+> .
+< ^550 5.7.1
+> MAIL FROM:<alice@example.org>
+< ^250
+> RCPT TO:<$MAILUSER@localhost>
+< ^250
+> DATA
+< ^354
+> From: "Alice (the one)"
+>  <alice@EXAMPLE.org>
+> Message-ID: <masq-1@test>
+>> b"\r\n"
+> mine
+> .
+< ^250
+> QUIT
+< ^221
+EOF
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -o match:"^Message-ID: <masq-1@test>" cat "$(maildir_messages)"
+	atf_check_equal 1 "$(ls "$(pwd)/Maildir/new" | wc -l)"
+}
+senders_masquerade_checks_from_header_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case auth_forgotten_after_starttls cleanup
 auth_forgotten_after_starttls_head()
 {
@@ -1106,6 +1235,8 @@ atf_init_test_cases()
 	atf_add_test_case flood_during_held_back_failure
 	atf_add_test_case auth_plaintext_listener
 	atf_add_test_case auth_is_mandatory_auth_optional_is_not
+	atf_add_test_case senders_table_limits_mail_from
+	atf_add_test_case senders_masquerade_checks_from_header
 	atf_add_test_case auth_forgotten_after_starttls
 	atf_add_test_case config_auth_needs_tls
 	atf_add_test_case hash_kinds
