@@ -148,7 +148,7 @@ regress/fuzz/fuzz_auth: regress/fuzz/fuzz_auth.c regress/fuzz/fuzz_log.c \
 regress/fuzz/fuzz_members: regress/fuzz/fuzz_members.c lookup/members.c
 regress/fuzz/fuzz_dsn: regress/fuzz/fuzz_dsn.c queue/queue_bounce.c
 regress/fuzz/fuzz_table: regress/fuzz/fuzz_table.c lookup/table.c \
-	    lookup/killfile.c
+	    lookup/killfile.c lookup/senders.c
 
 regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \

@@ -8,7 +8,9 @@
  *    ends, found again by table_get(), and is empty after a failure;
  *    a file holding a NUL is refused (it would hide part of a line);
  *  - every entry of a kill file that loaded is found by the look-up
- *    of its kind: an address in its network, a name, a sender.
+ *    of its kind: an address in its network, a name, a sender;
+ *  - read as a senders table, a value lets the null sender through
+ *    only if it lists <>.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -56,6 +58,11 @@ check_entry(const char *key, const char *value, void *arg)
 	if ((got = table_get(w->t, key)) == NULL ||
 	    strcmp(got, value != NULL ? value : "") != 0)
 		abort();
+	/* As a senders table: its list is read within its bounds. */
+	if (senders_owns(w->t, key, "") &&
+	    (value == NULL || strstr(value, "<>") == NULL))
+		abort();
+	(void)senders_owns(w->t, key, "user@example.org");
 	return 0;
 }
 
