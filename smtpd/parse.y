@@ -115,7 +115,7 @@ typedef struct {
 %token	BACKUP CONNECTTIMEOUT FAMILY HELO HOST INET4 INET6 MAXMESSAGES
 %token	MAXSESSIONSPERDOMAIN MAXSESSIONSPERHOST MTA MXPORT NOVERIFY
 %token	RESOLVER VERIFY
-%token	AUTHOPTIONAL SENDERS MASQUERADE
+%token	AUTHOPTIONAL SENDERS MASQUERADE BARELF NORMALIZE
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -560,6 +560,12 @@ listenopt	: PORT NUMBER			{ lopts.port = $2; }
 			listen_auth($2, LISTEN_AUTH);
 			free($2);
 		}
+		| BARELF REJECT			{
+			lopts.flags &= ~LISTEN_BARE_LF_NORMALIZE;
+		}
+		| BARELF NORMALIZE		{
+			lopts.flags |= LISTEN_BARE_LF_NORMALIZE;
+		}
 		| SENDERS tableref		{
 			listen_senders($2, 0);
 			free($2);
@@ -861,6 +867,7 @@ static const struct keyword {
 	{ "auth-plaintext",		AUTHPLAINTEXT },
 	{ "backup",			BACKUP },
 	{ "banner",			BANNER },
+	{ "bare-lf",			BARELF },
 	{ "bounce",			BOUNCE },
 	{ "cert",			CERT },
 	{ "command-timeout",		COMMANDTIMEOUT },
@@ -909,6 +916,7 @@ static const struct keyword {
 	{ "mta",			MTA },
 	{ "mx-port",			MXPORT },
 	{ "no-verify",			NOVERIFY },
+	{ "normalize",			NORMALIZE },
 	{ "off",			OFF },
 	{ "offline",			OFFLINE },
 	{ "on",				ON },

@@ -398,7 +398,13 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int complete)
 		return;
 	}
 	body = len - (crlf ? 2 : 1);
-	if (!crlf || memchr(line, '\r', body) != NULL)
+	/*
+	 * bare-lf normalize takes a line ending in a bare LF as one that
+	 * ends in CRLF, but it never ends the data: the line after it is
+	 * not at the start of a CRLF line (data_crlf stays 0).
+	 */
+	if ((!crlf && !(s->l->flags & LISTEN_BARE_LF_NORMALIZE)) ||
+	    memchr(line, '\r', body) != NULL)
 		s->data_bare = 1;
 	if (memchr(line, '\0', body) != NULL)
 		s->data_nul = 1;

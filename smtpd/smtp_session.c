@@ -803,10 +803,18 @@ smtp_command_line(struct smtp_session *s, char *line, size_t len)
 	/*
 	 * A line is read up to its LF, but only CRLF ends a command
 	 * (RFC 5321 2.3.8): a bare LF at the end, or a CR or NUL inside,
-	 * and nothing of the line is obeyed, as in DATA.
+	 * and nothing of the line is obeyed, as in DATA.  A listener with
+	 * bare-lf normalize takes a bare LF as CRLF; a CR stays refused.
 	 */
 	crlf = len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n';
-	len = crlf ? len - 2 : 0;
+	if (crlf)
+		len -= 2;
+	else if ((s->l->flags & LISTEN_BARE_LF_NORMALIZE) && len >= 1 &&
+	    line[len - 1] == '\n') {
+		crlf = 1;
+		len -= 1;
+	} else
+		len = 0;
 	line[len] = '\0';
 	if (!crlf || memchr(line, '\0', len) != NULL ||
 	    memchr(line, '\r', len) != NULL) {

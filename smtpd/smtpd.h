@@ -213,6 +213,7 @@ TAILQ_HEAD(pki_list, pki);
 #define LISTEN_LOCAL		0x80	/* the local submission socket */
 #define LISTEN_AUTH_REQUIRE	0x100	/* no MAIL before AUTH */
 #define LISTEN_MASQUERADE	0x200	/* From: in the sender's domain */
+#define LISTEN_BARE_LF_NORMALIZE 0x400	/* a bare LF ends a line too */
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;

@@ -362,9 +362,64 @@ cr_inside_command_line_is_500_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case bare_lf_normalize_takes_lf_lines cleanup
+bare_lf_normalize_takes_lf_lines_head()
+{
+	atf_set descr "With bare-lf normalize, command and message lines" \
+	    "ending in a bare LF are taken as CRLF lines, but <LF>.<LF> never" \
+	    "ends the data (a smuggled transaction stays text of the one" \
+	    "message) and a bare CR is still refused"
+}
+bare_lf_normalize_takes_lf_lines_body()
+{
+	smtpd_config </dev/null
+	sed -i 's/^listen on 127.0.0.1 port [0-9]*/& bare-lf normalize/' \
+	    smtpd.conf
+	smtpd_start
+	talk <<EOF
+< ^220 
+>> b"EHLO client.test\n"
+< ^250 
+>> b"MAIL FROM:<sender@example.org>\n"
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: lf lines\nX-Test: normalized\n\nfirst line\n.\nMAIL FROM:<evil@x>\r\nRCPT TO:<$MAILUSER@localhost>\r\nDATA\r\nSubject: smuggled\r\n\r\nlast line\r\n.\r\n"
+< ^250 2\.0\.0 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 
+> RCPT TO:<$MAILUSER@localhost>
+< ^250 2\.1\.5 
+> DATA
+< ^354 
+>> b"Subject: bare cr\r\n\r\na\rb\r\n.\r\n"
+< ^550 5\.5\.2 
+> QUIT
+< ^221 
+eof
+EOF
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check_equal 1 "$(grep -c 'result=queued' smtpd.log)"
+	msgs=$(maildir_messages)
+	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
+	atf_check -o match:"^X-Test: normalized$" cat "$msgs"
+	# The smuggled transaction is text of the message, the whole of it.
+	atf_check -o match:"^MAIL FROM:<evil@x>$" cat "$msgs"
+	atf_check -o match:"^last line$" cat "$msgs"
+	atf_check -s exit:1 -o empty grep "from=<evil@x>" smtpd.log
+	atf_check -s exit:1 -o empty grep -U "$(printf '\r')" "$msgs"
+}
+bare_lf_normalize_takes_lf_lines_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case lf_dot_lf_does_not_end_data
+	atf_add_test_case bare_lf_normalize_takes_lf_lines
 	atf_add_test_case cr_dot_cr_does_not_end_data
 	atf_add_test_case lf_dot_crlf_does_not_end_data
 	atf_add_test_case crlf_dot_lf_does_not_end_data
