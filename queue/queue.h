@@ -80,7 +80,7 @@ enum bounce_kind {
 
 int	bounce_wanted(const struct envelope *, enum bounce_kind);
 int	bounce_write(FILE *, const struct envelope *, int, enum bounce_kind,
-	    const char *, time_t, time_t);
+	    const char *, time_t, time_t, int);
 
 /* queue_store.c */
 struct store_commit {

@@ -138,10 +138,34 @@ copy_original(FILE *out, int msgfd, int headers_only)
 	return n == -1 ? -1 : 0;
 }
 
+/* Whether an error is a reply of an SMTP or LMTP server. */
+static int
+error_is_reply(const char *err)
+{
+	return isdigit((unsigned char)err[0]) &&
+	    isdigit((unsigned char)err[1]) && isdigit((unsigned char)err[2]);
+}
+
+/*
+ * What a report says of the error.  With hide (a local delivery, for a
+ * message not submitted on this host) a local agent's own words, such
+ * as a command's output or a file's path, stay in the log: the sender
+ * learns only that local delivery failed.  Replies of servers (SMTP,
+ * LMTP) are passed on as they are.
+ */
+static const char *
+bounce_error_shown(const char *err, int hide)
+{
+	if (!hide || error_is_reply(err))
+		return err;
+	return "local delivery failed; the postmaster has the details";
+}
+
 /* One field per line, folded by nobody. */
 int
 bounce_write(FILE *out, const struct envelope *e, int msgfd,
-    enum bounce_kind kind, const char *host, time_t now, time_t until)
+    enum bounce_kind kind, const char *host, time_t now, time_t until,
+    int hide)
 {
 	char		 date[64], arrival[64], status[16], boundary[64];
 	char		 retry[64], errbuf[ENVELOPE_ERRMAX];
@@ -160,6 +184,7 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 	rfc5322_date(now, date, sizeof(date));
 	rfc5322_date((time_t)e->created, arrival, sizeof(arrival));
 	status_code(err, kind, status, sizeof(status));
+	err = bounce_error_shown(err, hide);
 	snprintf(boundary, sizeof(boundary), "%016llx/%s",
 	    (unsigned long long)e->id, host);
 
@@ -207,9 +232,8 @@ bounce_write(FILE *out, const struct envelope *e, int msgfd,
 	if (e->remote_mta[0] != '\0')
 		fprintf(out, "Remote-MTA: dns; %s\n", e->remote_mta);
 	/* An SMTP reply is "smtp"; a local agent's words are not. */
-	fprintf(out, "Diagnostic-Code: %s; %s\n", isdigit((unsigned char)err[0])
-	    && isdigit((unsigned char)err[1]) && isdigit((unsigned char)err[2])
-	    ? "smtp" : "x-local", err);
+	fprintf(out, "Diagnostic-Code: %s; %s\n", error_is_reply(err) ?
+	    "smtp" : "x-local", err);
 	fprintf(out, "Last-Attempt-Date: %s\n", date);
 	if (!failed && rfc5322_date(until, retry, sizeof(retry)) == 0)
 		fprintf(out, "Will-Retry-Until: %s\n", retry);

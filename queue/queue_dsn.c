@@ -75,6 +75,30 @@ dsn_drop_envelope(uint64_t evpid)
 }
 
 /*
+ * Whether the report keeps a local agent's words from the sender: for
+ * every local delivery (a file or command of an alias or ~/.forward, or
+ * a local action) of a message that was not submitted on this host.
+ * Relaying reports carry the remote server's reply as it is.
+ */
+static int
+dsn_hides_details(const struct envelope *e)
+{
+	const struct action	*a;
+
+	if (strncmp(e->client, "local ", 6) == 0)
+		return 0;
+	switch (envelope_target_kind(e->target)) {
+	case TARGET_FILE:
+	case TARGET_COMMAND:
+		return 1;
+	default:
+		break;
+	}
+	a = config_action(env, e->action);
+	return a == NULL || a->type != ACTION_RELAY;
+}
+
+/*
  * Write the report for e and ask lookup where it goes.  Returns -1 when
  * no report could be written (the caller decides what that means).
  */
@@ -100,7 +124,7 @@ dsn_start(const struct envelope *e, enum bounce_kind kind)
 	if ((fp = fdopen(fd, "w")) == NULL)
 		fatal("fdopen");
 	r = bounce_write(fp, e, msgfd, kind, env->hostname, time(NULL),
-	    (time_t)e->created + env->queue_ttl);
+	    (time_t)e->created + env->queue_ttl, dsn_hides_details(e));
 	if (fclose(fp) == EOF)
 		r = -1;
 	close(msgfd);

@@ -77,7 +77,8 @@ report(const struct envelope *e, int msgfd, enum bounce_kind kind,
 
 	if ((fp = open_memstream(&text, &len)) == NULL)
 		abort();
-	if (bounce_write(fp, e, msgfd, kind, HOST, NOW, until) == -1)
+	if (bounce_write(fp, e, msgfd, kind, HOST, NOW, until,
+	    (int)(until & 1)) == -1)
 		abort();
 	if (fclose(fp) == EOF)
 		abort();

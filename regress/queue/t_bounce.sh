@@ -187,10 +187,64 @@ no_report_when_none_is_wanted_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case a_report_outside_hides_local_details cleanup
+a_report_outside_hides_local_details_head()
+{
+	atf_set descr "When a command delivery fails for a message that came" \
+	    "over SMTP, the report says only that local delivery failed:" \
+	    "the command's words and paths stay in the log"
+}
+a_report_outside_hides_local_details_body()
+{
+	smtpd_config <<'CONF'
+table fail { "nobody@localhost" }
+action "fail" mda "cat >/dev/null; echo 'cannot write /srv/secret/folder' >&2; exit 1"
+match from any for rcpt-to <fail> action "fail"
+CONF
+	# The failing rule must come before the catch-all one.
+	grep -v '^match from any for local' smtpd.conf > smtpd.conf.new
+	echo 'match from any for local action "local"' >> smtpd.conf.new
+	mv smtpd.conf.new smtpd.conf
+	smtpd_start
+	atf_check -s exit:0 -o ignore python3 "$TOP/regress/smtpdialog.py" \
+	    "$(port)" <<DIALOG
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<$MAILUSER@localhost>
+< ^250
+> RCPT TO:<nobody@localhost>
+< ^250
+> DATA
+< ^354
+> Subject: original
+>> b"\r\n"
+> original body
+> .
+< ^250 2.0.0
+> QUIT
+< ^221
+DIALOG
+	wait_log 'result=permfail .*cannot write /srv/secret/folder' ||
+	    atf_fail "the failure and its words are not in the log"
+	wait_mail || atf_fail "no report delivered"
+	report=$(maildir_messages)
+	atf_check -o match:"^Diagnostic-Code: x-local; local delivery failed" \
+	    cat "$report"
+	atf_check -o match:"^Status: 5\." cat "$report"
+	atf_check -s exit:1 -o empty grep -e "/srv/secret" -e "cannot write" \
+	    -e "status 1" "$report"
+}
+a_report_outside_hides_local_details_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case an_expired_envelope_is_bounced_and_removed
 	atf_add_test_case a_late_envelope_gets_one_delay_notice
 	atf_add_test_case a_permanent_failure_is_bounced
 	atf_add_test_case no_report_when_none_is_wanted
+	atf_add_test_case a_report_outside_hides_local_details
 }

@@ -786,6 +786,9 @@ ATF_TC_BODY(target_kinds, tc)
 	    TARGET_ADDRESS);
 }
 
+/* Whether the reports bounce_text() writes hide a local agent's words. */
+static int	 bounce_hide;
+
 /* The report for e about a one-line message, NUL-terminated. */
 static char *
 bounce_text(const struct envelope *e, enum bounce_kind kind)
@@ -800,7 +803,7 @@ bounce_text(const struct envelope *e, enum bounce_kind kind)
 	ATF_REQUIRE(write(fd, msg, sizeof(msg) - 1) == sizeof(msg) - 1);
 	ATF_REQUIRE((fp = open_memstream(&text, &len)) != NULL);
 	ATF_REQUIRE_EQ(bounce_write(fp, e, fd, kind, "mx.example.org",
-	    1700000000, 1700003600), 0);
+	    1700000000, 1700003600, bounce_hide), 0);
 	ATF_REQUIRE(fclose(fp) == 0);
 	close(fd);
 	return text;
@@ -880,8 +883,39 @@ ATF_TC_BODY(bounce_time_past_any_date, tc)
 	free(text);
 }
 
+/* A local agent's words reach only senders on this host. */
+ATF_TC_WITHOUT_HEAD(bounce_hides_local_words);
+ATF_TC_BODY(bounce_hides_local_words, tc)
+{
+	struct envelope	 e;
+	char		*text;
+
+	env_ordinary(&e);
+	strlcpy(e.lasterr, "command exited with status 1: cannot write "
+	    "/srv/secret", sizeof(e.lasterr));
+	bounce_hide = 1;
+	text = bounce_text(&e, BOUNCE_FAILED);
+	ATF_CHECK_MSG(strstr(text, "/srv/secret") == NULL, "%s", text);
+	ATF_CHECK(strstr(text, "\nDiagnostic-Code: x-local; local delivery "
+	    "failed") != NULL);
+	free(text);
+	/* A server's reply is its own to give. */
+	strlcpy(e.lasterr, "550 5.1.1 no such mailbox", sizeof(e.lasterr));
+	text = bounce_text(&e, BOUNCE_FAILED);
+	ATF_CHECK(strstr(text, "\nDiagnostic-Code: smtp; 550 5.1.1 no such "
+	    "mailbox\n") != NULL);
+	free(text);
+	bounce_hide = 0;
+	strlcpy(e.lasterr, "command exited with status 1: cannot write "
+	    "/srv/secret", sizeof(e.lasterr));
+	text = bounce_text(&e, BOUNCE_FAILED);
+	ATF_CHECK(strstr(text, "/srv/secret") != NULL);
+	free(text);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, bounce_hides_local_words);
 	ATF_TP_ADD_TC(tp, round_trip_ordinary);
 	ATF_TP_ADD_TC(tp, round_trip_remote_mta);
 	ATF_TP_ADD_TC(tp, round_trip_number_limits);
