@@ -304,8 +304,8 @@ mda_run(const struct action *a, const struct passwd *pw, const char *target,
 	case ACTION_MDA:
 		return mda_command_run(a->command, pw, msgfd, e, err, errlen);
 	case ACTION_LMTP:
-		return mda_lmtp_deliver(a->dest, pw->pw_name, msgfd, e,
-		    env->hostname, err, errlen);
+		return mda_lmtp_deliver(a->dest, a->lmtp_rcpt ? e->rcpt :
+		    pw->pw_name, msgfd, e, env->hostname, err, errlen);
 	case ACTION_RELAY:
 		/* The queue holds these; it never hands one over. */
 		snprintf(err, errlen, "not a local delivery");

@@ -123,7 +123,7 @@ typedef struct {
 %type	<v.number>	onoff allow duration count negate
 /* Strings dropped by error recovery are freed, not leaked. */
 %destructor	{ free($$); }	<v.string>
-%type	<v.number>	mtafamily tlsverify resolverport
+%type	<v.number>	mtafamily tlsverify resolverport lmtprcpt
 
 %%
 
@@ -626,9 +626,11 @@ actiontype	: MAILDIR maildirpath mdaopts	{
 				yyerror("mda command too long");
 			free($2);
 		}
-		| LMTP STRING mdaopts		{
-			if (curaction != NULL)
+		| LMTP STRING lmtprcpt mdaopts	{
+			if (curaction != NULL) {
 				curaction->type = ACTION_LMTP;
+				curaction->lmtp_rcpt = $3;
+			}
 			if (mda_lmtp_split($2, NULL, 0, NULL, 0) == -1)
 				yyerror("lmtp destination must be host:port "
 				    "or an absolute socket path");
@@ -642,6 +644,11 @@ actiontype	: MAILDIR maildirpath mdaopts	{
 			if (curaction != NULL)
 				curaction->type = ACTION_RELAY;
 		} relayopts
+		;
+
+/* lmtp: whom RCPT TO names, the user (the default) or the address. */
+lmtprcpt	: /* empty */			{ $$ = 0; }
+		| RCPTTO			{ $$ = 1; }
 		;
 
 /* The options of a relay action, OpenSMTPD's words where they exist. */

@@ -293,6 +293,7 @@ struct action {
 	char			 path[PATH_MAX];
 	char			 command[ACTION_COMMAND_MAX];	/* mda */
 	char			 dest[PATH_MAX];	/* lmtp */
+	int			 lmtp_rcpt;	/* lmtp: RCPT TO the address */
 	char			 alias_table[TABLE_NAMESZ];
 	char			 internal_table[TABLE_NAMESZ];
 	char			 virtual_table[TABLE_NAMESZ];

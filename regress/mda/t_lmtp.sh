@@ -102,6 +102,28 @@ tcp_delivery_cleanup()
 	lmtpd_cleanup
 }
 
+atf_test_case rcpt_to_gives_the_address cleanup
+rcpt_to_gives_the_address_head()
+{
+	atf_set descr "With lmtp ... rcpt-to, RCPT TO names the recipient's" \
+	    "whole address instead of the login name"
+}
+rcpt_to_gives_the_address_body()
+{
+	lmtpd_start
+	mda_config "lmtp \"127.0.0.1:$(cat lmtp/ready)\" rcpt-to"
+	smtpd_start
+	write_message
+	send_message
+	wait_log "result=delivered" || atf_fail "not delivered"
+	atf_check -s exit:0 -o match:"^RCPT TO:<$MAILUSER@localhost>$" \
+	    cat lmtp/envelope.1
+}
+rcpt_to_gives_the_address_cleanup()
+{
+	lmtpd_cleanup
+}
+
 atf_test_case unix_socket_delivery cleanup
 unix_socket_delivery_head()
 {
@@ -216,6 +238,7 @@ bad_destination_is_refused_body()
 atf_init_test_cases()
 {
 	atf_add_test_case tcp_delivery
+	atf_add_test_case rcpt_to_gives_the_address
 	atf_add_test_case unix_socket_delivery
 	atf_add_test_case status_4xx_is_temporary
 	atf_add_test_case status_5xx_is_permanent
