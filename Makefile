@@ -28,17 +28,27 @@ endif
 
 YACC		?= byacc
 
-RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o
-SMTPD_OBJS	 = smtpd/smtpd.o smtpd/proc.o smtpd/parse.o smtpd/config.o \
+# Layers, bottom up; no file includes a header of a layer above its own
+# (regress/t_layers.sh checks).  The runtime knows the roles only by
+# number; the libraries know the runtime; the roles (the processes'
+# code, in smtpd/ and in lookup/ and queue/ beside their libraries)
+# know everything below them.
+RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o \
+		   smtpd/proc.o smtpd/io.o
+LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
+		   lookup/lookup_local.o lookup/lookup_dns.o
+QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
+		   queue/queue_dsn.o queue/queue_control.o queue/queue_relay.o
+SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \
 		   smtpd/smtp.o smtpd/smtp_session.o smtpd/smtp_data.o \
 		   smtpd/smtp_auth.o smtpd/smtp_deadline.o smtpd/auth.o \
 		   smtpd/mta.o smtpd/mta_session.o smtpd/mta_dns.o \
-		   smtpd/mta_reply.o smtpd/mda.o smtpd/control.o smtpd/io.o \
+		   smtpd/mta_reply.o smtpd/mda.o smtpd/control.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
 		   smtpd/offline.o \
-		   $(RUNTIME_OBJS)
+		   $(LOOKUP_ROLE_OBJS) $(QUEUE_ROLE_OBJS) $(RUNTIME_OBJS)
 SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
 		   smtpd/log.o smtpd/imsg.o
 
@@ -58,9 +68,9 @@ smtpd/smtpd: $(SMTPD_OBJS) $(LIBS)
 smtpd/smtpctl: $(SMTPCTL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SMTPCTL_OBJS) $(PKG_LIBS)
 
-queue/libqueue.a: $(QUEUE_OBJS)
+queue/libqueue.a: $(filter-out $(QUEUE_ROLE_OBJS),$(QUEUE_OBJS))
 	$(AR) rcs $@ $^
-lookup/liblookup.a: $(LOOKUP_OBJS)
+lookup/liblookup.a: $(filter-out $(LOOKUP_ROLE_OBJS),$(LOOKUP_OBJS))
 	$(AR) rcs $@ $^
 relayd-policy/libpolicy.a: $(POLICY_OBJS)
 	$(AR) rcs $@ $^
@@ -158,7 +168,7 @@ regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
 regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
-	    lookup/table.c \
+	    lookup/table.c lookup/senders.c \
 	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \

@@ -23,7 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "smtpd.h"
+#include "imsg_types.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
 
 struct peer {
 	struct imsgbuf		 ibuf;

@@ -17,6 +17,9 @@
 
 #include "imsg.h"
 #include "log.h"
+#include "proc.h"
+#include "imsg_types.h"
+#include "util.h"
 #include "../lookup/lookup.h"
 #include "../relayd-policy/policy.h"
 #include "../queue/queue.h"
@@ -46,21 +49,6 @@
 #define SMTP_FD_PER_SESSION	2
 #define RETRY_DELAYS_MAX	16
 
-/*
- * The processes.  A child's socket to peer P is at descriptor
- * PROC_FD_BASE + P when it is exec'd.
- */
-enum smtp_proc {
-	PROC_PARENT,
-	PROC_SMTP,
-	PROC_LOOKUP,
-	PROC_AUTH,
-	PROC_QUEUE,
-	PROC_MTA,
-	PROC_CONTROL,
-	PROC_COUNT
-};
-#define PROC_FD_BASE	3
 
 /*
  * What each role may do once it has set itself up.  The words are
@@ -72,85 +60,6 @@ enum smtp_proc {
 #define PROMISES_QUEUE		"stdio rpath wpath cpath fattr sendfd"
 #define PROMISES_MTA		"stdio inet dns recvfd"
 #define PROMISES_CONTROL	"stdio accept recvfd sendfd"
-
-/* Message types, grouped by the pair that exchanges them. */
-enum imsg_type {
-	IMSG_NONE,
-
-	IMSG_PARENT_LISTENER,		/* parent -> smtp, with fd */
-	IMSG_PARENT_LISTENERS_DONE,
-	IMSG_PARENT_CONTROL_SOCKET,	/* parent -> control, with fd */
-
-	/*
-	 * The listener's questions carry only what a client said; the
-	 * facts (its address, the listener, a login) lookup establishes
-	 * itself or hears from auth, and the envelopes go from lookup
-	 * straight to the queue.
-	 */
-	IMSG_SMTP_LOOKUP_CONNECT,	/* with the client's socket */
-	IMSG_LOOKUP_SMTP_CONNECT,
-	IMSG_SMTP_LOOKUP_MAIL,
-	IMSG_LOOKUP_SMTP_MAIL,
-	IMSG_SMTP_LOOKUP_RCPT,
-	IMSG_LOOKUP_SMTP_RCPT,
-	IMSG_SMTP_LOOKUP_VRFY,
-	IMSG_LOOKUP_SMTP_VRFY,
-	IMSG_SMTP_LOOKUP_EXPN,
-	IMSG_LOOKUP_SMTP_EXPN,
-	IMSG_SMTP_LOOKUP_DATA,		/* the transaction goes to the queue */
-	IMSG_LOOKUP_SMTP_DATA,		/* ... or is refused */
-	IMSG_SMTP_LOOKUP_TLS,		/* STARTTLS done: forget the login */
-	IMSG_SMTP_LOOKUP_CLOSE,		/* the session is over */
-	IMSG_LOOKUP_SMTP_LOCAL,		/* before CONNECT: the local user */
-	IMSG_LOOKUP_SMTP_WARN,		/* before MAIL: a sender to mark */
-
-	IMSG_SMTP_LOOKUP_AUTH,		/* user and password, to be checked */
-	IMSG_LOOKUP_AUTH_CHECK,		/* ... with the session's facts */
-	IMSG_AUTH_LOOKUP_RESULT,	/* lookup learns the login first */
-	IMSG_LOOKUP_SMTP_AUTH,
-
-	IMSG_LOOKUP_QUEUE_ENVELOPE,	/* one envelope, in its text format */
-	IMSG_LOOKUP_QUEUE_CREATE,	/* a message file for a session */
-	IMSG_LOOKUP_QUEUE_CLOSE,	/* the session is over */
-	IMSG_QUEUE_SMTP_CREATE,		/* with the write end of a pipe */
-	IMSG_SMTP_QUEUE_COMMIT,
-	IMSG_QUEUE_SMTP_COMMIT,
-	IMSG_SMTP_QUEUE_ROLLBACK,
-
-	IMSG_QUEUE_LOOKUP_RCPT,		/* where a bounce goes */
-	IMSG_LOOKUP_QUEUE_RCPT,
-	IMSG_QUEUE_PARENT_DELIVER,	/* with the message fd */
-	IMSG_PARENT_QUEUE_DELIVERED,
-	IMSG_LOOKUP_PARENT_FORWARD,	/* read a user's ~/.forward */
-	IMSG_PARENT_LOOKUP_FORWARD,
-
-	/*
-	 * Outbound relay: the queue hands the mta the recipients of one
-	 * message for one destination (with the message file, read-only)
-	 * and the mta answers once per recipient.
-	 */
-	IMSG_QUEUE_MTA_TRANSFER,	/* with the message fd */
-	IMSG_MTA_QUEUE_RESULT,
-	IMSG_CTL_SHOW_HOSTS,		/* smtpctl -> control -> mta */
-
-	IMSG_CTL_STOP,
-	IMSG_CTL_VERBOSE,
-	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
-	IMSG_CTL_SHOW_QUEUE,		/* smtpctl -> control -> queue */
-	IMSG_CTL_SHOW_ENVELOPE,
-	IMSG_CTL_SHOW_MESSAGE,		/* answered by OK with the file */
-	IMSG_CTL_SCHEDULE,
-	IMSG_CTL_REMOVE,
-	IMSG_CTL_PAUSE,			/* -> queue (mda, mta) or smtp */
-	IMSG_CTL_RESUME,
-	IMSG_CTL_SHOW_STATS,		/* -> smtp, then queue */
-	IMSG_CTL_LINE,			/* one line of a longer answer */
-	IMSG_CTL_END,			/* the last of them */
-	IMSG_CTL_OK,
-	IMSG_CTL_FAIL,
-
-	IMSG_TYPE_COUNT
-};
 
 /*
  * What a queue request of smtpctl names: a u32 of these, then a u64
@@ -354,7 +263,6 @@ struct smtpd_config {
 
 
 extern struct smtpd_config	*env;
-extern int			 smtpd_privileged;
 
 /* parse.y */
 #define PARSE_TABLES	0x1
@@ -372,23 +280,6 @@ size_t			 config_fd_sessions(unsigned long long);
 /* config.c: a relay URL into an action's options; -1 with err set. */
 int			 relay_url_parse(const char *, struct relay_opts *,
 			    char *, size_t);
-
-/* proc.c */
-typedef void (*proc_dispatch_fn)(enum smtp_proc, struct imsg *);
-const char	*proc_name(enum smtp_proc);
-int		 proc_talks(enum smtp_proc, enum smtp_proc);
-void		 proc_peer_setup(enum smtp_proc, int, proc_dispatch_fn);
-void		 proc_peers_from_exec(enum smtp_proc, proc_dispatch_fn);
-void		 proc_compose(enum smtp_proc, uint32_t, uint32_t, int,
-		    const void *, size_t);
-struct ibuf	*proc_create(uint32_t, uint32_t, int);
-void		 proc_close(enum smtp_proc, struct ibuf *);
-void		 proc_drop_privileges(const char *, const char *);
-void		 proc_bad_imsg(enum smtp_proc, enum smtp_proc, struct imsg *);
-void		 proc_check(enum smtp_proc, struct imsg *);
-int		 proc_refuse(enum smtp_proc, struct imsg *, const char *);
-int		 proc_valid(enum smtp_proc, struct imsg *, int);
-void		 proc_signals(void);
 
 /* forward.c: ~/.forward, read by the parent. */
 struct passwd;
@@ -413,19 +304,5 @@ void	control_main(void) __attribute__((__noreturn__));
 /* sandbox.c */
 #include "sandbox.h"
 
-/* util.c */
-const char	*sa_to_text(const struct sockaddr *);
-int		 mkdir_owned(const char *, mode_t, uid_t, gid_t);
-void		 set_nonblocking(int);
-uint64_t	 id_generate(void);
-const char	*id_text(uint64_t);
-ssize_t		 base64_decode(const char *, unsigned char *, size_t);
-int		 base64_encode(const unsigned char *, size_t, char *, size_t);
-int		 auth_plain_split(const char *, size_t, const char **,
-		    const char **, const char **);
-char		*read_small(int, size_t, size_t *);
-int		 hostname_last_label(const char *);
-#define ADDR_NETWORK_MAX	64	/* an IPv6 /64 as text, and more */
-int		 addr_network(const char *, char *, size_t);
 
 #endif

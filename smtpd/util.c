@@ -17,7 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "smtpd.h"
+#include "log.h"
+#include "util.h"
 
 const char *
 sa_to_text(const struct sockaddr *sa)
