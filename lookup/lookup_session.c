@@ -335,15 +335,27 @@ session_lookup_failed(struct session *s, const char *table, const char *why)
 	    "error=\"%s\"", s->id, s->addr, table, why);
 }
 
-/* The client's confirmed name, if any, is judged too. */
+/*
+ * The client's confirmed name, if any, is judged too.  When DNS gave
+ * no answer, a kill file that lists host names cannot tell whether it
+ * lists this client; whether a rule needs the name is told at RCPT.
+ */
 static void
-session_connect_named(void *arg, const char *name)
+session_connect_named(void *arg, const char *name, int failed)
 {
 	struct session	*s;
 	struct killfile	*kf = lookup_killfile();
 
 	if ((s = session_find((uint32_t)(uintptr_t)arg)) == NULL)
 		return;
+	s->rdns_failed = name == NULL && failed;
+	if (s->rdns_failed && kf != NULL && killfile_has_hosts(kf)) {
+		session_lookup_failed(s, env->killfile,
+		    "reverse DNS failed");
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL_CONNECT);
+		return;
+	}
 	if (name != NULL && kf != NULL && killfile_has_host(kf, name)) {
 		log_info("lookup address=%s host=%s result=refused "
 		    "reason=killfile", s->addr, name);
