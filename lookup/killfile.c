@@ -67,6 +67,8 @@ struct killfile {
 	size_t		 netcount;
 	uint64_t	 used4;		/* bit n: some IPv4 entry is a /n */
 	uint64_t	 used6[3];	/* the same for IPv6, /0 to /128 */
+	int		 hosts;		/* some entry is a host name */
+	char		 error[256];	/* why the last load failed */
 };
 
 static const uint8_t kf_v4mapped[12] = {
@@ -553,7 +555,11 @@ killfile_add(struct killfile *kf, const char *entry)
 		errno = EINVAL;
 		return -1;
 	}
-	return kf_str_add(kf, buf, len);
+	if (kf_str_add(kf, buf, len) == -1)
+		return -1;
+	if (memchr(buf, '@', len) == NULL)
+		kf->hosts = 1;
+	return 0;
 }
 
 /*
@@ -601,9 +607,10 @@ kf_bad_entry(char *err, size_t errlen, const char *path, size_t lineno,
 /*
  * Replace the contents with the entries of a file, one a line.  The
  * file is read into a fresh kill file that is swapped in only once
- * every line was good: on failure the old contents stay intact, so a
- * reload with a typo keeps refusing what it refused, and err says why
- * (for a bad line, "PATH:LINE: bad entry ENTRY").
+ * every line was good: on failure the old contents stay intact but the
+ * kill file is marked failed (killfile_failure) until a load succeeds,
+ * since it no longer holds what its file says; err says why (for a bad
+ * line, "PATH:LINE: bad entry ENTRY").
  */
 int
 killfile_load(struct killfile *kf, const char *path, char *err, size_t errlen)
@@ -654,7 +661,8 @@ killfile_load(struct killfile *kf, const char *path, char *err, size_t errlen)
 		old = *kf;
 		*kf = *fresh;
 		*fresh = old;
-	}
+	} else
+		strlcpy(kf->error, err, sizeof(kf->error));
 	killfile_free(fresh);
 	return rc;
 }
@@ -663,6 +671,24 @@ size_t
 killfile_count(const struct killfile *kf)
 {
 	return kf->strcount + kf->netcount;
+}
+
+/*
+ * Why the file could not be read the last time it was loaded, or NULL.
+ * The entries read before stay, but the kill file no longer says what
+ * its file says: a look-up in it is a failure, not an answer.
+ */
+const char *
+killfile_failure(const struct killfile *kf)
+{
+	return kf->error[0] != '\0' ? kf->error : NULL;
+}
+
+/* Whether a client's name must be known to judge it. */
+int
+killfile_has_hosts(const struct killfile *kf)
+{
+	return kf->hosts;
 }
 
 /* An IPv4-mapped IPv6 client is the IPv4 client it stands for. */

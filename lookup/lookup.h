@@ -16,6 +16,7 @@
 #include <time.h>
 
 #define TABLE_NAMESZ	64
+#define TABLE_ERRSZ	256
 
 enum table_backend {
 	TABLE_STATIC,
@@ -51,6 +52,11 @@ struct table {
 	ino_t			 ino;
 	off_t			 size;
 	struct timespec		 mtime;
+	/*
+	 * Why the file could not be read the last time; "" when it was.
+	 * The old entries stay, but a decision may not rest on them.
+	 */
+	char			 error[TABLE_ERRSZ];
 };
 TAILQ_HEAD(table_list, table);
 
@@ -60,6 +66,7 @@ int		 table_add(struct table *, const char *, const char *);
 int		 table_load(struct table *, char *, size_t);
 int		 table_reload(struct table *, char *, size_t);
 int		 table_changed(struct table *);
+const char	*table_failure(const struct table *);
 const char	*table_get(struct table *, const char *);
 int		 table_line(struct table *, const char *);
 int		 table_has(struct table *, const char *);
@@ -118,6 +125,8 @@ int		 killfile_has_addr(const struct killfile *,
 		    const struct sockaddr *);
 int		 killfile_has_host(const struct killfile *, const char *);
 int		 killfile_has_sender(const struct killfile *, const char *);
+const char	*killfile_failure(const struct killfile *);
+int		 killfile_has_hosts(const struct killfile *);
 
 int	 senders_owns(struct table *, const char *, const char *);
 

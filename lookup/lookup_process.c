@@ -10,6 +10,10 @@
  * A recipient that leads to local users is answered only once the
  * parent has read their ~/.forward files, which this process may not
  * open: such a question waits in a list of pending ones meanwhile.
+ *
+ * A table that cannot answer (its file failed to load) or a reverse
+ * DNS that gave no answer, where the rules or the routing need them,
+ * make the recipient a temporary failure: never "not in the table".
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -59,6 +63,7 @@ struct expand {
 	const char		*runas;
 	const char		*owner;
 	struct dests		*dests;
+	int			*tempfail;	/* set when a look-up failed */
 };
 
 /* A recipient waiting for the parent to read ~/.forward files. */
@@ -71,6 +76,7 @@ struct rcpt_pending {
 	struct rcpt_query		 q;
 	struct dests			 dests;
 	int				 waiting;
+	int				 tempfail;	/* a look-up failed */
 	char				 user[ENVELOPE_NAMEMAX];
 	char				*text;	/* the file coming in */
 	size_t				 len;
@@ -83,21 +89,38 @@ static int	alias_expand(struct expand *, struct table *, const char *,
 static uint32_t	lookup_resolve(const struct rcpt_query *, struct dests *,
 		    int, char *, size_t);
 
+/* The first table that could not answer while the rules were judged. */
+struct lookup_ask {
+	const char	*table;
+	const char	*why;
+};
+
+/* The match rules' question: 1, 0, or -1 when the table cannot say. */
 static int
 lookup_table_has(void *arg, const char *name, enum policy_table_kind kind,
     const void *key)
 {
-	struct table	*t;
-	const char	*at;
-	char		 lower[ENVELOPE_ADDRMAX];
-	size_t		 i;
+	struct lookup_ask	*ask = arg;
+	struct table		*t;
+	const char		*at, *why = NULL;
+	char			 lower[ENVELOPE_ADDRMAX];
+	size_t			 i;
 
 	if ((t = table_find(&env->tables, name)) == NULL)
-		return 0;
+		why = "no such table";
+	else if ((why = table_failure(t)) == NULL &&
+	    kind != POLICY_TABLE_ADDR &&
+	    strlcpy(lower, key, sizeof(lower)) >= sizeof(lower))
+		why = "key too long";
+	if (why != NULL) {
+		if (ask->table == NULL) {
+			ask->table = name;
+			ask->why = why;
+		}
+		return -1;
+	}
 	if (kind == POLICY_TABLE_ADDR)
 		return table_has_addr(t, key);
-	if (strlcpy(lower, key, sizeof(lower)) >= sizeof(lower))
-		return 0;
 	for (i = 0; lower[i] != '\0'; i++)
 		lower[i] = tolower((unsigned char)lower[i]);
 	if (table_has(t, lower))
@@ -401,13 +424,18 @@ member_forward(struct expand *x, const char *name, const char *addr,
 		return 0;
 	}
 	q.local = 1;
-	if (lookup_resolve(&q, x->dests, depth + 1, text, sizeof(text)) !=
-	    LOOKUP_OK) {
-		log_warnx("lookup: %s: member %s refused: %s",
-		    member_owner(x, name), addr, text);
+	switch (lookup_resolve(&q, x->dests, depth + 1, text, sizeof(text))) {
+	case LOOKUP_OK:
+		return 1;
+	case LOOKUP_TEMPFAIL:
+		/* Dropping it would lose the mail: the whole recipient waits. */
+		if (x->tempfail != NULL)
+			*x->tempfail = 1;
 		return 0;
 	}
-	return 1;
+	log_warnx("lookup: %s: member %s refused: %s",
+	    member_owner(x, name), addr, text);
+	return 0;
 }
 
 /*
@@ -598,9 +626,46 @@ lookup_rcpt_local(struct expand *x, const char *localpart, int depth)
 }
 
 /*
+ * The first table of an action's routing that cannot answer, or NULL:
+ * an alias or a user it would miss might well be there.
+ */
+static struct table *
+lookup_action_failed(const struct action *a)
+{
+	const char	*names[] = { a->alias_table, a->internal_table,
+			    a->virtual_table, a->userbase_table };
+	struct table	*t;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i][0] != '\0' &&
+		    (t = table_find(&env->tables, names[i])) != NULL &&
+		    table_failure(t) != NULL)
+			return t;
+	return NULL;
+}
+
+/* The rules could not be judged: say which table or DNS, and where. */
+static void
+lookup_rules_failed(const struct rcpt_query *q,
+    const struct policy_rule *rule, const struct lookup_ask *ask)
+{
+	if (ask->table != NULL)
+		log_warnx("lookup from=<%s> rcpt=<%s> result=tempfail "
+		    "rule=%d table=%s error=\"%s\"", q->sender, q->rcpt,
+		    rule->line, ask->table, ask->why);
+	else
+		log_warnx("lookup from=<%s> rcpt=<%s> result=tempfail "
+		    "rule=%d reason=\"reverse DNS failed\"", q->sender,
+		    q->rcpt, rule->line);
+}
+
+/*
  * Where a recipient goes, by the match rules: LOOKUP_OK with its
- * destinations added to ds, or a refusal with the reply text.  depth is
- * above 0 for the address an alias or a ~/.forward sends mail on to.
+ * destinations added to ds, or a refusal with the reply text: a
+ * temporary one when a table or the reverse DNS that the decision
+ * needs failed.  depth is above 0 for the address an alias or a
+ * ~/.forward sends mail on to.
  */
 static uint32_t
 lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
@@ -608,10 +673,13 @@ lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
 {
 	struct policy_facts		 facts;
 	const struct policy_rule	*rule;
+	struct lookup_ask		 ask;
 	struct action			*a;
+	struct table			*t;
 	struct expand			 x;
 	char				 localpart[ENVELOPE_ADDRMAX];
 	char				 domain[ENVELOPE_ADDRMAX], *at;
+	int				 tempfail = 0;
 
 	text[0] = '\0';
 	strlcpy(localpart, q->rcpt, sizeof(localpart));
@@ -627,6 +695,7 @@ lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
 	    (const struct sockaddr *)&q->ss;
 	facts.client_local = q->local;
 	facts.rdns = q->rdns[0] != '\0' ? q->rdns : NULL;
+	facts.rdns_failed = facts.rdns == NULL && q->rdns_failed;
 	facts.authenticated = q->authenticated;
 	facts.auth_user = q->auth_user;
 	facts.tls = q->tls;
@@ -636,12 +705,20 @@ lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
 	facts.rcpt_domain_local = domain[0] != '[' &&
 	    lookup_domain_is_local(domain);
 
-	rule = policy_match(&env->rules, &facts, lookup_table_has, NULL);
-	if (rule == NULL) {
+	memset(&ask, 0, sizeof(ask));
+	switch (policy_match(&env->rules, &facts, lookup_table_has, &ask,
+	    &rule)) {
+	case POLICY_TEMPFAIL:
+		lookup_rules_failed(q, rule, &ask);
+		strlcpy(text, REPLY_LOOKUP_TEMPFAIL, textlen);
+		return LOOKUP_TEMPFAIL;
+	case POLICY_NOMATCH:
 		strlcpy(text, facts.rcpt_domain_local ?
 		    "550 5.7.1 Delivery not authorized, message refused" :
 		    "550 5.7.1 Relaying denied", textlen);
 		return LOOKUP_PERMFAIL;
+	case POLICY_MATCH:
+		break;
 	}
 	if (rule->reject) {
 		snprintf(text, textlen, "550 5.7.1 %s",
@@ -655,14 +732,23 @@ lookup_resolve(const struct rcpt_query *q, struct dests *ds, int depth,
 	x.a = a;
 	x.runas = alias_user;
 	x.dests = ds;
+	x.tempfail = &tempfail;
 	/* Sent on from an alias: the envelope is for the member's address. */
 	if (a->type == ACTION_RELAY) {
 		dest_add(&x, "", depth > 0 ? q->rcpt : "", DEST_FORWARD_NO);
 		return LOOKUP_OK;
 	}
-	if (lookup_rcpt_local(&x, localpart, depth) == 0) {
-		strlcpy(text, REPLY_UNKNOWN, textlen);
-		return LOOKUP_PERMFAIL;
+	if ((t = lookup_action_failed(a)) != NULL) {
+		log_warnx("lookup from=<%s> rcpt=<%s> result=tempfail "
+		    "action=%s table=%s error=\"%s\"", q->sender, q->rcpt,
+		    a->name, t->name, table_failure(t));
+		strlcpy(text, REPLY_LOOKUP_TEMPFAIL, textlen);
+		return LOOKUP_TEMPFAIL;
+	}
+	if (lookup_rcpt_local(&x, localpart, depth) == 0 || tempfail) {
+		strlcpy(text, tempfail ? REPLY_LOOKUP_TEMPFAIL :
+		    REPLY_UNKNOWN, textlen);
+		return tempfail ? LOOKUP_TEMPFAIL : LOOKUP_PERMFAIL;
 	}
 	return LOOKUP_OK;
 }
@@ -711,7 +797,10 @@ rcpt_continue(struct rcpt_pending *p)
 	}
 	if (p->waiting > 0)
 		return;
-	if (ds->n == 0)
+	if (p->tempfail)
+		lookup_rcpt_reply(p->to, p->type, p->peerid, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL, ds);
+	else if (ds->n == 0)
 		lookup_rcpt_reply(p->to, p->type, p->peerid, LOOKUP_PERMFAIL,
 		    REPLY_UNKNOWN, ds);
 	else
@@ -789,6 +878,7 @@ rcpt_forward(struct rcpt_pending *p, const char *user, char *text)
 		x.runas = user;
 		x.owner = user;
 		x.dests = ds;
+		x.tempfail = &p->tempfail;
 		if ((copy = strdup(text)) == NULL)
 			fatal("strdup");
 		found = 0;
@@ -949,7 +1039,14 @@ lookup_is_credentials(const char *name)
 	return 0;
 }
 
-/* smtpctl update table NAME: read a file table (or the kill file) again. */
+/*
+ * smtpctl update table NAME: read a file table (or the kill file) again.
+ * One that cannot be read fails every decision that needs it from now
+ * on, which the admin is told along with why.
+ */
+#define LOOKUP_UPDATE_FAILED	"%s (look-ups in table %s fail until it " \
+				"is read well)"
+
 static void
 lookup_update_table(struct imsg *imsg)
 {
@@ -973,14 +1070,15 @@ lookup_update_table(struct imsg *imsg)
 	else if (strcmp(name, env->killfile) == 0) {
 		kf = killfile;
 		if (killfile_load(kf, t->path, err, sizeof(err)) == -1)
-			snprintf(text, sizeof(text), "%s", err);
+			snprintf(text, sizeof(text), LOOKUP_UPDATE_FAILED, err,
+			    name);
 		else {
 			ok = 1;
 			snprintf(text, sizeof(text), "table %s: %zu entries",
 			    name, killfile_count(kf));
 		}
 	} else if (table_reload(t, err, sizeof(err)) == -1)
-		snprintf(text, sizeof(text), "%s", err);
+		snprintf(text, sizeof(text), LOOKUP_UPDATE_FAILED, err, name);
 	else {
 		ok = 1;
 		snprintf(text, sizeof(text), "table %s: %zu entries", name,

@@ -73,6 +73,7 @@ struct session {
 	const struct listener	*l;		/* from getsockname(2) */
 	struct client		*client;	/* NULL when not counted */
 	char			 rdns[ENVELOPE_HOSTMAX];
+	int			 rdns_failed;	/* DNS gave no answer */
 	int			 ready;		/* judged at connect */
 	int			 busy;		/* a question is answered */
 	int			 closed;	/* gone while busy */
@@ -323,15 +324,38 @@ session_connect_refused(uint32_t id)
 	proc_close(PROC_SMTP, b);
 }
 
-/* The client's confirmed name, if any, is judged too. */
+/*
+ * A table a decision needs cannot answer: the client comes back later.
+ * Logged with the table and why, once for each decision.
+ */
 static void
-session_connect_named(void *arg, const char *name)
+session_lookup_failed(struct session *s, const char *table, const char *why)
+{
+	log_warnx("lookup session=%08x address=%s result=tempfail table=%s "
+	    "error=\"%s\"", s->id, s->addr, table, why);
+}
+
+/*
+ * The client's confirmed name, if any, is judged too.  When DNS gave
+ * no answer, a kill file that lists host names cannot tell whether it
+ * lists this client; whether a rule needs the name is told at RCPT.
+ */
+static void
+session_connect_named(void *arg, const char *name, int failed)
 {
 	struct session	*s;
 	struct killfile	*kf = lookup_killfile();
 
 	if ((s = session_find((uint32_t)(uintptr_t)arg)) == NULL)
 		return;
+	s->rdns_failed = name == NULL && failed;
+	if (s->rdns_failed && kf != NULL && killfile_has_hosts(kf)) {
+		session_lookup_failed(s, env->killfile,
+		    "reverse DNS failed");
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL_CONNECT);
+		return;
+	}
 	if (name != NULL && kf != NULL && killfile_has_host(kf, name)) {
 		log_info("lookup address=%s host=%s result=refused "
 		    "reason=killfile", s->addr, name);
@@ -348,6 +372,7 @@ session_connect_named(void *arg, const char *name)
  * Whether a new session from this address may open: loopback clients
  * and those in the admin's table have no limit of their own (like
  * Postfix's mynetworks), the rest max-sessions-per-address each.
+ * Returns 0, -1 over the limit, -2 (logged) when the table failed.
  */
 static int
 session_count_client(struct session *s)
@@ -358,9 +383,14 @@ session_count_client(struct session *s)
 	if (addr_is_loopback((struct sockaddr *)&s->ss))
 		return 0;
 	if (env->sessions_exempt[0] != '\0' &&
-	    (t = table_find(&env->tables, env->sessions_exempt)) != NULL &&
-	    table_has_addr(t, (struct sockaddr *)&s->ss))
-		return 0;
+	    (t = table_find(&env->tables, env->sessions_exempt)) != NULL) {
+		if (table_failure(t) != NULL) {
+			session_lookup_failed(s, t->name, table_failure(t));
+			return -2;
+		}
+		if (table_has_addr(t, (struct sockaddr *)&s->ss))
+			return 0;
+	}
 	if (addr_network(s->addr, key.addr, sizeof(key.addr)) == -1)
 		return -1;
 	if ((c = RB_FIND(client_tree, &clients, &key)) == NULL) {
@@ -440,12 +470,23 @@ session_connect(struct imsg *imsg)
 		session_connect_local(s);
 		return;
 	}
-	if (session_count_client(s) == -1) {
+	switch (session_count_client(s)) {
+	case -1:
 		log_info("lookup address=%s result=refused "
 		    "reason=max-sessions-per-address", s->addr);
 		session_connect_reply(s, LOOKUP_TEMPFAIL,
 		    "421 4.7.0 Too many connections from your address, "
 		    "try again later");
+		return;
+	case -2:
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL_CONNECT);
+		return;
+	}
+	if (kf != NULL && killfile_failure(kf) != NULL) {
+		session_lookup_failed(s, env->killfile, killfile_failure(kf));
+		session_connect_reply(s, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL_CONNECT);
 		return;
 	}
 	if (kf != NULL && killfile_has_addr(kf, (struct sockaddr *)&s->ss)) {
@@ -503,8 +544,9 @@ session_mail_local(struct session *s, const char *sender)
 
 /*
  * On a listener with a senders table, a logged-in user may use only
- * the addresses the table gives them.  A client that has not logged in
- * (with auth-optional) is left to the match rules.
+ * the addresses the table gives them: 1 if so, 0 if not, -1 if the
+ * table cannot tell (its file failed).  A client that has not logged
+ * in (with auth-optional) is left to the match rules.
  */
 static int
 session_sender_owned(struct session *s, const char *sender)
@@ -513,8 +555,13 @@ session_sender_owned(struct session *s, const char *sender)
 
 	if (s->l->senders_table[0] == '\0' || !s->authenticated)
 		return 1;
-	if ((t = table_find(&env->tables, s->l->senders_table)) != NULL &&
-	    senders_owns(t, s->auth_user, sender))
+	if ((t = table_find(&env->tables, s->l->senders_table)) == NULL)
+		return 0;
+	if (table_failure(t) != NULL) {
+		session_lookup_failed(s, t->name, table_failure(t));
+		return -1;
+	}
+	if (senders_owns(t, s->auth_user, sender))
 		return 1;
 	log_info("lookup session=%08x user=%s from=<%s> result=refused "
 	    "reason=\"sender not owned\"", s->id, s->auth_user, sender);
@@ -549,9 +596,14 @@ session_mail(struct imsg *imsg)
 		    "530 5.7.0 Authentication required");
 		return;
 	}
-	if (!session_sender_owned(s, sender)) {
+	switch (session_sender_owned(s, sender)) {
+	case 0:
 		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
 		    "553 5.7.1 Sender address not owned by user");
+		return;
+	case -1:
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL);
 		return;
 	}
 	if (s->local)
@@ -559,6 +611,12 @@ session_mail(struct imsg *imsg)
 	if (sender[0] == '\0' && (s->l->flags & LISTEN_REJECT_NULL)) {
 		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_PERMFAIL,
 		    "550 5.7.1 Null sender refused");
+		return;
+	}
+	if (sender[0] != '\0' && kf != NULL && killfile_failure(kf) != NULL) {
+		session_lookup_failed(s, env->killfile, killfile_failure(kf));
+		session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_TEMPFAIL,
+		    REPLY_LOOKUP_TEMPFAIL);
 		return;
 	}
 	if (sender[0] != '\0' && kf != NULL &&
@@ -613,6 +671,7 @@ session_rcpt(struct imsg *imsg)
 	strlcpy(q.sender, s->sender, sizeof(q.sender));
 	strlcpy(q.rcpt, r.addr, sizeof(q.rcpt));
 	strlcpy(q.rdns, s->rdns, sizeof(q.rdns));
+	q.rdns_failed = s->rdns_failed;
 	strlcpy(q.auth_user, s->auth_user, sizeof(q.auth_user));
 	q.authenticated = s->authenticated;
 	q.tls = s->tls;

@@ -8,6 +8,13 @@
 #define ALIAS_MEMBERS_MAX	64
 #define SESSION_USER_MAX	256	/* a login name, its NUL included */
 
+/*
+ * A table or the DNS failed when a decision needed it: never taken as
+ * "not listed", the client is told to try again.
+ */
+#define REPLY_LOOKUP_TEMPFAIL	"451 4.3.0 Temporary lookup failure"
+#define REPLY_LOOKUP_TEMPFAIL_CONNECT	"421 4.3.0 Temporary lookup failure"
+
 /* Whether a destination's ~/.forward is still to be read. */
 enum dest_forward {
 	DEST_FORWARD_NO,	/* a mailbox as is, a file, a command, ... */
@@ -47,6 +54,7 @@ struct rcpt_query {
 	char			 sender[ENVELOPE_ADDRMAX];
 	char			 rcpt[ENVELOPE_ADDRMAX];
 	char			 rdns[ENVELOPE_HOSTMAX];
+	int			 rdns_failed;	/* no rdns: DNS failed */
 	char			 auth_user[SESSION_USER_MAX];
 	int			 authenticated;
 	int			 tls;

@@ -180,12 +180,9 @@ table_changed(struct table *t)
 	    sb.st_mtim.tv_nsec != t->mtime.tv_nsec;
 }
 
-/*
- * (Re)load a file table.  On failure the table is left empty and err
- * says why, with the line number.
- */
-int
-table_load(struct table *t, char *err, size_t errlen)
+/* Read a file table's file into it, or say why not. */
+static int
+table_read(struct table *t, char *err, size_t errlen)
 {
 	struct stat	 sb;
 	FILE		*fp;
@@ -247,14 +244,31 @@ table_load(struct table *t, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(fp);
-	if (rc == -1)
-		table_clear(t);
 	return rc;
 }
 
 /*
+ * (Re)load a file table.  On failure the table is left empty, marked
+ * failed, and err says why, with the line number.
+ */
+int
+table_load(struct table *t, char *err, size_t errlen)
+{
+	if (table_read(t, err, errlen) == -1) {
+		table_clear(t);
+		strlcpy(t->error, err, sizeof(t->error));
+		return -1;
+	}
+	t->error[0] = '\0';
+	return 0;
+}
+
+/*
  * Load a file table again.  The new contents replace the old only when
- * the whole file was read; otherwise the table stays as it was.
+ * the whole file was read; otherwise the old entries stay, but the
+ * table is marked failed (table_failure) until a reload succeeds: it
+ * no longer says what its file says, and the admin who changed the
+ * file meant it to.
  */
 int
 table_reload(struct table *t, char *err, size_t errlen)
@@ -267,9 +281,11 @@ table_reload(struct table *t, char *err, size_t errlen)
 	}
 	if ((fresh = table_create(t->name, TABLE_FILE, t->path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		strlcpy(t->error, err, sizeof(t->error));
 		return -1;
 	}
 	if (table_load(fresh, err, errlen) == -1) {
+		strlcpy(t->error, fresh->error, sizeof(t->error));
 		table_free(fresh);
 		return -1;
 	}
@@ -281,10 +297,18 @@ table_reload(struct table *t, char *err, size_t errlen)
 	t->ino = fresh->ino;
 	t->size = fresh->size;
 	t->mtime = fresh->mtime;
+	t->error[0] = '\0';
 	RB_INIT(&fresh->entries);
 	fresh->count = 0;
 	table_free(fresh);
 	return 0;
+}
+
+/* Why look-ups in the table fail now, or NULL when it can answer. */
+const char *
+table_failure(const struct table *t)
+{
+	return t->error[0] != '\0' ? t->error : NULL;
 }
 
 const char *

@@ -1,8 +1,11 @@
 /*
  * Match rules, first match wins: a rule applies when every one of its
- * criteria holds.  The engine trusts the facts it is handed and the
- * caller's table function, and decides nothing else; it holds no
- * tables itself, so it can be tested with fakes.
+ * criteria holds.  A criterion is true, false, or unknown when a table
+ * or the reverse DNS failed; ! leaves unknown unknown, and a rule that
+ * might match but for a failure stops the search with a temporary
+ * failure.  The engine trusts the facts it is handed and the caller's
+ * table function, and decides nothing else; it holds no tables itself,
+ * so it can be tested with fakes.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -61,18 +64,25 @@ policy_rule_add(struct policy_rule *r, enum policy_kind kind, int negate,
 }
 
 /*
- * Ask a table, as 0 or 1 so that ! inverts it.  Only a positive answer
- * is yes: a -1 from a failed look-up must not grant what a listing
- * would (relaying, for one).
+ * Ask a table: 1 yes, 0 no, -1 when it could not say.  Only a clear
+ * answer decides; anything below 0 is a failure, which ! cannot turn
+ * into a yes.
  */
 static int
 policy_ask(policy_table_fn has, void *arg, const char *table,
     enum policy_table_kind kind, const void *key)
 {
-	return has(arg, table, kind, key) > 0;
+	int	 r;
+
+	if ((r = has(arg, table, kind, key)) < 0)
+		return -1;
+	return r > 0;
 }
 
-/* Whether the criterion holds, before its ! is applied. */
+/*
+ * Whether the criterion holds, before its ! is applied: 1, 0, or -1
+ * when a look-up it needs failed.
+ */
 static int
 policy_holds(const struct policy_criterion *c, const struct policy_facts *f,
     policy_table_fn has, void *arg)
@@ -85,14 +95,18 @@ policy_holds(const struct policy_criterion *c, const struct policy_facts *f,
 		return f->client_local != 0;
 	case POLICY_FROM_SRC:
 		/* Local submission has no address to look up. */
-		return f->client != NULL &&
-		    policy_ask(has, arg, c->value, POLICY_TABLE_ADDR,
+		if (f->client == NULL)
+			return 0;
+		return policy_ask(has, arg, c->value, POLICY_TABLE_ADDR,
 		    f->client);
 	case POLICY_FROM_RDNS:
+		/* A name DNS could not give may or may not exist. */
 		if (f->rdns == NULL)
-			return 0;
-		return c->value[0] == '\0' ||
-		    policy_ask(has, arg, c->value, POLICY_TABLE_HOST, f->rdns);
+			return f->rdns_failed ? -1 : 0;
+		if (c->value[0] == '\0')
+			return 1;
+		return policy_ask(has, arg, c->value, POLICY_TABLE_HOST,
+		    f->rdns);
 	case POLICY_FROM_MAILFROM:
 		/* The whole address: the table falls back to @domain. */
 		return policy_ask(has, arg, c->value, POLICY_TABLE_MAILADDR,
@@ -100,8 +114,9 @@ policy_holds(const struct policy_criterion *c, const struct policy_facts *f,
 	case POLICY_AUTH:
 		if (!f->authenticated)
 			return 0;
-		return c->value[0] == '\0' ||
-		    policy_ask(has, arg, c->value, POLICY_TABLE_USER,
+		if (c->value[0] == '\0')
+			return 1;
+		return policy_ask(has, arg, c->value, POLICY_TABLE_USER,
 		    f->auth_user);
 	case POLICY_TLS:
 		return f->tls != 0;
@@ -112,8 +127,9 @@ policy_holds(const struct policy_criterion *c, const struct policy_facts *f,
 		    strcasecmp(c->value, f->rcpt_domain) == 0;
 	case POLICY_FOR_DOMAIN_TABLE:
 		/* No domain is in no table; don't ask. */
-		return f->rcpt_domain != NULL && f->rcpt_domain[0] != '\0' &&
-		    policy_ask(has, arg, c->value, POLICY_TABLE_DOMAIN,
+		if (f->rcpt_domain == NULL || f->rcpt_domain[0] == '\0')
+			return 0;
+		return policy_ask(has, arg, c->value, POLICY_TABLE_DOMAIN,
 		    f->rcpt_domain);
 	case POLICY_FOR_RCPTTO:
 		return policy_ask(has, arg, c->value, POLICY_TABLE_MAILADDR,
@@ -124,32 +140,47 @@ policy_holds(const struct policy_criterion *c, const struct policy_facts *f,
 }
 
 /*
- * In order, stopping at the first criterion that fails: a look-up
- * costs a round trip to a table, so none is made for a rule already
- * lost.
+ * 1 when every criterion holds, 0 when one does not, -1 when none is
+ * known not to hold but some could not be judged.  In order, stopping
+ * at the first criterion that does not hold: a look-up costs a round
+ * trip to a table, so none is made for a rule already lost.  One that
+ * could not be judged does not stop the search for one that does not
+ * hold, as such a rule would not match whatever the table said.
  */
 static int
 policy_rule_matches(const struct policy_rule *r,
     const struct policy_facts *f, policy_table_fn has, void *arg)
 {
 	const struct policy_criterion	*c;
+	int				 h, unknown = 0;
 
-	TAILQ_FOREACH(c, &r->criteria, entry)
-		if (policy_holds(c, f, has, arg) == (c->negate != 0))
+	TAILQ_FOREACH(c, &r->criteria, entry) {
+		if ((h = policy_holds(c, f, has, arg)) == -1)
+			unknown = 1;
+		else if (h == (c->negate != 0))
 			return 0;
-	return 1;
+	}
+	return unknown ? -1 : 1;
 }
 
-const struct policy_rule *
+enum policy_result
 policy_match(const struct policy_rules *rules, const struct policy_facts *f,
-    policy_table_fn has, void *arg)
+    policy_table_fn has, void *arg, const struct policy_rule **rp)
 {
 	const struct policy_rule	*r;
 
-	TAILQ_FOREACH(r, rules, entry)
-		if (policy_rule_matches(r, f, has, arg))
-			return r;
-	return NULL;
+	TAILQ_FOREACH(r, rules, entry) {
+		switch (policy_rule_matches(r, f, has, arg)) {
+		case 1:
+			*rp = r;
+			return POLICY_MATCH;
+		case -1:
+			*rp = r;
+			return POLICY_TEMPFAIL;
+		}
+	}
+	*rp = NULL;
+	return POLICY_NOMATCH;
 }
 
 static int

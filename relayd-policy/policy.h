@@ -2,7 +2,9 @@
  * The policy engine: the ordered match rules of smtpd.conf.  It is
  * handed the facts of one transaction and a function that answers
  * "is this key in table T", and returns the first rule whose criteria
- * all hold.  It knows nothing of processes, files or sockets.
+ * all hold, or that no rule does, or that a look-up it needed failed
+ * and nothing can be decided.  It knows nothing of processes, files or
+ * sockets.
  */
 #ifndef POLICY_H
 #define POLICY_H
@@ -59,6 +61,7 @@ struct policy_facts {
 	const struct sockaddr	*client;	/* NULL: local submission */
 	int			 client_local;
 	const char		*rdns;		/* NULL: no reverse name */
+	int			 rdns_failed;	/* NULL because DNS failed */
 	int			 authenticated;
 	const char		*auth_user;
 	int			 tls;
@@ -77,17 +80,36 @@ enum policy_table_kind {
 	POLICY_TABLE_HOST,	/* key: a host name */
 };
 
-/* Answers 1 when the key is in the named table, 0 otherwise. */
+/*
+ * Answers 1 when the key is in the named table, 0 when it is not, and
+ * -1 when the table could not be asked (it failed to load, its backend
+ * failed): that is no answer, and never taken as a 0.
+ */
 typedef int (*policy_table_fn)(void *, const char *, enum policy_table_kind,
     const void *);
+
+/* What the rules decide for one recipient. */
+enum policy_result {
+	POLICY_NOMATCH,		/* no rule matches */
+	POLICY_MATCH,		/* the rule given matches */
+	POLICY_TEMPFAIL,	/* the rule given could not be judged */
+};
 
 struct policy_rule	*policy_rule_new(int);
 void			 policy_rule_free(struct policy_rule *);
 struct policy_criterion	*policy_rule_add(struct policy_rule *,
 			    enum policy_kind, int, const char *);
 
-const struct policy_rule *policy_match(const struct policy_rules *,
-    const struct policy_facts *, policy_table_fn, void *);
+/*
+ * The first rule whose criteria all hold: POLICY_MATCH and the rule.
+ * A rule that holds unless a failed look-up or a failed reverse DNS
+ * says otherwise ends the search: POLICY_TEMPFAIL and that rule, so
+ * that a later, perhaps broader, rule is never chosen in its place.
+ * POLICY_NOMATCH and NULL when no rule matches.
+ */
+enum policy_result	 policy_match(const struct policy_rules *,
+			    const struct policy_facts *, policy_table_fn,
+			    void *, const struct policy_rule **);
 
 /*
  * For each rule that can never match because an earlier one always

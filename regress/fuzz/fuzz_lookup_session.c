@@ -91,7 +91,7 @@ lookup_killfile(void)
 void
 dns_reverse(const struct sockaddr *sa, dns_cb cb, void *arg)
 {
-	cb(arg, NULL);
+	cb(arg, NULL, 0);
 }
 
 void

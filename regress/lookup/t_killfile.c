@@ -535,6 +535,7 @@ ATF_TC_BODY(load_bad_line_keeps_old, tc)
 	if (killfile_load(kf, "kill", err, sizeof(err)) != 0)
 		atf_tc_fail("killfile_load: %s", err);
 	ATF_REQUIRE_EQ(killfile_count(kf), 3);
+	ATF_CHECK(killfile_failure(kf) == NULL);
 
 	write_file("kill.new",
 	    "# a new list\n"
@@ -544,6 +545,9 @@ ATF_TC_BODY(load_bad_line_keeps_old, tc)
 	    "192.0.2.0/24\n");
 	ATF_CHECK_EQ(killfile_load(kf, "kill.new", err, sizeof(err)), -1);
 	ATF_CHECK_STREQ(err, "kill.new:4: bad entry not an entry");
+	/* It no longer says what its file says. */
+	ATF_REQUIRE(killfile_failure(kf) != NULL);
+	ATF_CHECK_STREQ(killfile_failure(kf), err);
 	ATF_CHECK_EQ(killfile_count(kf), 3);
 	ATF_CHECK(killfile_has_sender(kf, "old@example.org"));
 	ATF_CHECK(killfile_has_host(kf, "a.old.example"));
@@ -551,6 +555,28 @@ ATF_TC_BODY(load_bad_line_keeps_old, tc)
 	/* Not even the good lines before the bad one got in. */
 	ATF_CHECK(!killfile_has_sender(kf, "new@example.org"));
 	ATF_CHECK(!has_addr(kf, "192.0.2.1"));
+
+	/* A good file again clears the failure. */
+	write_file("kill.new", "new@example.org\n");
+	if (killfile_load(kf, "kill.new", err, sizeof(err)) != 0)
+		atf_tc_fail("killfile_load: %s", err);
+	ATF_CHECK(killfile_failure(kf) == NULL);
+	killfile_free(kf);
+}
+
+/* Whether any entry needs the client's name. */
+ATF_TC_WITHOUT_HEAD(has_hosts);
+ATF_TC_BODY(has_hosts, tc)
+{
+	struct killfile	*kf = kf_make();
+
+	ATF_CHECK(!killfile_has_hosts(kf));
+	ATF_REQUIRE(killfile_add(kf, "a@example.org") == 0);
+	ATF_REQUIRE(killfile_add(kf, "@.example.net") == 0);
+	ATF_REQUIRE(killfile_add(kf, "192.0.2.0/24") == 0);
+	ATF_CHECK(!killfile_has_hosts(kf));
+	ATF_REQUIRE(killfile_add(kf, ".example.com") == 0);
+	ATF_CHECK(killfile_has_hosts(kf));
 	killfile_free(kf);
 }
 
@@ -751,6 +777,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, duplicates_counted_once);
 	ATF_TP_ADD_TC(tp, load_comments_blanks_spaces);
 	ATF_TP_ADD_TC(tp, load_bad_line_keeps_old);
+	ATF_TP_ADD_TC(tp, has_hosts);
 	ATF_TP_ADD_TC(tp, load_bad_prefix_reported);
 	ATF_TP_ADD_TC(tp, load_long_bad_entry_truncated);
 	ATF_TP_ADD_TC(tp, load_missing_keeps_old);

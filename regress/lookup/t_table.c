@@ -277,6 +277,63 @@ ATF_TC_BODY(reload_replaces_contents, tc)
 	table_free(t);
 }
 
+/*
+ * A reload that fails keeps the entries but marks the table failed, so
+ * that no decision rests on what the file no longer says; the next good
+ * reload clears the mark.
+ */
+ATF_TC_WITHOUT_HEAD(failed_reload_marks_the_table_failed);
+ATF_TC_BODY(failed_reload_marks_the_table_failed, tc)
+{
+	static const char text[] = "alice\nbob\0hidden\n";
+	struct table	*t;
+	FILE		*fp;
+	char		 err[256] = "";
+
+	t = table_from_text("marked", "alice\n192.0.2.0/24\n");
+	ATF_CHECK(table_failure(t) == NULL);
+
+	ATF_REQUIRE((fp = fopen("marked", "w")) != NULL);
+	ATF_REQUIRE(fwrite(text, 1, sizeof(text) - 1, fp) == sizeof(text) - 1);
+	ATF_REQUIRE(fclose(fp) == 0);
+	ATF_CHECK_EQ(table_reload(t, err, sizeof(err)), -1);
+	ATF_REQUIRE(table_failure(t) != NULL);
+	ATF_CHECK_STREQ(table_failure(t), err);
+	ATF_CHECK_MSG(strstr(err, "marked:2:") != NULL, "error \"%s\"", err);
+	ATF_CHECK(table_has(t, "alice"));
+	ATF_CHECK(has_addr(t, "192.0.2.7"));
+
+	ATF_REQUIRE(unlink("marked") == 0);
+	ATF_CHECK_EQ(table_reload(t, err, sizeof(err)), -1);
+	ATF_REQUIRE(table_failure(t) != NULL);
+	ATF_CHECK_MSG(strstr(table_failure(t), "No such file") != NULL,
+	    "failure \"%s\"", table_failure(t));
+
+	write_file("marked", "carol\n");
+	if (table_reload(t, err, sizeof(err)) != 0)
+		atf_tc_fail("reload: %s", err);
+	ATF_CHECK(table_failure(t) == NULL);
+	ATF_CHECK(table_has(t, "carol"));
+	ATF_CHECK(!table_has(t, "alice"));
+	table_free(t);
+}
+
+ATF_TC_WITHOUT_HEAD(failed_load_marks_the_table_failed);
+ATF_TC_BODY(failed_load_marks_the_table_failed, tc)
+{
+	struct table	*t;
+	char		 err[256] = "";
+
+	t = table_create("never", TABLE_FILE, "no/such/table");
+	ATF_REQUIRE(t != NULL);
+	ATF_CHECK(table_failure(t) == NULL);
+	ATF_CHECK_EQ(table_load(t, err, sizeof(err)), -1);
+	ATF_REQUIRE(table_failure(t) != NULL);
+	ATF_CHECK_MSG(strstr(table_failure(t), "no/such/table") != NULL,
+	    "failure \"%s\"", table_failure(t));
+	table_free(t);
+}
+
 ATF_TC_WITHOUT_HEAD(large_file_every_key_found);
 ATF_TC_BODY(large_file_every_key_found, tc)
 {
@@ -664,6 +721,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, loopback_addresses);
 	ATF_TP_ADD_TC(tp, table_find_by_name);
 	ATF_TP_ADD_TC(tp, create_refuses_bad_names);
+	ATF_TP_ADD_TC(tp, failed_reload_marks_the_table_failed);
+	ATF_TP_ADD_TC(tp, failed_load_marks_the_table_failed);
 	ATF_TP_ADD_TC(tp, members_split);
 	ATF_TP_ADD_TC(tp, members_never_empty);
 	ATF_TP_ADD_TC(tp, members_hold_no_line_break);

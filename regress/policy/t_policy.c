@@ -3,7 +3,8 @@
  * smtpd.conf and turned into criteria by a small parser here; facts are
  * written as changes to one ordinary remote transaction.  The tables
  * are fakes that fail the test when asked with the wrong kind or with a
- * key other than the fact they were made for, and count every call.
+ * key other than the fact they were made for, and count every call;
+ * the broken ones answer every question with a failure.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -40,18 +41,24 @@ struct fake_table {
 	enum policy_table_kind	 kind;
 	enum fact		 key;
 	const char		*members[3];
+	int			 broken;	/* every look-up fails */
 };
 
 static const struct fake_table fake_tables[] = {
-	{ "relays", POLICY_TABLE_ADDR, F_CLIENT, { "192.0.2.10" } },
-	{ "hosts", POLICY_TABLE_HOST, F_RDNS, { "mx.example.net" } },
+	{ "relays", POLICY_TABLE_ADDR, F_CLIENT, { "192.0.2.10" }, 0 },
+	{ "hosts", POLICY_TABLE_HOST, F_RDNS, { "mx.example.net" }, 0 },
 	{ "senders", POLICY_TABLE_MAILADDR, F_SENDER,
-	    { "alice@example.net", "@example.com" } },
-	{ "users", POLICY_TABLE_USER, F_AUTH_USER, { "alice" } },
+	    { "alice@example.net", "@example.com" }, 0 },
+	{ "users", POLICY_TABLE_USER, F_AUTH_USER, { "alice" }, 0 },
 	{ "domains", POLICY_TABLE_DOMAIN, F_DOMAIN,
-	    { "example.net", "example.com" } },
+	    { "example.net", "example.com" }, 0 },
 	{ "rcpts", POLICY_TABLE_MAILADDR, F_RCPT,
-	    { "bob@example.org", "@example.com" } },
+	    { "bob@example.org", "@example.com" }, 0 },
+	{ "broken", POLICY_TABLE_ADDR, F_CLIENT, { "198.51.100.1" }, 1 },
+	{ "brokenhosts", POLICY_TABLE_HOST, F_RDNS, { "mx.example.net" },
+	    1 },
+	{ "brokenrcpts", POLICY_TABLE_MAILADDR, F_RCPT,
+	    { "bob@example.org" }, 1 },
 };
 
 struct call {
@@ -82,7 +89,8 @@ struct mcase {
 	const char	*what;
 	const char	*rules[MAXRULES + 1];	/* "criteria -> action" */
 	const char	*facts;
-	const char	*expect;	/* action, "reject" or NULL: none */
+	/* action, "reject", "tempfail ACTION" (the rule) or NULL: none */
+	const char	*expect;
 	int		 calls;		/* table look-ups made */
 };
 
@@ -101,7 +109,7 @@ static const struct mcase mcases[] = {
 	{ "a rule that does not match is passed over",
 	    { "from local for any -> local", "from any for any -> any" },
 	    "", "any", 0 },
-	{ "a failed look-up passes on to the next rule",
+	{ "a look-up that misses passes on to the next rule",
 	    { "from src <relays> for any -> relay", "from any -> any" },
 	    "", "any", 1 },
 	{ "no rule after the match is tried",
@@ -280,7 +288,7 @@ static const struct mcase mcases[] = {
 	{ "two look-ups, both hold",
 	    { "from src <relays> for rcpt-to <rcpts> -> m" },
 	    "client=192.0.2.10 rcpt=bob@example.org", "m", 2 },
-	{ "a failed look-up ends the rule",
+	{ "a look-up that misses ends the rule",
 	    { "from src <relays> from mail-from <senders> -> m" },
 	    "client=192.0.2.11 sender=alice@example.net", NULL, 1 },
 	{ "a failed plain criterion saves the look-up",
@@ -292,6 +300,65 @@ static const struct mcase mcases[] = {
 	{ "a failed negation saves the look-up",
 	    { "!tls from src <relays> -> m" }, "client=192.0.2.10 tls",
 	    NULL, 0 },
+
+	/* A look-up that fails is no answer, and stops the rules. */
+	{ "from src, table fails", { "from src <broken> -> m" }, "",
+	    "tempfail m", 1 },
+	{ "!from src, table fails", { "!from src <broken> -> m" }, "",
+	    "tempfail m", 1 },
+	{ "!from src, table fails, the later rule is not tried",
+	    { "!from src <broken> for any -> relay",
+	    "from src <relays> -> listed", "from any -> any" },
+	    "client=192.0.2.10", "tempfail relay", 1 },
+	{ "a reject rule whose table fails is not passed over",
+	    { "from src <broken> for any -> reject",
+	    "from any for any -> relay" }, "", "tempfail reject", 1 },
+	{ "a failure in a later rule, after one that does not match",
+	    { "from local for any -> local", "from src <broken> -> b",
+	    "from any -> c" }, "", "tempfail b", 1 },
+	{ "a rule that matches before the failing one wins",
+	    { "from any for any -> first",
+	    "from src <broken> for any -> reject" }, "", "first", 0 },
+	{ "from src, local submission asks no failing table",
+	    { "from src <broken> -> m", "from any -> any" }, "submit",
+	    "any", 0 },
+	{ "for rcpt-to, table fails", { "for rcpt-to <brokenrcpts> -> m" },
+	    "", "tempfail m", 1 },
+	{ "!for rcpt-to, table fails",
+	    { "!for rcpt-to <brokenrcpts> -> m", "for any -> any" }, "",
+	    "tempfail m", 1 },
+	{ "from rdns <t>, table fails", { "!from rdns <brokenhosts> -> m" },
+	    "rdns=mx.example.net", "tempfail m", 1 },
+	{ "a criterion that does not hold, after the failure",
+	    { "from src <broken> for domain \"example.net\" -> m",
+	    "from any for any -> any" }, "domain=example.org", "any", 1 },
+	{ "a criterion that does not hold, before the failure",
+	    { "for domain \"example.net\" from src <broken> -> m",
+	    "from any for any -> any" }, "domain=example.org", "any", 0 },
+	{ "a negation that does not hold, after the failure",
+	    { "from src <broken> !tls -> m", "from any -> any" }, "tls",
+	    "any", 1 },
+	{ "a failure and a table that answers no",
+	    { "from src <broken> from src <relays> -> m", "from any -> any" },
+	    "client=192.0.2.11", "any", 2 },
+	{ "a failure and a table that answers yes",
+	    { "from src <broken> from src <relays> -> m", "from any -> any" },
+	    "client=192.0.2.10", "tempfail m", 2 },
+
+	/* The reverse DNS failed: whether there is a name is unknown. */
+	{ "from rdns, DNS failed", { "from rdns -> m", "from any -> any" },
+	    "rdnsfail", "tempfail m", 0 },
+	{ "!from rdns, DNS failed", { "!from rdns -> m", "from any -> any" },
+	    "rdnsfail", "tempfail m", 0 },
+	{ "from rdns <t>, DNS failed, the table is not asked",
+	    { "from rdns <hosts> -> m" }, "rdnsfail", "tempfail m", 0 },
+	{ "!from rdns <t>, DNS failed",
+	    { "!from rdns <hosts> -> m" }, "rdnsfail", "tempfail m", 0 },
+	{ "a rule without rdns does not care that DNS failed",
+	    { "from any for any -> m" }, "rdnsfail", "m", 0 },
+	{ "DNS failed, but another criterion does not hold",
+	    { "tls from rdns -> m", "from any -> any" }, "rdnsfail", "any",
+	    0 },
 };
 
 /* Shadowing, one case: the rules and the (shadowed, by) pairs. */
@@ -454,6 +521,8 @@ fake_has(void *arg, const char *name, enum policy_table_kind kind,
 		sin = key;
 		ATF_REQUIRE(inet_ntop(AF_INET, &sin->sin_addr, addr,
 		    sizeof(addr)) != NULL);
+		if (t->broken)
+			return -1;
 		return fake_holds(t, addr);
 	}
 	want = fake_fact(fk->facts, t->key);
@@ -461,6 +530,8 @@ fake_has(void *arg, const char *name, enum policy_table_kind kind,
 		atf_tc_fail("%s: table %s asked \"%s\", want \"%s\"",
 		    fk->what, name, (const char *)key,
 		    want != NULL ? want : "(none)");
+	if (t->broken)
+		return -1;
 	return fake_holds(t, key);
 }
 
@@ -474,7 +545,8 @@ fake_init(struct fake *fk, const char *what, const struct policy_facts *f)
 
 /*
  * An ordinary remote transaction, changed by each word of spec: submit,
- * loopback, client=IP, rdns=NAME, auth=USER, tls, sender=ADDR,
+ * loopback, client=IP, rdns=NAME, rdnsfail (the reverse DNS failed),
+ * auth=USER, tls, sender=ADDR,
  * rcpt=ADDR (which also sets the domain), domain=D, nodomain,
  * localdomain.
  */
@@ -512,6 +584,10 @@ facts_build(struct factbuf *fb, const char *spec)
 			    &fb->sin.sin_addr) == 1);
 		else if (strcmp(w, "rdns") == 0 && v != NULL)
 			f->rdns = v;
+		else if (strcmp(w, "rdnsfail") == 0) {
+			f->rdns = NULL;
+			f->rdns_failed = 1;
+		}
 		else if (strcmp(w, "auth") == 0 && v != NULL) {
 			f->authenticated = 1;
 			f->auth_user = v;
@@ -689,6 +765,24 @@ rule_outcome(const struct policy_rule *r)
 	return r->reject ? "reject" : r->action;
 }
 
+/* What a match came to, as an mcase expects it: NULL for no rule. */
+static const char *
+match_outcome(enum policy_result res, const struct policy_rule *r,
+    char *buf, size_t len)
+{
+	switch (res) {
+	case POLICY_NOMATCH:
+		return r == NULL ? NULL : "(no match, with a rule)";
+	case POLICY_MATCH:
+		return r == NULL ? "(match, without a rule)" :
+		    rule_outcome(r);
+	case POLICY_TEMPFAIL:
+		snprintf(buf, len, "tempfail %s", rule_outcome(r));
+		return buf;
+	}
+	return "(unknown result)";
+}
+
 ATF_TC_WITHOUT_HEAD(match_cases);
 ATF_TC_BODY(match_cases, tc)
 {
@@ -697,6 +791,9 @@ ATF_TC_BODY(match_cases, tc)
 	struct policy_rules		 rules;
 	struct factbuf			 fb;
 	struct fake			 fk;
+	enum policy_result		 res;
+	const char			*got;
+	char				 buf[POLICY_NAMESZ + 16];
 	size_t				 i;
 
 	for (i = 0; i < NELEM(mcases); i++) {
@@ -705,15 +802,17 @@ ATF_TC_BODY(match_cases, tc)
 		facts_build(&fb, mc->facts);
 		fake_init(&fk, mc->what, &fb.f);
 
-		r = policy_match(&rules, &fb.f, fake_has, &fk);
+		r = (const struct policy_rule *)&rules;	/* must be set */
+		res = policy_match(&rules, &fb.f, fake_has, &fk, &r);
+		got = match_outcome(res, r, buf, sizeof(buf));
 		if (mc->expect == NULL)
-			ATF_CHECK_MSG(r == NULL, "%s: matched %s", mc->what,
-			    rule_outcome(r));
+			ATF_CHECK_MSG(got == NULL, "%s: matched %s", mc->what,
+			    got);
 		else
-			ATF_CHECK_MSG(r != NULL &&
-			    strcmp(rule_outcome(r), mc->expect) == 0,
+			ATF_CHECK_MSG(got != NULL &&
+			    strcmp(got, mc->expect) == 0,
 			    "%s: matched %s, want %s", mc->what,
-			    rule_outcome(r), mc->expect);
+			    got != NULL ? got : "(none)", mc->expect);
 		ATF_CHECK_MSG(fk.n == mc->calls,
 		    "%s: %d table look-ups, want %d", mc->what, fk.n,
 		    mc->calls);
@@ -736,7 +835,8 @@ ATF_TC_BODY(match_returns_the_rule, tc)
 	rules_build(&rules, spec);
 	facts_build(&fb, "");
 	fake_init(&fk, "match_returns_the_rule", &fb.f);
-	r = policy_match(&rules, &fb.f, fake_has, &fk);
+	ATF_CHECK_EQ(policy_match(&rules, &fb.f, fake_has, &fk, &r),
+	    POLICY_MATCH);
 	ATF_CHECK(r == TAILQ_NEXT(TAILQ_FIRST(&rules), entry));
 	ATF_REQUIRE(r != NULL);
 	ATF_CHECK_EQ(r->line, 2);
@@ -779,7 +879,8 @@ ATF_TC_BODY(callback_arguments, tc)
 	    "sender=carol@example.com auth=alice rcpt=dave@example.com "
 	    "domain=example.net");
 	fake_init(&fk, "callback_arguments", &fb.f);
-	r = policy_match(&rules, &fb.f, fake_has, &fk);
+	ATF_CHECK_EQ(policy_match(&rules, &fb.f, fake_has, &fk, &r),
+	    POLICY_MATCH);
 	ATF_CHECK(r != NULL);
 	ATF_REQUIRE_EQ(fk.n, (int)NELEM(want));
 	for (i = 0; i < NELEM(want); i++) {

@@ -954,6 +954,86 @@ internal_alias_hidden_from_outside_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case rdns_failure_is_no_answer cleanup
+rdns_failure_is_no_answer_head()
+{
+	atf_set descr "When the reverse DNS gives no answer (no name server" \
+	    "can be reached in the namespace), a rule with from rdns or" \
+	    "!from rdns gets 451 4.3.0 instead of taking the client for" \
+	    "one without a name; a rule without it is judged as usual"
+	atf_set require.progs "unshare nsenter ip"
+}
+rdns_failure_is_no_answer_body()
+{
+	free_port > port
+	cat > smtpd.conf <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+action "local" maildir "$(pwd)/Maildir"
+match from rdns for domain "named.example" action "local"
+match !from rdns for domain "unnamed.example" action "local"
+match from any for domain "any.example" action "local"
+CONF
+	smtpd_start_isolated
+	TALK=outside_dialog talk outside <<DIALOG
+< ^220 
+> EHLO client.test
+< ^250 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 Ok$
+> RCPT TO:<$MAILUSER@named.example>
+< ^451 4\.3\.0 Temporary lookup failure$
+> RCPT TO:<$MAILUSER@unnamed.example>
+< ^451 4\.3\.0 Temporary lookup failure$
+> RCPT TO:<$MAILUSER@any.example>
+< ^250 2\.1\.5 Ok$
+> QUIT
+< ^221 
+DIALOG
+	atf_check -s exit:0 -o ignore grep -E \
+	    "lookup address=$OUTSIDE rdns=failed query=reverse" smtpd.log
+	atf_check -s exit:0 -o match:"^2\$" sh -c "grep -cE \
+	    'result=tempfail rule=[0-9]+ reason=\"reverse DNS failed\"' \
+	    smtpd.log"
+}
+rdns_failure_is_no_answer_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case rdns_failure_with_host_names_in_kill_file cleanup
+rdns_failure_with_host_names_in_kill_file_head()
+{
+	atf_set descr "When the reverse DNS gives no answer and the kill" \
+	    "file lists host names, the client is told 421 4.3.0 at" \
+	    "connect: the kill file cannot tell whether it lists it"
+	atf_set require.progs "unshare nsenter ip"
+}
+rdns_failure_with_host_names_in_kill_file_body()
+{
+	free_port > port
+	cat > smtpd.conf <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+table kill { ".spam.example", "@spam.example" }
+killfile <kill>
+action "local" maildir "$(pwd)/Maildir"
+match from any for local action "local"
+CONF
+	smtpd_start_isolated
+	TALK=outside_dialog talk outside <<DIALOG
+< ^421 4\.3\.0 Temporary lookup failure$
+eof
+DIALOG
+	atf_check -s exit:0 -o ignore grep -E "address=$OUTSIDE result=tempfail table=kill error=\"reverse DNS failed\"" smtpd.log
+}
+rdns_failure_with_host_names_in_kill_file_cleanup()
+{
+	smtpd_cleanup
+}
+
 # --- smtpd -n -------------------------------------------------------
 
 # The grammar example with every file it names in the work directory;
@@ -1073,6 +1153,8 @@ atf_init_test_cases()
 	atf_add_test_case alias_loop_survived
 	atf_add_test_case internal_alias_for_local_client
 	atf_add_test_case internal_alias_hidden_from_outside
+	atf_add_test_case rdns_failure_is_no_answer
+	atf_add_test_case rdns_failure_with_host_names_in_kill_file
 	atf_add_test_case grammar_example_is_ok
 	atf_add_test_case grammar_example_other_table_names_is_ok
 	atf_add_test_case rule_that_can_never_match_reported

@@ -1,9 +1,10 @@
 #! /usr/bin/env atf-sh
 #
 # Tables at run time: smtpctl update table reloads a file table or the
-# kill file without a restart, keeping the old contents when the new
-# file is bad; and the client's confirmed reverse name, which rules and
-# the kill file can name.
+# kill file without a restart; a file that cannot be read makes every
+# decision that needs the table a temporary failure until it is read
+# well, never "not in the table"; and the client's confirmed reverse
+# name, which rules and the kill file can name.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -48,13 +49,14 @@ update_table_reloads_the_kill_file_cleanup()
 	smtpd_cleanup
 }
 
-atf_test_case a_bad_file_keeps_the_old_table cleanup
-a_bad_file_keeps_the_old_table_head()
+atf_test_case a_bad_kill_file_fails_until_fixed cleanup
+a_bad_kill_file_fails_until_fixed_head()
 {
-	atf_set descr "update table with a malformed file fails, names the" \
-	    "line, and the table keeps its old contents"
+	atf_set descr "update table with a malformed kill file fails and" \
+	    "names the line; clients are then told to come back (421 4.3.0)" \
+	    "until a good file is read"
 }
-a_bad_file_keeps_the_old_table_body()
+a_bad_kill_file_fails_until_fixed_body()
 {
 	echo "@first.example" > kill
 	smtpd_config <<CONF
@@ -66,11 +68,22 @@ CONF
 	atf_check -s exit:1 -e match:"kill:2: bad entry" \
 	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table kill
 	dialog >dialog.out 2>&1 <<'EOF2' || atf_fail "$(cat dialog.out)"
+< ^421 4.3.0 Temporary lookup failure
+eof
+EOF2
+	atf_check -s exit:0 -o ignore grep -E \
+	    "result=tempfail table=kill error=\".*kill:2: bad entry" smtpd.log
+	printf '@first.example\n@second.example\n' > kill
+	atf_check -s exit:0 -o inline:"table kill: 2 entries\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table kill
+	dialog >dialog.out 2>&1 <<'EOF2' || atf_fail "$(cat dialog.out)"
 < ^220
 > EHLO client.test
 < ^250
-> MAIL FROM:<a@first.example>
+> MAIL FROM:<a@second.example>
 < ^550 5.7.1
+> MAIL FROM:<a@third.example>
+< ^250
 > QUIT
 < ^221
 EOF2
@@ -78,7 +91,160 @@ EOF2
 	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table nothere
 	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
 }
-a_bad_file_keeps_the_old_table_cleanup()
+a_bad_kill_file_fails_until_fixed_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case negated_rule_never_matches_a_failed_table cleanup
+negated_rule_never_matches_a_failed_table_head()
+{
+	atf_set descr "A rule with !from src <t> does not match when t" \
+	    "cannot be read: the recipient gets 451 4.3.0 and no message" \
+	    "is taken, until the table is read well again"
+}
+negated_rule_never_matches_a_failed_table_body()
+{
+	echo "192.0.2.1" > blocked
+	smtpd_config <<CONF
+table blocked file:$(pwd)/blocked
+match !from src <blocked> for domain "remote.example" action "local"
+CONF
+	smtpd_start
+	dialog >dialog.out 2>&1 <<EOF2 || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@b.example>
+< ^250
+> RCPT TO:<$MAILUSER@remote.example>
+< ^250 2.1.5
+> QUIT
+< ^221
+EOF2
+	# The file goes: the table no longer says whom it blocks.
+	rm blocked
+	atf_check -s exit:1 -e match:"blocked: No such file" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table blocked
+	dialog >dialog.out 2>&1 <<EOF2 || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@b.example>
+< ^250
+> RCPT TO:<$MAILUSER@remote.example>
+< ^451 4.3.0 Temporary lookup failure
+> DATA
+< ^503
+> QUIT
+< ^221
+EOF2
+	atf_check -s exit:0 -o ignore grep -E "rcpt=<$MAILUSER@remote.example> result=tempfail rule=[0-9]+ table=blocked error=\".*No such file" smtpd.log
+	echo "192.0.2.1" > blocked
+	atf_check -s exit:0 -o inline:"table blocked: 1 entries\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table blocked
+	atf_check -s exit:0 -o ignore -e ignore swaks --server 127.0.0.1 \
+	    --port "$(port)" --ehlo client.test \
+	    --to "$MAILUSER@remote.example" --header "Subject: after the fix"
+	wait_mail || atf_fail "not delivered"
+	# Only the message sent once the table was read again came in.
+	atf_check -s exit:0 -o inline:"1\n" sh -c "ls Maildir/new | wc -l"
+	atf_check -s exit:0 -o ignore grep "^Subject: after the fix" \
+	    "$(maildir_messages)"
+}
+negated_rule_never_matches_a_failed_table_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case reject_rule_with_a_failed_table_stops_the_rules cleanup
+reject_rule_with_a_failed_table_stops_the_rules_head()
+{
+	atf_set descr "A reject rule whose table cannot be read is not" \
+	    "passed over for a later rule that accepts: 451 4.3.0"
+}
+reject_rule_with_a_failed_table_stops_the_rules_body()
+{
+	echo "127.0.0.1" > spammers
+	smtpd_config <<CONF
+table spammers file:$(pwd)/spammers
+match from src <spammers> for domain "remote.example" reject "Go away"
+match from any for domain "remote.example" action "local"
+CONF
+	smtpd_start
+	rm spammers
+	atf_check -s exit:1 -e match:"spammers: No such file" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table spammers
+	dialog >dialog.out 2>&1 <<EOF2 || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@b.example>
+< ^250
+> RCPT TO:<$MAILUSER@remote.example>
+< ^451 4.3.0 Temporary lookup failure
+> QUIT
+< ^221
+EOF2
+	atf_check -s exit:0 -o ignore grep -E "result=tempfail rule=[0-9]+ table=spammers" smtpd.log
+	echo "127.0.0.1" > spammers
+	atf_check -s exit:0 -o ignore \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table spammers
+	dialog >dialog.out 2>&1 <<EOF2 || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@b.example>
+< ^250
+> RCPT TO:<$MAILUSER@remote.example>
+< ^550 5.7.1 Go away
+> QUIT
+< ^221
+EOF2
+}
+reject_rule_with_a_failed_table_stops_the_rules_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case failed_alias_table_tempfails_the_recipient cleanup
+failed_alias_table_tempfails_the_recipient_head()
+{
+	atf_set descr "An alias table that cannot be read makes a local" \
+	    "recipient 451 4.3.0, not an unknown user"
+}
+failed_alias_table_tempfails_the_recipient_body()
+{
+	echo "info: $MAILUSER" > aliases
+	W=$(pwd)
+	PORT=$(free_port)
+	echo "$PORT" > port
+	cat > smtpd.conf <<CONF
+queue directory "$W/spool"
+control socket "$W/smtpd.sock"
+listen on 127.0.0.1 port $PORT
+table aliases file:$W/aliases
+action "local" maildir "$W/Maildir" alias <aliases>
+match from any for local action "local"
+CONF
+	smtpd_start
+	rm aliases
+	atf_check -s exit:1 -e match:"aliases: No such file" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table aliases
+	dialog >dialog.out 2>&1 <<EOF2 || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@b.example>
+< ^250
+> RCPT TO:<info@localhost>
+< ^451 4.3.0 Temporary lookup failure
+> QUIT
+< ^221
+EOF2
+	atf_check -s exit:0 -o ignore grep -E "rcpt=<info@localhost> result=tempfail action=local table=aliases" smtpd.log
+}
+failed_alias_table_tempfails_the_recipient_cleanup()
 {
 	smtpd_cleanup
 }
@@ -199,7 +365,10 @@ kill_file_host_name_refuses_at_connect_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case update_table_reloads_the_kill_file
-	atf_add_test_case a_bad_file_keeps_the_old_table
+	atf_add_test_case a_bad_kill_file_fails_until_fixed
+	atf_add_test_case negated_rule_never_matches_a_failed_table
+	atf_add_test_case reject_rule_with_a_failed_table_stops_the_rules
+	atf_add_test_case failed_alias_table_tempfails_the_recipient
 	atf_add_test_case update_table_reloads_a_rule_table
 	atf_add_test_case confirmed_reverse_name_is_used
 	atf_add_test_case kill_file_host_name_refuses_at_connect
