@@ -36,6 +36,18 @@ struct dsn {
 	int			 committing;
 };
 static TAILQ_HEAD(, dsn)	 pending = TAILQ_HEAD_INITIALIZER(pending);
+
+/*
+ * Failures whose report could not be queued for now (its routing met a
+ * failed table, or the commit failed): the envelope stays, held, and
+ * the next sweep writes the report again.
+ */
+struct dsn_deferred {
+	TAILQ_ENTRY(dsn_deferred) entry;
+	uint64_t		 evpid;
+};
+static TAILQ_HEAD(, dsn_deferred) deferred =
+    TAILQ_HEAD_INITIALIZER(deferred);
 static uint32_t			 next_id = 1;
 static struct event		 sweep_ev;
 
@@ -172,14 +184,26 @@ dsn_delayed(struct envelope *e)
 		(void)dsn_start(e, BOUNCE_DELAYED);
 }
 
+/*
+ * The report is queued, or could not be.  A failure's envelope goes
+ * only once its report is queued; if it could not be for now, it stays
+ * for the next sweep to try again.
+ */
 static void
-dsn_finish(struct dsn *d, int queued)
+dsn_finish(struct dsn *d, int queued, int again)
 {
+	struct dsn_deferred	*w;
+
 	log_info("queue: evpid=%016" PRIx64 " to=<%s> result=%s report=%s%s",
 	    d->evpid, d->sender, d->kind == BOUNCE_FAILED ? "failed" :
-	    "delayed", queued ? "queued" : "lost",
+	    "delayed", queued ? "queued" : again ? "deferred" : "lost",
 	    queued ? "" : " error=\"report could not be queued\"");
-	if (d->kind == BOUNCE_FAILED)
+	if (d->kind == BOUNCE_FAILED && !queued && again) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			fatal("calloc");
+		w->evpid = d->evpid;
+		TAILQ_INSERT_TAIL(&deferred, w, entry);
+	} else if (d->kind == BOUNCE_FAILED)
 		dsn_drop_envelope(d->evpid);
 	TAILQ_REMOVE(&pending, d, entry);
 	free(d);
@@ -213,7 +237,7 @@ dsn_lookup_reply(struct imsg *imsg)
 		log_warnx("queue: report to <%s> cannot be routed: %s",
 		    d->sender, text);
 		store_message_abort(d->msgid, NULL, 0);
-		dsn_finish(d, 0);
+		dsn_finish(d, 0, status == LOOKUP_TEMPFAIL);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -243,7 +267,7 @@ dsn_committed(uint32_t msgid, int ok)
 			break;
 	if (d == NULL)
 		fatalx("queue: commit of an unknown report");
-	dsn_finish(d, ok);
+	dsn_finish(d, ok, 1);
 }
 
 /* Envelopes due a report, collected first and acted on after the walk. */
@@ -315,6 +339,22 @@ dsn_lookup_envelope(uint64_t evpid)
 	return e;
 }
 
+/* Reports that could not be queued before: written again. */
+static void
+dsn_retry_deferred(void)
+{
+	struct dsn_deferred	*w;
+	struct envelope		*e;
+
+	while ((w = TAILQ_FIRST(&deferred)) != NULL) {
+		TAILQ_REMOVE(&deferred, w, entry);
+		/* smtpctl may have removed it meanwhile. */
+		if ((e = dsn_lookup_envelope(w->evpid)) != NULL)
+			dsn_failed(e);
+		free(w);
+	}
+}
+
 static void
 dsn_sweep(int fd, short event, void *arg)
 {
@@ -324,6 +364,7 @@ dsn_sweep(int fd, short event, void *arg)
 	size_t		 i;
 	int		 interval;
 
+	dsn_retry_deferred();
 	memset(&sw, 0, sizeof(sw));
 	sw.now = time(NULL);
 	scheduler_walk(0, UINT64_MAX, dsn_sweep_one, &sw);

@@ -240,6 +240,67 @@ a_report_outside_hides_local_details_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case a_report_that_cannot_be_routed_waits cleanup
+a_report_that_cannot_be_routed_waits_head()
+{
+	atf_set descr "When a failure's report cannot be routed for now (the" \
+	    "sender's alias table failed), the envelope stays and the report" \
+	    "is queued once the table is read well again"
+}
+a_report_that_cannot_be_routed_waits_body()
+{
+	echo "info: $MAILUSER" > aliases
+	smtpd_config <<CONF
+table aliases file:$(pwd)/aliases
+table fail { "nobody@localhost" }
+action "fail" mda "cat >/dev/null; exit 1"
+match from any for rcpt-to <fail> action "fail"
+bounce warn-interval 10s
+CONF
+	grep -v '^match from any for local\|^action "local"' smtpd.conf \
+	    > smtpd.conf.new
+	{ cat smtpd.conf.new
+	  echo "action \"local\" maildir \"$(pwd)/Maildir\" alias <aliases>"
+	  echo 'match from any for local action "local"'; } > smtpd.conf
+	smtpd_start
+	rm aliases
+	atf_check -s exit:1 -e ignore \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table aliases
+	atf_check -s exit:0 -o ignore python3 "$TOP/regress/smtpdialog.py" \
+	    "$(port)" <<DIALOG
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<$MAILUSER@localhost>
+< ^250
+> RCPT TO:<nobody@localhost>
+< ^250
+> DATA
+< ^354
+> Subject: original
+>> b"\r\n"
+> original body
+> .
+< ^250 2.0.0
+> QUIT
+< ^221
+DIALOG
+	wait_log "result=failed report=deferred" ||
+	    atf_fail "the report was not deferred"
+	atf_check -s exit:1 grep -q "report=lost" smtpd.log
+	echo "info: $MAILUSER" > aliases
+	atf_check -s exit:0 -o ignore \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table aliases
+	wait_log "result=failed report=queued" ||
+	    atf_fail "the report was not queued once the table was back"
+	wait_mail || atf_fail "no report delivered"
+	atf_check -o match:"^Subject: Undelivered Mail" cat "$(maildir_messages)"
+}
+a_report_that_cannot_be_routed_waits_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case an_expired_envelope_is_bounced_and_removed
@@ -247,4 +308,5 @@ atf_init_test_cases()
 	atf_add_test_case a_permanent_failure_is_bounced
 	atf_add_test_case no_report_when_none_is_wanted
 	atf_add_test_case a_report_outside_hides_local_details
+	atf_add_test_case a_report_that_cannot_be_routed_waits
 }
