@@ -153,6 +153,8 @@ regress/fuzz/fuzz_config: regress/fuzz/fuzz_config.c regress/fuzz/fuzz_log.c \
 	    smtpd/parse.c smtpd/config.c smtpd/util.c smtpd/mda_lmtp.c \
 	    lookup/table.c lookup/killfile.c lookup/userbase.c \
 	    relayd-policy/policy.c
+# The protocols of a listener are parsed by libtls.
+regress/fuzz/fuzz_config: FUZZ_LIBS += $(shell pkg-config --libs libtls)
 regress/fuzz/fuzz_auth: regress/fuzz/fuzz_auth.c regress/fuzz/fuzz_log.c \
 	    smtpd/util.c
 regress/fuzz/fuzz_members: regress/fuzz/fuzz_members.c lookup/members.c

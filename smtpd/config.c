@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <tls.h>
 #include <unistd.h>
 
 #include "smtpd.h"
@@ -309,6 +310,46 @@ config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
 	return errors;
 }
 
+/*
+ * A listener's pki must exist; with files, its cipher string must mean
+ * something to libtls and its ca must open.  Neither a certificate nor
+ * a key is read here: that is for the smtp process alone.
+ */
+static int
+config_check_listener(struct smtpd_config *c, struct listener *l, int files)
+{
+	struct tls_config	*cfg;
+	int			 i, fd, errors = 0;
+
+	for (i = 0; i < l->tls.npki; i++)
+		if (config_pki(c, l->tls.pki[i]) == NULL) {
+			log_warnx("%s:%d: no such pki: %s", c->file, l->line,
+			    l->tls.pki[i]);
+			errors++;
+		}
+	if (!files)
+		return errors;
+	if (l->tls.ciphers[0] != '\0') {
+		if ((cfg = tls_config_new()) == NULL)
+			fatal("tls_config_new");
+		if (tls_config_set_ciphers(cfg, l->tls.ciphers) == -1) {
+			log_warnx("%s:%d: ciphers \"%s\": %s", c->file,
+			    l->line, l->tls.ciphers, tls_config_error(cfg));
+			errors++;
+		}
+		tls_config_free(cfg);
+	}
+	if (l->tls.ca[0] != '\0') {
+		if ((fd = open(l->tls.ca, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warnx("%s:%d: ca %s: %s", c->file, l->line,
+			    l->tls.ca, strerror(errno));
+			errors++;
+		} else
+			close(fd);
+	}
+	return errors;
+}
+
 static int
 config_check_killfile_entry(const char *key, const char *value, void *arg)
 {
@@ -414,13 +455,8 @@ config_check(struct smtpd_config *c, int files)
 		log_warnx("%s: no listen directive", c->file);
 		errors++;
 	}
-	TAILQ_FOREACH(l, &c->listeners, entry) {
-		if (l->pki[0] != '\0' && config_pki(c, l->pki) == NULL) {
-			log_warnx("%s:%d: no such pki: %s", c->file, l->line,
-			    l->pki);
-			errors++;
-		}
-	}
+	TAILQ_FOREACH(l, &c->listeners, entry)
+		errors += config_check_listener(c, l, files);
 	TAILQ_FOREACH(pki, &c->pkis, entry)
 		errors += config_check_pki(c, pki, files);
 	if (files && c->control_group[0] != '\0' &&

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <tls.h>
 #include <unistd.h>
 
 #include "smtpd.h"
@@ -76,7 +77,7 @@ static void	 rule_defaults(struct policy_rule *);
 struct listen_opts {
 	long long	 port;
 	int		 flags;
-	char		 pki[SMTP_DOMAIN_MAX + 1];
+	struct listener_tls tls;
 	char		 auth_table[TABLE_NAMESZ];
 	char		 senders_table[TABLE_NAMESZ];
 };
@@ -102,6 +103,7 @@ typedef struct {
 %}
 
 %token	ACTION ALIAS ANY AUTH AUTHFAILUREDELAY AUTHPLAINTEXT BANNER CERT
+%token	CA CIPHERS PROTOCOLS
 %token	COMMANDTIMEOUT CONTROL DATATIMEOUT DIRECTORY DOMAIN EXPN FOR FROM
 %token	MESSAGETIMEOUT SESSIONTIMEOUT MAXAUTHUSERFAILURES
 %token	HELP HOSTNAME INTERNAL KEY KILLFILE LIMIT LISTEN LMTP LOCAL MAILDIR
@@ -124,6 +126,9 @@ typedef struct {
 /* Strings dropped by error recovery are freed, not leaked. */
 %destructor	{ free($$); }	<v.string>
 %type	<v.number>	mtafamily tlsverify resolverport lmtprcpt
+/* "tls-require verify" and "smtps verify" are read as one option. */
+%nonassoc	TLSALONE
+%nonassoc	VERIFY
 
 %%
 
@@ -542,14 +547,68 @@ listenopt	: PORT NUMBER			{ lopts.port = $2; }
 			free($2);
 		}
 		| TLS				{ lopts.flags |= LISTEN_TLS; }
-		| TLSREQUIRE			{
+		| TLSREQUIRE %prec TLSALONE	{
 			lopts.flags |= LISTEN_TLS | LISTEN_TLS_REQUIRE;
 		}
-		| SMTPS				{ lopts.flags |= LISTEN_SMTPS; }
+		| TLSREQUIRE VERIFY		{
+			lopts.flags |= LISTEN_TLS | LISTEN_TLS_REQUIRE |
+			    LISTEN_VERIFY | LISTEN_VERIFY_REQUIRE;
+		}
+		| SMTPS %prec TLSALONE		{ lopts.flags |= LISTEN_SMTPS; }
+		| SMTPS VERIFY			{
+			lopts.flags |= LISTEN_SMTPS | LISTEN_VERIFY |
+			    LISTEN_VERIFY_REQUIRE;
+		}
+		| VERIFY			{ lopts.flags |= LISTEN_VERIFY; }
 		| PKI STRING			{
-			if (strlcpy(lopts.pki, $2, sizeof(lopts.pki)) >=
-			    sizeof(lopts.pki))
+			struct listener_tls	*t = &lopts.tls;
+			int			 i;
+
+			for (i = 0; i < t->npki; i++)
+				if (strcmp(t->pki[i], $2) == 0)
+					break;
+			if (i < t->npki)
+				yyerror("pki %s given twice", $2);
+			else if (t->npki == LISTEN_PKI_MAX)
+				yyerror("more than %d pki on one listener",
+				    LISTEN_PKI_MAX);
+			else if (strlcpy(t->pki[t->npki], $2,
+			    sizeof(t->pki[0])) >= sizeof(t->pki[0]))
 				yyerror("pki name too long");
+			else
+				t->npki++;
+			free($2);
+		}
+		| CIPHERS STRING		{
+			/* Whether libtls knows them, config_check asks. */
+			if (lopts.tls.ciphers[0] != '\0')
+				yyerror("ciphers given twice");
+			else if ($2[0] == '\0' || strlcpy(lopts.tls.ciphers,
+			    $2, sizeof(lopts.tls.ciphers)) >=
+			    sizeof(lopts.tls.ciphers))
+				yyerror("bad ciphers: \"%s\"", $2);
+			free($2);
+		}
+		| PROTOCOLS STRING		{
+			uint32_t	 p;
+
+			if (lopts.tls.protocols != 0)
+				yyerror("protocols given twice");
+			else if (tls_config_parse_protocols(&p, $2) == -1 ||
+			    p == 0)
+				yyerror("bad protocols: \"%s\"", $2);
+			else
+				lopts.tls.protocols = p;
+			free($2);
+		}
+		| CA STRING			{
+			if (lopts.tls.ca[0] != '\0')
+				yyerror("ca given twice");
+			else if ($2[0] != '/')
+				yyerror("ca: path must be absolute");
+			else if (strlcpy(lopts.tls.ca, $2,
+			    sizeof(lopts.tls.ca)) >= sizeof(lopts.tls.ca))
+				yyerror("ca: path too long");
 			free($2);
 		}
 		| AUTH tableref			{
@@ -876,7 +935,9 @@ static const struct keyword {
 	{ "banner",			BANNER },
 	{ "bare-lf",			BARELF },
 	{ "bounce",			BOUNCE },
+	{ "ca",				CA },
 	{ "cert",			CERT },
+	{ "ciphers",			CIPHERS },
 	{ "command-timeout",		COMMANDTIMEOUT },
 	{ "connect-timeout",		CONNECTTIMEOUT },
 	{ "control",			CONTROL },
@@ -929,6 +990,7 @@ static const struct keyword {
 	{ "on",				ON },
 	{ "pki",			PKI },
 	{ "port",			PORT },
+	{ "protocols",			PROTOCOLS },
 	{ "queue",			QUEUE },
 	{ "rcpt-to",			RCPTTO },
 	{ "rdns",			RDNS },
@@ -1312,12 +1374,28 @@ listen_check(const struct listen_opts *o)
 		yyerror("smtps and tls exclude each other");
 		return -1;
 	}
-	if ((o->flags & (LISTEN_TLS | LISTEN_SMTPS)) && o->pki[0] == '\0') {
+	if ((o->flags & (LISTEN_TLS | LISTEN_SMTPS)) && o->tls.npki == 0) {
 		yyerror("tls, tls-require and smtps need a pki");
 		return -1;
 	}
-	if (o->pki[0] != '\0' && !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
+	if (o->tls.npki > 0 && !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
 		yyerror("pki given without tls, tls-require or smtps");
+		return -1;
+	}
+	if ((o->tls.ciphers[0] != '\0' || o->tls.protocols != 0 ||
+	    o->tls.ca[0] != '\0' || (o->flags & LISTEN_VERIFY)) &&
+	    !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
+		yyerror("ciphers, protocols, ca and verify need tls, "
+		    "tls-require or smtps");
+		return -1;
+	}
+	if ((o->flags & LISTEN_VERIFY) && o->tls.ca[0] == '\0') {
+		yyerror("verify needs a ca to check client certificates "
+		    "against");
+		return -1;
+	}
+	if (o->tls.ca[0] != '\0' && !(o->flags & LISTEN_VERIFY)) {
+		yyerror("ca given without verify");
 		return -1;
 	}
 	if ((o->flags & LISTEN_AUTH) && !(o->flags & (LISTEN_TLS |
@@ -1379,7 +1457,7 @@ listen_add(const char *host, const struct listen_opts *o)
 		l->fd = -1;
 		l->line = yylval.lineno;
 		l->flags = o->flags;
-		strlcpy(l->pki, o->pki, sizeof(l->pki));
+		l->tls = o->tls;
 		strlcpy(l->auth_table, o->auth_table, sizeof(l->auth_table));
 		strlcpy(l->senders_table, o->senders_table,
 		    sizeof(l->senders_table));

@@ -35,10 +35,14 @@ static TAILQ_HEAD(, smtp_listener)	 smtp_listeners =
 /* smtpctl pause smtp: no accept(2) at all until resume. */
 static int				 smtp_paused;
 
-/* One TLS server context per pki, made before the sandbox. */
+/*
+ * One TLS server context per listener, made before the sandbox: its
+ * key pairs, chosen by SNI, its protocols and ciphers, and the CA its
+ * clients' certificates are checked against.
+ */
 struct smtp_tls {
 	TAILQ_ENTRY(smtp_tls)	 entry;
-	char			 pki[SMTP_DOMAIN_MAX + 1];
+	uint32_t		 index;
 	struct tls		*ctx;
 };
 static TAILQ_HEAD(, smtp_tls)	 tls_contexts =
@@ -239,47 +243,81 @@ smtp_tls_context(struct listener *l)
 	struct smtp_tls	*t;
 
 	TAILQ_FOREACH(t, &tls_contexts, entry)
-		if (strcmp(t->pki, l->pki) == 0)
+		if (t->index == l->index)
 			return t->ctx;
-	fatalx("smtp: no TLS context for pki %s", l->pki);
+	fatalx("smtp: no TLS context for listener %u", l->index);
+}
+
+static void
+smtp_tls_fail(struct listener *l, const char *what, struct tls_config *cfg,
+    struct tls *ctx)
+{
+	fatalx("smtp: listener on line %d: %s: %s", l->line, what,
+	    tls_config_error(cfg) ? tls_config_error(cfg) : tls_error(ctx));
 }
 
 /*
- * Certificates and keys are read now, while the files are reachable;
- * the key stays only inside libtls.
+ * Certificates, keys and the CA are read now, while the files are
+ * reachable; the keys stay only inside libtls.  The first pki is the
+ * default; libtls hands a client the certificate of another one whose
+ * names match the name the client asked for (SNI).
  */
+static struct tls *
+smtp_tls_server(struct listener *l)
+{
+	struct tls_config	*cfg;
+	struct tls		*ctx;
+	struct pki		*pki;
+	uint32_t		 protocols;
+	int			 i, r;
+
+	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
+		fatal("smtp: tls");
+	for (i = 0; i < l->tls.npki; i++) {
+		if ((pki = config_pki(env, l->tls.pki[i])) == NULL)
+			fatalx("smtp: no pki %s", l->tls.pki[i]);
+		if (i == 0)
+			r = tls_config_set_keypair_file(cfg, pki->cert,
+			    pki->key);
+		else
+			r = tls_config_add_keypair_file(cfg, pki->cert,
+			    pki->key);
+		if (r == -1)
+			smtp_tls_fail(l, pki->name, cfg, ctx);
+	}
+	protocols = l->tls.protocols;
+	if (protocols == 0)
+		protocols = TLS_PROTOCOL_TLSv1_2 | TLS_PROTOCOL_TLSv1_3;
+	if (tls_config_set_protocols(cfg, protocols) == -1)
+		smtp_tls_fail(l, "protocols", cfg, ctx);
+	if (l->tls.ciphers[0] != '\0' &&
+	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
+		smtp_tls_fail(l, "ciphers", cfg, ctx);
+	if (l->flags & LISTEN_VERIFY) {
+		if (tls_config_set_ca_file(cfg, l->tls.ca) == -1)
+			smtp_tls_fail(l, l->tls.ca, cfg, ctx);
+		/* Mandatory is judged at MAIL, with a reply that says so. */
+		tls_config_verify_client_optional(cfg);
+	}
+	if (tls_configure(ctx, cfg) == -1)
+		smtp_tls_fail(l, "tls_configure", cfg, ctx);
+	tls_config_free(cfg);
+	return ctx;
+}
+
 static void
 smtp_tls_init(void)
 {
 	struct listener		*l;
-	struct pki		*pki;
 	struct smtp_tls		*t;
-	struct tls_config	*cfg;
 
 	TAILQ_FOREACH(l, &env->listeners, entry) {
-		if (l->pki[0] == '\0')
+		if (!(l->flags & (LISTEN_TLS | LISTEN_SMTPS)))
 			continue;
-		TAILQ_FOREACH(t, &tls_contexts, entry)
-			if (strcmp(t->pki, l->pki) == 0)
-				break;
-		if (t != NULL)
-			continue;
-		if ((pki = config_pki(env, l->pki)) == NULL)
-			fatalx("smtp: no pki %s", l->pki);
-		if ((t = calloc(1, sizeof(*t))) == NULL ||
-		    (cfg = tls_config_new()) == NULL ||
-		    (t->ctx = tls_server()) == NULL)
-			fatal("smtp: tls");
-		strlcpy(t->pki, l->pki, sizeof(t->pki));
-		if (tls_config_set_cert_file(cfg, pki->cert) == -1 ||
-		    tls_config_set_key_file(cfg, pki->key) == -1 ||
-		    tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_2 |
-		    TLS_PROTOCOL_TLSv1_3) == -1 ||
-		    tls_configure(t->ctx, cfg) == -1)
-			fatalx("smtp: pki %s: %s", pki->name,
-			    tls_config_error(cfg) ? tls_config_error(cfg) :
-			    tls_error(t->ctx));
-		tls_config_free(cfg);
+		if ((t = calloc(1, sizeof(*t))) == NULL)
+			fatal("calloc");
+		t->index = l->index;
+		t->ctx = smtp_tls_server(l);
 		TAILQ_INSERT_TAIL(&tls_contexts, t, entry);
 	}
 }

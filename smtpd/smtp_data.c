@@ -136,7 +136,11 @@ smtp_data_begin(struct smtp_session *s, int fd)
 		    "\n\tby %s with %s id %08x", s->helo,
 		    s->rdns[0] ? s->rdns : "unknown", s->addr, env->hostname,
 		    with, s->msgid);
-	if (io_is_tls(s->io))
+	if (io_is_tls(s->io) && (s->l->flags & LISTEN_VERIFY))
+		evbuffer_add_printf(s->dataout, "\n\t(version=%s cipher=%s "
+		    "verify=%s)", tls_conn_version(tls), tls_conn_cipher(tls),
+		    smtp_tls_verify(s));
+	else if (io_is_tls(s->io))
 		evbuffer_add_printf(s->dataout, "\n\t(version=%s cipher=%s)",
 		    tls_conn_version(tls), tls_conn_cipher(tls));
 	r = TAILQ_FIRST(&s->rcpts);

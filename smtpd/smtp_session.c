@@ -256,9 +256,16 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		}
 		break;
 	case IO_TLSREADY:
-		log_info("smtp-in session=%08x address=%s tls=%s cipher=%s",
-		    s->id, s->addr, tls_conn_version(io_tls(io)),
-		    tls_conn_cipher(io_tls(io)));
+		if (s->l->flags & LISTEN_VERIFY)
+			log_info("smtp-in session=%08x address=%s tls=%s "
+			    "cipher=%s verify=%s", s->id, s->addr,
+			    tls_conn_version(io_tls(io)),
+			    tls_conn_cipher(io_tls(io)), smtp_tls_verify(s));
+		else
+			log_info("smtp-in session=%08x address=%s tls=%s "
+			    "cipher=%s", s->id, s->addr,
+			    tls_conn_version(io_tls(io)),
+			    tls_conn_cipher(io_tls(io)));
 		/* Timed out during the handshake: only the 421 is left. */
 		if (s->state == S_QUIT)
 			break;
@@ -330,6 +337,19 @@ static int
 smtp_tls_offered(struct smtp_session *s)
 {
 	return (s->l->flags & LISTEN_TLS) && !io_is_tls(s->io);
+}
+
+/*
+ * On a listener with verify: "ok" once the client has shown a
+ * certificate; libtls lets the handshake finish only if the ca signed
+ * it.  "none" if it showed none.
+ */
+const char *
+smtp_tls_verify(struct smtp_session *s)
+{
+	if (io_is_tls(s->io) && tls_peer_cert_provided(io_tls(s->io)))
+		return "ok";
+	return "none";
 }
 
 /*
@@ -494,6 +514,14 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	}
 	if ((s->l->flags & LISTEN_TLS_REQUIRE) && !io_is_tls(s->io)) {
 		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if ((s->l->flags & LISTEN_VERIFY_REQUIRE) &&
+	    strcmp(smtp_tls_verify(s), "ok") != 0) {
+		log_info("smtp-in session=%08x address=%s result=refused "
+		    "reason=no-client-certificate", s->id, s->addr);
+		smtp_reply(s, "530 5.7.0 A verified client certificate is "
+		    "required");
 		return;
 	}
 	if (strncasecmp(arg, "FROM:", 5) != 0) {

@@ -145,6 +145,7 @@ void	smtp_reply(struct smtp_session *, const char *, ...)
 void	smtp_transaction_reset(struct smtp_session *);
 void	smtp_close_after_reply(struct smtp_session *, const char *);
 int	smtp_pipelined_past(struct smtp_session *, const char *);
+const char *smtp_tls_verify(struct smtp_session *);
 void	smtp_process(struct smtp_session *);
 void	smtp_free(struct smtp_session *, const char *);
 struct smtp_session *smtp_session_find(uint32_t);

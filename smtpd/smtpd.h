@@ -123,6 +123,20 @@ TAILQ_HEAD(pki_list, pki);
 #define LISTEN_AUTH_REQUIRE	0x100	/* no MAIL before AUTH */
 #define LISTEN_MASQUERADE	0x200	/* From: in the sender's domain */
 #define LISTEN_BARE_LF_NORMALIZE 0x400	/* a bare LF ends a line too */
+#define LISTEN_VERIFY		0x800	/* ask for a client certificate */
+#define LISTEN_VERIFY_REQUIRE	0x1000	/* no MAIL without a verified one */
+
+#define LISTEN_PKI_MAX		16
+#define LISTEN_CIPHERS_MAX	1024
+
+/* The TLS policy of a listener; the smtp process makes its context. */
+struct listener_tls {
+	char			 pki[LISTEN_PKI_MAX][SMTP_DOMAIN_MAX + 1];
+	int			 npki;		/* the first is the default */
+	char			 ciphers[LISTEN_CIPHERS_MAX]; /* "": libtls' */
+	uint32_t		 protocols;	/* 0: TLS 1.2 and 1.3 */
+	char			 ca[PATH_MAX];	/* for client certificates */
+};
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
@@ -134,7 +148,7 @@ struct listener {
 	int			 line;
 	uint32_t		 index;
 	int			 flags;
-	char			 pki[SMTP_DOMAIN_MAX + 1];
+	struct listener_tls	 tls;
 	char			 auth_table[TABLE_NAMESZ];
 	char			 senders_table[TABLE_NAMESZ];
 };
