@@ -355,6 +355,23 @@ mda_filters(void)
 		fatalx("mda: cannot build the delivery agents' filters");
 }
 
+/*
+ * An agent keeps only its message, its error pipe and the standard
+ * descriptors: it is forked, not exec'd, so it would otherwise hold the
+ * parent's sockets to every process, which trust the parent, and the
+ * listening sockets.
+ */
+static void
+mda_agent_close_fds(int keep1, int keep2)
+{
+	int	 fd, hi = keep1 > keep2 ? keep1 : keep2;
+
+	for (fd = STDERR_FILENO + 1; fd < hi; fd++)
+		if (fd != keep1 && fd != keep2)
+			(void)close(fd);
+	closefrom(hi + 1);
+}
+
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct mda_user *u,
     const struct passwd *pw, const char *target,
@@ -363,6 +380,8 @@ mda_agent(const struct action *a, const struct mda_user *u,
 	enum target_kind	 kind = envelope_target_kind(target);
 	char			 path[PATH_MAX], err[512] = "";
 	int			 rc;
+
+	mda_agent_close_fds(msgfd, errfd);
 
 	if (smtpd_privileged) {
 		/*

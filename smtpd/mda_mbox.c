@@ -128,8 +128,9 @@ mbox_open(const char *path, char *err, size_t errlen)
 	struct stat	 sb;
 	int		 fd;
 
+	/* A FIFO in its place must not hold the agent forever. */
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	    O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

@@ -124,6 +124,54 @@ rcpt_to_gives_the_address_cleanup()
 	lmtpd_cleanup
 }
 
+atf_test_case agent_holds_only_its_descriptors cleanup
+agent_holds_only_its_descriptors_head()
+{
+	atf_set descr "A delivery agent holds no descriptor of the parent's:" \
+	    "besides the standard ones, only its message, its error pipe" \
+	    "and its own connection"
+}
+agent_holds_only_its_descriptors_body()
+{
+	# An LMTP server on a local socket that, before it greets, lists
+	# the descriptors of the process that connected, then refuses.
+	python3 - "$(pwd)" <<'PY' 2>server.err &
+import os, socket, struct, sys
+d = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(d + "/lmtp.sock")
+os.chmod(d + "/lmtp.sock", 0o777)
+s.listen(1)
+open(d + "/ready", "w").close()
+c, _ = s.accept()
+pid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET,
+    socket.SO_PEERCRED, 12))[0]
+fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+with open(d + "/fds", "w") as out:
+    for f in fds:
+        if f > 2:
+            out.write(os.readlink("/proc/%d/fd/%d" % (pid, f)) + "\n")
+c.sendall(b"421 4.3.2 not now\r\n")
+c.close()
+PY
+	echo $! > lmtpd.pid
+	wait_until test -e ready || atf_fail "no server: $(cat server.err)"
+	mda_config "lmtp \"$(pwd)/lmtp.sock\""
+	smtpd_start
+	write_message
+	send_message
+	wait_until test -s fds || atf_fail "the agent never connected"
+	cat fds
+	atf_check_equal 3 "$(wc -l < fds)"
+	atf_check_equal 1 "$(grep -c '^socket:' fds)"
+	atf_check_equal 1 "$(grep -c '^pipe:' fds)"
+	atf_check -o match:"/spool/" grep -v -e '^socket:' -e '^pipe:' fds
+}
+agent_holds_only_its_descriptors_cleanup()
+{
+	lmtpd_cleanup
+}
+
 atf_test_case unix_socket_delivery cleanup
 unix_socket_delivery_head()
 {
@@ -239,6 +287,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case tcp_delivery
 	atf_add_test_case rcpt_to_gives_the_address
+	atf_add_test_case agent_holds_only_its_descriptors
 	atf_add_test_case unix_socket_delivery
 	atf_add_test_case status_4xx_is_temporary
 	atf_add_test_case status_5xx_is_permanent

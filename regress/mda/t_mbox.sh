@@ -249,6 +249,29 @@ symlink_is_not_followed_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case fifo_does_not_hold_the_agent cleanup
+fifo_does_not_hold_the_agent_head()
+{
+	atf_set descr "A mailbox that is a FIFO nobody reads is refused at" \
+	    "once: the delivery fails for now instead of waiting forever"
+}
+fifo_does_not_hold_the_agent_body()
+{
+	mda_config "mbox \"$(pwd)/mail/mbox\""
+	mkdir mail
+	mkfifo mail/mbox
+	smtpd_start
+	write_body
+	send "sender@example.org" "one@test"
+	wait_log "result=tempfail .*mail/mbox" ||
+	    atf_fail "the agent did not give up on the FIFO"
+	atf_check -s exit:1 test -e mail/mbox.lock
+}
+fifo_does_not_hold_the_agent_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case created_for_user_in_root_directory cleanup
 created_for_user_in_root_directory_head()
 {
@@ -290,5 +313,6 @@ atf_init_test_cases()
 	atf_add_test_case waits_for_dot_lock
 	atf_add_test_case stale_dot_lock_is_removed
 	atf_add_test_case symlink_is_not_followed
+	atf_add_test_case fifo_does_not_hold_the_agent
 	atf_add_test_case created_for_user_in_root_directory
 }
