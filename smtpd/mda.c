@@ -1,8 +1,11 @@
 /*
- * Local delivery.  The parent forks one agent per envelope; the agent
- * becomes the recipient (when smtpd runs as root), writes the message
- * into the mailbox and exits with a sysexits(3) code that the parent
- * maps to delivered, try again later, or failed for good.
+ * Local delivery.  The parent forks agents; an agent becomes the
+ * recipient (when smtpd runs as root), writes its messages into the
+ * mailbox one after the other and reports a sysexits(3) code for each
+ * on a pipe, which the parent maps to delivered, try again later, or
+ * failed for good.  Mailbox deliveries of one user wait for one of a
+ * few agents and go in batches; a command or a file gets an agent of
+ * its own.
  *
  * A maildir delivery writes tmp/, fsyncs the file, links it into new/
  * under a name made from the envelope (its creation time and id) and
@@ -20,6 +23,7 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
@@ -39,10 +43,49 @@
 
 #define MBOX_DEFAULT	"/var/mail/%{user.username}"
 
+/*
+ * Agents are not forked per envelope when they need not be.  The
+ * mailbox deliveries (maildir, mbox, LMTP) of one user by one action
+ * wait in a box while MDA_AGENTS_PER_BOX agents run for it; the next
+ * agent takes up to MDA_BATCH_MAX of them and delivers them one after
+ * the other.  A file or command of an alias or ~/.forward, and an mda
+ * command, still gets an agent of its own.
+ */
+#define MDA_BATCH_MAX		32
+#define MDA_AGENTS_PER_BOX	4
+
+/* What an agent reports of each envelope, on its pipe, in order. */
+struct mda_record {
+	uint64_t	 evpid;
+	int32_t		 rc;		/* sysexits(3) */
+	uint32_t	 len;		/* the error text that follows */
+};
+#define MDA_ERR_MAX	512
+
+struct mda_item {
+	TAILQ_ENTRY(mda_item)	 entry;
+	int			 msgfd;
+	int			 reported;
+	struct mda_envelope	 e;
+	char			 target[ENVELOPE_TARGETMAX];
+};
+TAILQ_HEAD(mda_items, mda_item);
+
+struct mda_box {
+	TAILQ_ENTRY(mda_box)	 entry;
+	const struct action	*a;
+	struct mda_user		 u;
+	struct mda_items	 waiting;
+	size_t			 nwaiting;
+	int			 running;
+};
+static TAILQ_HEAD(, mda_box)	 mda_boxes = TAILQ_HEAD_INITIALIZER(mda_boxes);
+
 struct mda_job {
 	TAILQ_ENTRY(mda_job)	 entry;
 	pid_t			 pid;
-	uint64_t		 evpid;
+	struct mda_box		*box;		/* NULL: an agent of its own */
+	struct mda_items	 items;
 	int			 errpipe;
 };
 static TAILQ_HEAD(, mda_job)	 mda_jobs = TAILQ_HEAD_INITIALIZER(mda_jobs);
@@ -356,33 +399,67 @@ mda_filters(void)
 }
 
 /*
- * An agent keeps only its message, its error pipe and the standard
+ * An agent keeps only its messages, its pipe and the standard
  * descriptors: it is forked, not exec'd, so it would otherwise hold the
- * parent's sockets to every process, which trust the parent, and the
- * listening sockets.
+ * parent's sockets to every process, which trust the parent, the
+ * listening sockets, and the messages of other users waiting here.
  */
-static void
-mda_agent_close_fds(int keep1, int keep2)
+static int
+mda_agent_keeps(const struct mda_items *items, int errfd, int fd)
 {
-	int	 fd, hi = keep1 > keep2 ? keep1 : keep2;
+	const struct mda_item	*it;
 
+	if (fd == errfd)
+		return 1;
+	TAILQ_FOREACH(it, items, entry)
+		if (it->msgfd == fd)
+			return 1;
+	return 0;
+}
+
+static void
+mda_agent_close_fds(const struct mda_items *items, int errfd)
+{
+	const struct mda_item	*it;
+	int			 fd, hi = errfd;
+
+	TAILQ_FOREACH(it, items, entry)
+		if (it->msgfd > hi)
+			hi = it->msgfd;
 	for (fd = STDERR_FILENO + 1; fd < hi; fd++)
-		if (fd != keep1 && fd != keep2)
+		if (!mda_agent_keeps(items, errfd, fd))
 			(void)close(fd);
 	closefrom(hi + 1);
 }
 
+/* One envelope's outcome, on the pipe; the parent reads it at exit. */
+static void
+mda_agent_record(int errfd, uint64_t evpid, int rc, const char *err)
+{
+	struct mda_record	 r;
+	struct iovec		 iov[2];
+
+	r.evpid = evpid;
+	r.rc = rc;
+	r.len = rc == EX_OK ? 0 : strnlen(err, MDA_ERR_MAX - 1);
+	iov[0].iov_base = &r;
+	iov[0].iov_len = sizeof(r);
+	iov[1].iov_base = (void *)err;
+	iov[1].iov_len = r.len;
+	/* The pipe holds a whole batch's records: this never blocks. */
+	(void)writev(errfd, iov, 2);
+}
+
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct mda_user *u,
-    const struct passwd *pw, const char *target,
-    int msgfd, const struct mda_envelope *e, int errfd)
+    const struct passwd *pw, struct mda_items *items, int errfd)
 {
-	enum target_kind	 kind = envelope_target_kind(target);
-	char			 path[PATH_MAX], err[512] = "";
+	struct mda_item		*it = TAILQ_FIRST(items);
+	enum target_kind	 kind = envelope_target_kind(it->target);
+	char			 path[PATH_MAX], err[MDA_ERR_MAX];
 	int			 rc;
 
-	mda_agent_close_fds(msgfd, errfd);
-
+	mda_agent_close_fds(items, errfd);
 	if (smtpd_privileged) {
 		/*
 		 * The user may not be allowed to create it.  The file of an
@@ -395,7 +472,11 @@ mda_agent(const struct action *a, const struct mda_user *u,
 		if (setgroups(u->ngroups, u->groups) == -1 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-			dprintf(errfd, "cannot become %s", pw->pw_name);
+			snprintf(err, sizeof(err), "cannot become %s",
+			    pw->pw_name);
+			TAILQ_FOREACH(it, items, entry)
+				mda_agent_record(errfd, it->e.evpid,
+				    EX_TEMPFAIL, err);
 			_exit(EX_TEMPFAIL);
 		}
 	}
@@ -403,13 +484,20 @@ mda_agent(const struct action *a, const struct mda_user *u,
 	if (chdir(pw->pw_dir) == -1)
 		(void)chdir("/");
 	if (mda_agent_sandbox(a, kind) == -1) {
-		dprintf(errfd, "cannot sandbox the delivery agent");
+		TAILQ_FOREACH(it, items, entry)
+			mda_agent_record(errfd, it->e.evpid, EX_TEMPFAIL,
+			    "cannot sandbox the delivery agent");
 		_exit(EX_TEMPFAIL);
 	}
-	rc = mda_run(a, pw, target, msgfd, e, err, sizeof(err));
-	if (rc != EX_OK)
-		dprintf(errfd, "%s", err);
-	_exit(rc);
+	/* One envelope's failure is its own: the others go on. */
+	TAILQ_FOREACH(it, items, entry) {
+		err[0] = '\0';
+		rc = mda_run(a, pw, it->target, it->msgfd, &it->e, err,
+		    sizeof(err));
+		close(it->msgfd);
+		mda_agent_record(errfd, it->e.evpid, rc, err);
+	}
+	_exit(EX_OK);
 }
 
 /*
@@ -451,78 +539,54 @@ mda_recipient(const struct action *a, const char *user, const char *target,
 	return mda_user_get(user);
 }
 
-/*
- * The queue asks for one envelope to be delivered: the message comes
- * as a descriptor, the rest as fields already checked by the queue.
- */
-void
-mda_deliver(struct imsg *imsg)
+/* Free a list of items, closing the messages still held. */
+static void
+mda_items_free(struct mda_items *items)
 {
-	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
-	char			 target[ENVELOPE_TARGETMAX], err[512];
-	struct mda_envelope	 e;
-	struct action		*a;
-	const struct mda_user	*u;
-	struct passwd		 pwbuf, *pw;
-	struct mda_job		*job;
-	uint64_t		 evpid;
-	int			 errpipe[2];
+	struct mda_item	*it;
 
-	evpid = imsg_get_u64(imsg);
-	e.evpid = evpid;
-	e.created = imsg_get_u64(imsg);
-	imsg_get_string(imsg, action, sizeof(action));
-	imsg_get_string(imsg, user, sizeof(user));
-	imsg_get_string(imsg, target, sizeof(target));
-	imsg_get_string(imsg, e.sender, sizeof(e.sender));
-	imsg_get_string(imsg, e.rcpt, sizeof(e.rcpt));
-	proc_check(PROC_QUEUE, imsg);
-	if (imsg_fd_lost(imsg)) {
-		/* Out of descriptors here: the queue tries again later. */
-		mda_report(evpid, DELIVERY_TEMPFAIL, "message descriptor lost");
-		return;
+	while ((it = TAILQ_FIRST(items)) != NULL) {
+		TAILQ_REMOVE(items, it, entry);
+		if (it->msgfd != -1)
+			close(it->msgfd);
+		free(it);
 	}
-	if (imsg->fd == -1)
-		fatalx("%s: no message descriptor", __func__);
+}
 
-	if ((a = config_action(env, action)) == NULL) {
-		mda_report(evpid, DELIVERY_TEMPFAIL, "no such action");
-		return;
-	}
-	if ((u = mda_recipient(a, user, target, err, sizeof(err))) == NULL) {
-		/* A refused entry may be mended before the mail expires. */
-		mda_report(evpid, err[0] != '\0' ? DELIVERY_TEMPFAIL :
-		    DELIVERY_PERMFAIL, err[0] != '\0' ? err : "no such user");
-		return;
-	}
-	mda_user_passwd(u, &pwbuf);
-	pw = &pwbuf;
-	if (!smtpd_privileged && pw->pw_uid != geteuid()) {
-		mda_report(evpid, DELIVERY_PERMFAIL,
-		    "smtpd not running as root can deliver only to its "
-		    "own user");
-		return;
-	}
-	if (mda_target_refused(pw, target)) {
-		mda_report(evpid, DELIVERY_PERMFAIL, "file or command not in "
-		    "the user's ~/.forward");
-		return;
-	}
-	mda_filters();
-	if (pipe2(errpipe, O_CLOEXEC) == -1) {
-		mda_report(evpid, DELIVERY_TEMPFAIL, strerror(errno));
-		return;
-	}
+/*
+ * Fork one agent for items, all of one user and one action.  The
+ * parent lets go of the messages at once: the agent has them.
+ */
+static void
+mda_start(const struct action *a, const struct mda_user *u,
+    struct mda_box *box, struct mda_items *items)
+{
+	struct passwd	 pw;
+	struct mda_job	*job;
+	struct mda_item	*it;
+	int		 errpipe[2];
+
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		fatal("calloc");
-	switch (job->pid = fork()) {
-	case -1:
-		mda_report(evpid, DELIVERY_TEMPFAIL, strerror(errno));
-		close(errpipe[0]);
-		close(errpipe[1]);
+	TAILQ_INIT(&job->items);
+	TAILQ_CONCAT(&job->items, items, entry);
+	job->box = box;
+	mda_user_passwd(u, &pw);
+	errpipe[0] = errpipe[1] = -1;
+	if (pipe2(errpipe, O_CLOEXEC) == -1 || (job->pid = fork()) == -1) {
+		TAILQ_FOREACH(it, &job->items, entry)
+			mda_report(it->e.evpid, DELIVERY_TEMPFAIL,
+			    strerror(errno));
+		if (errpipe[0] != -1) {
+			close(errpipe[0]);
+			close(errpipe[1]);
+		}
+		/* The box, if any, is the caller's to free. */
+		mda_items_free(&job->items);
 		free(job);
 		return;
-	case 0:
+	}
+	if (job->pid == 0) {
 		/* The parent's handlers are libevent's, not the agent's. */
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -530,22 +594,201 @@ mda_deliver(struct imsg *imsg)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		close(errpipe[0]);
-		mda_agent(a, u, pw, target, imsg->fd, &e, errpipe[1]);
+		mda_agent(a, u, &pw, &job->items, errpipe[1]);
 	}
 	close(errpipe[1]);
-	job->evpid = evpid;
+	TAILQ_FOREACH(it, &job->items, entry) {
+		close(it->msgfd);
+		it->msgfd = -1;
+	}
 	job->errpipe = errpipe[0];
+	if (box != NULL)
+		box->running++;
 	TAILQ_INSERT_TAIL(&mda_jobs, job, entry);
 }
 
-/* A delivery agent has exited: tell the queue how it went. */
+/* The box of a user and an action, made when first needed. */
+static struct mda_box *
+mda_box_get(const struct action *a, const struct mda_user *u)
+{
+	struct mda_box	*box;
+
+	TAILQ_FOREACH(box, &mda_boxes, entry)
+		if (box->a == a && box->u.uid == u->uid &&
+		    box->u.gid == u->gid && strcmp(box->u.name, u->name) == 0 &&
+		    strcmp(box->u.dir, u->dir) == 0)
+			return box;
+	if ((box = calloc(1, sizeof(*box))) == NULL)
+		fatal("calloc");
+	box->a = a;
+	box->u = *u;
+	TAILQ_INIT(&box->waiting);
+	TAILQ_INSERT_TAIL(&mda_boxes, box, entry);
+	return box;
+}
+
+/* Start agents for what waits in box, as many as it may have. */
+static void
+mda_box_run(struct mda_box *box)
+{
+	struct mda_items	 batch;
+	struct mda_item		*it;
+	size_t			 n;
+
+	while (box->nwaiting > 0 && box->running < MDA_AGENTS_PER_BOX) {
+		TAILQ_INIT(&batch);
+		for (n = 0; n < MDA_BATCH_MAX &&
+		    (it = TAILQ_FIRST(&box->waiting)) != NULL; n++) {
+			TAILQ_REMOVE(&box->waiting, it, entry);
+			TAILQ_INSERT_TAIL(&batch, it, entry);
+			box->nwaiting--;
+		}
+		mda_start(box->a, &box->u, box, &batch);
+	}
+	if (box->nwaiting == 0 && box->running == 0) {
+		TAILQ_REMOVE(&mda_boxes, box, entry);
+		free(box);
+	}
+}
+
+/*
+ * The queue asks for one envelope to be delivered: the message comes
+ * as a descriptor, the rest as fields already checked by the queue.
+ * The descriptor is kept (imsg->fd taken) until an agent has it.
+ */
+void
+mda_deliver(struct imsg *imsg)
+{
+	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
+	char			 err[512];
+	struct mda_item		*it;
+	struct mda_items	 one;
+	struct action		*a;
+	const struct mda_user	*u;
+	struct passwd		 pw;
+	struct mda_box		*box;
+	enum target_kind	 kind;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		fatal("calloc");
+	it->msgfd = -1;
+	it->e.evpid = imsg_get_u64(imsg);
+	it->e.created = imsg_get_u64(imsg);
+	imsg_get_string(imsg, action, sizeof(action));
+	imsg_get_string(imsg, user, sizeof(user));
+	imsg_get_string(imsg, it->target, sizeof(it->target));
+	imsg_get_string(imsg, it->e.sender, sizeof(it->e.sender));
+	imsg_get_string(imsg, it->e.rcpt, sizeof(it->e.rcpt));
+	proc_check(PROC_QUEUE, imsg);
+	if (imsg_fd_lost(imsg)) {
+		/* Out of descriptors here: the queue tries again later. */
+		mda_report(it->e.evpid, DELIVERY_TEMPFAIL,
+		    "message descriptor lost");
+		free(it);
+		return;
+	}
+	if (imsg->fd == -1)
+		fatalx("%s: no message descriptor", __func__);
+
+	if ((a = config_action(env, action)) == NULL) {
+		mda_report(it->e.evpid, DELIVERY_TEMPFAIL, "no such action");
+		free(it);
+		return;
+	}
+	if ((u = mda_recipient(a, user, it->target, err, sizeof(err))) ==
+	    NULL) {
+		/* A refused entry may be mended before the mail expires. */
+		mda_report(it->e.evpid, err[0] != '\0' ? DELIVERY_TEMPFAIL :
+		    DELIVERY_PERMFAIL, err[0] != '\0' ? err : "no such user");
+		free(it);
+		return;
+	}
+	mda_user_passwd(u, &pw);
+	if (!smtpd_privileged && pw.pw_uid != geteuid()) {
+		mda_report(it->e.evpid, DELIVERY_PERMFAIL,
+		    "smtpd not running as root can deliver only to its "
+		    "own user");
+		free(it);
+		return;
+	}
+	if (mda_target_refused(&pw, it->target)) {
+		mda_report(it->e.evpid, DELIVERY_PERMFAIL, "file or command "
+		    "not in the user's ~/.forward");
+		free(it);
+		return;
+	}
+	mda_filters();
+	it->msgfd = imsg->fd;
+	imsg->fd = -1;
+	kind = envelope_target_kind(it->target);
+	if (kind == TARGET_FILE || kind == TARGET_COMMAND ||
+	    a->type == ACTION_MDA) {
+		TAILQ_INIT(&one);
+		TAILQ_INSERT_TAIL(&one, it, entry);
+		mda_start(a, u, NULL, &one);
+		return;
+	}
+	box = mda_box_get(a, u);
+	TAILQ_INSERT_TAIL(&box->waiting, it, entry);
+	box->nwaiting++;
+	mda_box_run(box);
+}
+
+/* The text of a record: it may come from a command or a server. */
+static void
+mda_clean(char *err)
+{
+	for (; *err != '\0'; err++)
+		if (iscntrl((unsigned char)*err))
+			*err = '?';
+}
+
+static int
+mda_result(int rc)
+{
+	if (rc == EX_OK)
+		return DELIVERY_OK;
+	if (rc == EX_TEMPFAIL || rc == EX_OSERR || rc == EX_IOERR)
+		return DELIVERY_TEMPFAIL;
+	return DELIVERY_PERMFAIL;
+}
+
+/* Read the agent's records and report each envelope they name. */
+static void
+mda_read_records(struct mda_job *job)
+{
+	struct mda_record	 r;
+	struct mda_item		*it;
+	char			 err[MDA_ERR_MAX];
+
+	/* The agent has exited, so all it wrote is there, then EOF. */
+	while (read(job->errpipe, &r, sizeof(r)) == (ssize_t)sizeof(r)) {
+		if (r.len >= sizeof(err) ||
+		    read(job->errpipe, err, r.len) != (ssize_t)r.len)
+			break;
+		err[r.len] = '\0';
+		mda_clean(err);
+		TAILQ_FOREACH(it, &job->items, entry)
+			if (it->e.evpid == r.evpid && !it->reported)
+				break;
+		if (it == NULL)
+			break;
+		it->reported = 1;
+		if (r.rc != EX_OK && err[0] == '\0')
+			snprintf(err, sizeof(err), "delivery agent exited "
+			    "with status %d", r.rc);
+		mda_report(it->e.evpid, mda_result(r.rc), err);
+	}
+}
+
+/* A delivery agent has exited: tell the queue how each delivery went. */
 void
 mda_reaped(pid_t pid, int status)
 {
 	struct mda_job	*job;
-	char		 err[512];
-	ssize_t		 n, i;
-	int		 result;
+	struct mda_item	*it;
+	struct mda_box	*box;
+	char		 err[128];
 
 	TAILQ_FOREACH(job, &mda_jobs, entry)
 		if (job->pid == pid)
@@ -553,35 +796,23 @@ mda_reaped(pid_t pid, int status)
 	if (job == NULL)
 		return;
 	TAILQ_REMOVE(&mda_jobs, job, entry);
-
-	/* The agent has exited, so whatever it wrote is already there. */
-	n = read(job->errpipe, err, sizeof(err) - 1);
-	err[n > 0 ? n : 0] = '\0';
+	mda_read_records(job);
 	close(job->errpipe);
-	/*
-	 * The text may come from a user's command or a remote server; it
-	 * goes into the log and the envelope file, one line each.
-	 */
-	for (i = 0; err[i] != '\0'; i++)
-		if (iscntrl((unsigned char)err[i]))
-			err[i] = '?';
-
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_OK)
-		result = DELIVERY_OK;
-	else if (WIFEXITED(status) && (WEXITSTATUS(status) == EX_TEMPFAIL ||
-	    WEXITSTATUS(status) == EX_OSERR || WEXITSTATUS(status) == EX_IOERR))
-		result = DELIVERY_TEMPFAIL;
-	else if (WIFEXITED(status))
-		result = DELIVERY_PERMFAIL;
-	else {
-		result = DELIVERY_TEMPFAIL;
+	/* What it could not report, it may not have done: try again. */
+	if (WIFSIGNALED(status))
 		snprintf(err, sizeof(err), "delivery agent killed by "
 		    "signal %d", WTERMSIG(status));
-	}
-	if (result != DELIVERY_OK && err[0] == '\0')
+	else
 		snprintf(err, sizeof(err), "delivery agent exited with "
 		    "status %d", WEXITSTATUS(status));
-	mda_report(job->evpid, result, err);
+	TAILQ_FOREACH(it, &job->items, entry)
+		if (!it->reported)
+			mda_report(it->e.evpid, DELIVERY_TEMPFAIL, err);
+	mda_items_free(&job->items);
+	if ((box = job->box) != NULL) {
+		box->running--;
+		mda_box_run(box);
+	}
 	free(job);
 }
 
