@@ -43,6 +43,12 @@
 
 #define MBOX_DEFAULT	"/var/mail/%{user.username}"
 
+/* A message on its way into a maildir. */
+struct maildir_file {
+	char	 tmp[PATH_MAX];
+	char	 new[PATH_MAX];
+};
+
 /*
  * Agents are not forked per envelope when they need not be.  The
  * mailbox deliveries (maildir, mbox, LMTP) of one user by one action
@@ -173,24 +179,14 @@ fsync_dir(const char *path)
 	return r;
 }
 
-/*
- * Write one message into a maildir.  Returns a sysexits code; err says
- * what went wrong.
- */
-int
-mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
-    const char *host, char *err, size_t errlen)
+/* tmp/, new/ and cur/ of a maildir, made if missing. */
+static int
+maildir_prepare(const char *dir, char *err, size_t errlen)
 {
-	char		 sub[PATH_MAX], tmp[PATH_MAX], new[PATH_MAX];
-	char		 name[256], buf[65536];
+	char		 sub[PATH_MAX];
 	const char	*subs[] = { "tmp", "new", "cur" };
 	struct stat	 sb;
-	struct timeval	 tv;
-	off_t		 off = 0;
-	ssize_t		 n;
 	size_t		 i;
-	FILE		*fp;
-	int		 fd;
 
 	/* A maildir that is there costs one stat, not a mkdir a level. */
 	for (i = 0; i < 3; i++) {
@@ -206,16 +202,35 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 			return EX_TEMPFAIL;
 		}
 	}
-	gettimeofday(&tv, NULL);
-	snprintf(name, sizeof(name), "%lld.E%016llx.%s",
-	    (long long)e->created, (unsigned long long)e->evpid, host);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%lld.M%ldP%d.%s", dir,
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), host);
-	snprintf(new, sizeof(new), "%s/new/%s", dir, name);
+	return EX_OK;
+}
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+/*
+ * Write the message into tmp/, fsynced when sync says so; tmp and new
+ * get the file's name there and the one it is to have in new/.
+ */
+static int
+maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
+    const char *host, int sync, struct maildir_file *f, char *err,
+    size_t errlen)
+{
+	char		 buf[65536];
+	struct timeval	 tv;
+	off_t		 off = 0;
+	ssize_t		 n;
+	FILE		*fp;
+	int		 fd;
+
+	gettimeofday(&tv, NULL);
+	snprintf(f->new, sizeof(f->new), "%s/new/%lld.E%016llx.%s", dir,
+	    (long long)e->created, (unsigned long long)e->evpid, host);
+	/* Unique in a batch too: the envelope is in the name. */
+	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp/%lld.M%ldP%dE%016llx.%s",
+	    dir, (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	    (unsigned long long)e->evpid, host);
+	if ((fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return EX_TEMPFAIL;
@@ -227,30 +242,120 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 			break;
 		off += n;
 	}
-	if (n == -1 || fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (n == -1 || fflush(fp) == EOF || ferror(fp) ||
+	    (sync && fsync(fd) == -1)) {
+		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
 		fclose(fp);
-		unlink(tmp);
+		unlink(f->tmp);
 		return EX_TEMPFAIL;
 	}
 	if (fclose(fp) == EOF) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
+		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
+		unlink(f->tmp);
 		return EX_TEMPFAIL;
 	}
+	return EX_OK;
+}
+
+/* Give a durable tmp/ file its name in new/ (not yet durable itself). */
+static int
+maildir_link(const struct maildir_file *f, char *err, size_t errlen)
+{
 	/* Already there: an earlier attempt got this far. */
-	if (link(tmp, new) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", new, strerror(errno));
-		unlink(tmp);
+	if (link(f->tmp, f->new) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
+		unlink(f->tmp);
 		return EX_TEMPFAIL;
 	}
-	unlink(tmp);
+	unlink(f->tmp);
+	return EX_OK;
+}
+
+static int
+maildir_sync_new(const char *dir, char *err, size_t errlen)
+{
+	char	 sub[PATH_MAX];
+
 	snprintf(sub, sizeof(sub), "%s/new", dir);
 	if (fsync_dir(sub) == -1) {
 		snprintf(err, errlen, "%s: %s", sub, strerror(errno));
 		return EX_TEMPFAIL;
 	}
 	return EX_OK;
+}
+
+int
+mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
+    const char *host, char *err, size_t errlen)
+{
+	struct maildir_file	 f;
+	int			 rc;
+
+	if ((rc = maildir_prepare(dir, err, errlen)) != EX_OK ||
+	    (rc = maildir_stage(dir, msgfd, e, host, 1, &f, err,
+	    errlen)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
+		return rc;
+	return maildir_sync_new(dir, err, errlen);
+}
+
+/*
+ * A batch of one maildir: every message written into tmp/, one
+ * syncfs(2) makes them all durable, each is linked into new/, and one
+ * fsync of new/ makes the names durable, so two syncs serve the whole
+ * batch.  Each message's outcome is in rcs; none is EX_OK before the
+ * last sync.
+ */
+static int
+mda_maildir_batch(const char *dir, int *msgfds, const struct mda_envelope *es,
+    size_t n, const char *host, int *rcs, char (*errs)[512])
+{
+	struct maildir_file	*f;
+	char			 err[512];
+	size_t			 i;
+	int			 rc, anyfd = -1, linked = 0;
+
+	if ((f = calloc(n, sizeof(*f))) == NULL) {
+		for (i = 0; i < n; i++) {
+			rcs[i] = EX_TEMPFAIL;
+			strlcpy(errs[i], "out of memory", sizeof(errs[i]));
+		}
+		return -1;
+	}
+	rc = maildir_prepare(dir, err, sizeof(err));
+	for (i = 0; i < n; i++) {
+		rcs[i] = rc != EX_OK ? rc : maildir_stage(dir, msgfds[i],
+		    &es[i], host, 0, &f[i], errs[i], sizeof(errs[i]));
+		if (rc != EX_OK)
+			strlcpy(errs[i], err, sizeof(errs[i]));
+	}
+	for (i = 0; i < n && anyfd == -1; i++)
+		if (rcs[i] == EX_OK)
+			anyfd = open(f[i].tmp, O_RDONLY | O_CLOEXEC);
+	if (anyfd != -1 && syncfs(anyfd) == -1) {
+		snprintf(err, sizeof(err), "%s: syncfs: %s", dir,
+		    strerror(errno));
+		for (i = 0; i < n; i++)
+			if (rcs[i] == EX_OK) {
+				unlink(f[i].tmp);
+				rcs[i] = EX_TEMPFAIL;
+				strlcpy(errs[i], err, sizeof(errs[i]));
+			}
+	}
+	if (anyfd != -1)
+		close(anyfd);
+	for (i = 0; i < n; i++)
+		if (rcs[i] == EX_OK && (rcs[i] = maildir_link(&f[i], errs[i],
+		    sizeof(errs[i]))) == EX_OK)
+			linked = 1;
+	if (linked && maildir_sync_new(dir, err, sizeof(err)) != EX_OK)
+		for (i = 0; i < n; i++)
+			if (rcs[i] == EX_OK) {
+				/* The name may be lost: deliver it again. */
+				rcs[i] = EX_TEMPFAIL;
+				strlcpy(errs[i], err, sizeof(errs[i]));
+			}
+	free(f);
+	return 0;
 }
 
 void
@@ -450,6 +555,39 @@ mda_agent_record(int errfd, uint64_t evpid, int rc, const char *err)
 	(void)writev(errfd, iov, 2);
 }
 
+/* A maildir batch: two syncs for all, then each one's record. */
+static __attribute__((__noreturn__)) void
+mda_agent_maildir(const char *dir, struct mda_items *items, int errfd)
+{
+	struct mda_item		*it;
+	struct mda_envelope	*es;
+	char			(*errs)[512];
+	int			*fds, *rcs;
+	size_t			 n = 0, i;
+
+	TAILQ_FOREACH(it, items, entry)
+		n++;
+	es = calloc(n, sizeof(*es));
+	errs = calloc(n, sizeof(*errs));
+	fds = calloc(n, sizeof(*fds));
+	rcs = calloc(n, sizeof(*rcs));
+	if (es == NULL || errs == NULL || fds == NULL || rcs == NULL) {
+		TAILQ_FOREACH(it, items, entry)
+			mda_agent_record(errfd, it->e.evpid, EX_TEMPFAIL,
+			    "out of memory");
+		_exit(EX_TEMPFAIL);
+	}
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		es[i] = it->e;
+		fds[i++] = it->msgfd;
+	}
+	mda_maildir_batch(dir, fds, es, n, env->hostname, rcs, errs);
+	for (i = 0; i < n; i++)
+		mda_agent_record(errfd, es[i].evpid, rcs[i], errs[i]);
+	_exit(EX_OK);
+}
+
 static __attribute__((__noreturn__)) void
 mda_agent(const struct action *a, const struct mda_user *u,
     const struct passwd *pw, struct mda_items *items, int errfd)
@@ -489,6 +627,11 @@ mda_agent(const struct action *a, const struct mda_user *u,
 			    "cannot sandbox the delivery agent");
 		_exit(EX_TEMPFAIL);
 	}
+	if (a->type == ACTION_MAILDIR && kind != TARGET_FILE &&
+	    kind != TARGET_COMMAND && TAILQ_NEXT(it, entry) != NULL &&
+	    mda_expand_path(path, sizeof(path), a->path, "~/Maildir",
+	    pw) == 0)
+		mda_agent_maildir(path, items, errfd);
 	/* One envelope's failure is its own: the others go on. */
 	TAILQ_FOREACH(it, items, entry) {
 		err[0] = '\0';
