@@ -1,11 +1,19 @@
 /*
- * Logging.  A process logs either to stderr (children always, the parent
- * in the foreground) or to syslog (the parent of a daemon, which also
- * forwards what its children wrote to their stderr pipes).  Log lines
- * carry text from clients and remote servers, so every control
- * character in them is escaped here, whoever formatted the line: one
- * event stays one line, and nothing reaches a terminal as a command.
+ * Logging.  In the foreground every process writes its lines to stderr.
+ * As a daemon every process writes its own lines to the system log,
+ * through a socket it connects before its sandbox: the parent carries
+ * none of them.  glibc's syslog(3) is not used, since it reconnects on
+ * its own when the log daemon restarts, and a sandboxed process may not
+ * make a socket; a line that cannot be sent goes to stderr, whose pipe
+ * the parent reads and passes on.  Log lines carry text from clients
+ * and remote servers, so every control character in them is escaped
+ * here, whoever formatted the line: one event stays one line, and
+ * nothing reaches a terminal as a command.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +25,67 @@
 #include "log.h"
 
 static int		 log_tostderr = 1;
+static int		 log_fd = -1;		/* the system log */
+static int		 log_facility = LOG_MAIL;
 static int		 log_verbose;
 static const char	*log_procname = "smtpd";
 
+/*
+ * To stderr, or to the system log at SMTPD_SYSLOG from the environment
+ * (/dev/log by default).  Called before chroot and sandbox.
+ */
 void
 log_init(int tostderr, int facility)
 {
+	struct sockaddr_un	 sun;
+	const char		*path;
+
 	log_tostderr = tostderr;
-	if (!tostderr) {
-		openlog("smtpd", LOG_PID | LOG_NDELAY, facility);
-		tzset();
+	log_facility = facility;
+	if (log_fd != -1) {
+		close(log_fd);
+		log_fd = -1;
 	}
+	if (tostderr)
+		return;
+	/* The time zone is read now: a chroot has none. */
+	tzset();
+	if ((path = getenv("SMTPD_SYSLOG")) == NULL || path[0] == '\0')
+		path = _PATH_LOG;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path) ||
+	    (log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (connect(log_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(log_fd);
+		log_fd = -1;
+	}
+}
+
+/*
+ * One line to the system log, in the form syslog(3) gives it, without
+ * waiting: if the log daemon cannot take it now, it goes to stderr.
+ */
+static void
+log_send(int pri, const char *line)
+{
+	char		 msg[4096 + 128], ts[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 n;
+
+	if (log_fd != -1 && localtime_r(&now, &tm) != NULL &&
+	    strftime(ts, sizeof(ts), "%b %e %H:%M:%S", &tm) > 0) {
+		n = snprintf(msg, sizeof(msg), "<%d>%s smtpd[%d]: %s",
+		    log_facility | pri, ts, (int)getpid(), line);
+		if (n > 0 && (size_t)n >= sizeof(msg))
+			n = sizeof(msg) - 1;
+		if (n > 0 && send(log_fd, msg, n, MSG_DONTWAIT) == n)
+			return;
+	}
+	dprintf(STDERR_FILENO, "%s\n", line);
 }
 
 void
@@ -108,7 +166,7 @@ log_vemit(int pri, const char *prefix, const char *fmt, va_list ap,
 		line[n++] = '\n';
 		(void)write(STDERR_FILENO, line, n);
 	} else
-		syslog(pri, "%s", line);
+		log_send(pri, line);
 }
 
 /* A line a child wrote, which the parent does not take on trust. */
@@ -121,7 +179,7 @@ log_syslog_line(int pri, const char *raw)
 	if (log_tostderr)
 		dprintf(STDERR_FILENO, "%s\n", line);
 	else
-		syslog(pri, "%s", line);
+		log_send(pri, line);
 }
 
 void

@@ -1,8 +1,6 @@
 /*
- * Logging for every process.  Children always write one line per event
- * to stderr; the parent either passes those lines on (foreground) or
- * reads them from a pipe and hands them to syslog, so no sandboxed
- * process ever needs a syslog socket.
+ * Logging for every process: one line per event, to stderr in the
+ * foreground, to the system log as a daemon (see log.c).
  */
 #ifndef LOG_H
 #define LOG_H

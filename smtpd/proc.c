@@ -198,7 +198,7 @@ proc_peer_setup(enum smtp_proc p, int fd, proc_dispatch_fn dispatch)
 
 /*
  * A freshly exec'd child finds its socket to each peer at a fixed
- * descriptor; everything else it inherited it closes.
+ * descriptor; main() has closed everything else it inherited.
  */
 void
 proc_peers_from_exec(enum smtp_proc self, proc_dispatch_fn dispatch)
@@ -218,7 +218,6 @@ proc_peers_from_exec(enum smtp_proc self, proc_dispatch_fn dispatch)
 			fatal("fcntl");
 		proc_peer_setup(p, fd, dispatch);
 	}
-	closefrom(PROC_FD_BASE + PROC_COUNT);
 }
 
 static struct peer *

@@ -593,8 +593,16 @@ main(int argc, char *argv[])
 		usage();
 	log_setverbose(verbose);
 
-	if (role != NULL)
+	if (role != NULL) {
+		/*
+		 * Only the channels at PROC_FD_BASE + peer come from the
+		 * parent; then a daemon's child opens its own log.
+		 */
+		closefrom(PROC_FD_BASE + PROC_COUNT);
+		if (!debug)
+			log_init(0, LOG_MAIL);
 		return run_child(role, conffile);
+	}
 
 	if ((env = parse_config(conffile, PARSE_TABLES)) == NULL)
 		exit(1);
