@@ -8,6 +8,11 @@ SMTPD="$TOP/smtpd/smtpd"
 SMTPCTL="$TOP/smtpd/smtpctl"
 MAILUSER=$(id -un)
 
+# A port that refuses every connection for the whole test: nothing
+# listens on port 1, and only root could bind it.  A free_port() may be
+# taken by another test running meanwhile.
+DEAD_PORT=1
+
 # A port nobody listens on now, chosen by the kernel.
 free_port()
 {

@@ -47,7 +47,7 @@ put_envelope()
 bounce_config()
 {
 	smtpd_config <<CONF
-action "out" relay host smtp://127.0.0.1:$(free_port)
+action "out" relay host smtp://127.0.0.1:$DEAD_PORT
 match from any for domain "remote.example" action "out"
 CONF
 }

@@ -20,7 +20,7 @@ control socket "$W/smtpd.sock"
 listen on 127.0.0.1 port $(port)
 table aliases file:$W/aliases
 action "local" maildir "$W/Maildir" alias <aliases>
-action "out" relay host smtp://127.0.0.1:$(free_port)
+action "out" relay host smtp://127.0.0.1:$DEAD_PORT
 match from any for local action "local"
 match from local for domain "remote.example" action "out"
 CONF

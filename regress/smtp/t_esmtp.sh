@@ -814,7 +814,7 @@ dsn_parameters_are_accepted_and_stored_head()
 dsn_parameters_are_accepted_and_stored_body()
 {
 	smtpd_config <<CONF
-action "out" relay host smtp://127.0.0.1:$(free_port)
+action "out" relay host smtp://127.0.0.1:$DEAD_PORT
 match from any for domain "remote.example" action "out"
 CONF
 	smtpd_start

@@ -19,7 +19,7 @@ relay_config()
 {
 	smtpd_config <<CONF
 queue retry 1h
-action "out" relay host smtp://127.0.0.1:$(free_port)
+action "out" relay host smtp://127.0.0.1:$DEAD_PORT
 match from any for domain "remote.example" action "out"
 CONF
 }
