@@ -336,7 +336,7 @@ ZONE
 	atf_check -s exit:0 -o match:"	(now|in [0-9]+s)	451 4.4.1 " \
 	    head -n 1 queue
 	atf_check -s exit:0 -o match:"^route	out	dead.test	ready	" \
-	    -o match:"^host	127.0.0.2	backoff	sessions=0	failures=1$" \
+	    -o match:"^host	127.0.0.2	backoff	sessions=0	failures=$n$" \
 	    "$SMTPCTL" -s smtpd.sock show hosts
 }
 dead_host_few_attempts_cleanup()
