@@ -58,9 +58,15 @@ send_short()
 
 # The field (1 evpid, 2 sender, 3 recipient, 4 state, 5 tries, 6 next
 # try, 7 last error) of show queue for a recipient.
+# queue_field RCPT FIELD [FILE]: a field of RCPT's line of show queue,
+# or of FILE, a listing saved before (the next try counts down).
 queue_field()
 {
-	ctl show queue | awk -F"$TAB" -v r="$1" -v f="$2" '$3 == r { print $f }'
+	if [ $# -gt 2 ]; then
+		cat "$3"
+	else
+		ctl show queue
+	fi | awk -F"$TAB" -v r="$1" -v f="$2" '$3 == r { print $f }'
 }
 
 _queue_is()
@@ -101,13 +107,13 @@ show_queue_lists_waiting_envelopes_body()
 	wait_queue x@remote.example waiting 1 || atf_fail "$(ctl show queue)"
 	ctl show queue > queue || atf_fail "show queue failed"
 	atf_check_equal 2 "$(grep -c . queue)"
-	evp1=$(queue_field x@remote.example 1)
-	evp2=$(queue_field "$MAILUSER@localhost" 1)
+	evp1=$(queue_field x@remote.example 1 queue)
+	evp2=$(queue_field "$MAILUSER@localhost" 1 queue)
 	echo "$evp1" | grep -q "^$(cat msgid1)[0-9a-f]\{8\}\$" ||
 	    atf_fail "evpid $evp1 is not of message $(cat msgid1)"
 	echo "$evp2" | grep -q "^$(cat msgid2)[0-9a-f]\{8\}\$" ||
 	    atf_fail "evpid $evp2 is not of message $(cat msgid2)"
-	next=$(queue_field x@remote.example 6)
+	next=$(queue_field x@remote.example 6 queue)
 	echo "$next" | grep -Eqx "$LATER" || atf_fail "next try: $next"
 	{ printf '%s\t' "$evp1" a@b.example x@remote.example waiting 1 \
 	    "$next"
