@@ -206,13 +206,12 @@ maildir_prepare(const char *dir, char *err, size_t errlen)
 }
 
 /*
- * Write the message into tmp/, fsynced when sync says so; tmp and new
- * get the file's name there and the one it is to have in new/.
+ * Write the message into tmp/ and fsync it; f gets the file's name
+ * there and the one it is to have in new/.
  */
 static int
 maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
-    const char *host, int sync, struct maildir_file *f, char *err,
-    size_t errlen)
+    const char *host, struct maildir_file *f, char *err, size_t errlen)
 {
 	char		 buf[65536];
 	struct timeval	 tv;
@@ -242,8 +241,7 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 			break;
 		off += n;
 	}
-	if (n == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    (sync && fsync(fd) == -1)) {
+	if (n == -1 || fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
 		fclose(fp);
 		unlink(f->tmp);
@@ -292,7 +290,7 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 	int			 rc;
 
 	if ((rc = maildir_prepare(dir, err, errlen)) != EX_OK ||
-	    (rc = maildir_stage(dir, msgfd, e, host, 1, &f, err,
+	    (rc = maildir_stage(dir, msgfd, e, host, &f, err,
 	    errlen)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
 		return rc;
 	return maildir_sync_new(dir, err, errlen);
@@ -325,7 +323,7 @@ mda_maildir_batch(const char *dir, int *msgfds, const struct mda_envelope *es,
 	rc = maildir_prepare(dir, err, sizeof(err));
 	for (i = 0; i < n; i++) {
 		rcs[i] = rc != EX_OK ? rc : maildir_stage(dir, msgfds[i],
-		    &es[i], host, 1, &f[i], errs[i], sizeof(errs[i]));
+		    &es[i], host, &f[i], errs[i], sizeof(errs[i]));
 		if (rc != EX_OK)
 			strlcpy(errs[i], err, sizeof(errs[i]));
 	}
