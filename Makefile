@@ -34,7 +34,7 @@ YACC		?= byacc
 # code, in smtpd/ and in lookup/ and queue/ beside their libraries)
 # know everything below them.
 RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o \
-		   smtpd/proc.o smtpd/io.o
+		   smtpd/proc.o smtpd/io.o smtpd/conffile.o
 LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
 		   lookup/lookup_local.o lookup/lookup_dns.o
 QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
@@ -134,14 +134,15 @@ FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
 		   mta_reply session lookup_session queue_receive auth_imsg \
-		   control_imsg offline sendmail
+		   control_imsg offline sendmail conffile
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
 FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
-		   config auth members dsn table mta_reply offline sendmail)
+		   config auth members dsn table mta_reply offline sendmail \
+		   conffile)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -152,7 +153,7 @@ regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
 regress/fuzz/fuzz_config: regress/fuzz/fuzz_config.c regress/fuzz/fuzz_log.c \
 	    smtpd/parse.c smtpd/config.c smtpd/util.c smtpd/mda_lmtp.c \
 	    lookup/table.c lookup/killfile.c lookup/userbase.c \
-	    relayd-policy/policy.c
+	    relayd-policy/policy.c smtpd/conffile.c
 # The protocols of a listener are parsed by libtls.
 regress/fuzz/fuzz_config: FUZZ_LIBS += $(shell pkg-config --libs libtls)
 regress/fuzz/fuzz_auth: regress/fuzz/fuzz_auth.c regress/fuzz/fuzz_log.c \
@@ -160,7 +161,7 @@ regress/fuzz/fuzz_auth: regress/fuzz/fuzz_auth.c regress/fuzz/fuzz_log.c \
 regress/fuzz/fuzz_members: regress/fuzz/fuzz_members.c lookup/members.c
 regress/fuzz/fuzz_dsn: regress/fuzz/fuzz_dsn.c queue/queue_bounce.c
 regress/fuzz/fuzz_table: regress/fuzz/fuzz_table.c lookup/table.c \
-	    lookup/killfile.c lookup/senders.c
+	    lookup/killfile.c lookup/senders.c smtpd/conffile.c regress/fuzz/fuzz_log.c
 
 regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
@@ -171,19 +172,22 @@ regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
 	    lookup/table.c lookup/senders.c \
-	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c
+	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c \
+	    smtpd/conffile.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
 regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
-	    smtpd/imsg.c
+	    smtpd/imsg.c smtpd/conffile.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c
 regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
 regress/fuzz/fuzz_offline: regress/fuzz/fuzz_offline.c smtpd/enqueue.c
+regress/fuzz/fuzz_conffile: regress/fuzz/fuzz_conffile.c smtpd/conffile.c \
+	    regress/fuzz/fuzz_log.c
 # sendmail.c is compiled into its harness, not beside.
 regress/fuzz/fuzz_sendmail: regress/fuzz/fuzz_sendmail.c smtpd/sendmail.c \
 	    smtpd/enqueue.c

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../smtpd/conffile.h"
 #include "lookup.h"
 
 #define KF_NAMEMAX	255	/* longest entry, host name or address */
@@ -626,7 +627,7 @@ killfile_load(struct killfile *kf, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = conffile_open(path, CONFFILE_TABLE, NULL)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		killfile_free(fresh);
 		return -1;

@@ -1259,6 +1259,8 @@ lookup_main(void)
 			    SANDBOX_READ };
 	paths[n] = (struct sandbox_path){ NULL, 0 };
 	proc_drop_privileges(SMTPD_USER, NULL);
+	/* Nothing of the parent's copy of the files is kept. */
+	conffiles_free(conffiles_serving());
 	sandbox(PROMISES_LOOKUP, paths);
 	free(paths);
 	event_dispatch();

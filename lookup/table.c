@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../smtpd/conffile.h"
 #include "lookup.h"
 
 static int
@@ -192,13 +193,8 @@ table_read(struct table *t, char *err, size_t errlen)
 	int		 lineno = 0, rc = 0;
 
 	table_clear(t);
-	if ((fp = fopen(t->path, "r")) == NULL) {
+	if ((fp = conffile_open(t->path, CONFFILE_TABLE, &sb)) == NULL) {
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fileno(fp), &sb) == -1) {
-		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
-		fclose(fp);
 		return -1;
 	}
 	table_stamp(t, &sb);

@@ -218,6 +218,8 @@ queue_main(void)
 		    SANDBOX_READ | SANDBOX_WRITE | SANDBOX_CREATE };
 	}
 	paths[1] = (struct sandbox_path){ NULL, 0 };
+	/* Nothing of the parent's copy of the files is kept. */
+	conffiles_free(conffiles_serving());
 	sandbox(PROMISES_QUEUE, paths);
 
 	if (store_init() == -1)

@@ -255,24 +255,18 @@ auth_table_seen(struct listener *l)
 
 /*
  * Load the table of every listener that offers AUTH (the parser only
- * fills inline ones for this process), and return the files to keep
- * readable, so that a reload can read them again inside the sandbox.
+ * fills inline ones for this process) from the parent's copy of its
+ * file.
  */
-static struct sandbox_path *
+static void
 auth_load_tables(struct table **first)
 {
-	struct sandbox_path	*paths;
 	struct listener		*l;
 	struct table		*t;
 	char			 err[PATH_MAX + 128];
-	size_t			 n = 0, users;
+	size_t			 users;
 
 	*first = NULL;
-	TAILQ_FOREACH(l, &env->listeners, entry)
-		n++;
-	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
-		fatal("calloc");
-	n = 0;
 	TAILQ_FOREACH(l, &env->listeners, entry) {
 		/* Several listeners may share one table. */
 		if (l->auth_table[0] == '\0' || auth_table_seen(l))
@@ -283,29 +277,25 @@ auth_load_tables(struct table **first)
 		if (t->backend == TABLE_FILE) {
 			if (table_load(t, err, sizeof(err)) == -1)
 				fatalx("auth: table %s: %s", t->name, err);
-			paths[n].path = t->path;
-			paths[n].access = SANDBOX_READ;
-			n++;
 		}
 		users = creds_check(t, auth_report, t);
 		log_debug("auth: table %s: %zu usable users", t->name, users);
 		if (*first == NULL)
 			*first = t;
 	}
-	return paths;
 }
 
 void
 auth_main(void)
 {
-	struct sandbox_path	*paths;
+	static const struct sandbox_path nopaths[] = { { NULL, 0 } };
 	struct table		*first;
 	size_t			 max, max_user;
 
 	event_init();
 	proc_peers_from_exec(PROC_AUTH, auth_dispatch);
 	proc_signals();
-	paths = auth_load_tables(&first);
+	auth_load_tables(&first);
 	if (creds_init(first) == -1)
 		fatalx("auth: cannot compute the dummy hash");
 	max = env->max_auth_failures > 0 ? env->max_auth_failures :
@@ -316,7 +306,9 @@ auth_main(void)
 	    AUTH_LIMITER_MAX)) == NULL)
 		fatal("auth: limiter");
 	proc_drop_privileges(SMTPD_USER, NULL);
-	sandbox(PROMISES_AUTH, paths);
+	/* Nothing of the parent's copy of the files is kept. */
+	conffiles_free(conffiles_serving());
+	sandbox(PROMISES_AUTH, nopaths);
 	event_dispatch();
 	fatalx("auth: event loop ended");
 }

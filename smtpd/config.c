@@ -23,7 +23,7 @@ config_mailname(char *buf, size_t len)
 	FILE	*f;
 
 	buf[0] = '\0';
-	if ((f = fopen("/etc/mailname", "re")) == NULL)
+	if ((f = conffile_open("/etc/mailname", CONFFILE_CONF, NULL)) == NULL)
 		return;
 	if (fgets(buf, len, f) == NULL)
 		buf[0] = '\0';
@@ -287,9 +287,12 @@ config_unreachable(const struct policy_rule *shadowed,
 static int
 config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
 {
-	const char	*paths[2] = { pki->cert, pki->key };
-	const char	*what[2] = { "cert", "key" };
-	int		 i, fd, errors = 0;
+	const char		*paths[2] = { pki->cert, pki->key };
+	const char		*what[2] = { "cert", "key" };
+	const int		 kind[2] = { CONFFILE_CERT, CONFFILE_KEY };
+	const unsigned char	*data;
+	size_t			 len;
+	int			 i, errors = 0;
 
 	for (i = 0; i < 2; i++) {
 		if (paths[i][0] == '\0') {
@@ -298,14 +301,14 @@ config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
 			errors++;
 			continue;
 		}
-		if (!files)
+		if (!(files & PARSE_PKI))
 			continue;
-		if ((fd = open(paths[i], O_RDONLY | O_CLOEXEC)) == -1) {
+		/* Read now: the listener gets these very bytes. */
+		if (conffile_read(paths[i], kind[i], &data, &len) == -1) {
 			log_warnx("%s:%d: pki %s: %s: %s", c->file, pki->line,
 			    pki->name, paths[i], strerror(errno));
 			errors++;
-		} else
-			close(fd);
+		}
 	}
 	return errors;
 }
@@ -319,7 +322,9 @@ static int
 config_check_listener(struct smtpd_config *c, struct listener *l, int files)
 {
 	struct tls_config	*cfg;
-	int			 i, fd, errors = 0;
+	const unsigned char	*data;
+	size_t			 len;
+	int			 i, errors = 0;
 
 	for (i = 0; i < l->tls.npki; i++)
 		if (config_pki(c, l->tls.pki[i]) == NULL) {
@@ -327,7 +332,7 @@ config_check_listener(struct smtpd_config *c, struct listener *l, int files)
 			    l->tls.pki[i]);
 			errors++;
 		}
-	if (!files)
+	if (!(files & PARSE_PKI))
 		return errors;
 	if (l->tls.ciphers[0] != '\0') {
 		if ((cfg = tls_config_new()) == NULL)
@@ -340,12 +345,12 @@ config_check_listener(struct smtpd_config *c, struct listener *l, int files)
 		tls_config_free(cfg);
 	}
 	if (l->tls.ca[0] != '\0') {
-		if ((fd = open(l->tls.ca, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (conffile_read(l->tls.ca, CONFFILE_CERT, &data, &len) ==
+		    -1) {
 			log_warnx("%s:%d: ca %s: %s", c->file, l->line,
 			    l->tls.ca, strerror(errno));
 			errors++;
-		} else
-			close(fd);
+		}
 	}
 	return errors;
 }
@@ -459,13 +464,13 @@ config_check(struct smtpd_config *c, int files)
 		errors += config_check_listener(c, l, files);
 	TAILQ_FOREACH(pki, &c->pkis, entry)
 		errors += config_check_pki(c, pki, files);
-	if (files && c->control_group[0] != '\0' &&
+	if ((files & PARSE_TABLES) && c->control_group[0] != '\0' &&
 	    getgrnam(c->control_group) == NULL) {
 		log_warnx("%s: control socket group %s: no such group",
 		    c->file, c->control_group);
 		errors++;
 	}
-	if (files && c->submit_group[0] != '\0' &&
+	if ((files & PARSE_TABLES) && c->submit_group[0] != '\0' &&
 	    getgrnam(c->submit_group) == NULL) {
 		log_warnx("%s: trusted-group %s: no such group", c->file,
 		    c->submit_group);
@@ -480,7 +485,7 @@ config_check(struct smtpd_config *c, int files)
 		if (!a->used)
 			log_warnx("%s:%d: action \"%s\" is never used",
 			    c->file, a->line, a->name);
-	if (files) {
+	if (files & PARSE_TABLES) {
 		policy_unreachable(&c->rules, config_unreachable, c);
 		if (config_check_killfile(c) == -1)
 			errors++;

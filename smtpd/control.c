@@ -444,6 +444,8 @@ control_main(void)
 	proc_peers_from_exec(PROC_CONTROL, control_dispatch);
 	proc_signals();
 	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
+	/* Nothing of the parent's copy of the files is kept. */
+	conffiles_free(conffiles_serving());
 	sandbox(PROMISES_CONTROL, nopaths);
 	event_dispatch();
 	fatalx("control: event loop ended");

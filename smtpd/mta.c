@@ -724,6 +724,8 @@ mta_main(void)
 	mta_load();
 	mta_dns_init();
 	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
+	/* Nothing of the parent's copy of the files is kept. */
+	conffiles_free(conffiles_serving());
 	sandbox(PROMISES_MTA, nopaths);
 	event_dispatch();
 	fatalx("mta: event loop ended");

@@ -1729,7 +1729,7 @@ parse_config(const char *file, int flags)
 	fname = file;
 	pushlen = 0;
 	expanded = 0;
-	if ((fin = fopen(file, "r")) == NULL) {
+	if ((fin = conffile_open(file, CONFFILE_CONF, NULL)) == NULL) {
 		log_warn("%s", file);
 		config_free(conf);
 		return NULL;
@@ -1754,7 +1754,7 @@ parse_config(const char *file, int flags)
 			}
 		}
 	}
-	if (errors == 0 && config_check(conf, flags & PARSE_TABLES) == -1)
+	if (errors == 0 && config_check(conf, flags) == -1)
 		errors++;
 	if (errors == 0)
 		listen_socket_default();

@@ -26,6 +26,8 @@ enum smtp_proc {
 	PROC_COUNT
 };
 #define PROC_FD_BASE	3
+/* Where a child finds the configuration's files when it is exec'd. */
+#define CONFFILE_FD	(PROC_FD_BASE + PROC_COUNT)
 
 /* Whether smtpd started as root, and so drops privileges. */
 extern int	 smtpd_privileged;

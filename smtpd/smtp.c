@@ -256,11 +256,21 @@ smtp_tls_fail(struct listener *l, const char *what, struct tls_config *cfg,
 	    tls_config_error(cfg) ? tls_config_error(cfg) : tls_error(ctx));
 }
 
+/* A certificate or key of the parent's copy, or die naming it. */
+static void
+smtp_tls_file(struct listener *l, const char *path, int kind,
+    const unsigned char **data, size_t *len)
+{
+	if (conffile_read(path, kind, data, len) == -1)
+		fatal("smtp: listener on line %d: %s", l->line, path);
+}
+
 /*
- * Certificates, keys and the CA are read now, while the files are
- * reachable; the keys stay only inside libtls.  The first pki is the
- * default; libtls hands a client the certificate of another one whose
- * names match the name the client asked for (SNI).
+ * Certificates, keys and the CA come from the parent's copy of the
+ * files, wiped once the contexts are made: the keys then live only
+ * inside libtls.  The first pki is the default; libtls hands a client
+ * the certificate of another one whose names match the name the client
+ * asked for (SNI).
  */
 static struct tls *
 smtp_tls_server(struct listener *l)
@@ -268,6 +278,8 @@ smtp_tls_server(struct listener *l)
 	struct tls_config	*cfg;
 	struct tls		*ctx;
 	struct pki		*pki;
+	const unsigned char	*cert, *key, *ca;
+	size_t			 certlen, keylen, calen;
 	uint32_t		 protocols;
 	int			 i, r;
 
@@ -276,12 +288,14 @@ smtp_tls_server(struct listener *l)
 	for (i = 0; i < l->tls.npki; i++) {
 		if ((pki = config_pki(env, l->tls.pki[i])) == NULL)
 			fatalx("smtp: no pki %s", l->tls.pki[i]);
+		smtp_tls_file(l, pki->cert, CONFFILE_CERT, &cert, &certlen);
+		smtp_tls_file(l, pki->key, CONFFILE_KEY, &key, &keylen);
 		if (i == 0)
-			r = tls_config_set_keypair_file(cfg, pki->cert,
-			    pki->key);
+			r = tls_config_set_keypair_mem(cfg, cert, certlen,
+			    key, keylen);
 		else
-			r = tls_config_add_keypair_file(cfg, pki->cert,
-			    pki->key);
+			r = tls_config_add_keypair_mem(cfg, cert, certlen,
+			    key, keylen);
 		if (r == -1)
 			smtp_tls_fail(l, pki->name, cfg, ctx);
 	}
@@ -294,7 +308,8 @@ smtp_tls_server(struct listener *l)
 	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
 		smtp_tls_fail(l, "ciphers", cfg, ctx);
 	if (l->flags & LISTEN_VERIFY) {
-		if (tls_config_set_ca_file(cfg, l->tls.ca) == -1)
+		smtp_tls_file(l, l->tls.ca, CONFFILE_CERT, &ca, &calen);
+		if (tls_config_set_ca_mem(cfg, ca, calen) == -1)
 			smtp_tls_fail(l, l->tls.ca, cfg, ctx);
 		/* Mandatory is judged at MAIL, with a reply that says so. */
 		tls_config_verify_client_optional(cfg);
@@ -349,6 +364,7 @@ smtp_main(void)
 	if (tls_init() == -1)
 		fatalx("smtp: tls_init");
 	smtp_tls_init();
+	conffiles_free(conffiles_serving());
 	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
 	sandbox(PROMISES_SMTP, nopaths);
 	event_dispatch();

@@ -48,14 +48,24 @@ static const struct {
 	const char	*flag;
 	enum smtp_proc	 proc;
 	void		(*main)(void);
+	int		 files;		/* the kinds of files it gets */
+	int		 parse;		/* PARSE_* */
 } roles[] = {
-	{ "smtp",	PROC_SMTP,	smtp_main },
-	{ "lookup",	PROC_LOOKUP,	lookup_main },
-	{ "auth",	PROC_AUTH,	auth_main },
-	{ "queue",	PROC_QUEUE,	queue_main },
-	{ "mta",	PROC_MTA,	mta_main },
-	{ "control",	PROC_CONTROL,	control_main },
+	{ "smtp",	PROC_SMTP,	smtp_main,
+	    CONFFILE_CONF | CONFFILE_CERT | CONFFILE_KEY, 0 },
+	{ "lookup",	PROC_LOOKUP,	lookup_main,
+	    CONFFILE_CONF | CONFFILE_TABLE, PARSE_TABLES },
+	{ "auth",	PROC_AUTH,	auth_main,
+	    CONFFILE_CONF | CONFFILE_TABLE, 0 },
+	{ "queue",	PROC_QUEUE,	queue_main,	CONFFILE_CONF, 0 },
+	{ "mta",	PROC_MTA,	mta_main,
+	    CONFFILE_CONF | CONFFILE_RELAY, 0 },
+	{ "control",	PROC_CONTROL,	control_main,	CONFFILE_CONF, 0 },
 };
+
+/* The files of the running configuration, until the children have them. */
+static struct conffiles	*parent_files;
+static char		*parent_conffile;	/* its absolute path */
 
 extern char **environ;
 
@@ -247,7 +257,7 @@ parent_start_children(int argc, char **argv, const char *conffile,
     int foreground)
 {
 	int		 pairs[PROC_COUNT][PROC_COUNT];
-	int		 logpipe[2];
+	int		 logpipe[2], filesfd;
 	enum smtp_proc	 a, b, p;
 	size_t		 r;
 	char		**cargv;
@@ -276,6 +286,7 @@ parent_start_children(int argc, char **argv, const char *conffile,
 		logpipe[0] = logpipe[1] = -1;
 		if (!foreground && pipe2(logpipe, O_CLOEXEC) == -1)
 			fatal("pipe2");
+		filesfd = conffiles_memfd(parent_files, roles[r].files);
 		switch (child_pids[p] = fork()) {
 		case -1:
 			fatal("fork");
@@ -295,19 +306,22 @@ parent_start_children(int argc, char **argv, const char *conffile,
 				if (pairs[p][b] != -1 &&
 				    dup2(pairs[p][b], PROC_FD_BASE + b) == -1)
 					_exit(1);
+			if (dup2(filesfd, CONFFILE_FD) == -1)
+				_exit(1);
 			n = 0;
 			cargv[n++] = "smtpd";
 			cargv[n++] = "-X";
 			cargv[n++] = (char *)roles[r].flag;
 			for (i = 1; i < argc; i++)
 				cargv[n++] = argv[i];
-			/* Last, so that it wins over a relative -f. */
+			/* Last, so that it wins: the name parent_files know. */
 			cargv[n++] = "-f";
 			cargv[n++] = (char *)conffile;
 			cargv[n] = NULL;
 			execve("/proc/self/exe", cargv, environ);
 			_exit(127);
 		}
+		close(filesfd);
 		if (logpipe[1] != -1) {
 			close(logpipe[1]);
 			set_nonblocking(logpipe[0]);
@@ -483,6 +497,25 @@ parent_send_sockets(void)
 	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
 }
 
+/* The tables a relay action names reach the mta too. */
+static void
+parent_mark_relay_tables(struct smtpd_config *c, struct conffiles *cf)
+{
+	struct action	*a;
+	struct table	*t;
+
+	TAILQ_FOREACH(a, &c->actions, entry) {
+		if (a->type != ACTION_RELAY)
+			continue;
+		if ((t = table_find(&c->tables, a->relay.auth_table)) != NULL &&
+		    t->backend == TABLE_FILE)
+			conffiles_mark(cf, t->path, CONFFILE_RELAY);
+		if ((t = table_find(&c->tables, a->relay.domain_table)) !=
+		    NULL && t->backend == TABLE_FILE)
+			conffiles_mark(cf, t->path, CONFFILE_RELAY);
+	}
+}
+
 /*
  * Every process may open as many files as the hard limit allows: raise
  * the soft limit before the children are started, so they inherit it,
@@ -518,8 +551,8 @@ parent_fd_limit(int noaction)
 static int
 run_child(const char *role, const char *conffile)
 {
-	size_t	 r;
-	int	 flags = 0;
+	struct conffiles	*files;
+	size_t			 r;
 
 	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
 		if (strcmp(roles[r].flag, role) == 0)
@@ -527,11 +560,17 @@ run_child(const char *role, const char *conffile)
 	if (r == sizeof(roles) / sizeof(roles[0]))
 		fatalx("unknown role %s", role);
 	log_procinit(roles[r].flag);
-	if (roles[r].proc == PROC_LOOKUP)
-		flags |= PARSE_TABLES;
-	if ((env = parse_config(conffile, flags)) == NULL)
-		fatalx("%s: configuration changed under a running smtpd",
-		    conffile);
+	/*
+	 * The parent's copy of the files, the very bytes it checked: they
+	 * parse as they did there, and the role opens no file for them.
+	 */
+	if ((files = conffiles_from_fd(CONFFILE_FD)) == NULL)
+		fatalx("%s: no configuration from the parent", roles[r].flag);
+	close(CONFFILE_FD);
+	conffiles_serve(files);
+	if ((env = parse_config(conffile, roles[r].parse)) == NULL)
+		fatalx("%s: the parent's configuration does not parse",
+		    roles[r].flag);
 	setproctitle("%s", roles[r].flag);
 	{
 		char	 comm[16];
@@ -595,19 +634,25 @@ main(int argc, char *argv[])
 
 	if (role != NULL) {
 		/*
-		 * Only the channels at PROC_FD_BASE + peer come from the
-		 * parent; then a daemon's child opens its own log.
+		 * Only the channels at PROC_FD_BASE + peer and the files
+		 * at CONFFILE_FD come from the parent; then a daemon's
+		 * child opens its own log.
 		 */
-		closefrom(PROC_FD_BASE + PROC_COUNT);
+		closefrom(CONFFILE_FD + 1);
 		if (!debug)
 			log_init(0, LOG_MAIL);
 		return run_child(role, conffile);
 	}
 
-	if ((env = parse_config(conffile, PARSE_TABLES)) == NULL)
+	parent_files = conffiles_new(1);
+	conffiles_record(parent_files);
+	env = parse_config(conffile, PARSE_TABLES | PARSE_PKI);
+	conffiles_record(NULL);
+	if (env == NULL)
 		exit(1);
-	/* Children read it again after the daemon has left its cwd. */
-	if ((conffile = realpath(conffile, NULL)) == NULL)
+	parent_mark_relay_tables(env, parent_files);
+	/* A reload reads it again after the daemon has left its cwd. */
+	if ((parent_conffile = realpath(conffile, NULL)) == NULL)
 		fatal("realpath");
 	parent_fd_limit(noaction);
 	if (noaction) {
@@ -653,6 +698,8 @@ main(int argc, char *argv[])
 	signal_add(&ev_sighup, NULL);
 
 	parent_start_children(argc, argv, conffile, debug);
+	conffiles_free(parent_files);
+	parent_files = NULL;
 	parent_send_sockets();
 	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
 	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());

@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "imsg_types.h"
 #include "util.h"
+#include "conffile.h"
 #include "../lookup/lookup.h"
 #include "../relayd-policy/policy.h"
 #include "../queue/queue.h"
@@ -279,7 +280,8 @@ struct smtpd_config {
 extern struct smtpd_config	*env;
 
 /* parse.y */
-#define PARSE_TABLES	0x1
+#define PARSE_TABLES	0x1	/* load tables, check groups and rules */
+#define PARSE_PKI	0x2	/* read certificates, keys and CAs */
 struct smtpd_config	*parse_config(const char *, int);
 int			 cmdline_symset(char *);
 
