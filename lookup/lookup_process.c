@@ -1122,13 +1122,13 @@ lookup_reload(struct imsg *imsg)
 {
 	struct smtpd_config	*next;
 
-	next = config_receive(imsg, PARSE_TABLES);
+	next = reload_receive(imsg, PARSE_TABLES);
 	env = next;
 	lookup_killfile_load();
 	config_retire(lookup_running);
 	lookup_running = env = next;
 	log_info("lookup: reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void

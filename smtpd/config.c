@@ -153,50 +153,6 @@ config_retire(struct smtpd_config *c)
 }
 
 /*
- * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
- * number, the name of smtpd.conf, and the files in a memory file.  The
- * files stay served (conffiles_serving()) for the role to read what it
- * needs of them, and the role frees them.  The parent parsed the same
- * bytes: a failure here is not the admin's.
- */
-struct smtpd_config *
-config_receive(struct imsg *imsg, int flags)
-{
-	struct smtpd_config	*c;
-	struct conffiles	*files;
-	char			 path[PATH_MAX];
-	uint32_t		 generation;
-
-	generation = imsg_get_u32(imsg);
-	imsg_get_string(imsg, path, sizeof(path));
-	if (imsg_end(imsg) == -1 || imsg->fd == -1)
-		fatalx("reload: malformed message from the parent");
-	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
-	    files->generation != generation)
-		fatalx("reload: bad files from the parent");
-	close(imsg->fd);
-	imsg->fd = -1;
-	conffiles_free(conffiles_serving());
-	conffiles_serve(files);
-	if ((c = parse_config(path, flags)) == NULL)
-		fatalx("reload: generation %u does not parse", generation);
-	c->generation = generation;
-	return c;
-}
-
-/* Tell the parent this process has switched to c. */
-void
-config_reload_done(struct smtpd_config *c)
-{
-	struct ibuf	*b;
-
-	conffiles_free(conffiles_serving());
-	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
-	imsg_add_u32(b, c->generation);
-	proc_close(PROC_PARENT, b);
-}
-
-/*
  * How many sessions the listener can hold with nofile descriptors:
  * each session takes its socket and, while a message comes in, the
  * message file; SMTP_FD_RESERVE stay free for the process's channels,

@@ -430,8 +430,8 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_PARENT_RELOAD:
 			/* Nothing here depends on it but the generation. */
 			config_retire(env);
-			env = config_receive(imsg, 0);
-			config_reload_done(env);
+			env = reload_receive(imsg, 0);
+			reload_confirm(env);
 			return;
 		case IMSG_PARENT_CONTROL_SOCKET:
 			control_owner = imsg_get_u32(imsg);

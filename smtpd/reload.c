@@ -175,6 +175,11 @@ reload_close_old(struct smtpd_config *old)
 	}
 }
 
+/*
+ * IMSG_PARENT_RELOAD: u32 generation, string the name of smtpd.conf,
+ * and the files of the role's kinds in a memory file.  Its reader,
+ * reload_receive(), is next.
+ */
 static void
 reload_send(enum smtp_proc p)
 {
@@ -186,6 +191,50 @@ reload_send(enum smtp_proc p)
 	imsg_add_u32(b, reload.next->generation);
 	imsg_add_string(b, reload_path);
 	proc_close(p, b);
+}
+
+/*
+ * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
+ * number, the name of smtpd.conf, and the files in a memory file.  The
+ * files stay served (conffiles_serving()) for the role to read what it
+ * needs of them, and the role frees them.  The parent parsed the same
+ * bytes: a failure here is not the admin's.
+ */
+struct smtpd_config *
+reload_receive(struct imsg *imsg, int flags)
+{
+	struct smtpd_config	*c;
+	struct conffiles	*files;
+	char			 path[PATH_MAX];
+	uint32_t		 generation;
+
+	generation = imsg_get_u32(imsg);
+	imsg_get_string(imsg, path, sizeof(path));
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("reload: malformed message from the parent");
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
+	    files->generation != generation)
+		fatalx("reload: bad files from the parent");
+	close(imsg->fd);
+	imsg->fd = -1;
+	conffiles_free(conffiles_serving());
+	conffiles_serve(files);
+	if ((c = parse_config(path, flags)) == NULL)
+		fatalx("reload: generation %u does not parse", generation);
+	c->generation = generation;
+	return c;
+}
+
+/* Tell the parent this process has switched to c. */
+void
+reload_confirm(struct smtpd_config *c)
+{
+	struct ibuf	*b;
+
+	conffiles_free(conffiles_serving());
+	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
+	imsg_add_u32(b, c->generation);
+	proc_close(PROC_PARENT, b);
 }
 
 static void

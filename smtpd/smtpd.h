@@ -295,8 +295,7 @@ void			 config_free(struct smtpd_config *);
 void			 config_ref(struct smtpd_config *);
 void			 config_unref(struct smtpd_config *);
 void			 config_retire(struct smtpd_config *);
-struct smtpd_config	*config_receive(struct imsg *, int);
-void			 config_reload_done(struct smtpd_config *);
+
 struct action		*config_action(struct smtpd_config *, const char *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
@@ -326,6 +325,8 @@ int		 listener_bind(struct listener *);
 void		 reload_init(const char *);
 void		 reload_start(uint32_t);
 void		 reload_child_done(enum smtp_proc, struct imsg *);
+struct smtpd_config *reload_receive(struct imsg *, int);
+void		 reload_confirm(struct smtpd_config *);
 
 /* offline.c: the offline directory, submitted at start. */
 void		 offline_prepare(void);

@@ -31,6 +31,26 @@
 #include "lookup/lookup_session.h"
 
 struct smtpd_config	*env;
+
+/* The harness's configuration lives as long as it; counts must hold. */
+void
+config_ref(struct smtpd_config *c)
+{
+	c->refs++;
+}
+
+void
+config_unref(struct smtpd_config *c)
+{
+	if (--c->refs < 0)
+		abort();
+}
+
+struct smtpd_config *
+lookup_config(void)
+{
+	return env;
+}
 int			 smtpd_privileged;
 
 static int		 conn = -1;	/* an established connection */

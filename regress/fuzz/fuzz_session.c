@@ -30,6 +30,20 @@
 #include "smtpd/io.h"
 
 struct smtpd_config	*env;
+
+/* The harness's configuration lives as long as it; counts must hold. */
+void
+config_ref(struct smtpd_config *c)
+{
+	c->refs++;
+}
+
+void
+config_unref(struct smtpd_config *c)
+{
+	if (--c->refs < 0)
+		abort();
+}
 int			 smtpd_privileged;
 
 /* Logging is silent; reaching fatal() from a client's input is a bug. */
