@@ -382,6 +382,7 @@ config_tls_server(struct smtpd_config *c, struct listener *l, char *err,
 	struct tls		*ctx;
 	struct pki		*pki;
 	const unsigned char	*cert, *key, *ca;
+	char			 what[LISTEN_CIPHERS_MAX + 16];
 	size_t			 certlen, keylen, calen;
 	uint32_t		 protocols;
 	int			 i, r;
@@ -415,8 +416,10 @@ config_tls_server(struct smtpd_config *c, struct listener *l, char *err,
 	if (tls_config_set_protocols(cfg, protocols) == -1)
 		return config_tls_fail(l, "protocols", cfg, ctx, err, errlen);
 	if (l->tls.ciphers[0] != '\0' &&
-	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
-		return config_tls_fail(l, "ciphers", cfg, ctx, err, errlen);
+	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1) {
+		snprintf(what, sizeof(what), "ciphers \"%s\"", l->tls.ciphers);
+		return config_tls_fail(l, what, cfg, ctx, err, errlen);
+	}
 	if (l->flags & LISTEN_VERIFY) {
 		if (config_tls_file(l, "ca", l->tls.ca, CONFFILE_CERT, &ca,
 		    &calen, err, errlen) == -1) {
