@@ -202,10 +202,13 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		imsg_get_string(imsg, name, sizeof(name));
 		if (imsg_end(imsg) == -1)
 			return -1;
-		/* lookup answers; the answer comes back by client id. */
+		/*
+		 * The parent reads the file, lookup loads it and answers;
+		 * the answer comes back by client id.
+		 */
 		b = proc_create(IMSG_CTL_UPDATE_TABLE, c->id, -1);
 		imsg_add_string(b, name);
-		proc_close(PROC_LOOKUP, b);
+		proc_close(PROC_PARENT, b);
 		c->pending = IMSG_CTL_UPDATE_TABLE;
 		c->owed = PROC_LOOKUP;
 		return 0;

@@ -237,6 +237,62 @@ reload_confirm(struct smtpd_config *c)
 	proc_close(PROC_PARENT, b);
 }
 
+/*
+ * IMSG_PARENT_UPDATE_TABLE, peerid smtpctl's id at control: string the
+ * table's name, u32 the errno of reading its file (0: read), and the
+ * file, when read, in a memory file.  smtpctl update table: the file is
+ * read here, as at a reload, and lookup loads it and answers.
+ */
+void
+reload_table(struct imsg *imsg)
+{
+	struct conffiles	*files;
+	struct table		*t;
+	struct ibuf		*b;
+	const unsigned char	*data;
+	char			 name[TABLE_NAMESZ];
+	size_t			 len;
+	int			 error = 0;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	proc_check(PROC_CONTROL, imsg);
+	files = conffiles_new(env->generation);
+	if ((t = table_find(&env->tables, name)) != NULL &&
+	    t->backend == TABLE_FILE) {
+		conffiles_record(files);
+		if (conffile_read(t->path, CONFFILE_TABLE, &data, &len) == -1)
+			error = errno;
+		conffiles_record(NULL);
+	}
+	b = proc_create(IMSG_PARENT_UPDATE_TABLE, imsg->hdr.peerid,
+	    conffiles_memfd(files, CONFFILE_TABLE));
+	imsg_add_string(b, name);
+	imsg_add_u32(b, error);
+	proc_close(PROC_LOOKUP, b);
+	conffiles_free(files);
+}
+
+/* Its reader: the files, served until freed, and the table's name. */
+struct conffiles *
+reload_table_receive(struct imsg *imsg, char *name, size_t len)
+{
+	struct conffiles	*files;
+	uint32_t		 error;
+
+	imsg_get_string(imsg, name, len);
+	error = imsg_get_u32(imsg);
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("update table: malformed message from the parent");
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL)
+		fatalx("update table: bad files from the parent");
+	close(imsg->fd);
+	imsg->fd = -1;
+	if (error != 0)
+		files->missing = error;
+	conffiles_serve(files);
+	return files;
+}
+
 static void
 reload_send_listeners(void)
 {

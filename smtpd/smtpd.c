@@ -196,6 +196,9 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 			proc_check(from, imsg);
 			reload_start(imsg->hdr.peerid);
 			return;
+		case IMSG_CTL_UPDATE_TABLE:
+			reload_table(imsg);
+			return;
 		case IMSG_CTL_STOP:
 			proc_check(from, imsg);
 			log_info("smtpd stopping on request");

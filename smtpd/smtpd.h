@@ -326,6 +326,8 @@ void		 reload_init(const char *);
 void		 reload_start(uint32_t);
 void		 reload_child_done(enum smtp_proc, struct imsg *);
 struct smtpd_config *reload_receive(struct imsg *, int);
+void		 reload_table(struct imsg *);
+struct conffiles *reload_table_receive(struct imsg *, char *, size_t);
 void		 reload_confirm(struct smtpd_config *);
 
 /* offline.c: the offline directory, submitted at start. */
