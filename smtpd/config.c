@@ -126,33 +126,6 @@ config_free(struct smtpd_config *c)
 }
 
 /*
- * A session keeps the configuration it began under until it ends; one
- * that a reload replaced is freed when its last session is over.
- */
-void
-config_ref(struct smtpd_config *c)
-{
-	c->refs++;
-}
-
-void
-config_unref(struct smtpd_config *c)
-{
-	if (--c->refs < 0)
-		fatalx("configuration released once too often");
-	if (c->refs == 0 && c->retired)
-		config_free(c);
-}
-
-void
-config_retire(struct smtpd_config *c)
-{
-	c->retired = 1;
-	if (c->refs == 0)
-		config_free(c);
-}
-
-/*
  * How many sessions the listener can hold with nofile descriptors:
  * each session takes its socket and, while a message comes in, the
  * message file; SMTP_FD_RESERVE stay free for the process's channels,

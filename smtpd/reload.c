@@ -294,23 +294,6 @@ reload_table_receive(struct imsg *imsg, char *name, size_t len)
 }
 
 static void
-reload_send_listeners(void)
-{
-	struct listener	*l;
-	struct ibuf	*b;
-	int		 fd;
-
-	TAILQ_FOREACH(l, &reload.next->listeners, entry) {
-		if ((fd = dup(l->fd)) == -1)
-			fatal("dup");
-		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
-		imsg_add_u32(b, l->index);
-		proc_close(PROC_SMTP, b);
-	}
-	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
-}
-
-static void
 reload_fail(char *errors)
 {
 	log_warnx("reload result=failed");
@@ -448,7 +431,7 @@ reload_child_done(enum smtp_proc from, struct imsg *imsg)
 		return;
 	reload.smtp_told = 1;
 	reload_send(PROC_SMTP);
-	reload_send_listeners();
+	parent_send_sockets(reload.next);
 	evtimer_set(&reload.late, reload_smtp_late, NULL);
 	evtimer_add(&reload.late, &tv);
 }

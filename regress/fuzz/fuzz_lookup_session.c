@@ -32,18 +32,11 @@
 
 struct smtpd_config	*env;
 
-/* The harness's configuration lives as long as it; counts must hold. */
+/* The harness's configuration is never retired: never freed. */
 void
-config_ref(struct smtpd_config *c)
+config_free(struct smtpd_config *c)
 {
-	c->refs++;
-}
-
-void
-config_unref(struct smtpd_config *c)
-{
-	if (--c->refs < 0)
-		abort();
+	abort();
 }
 
 struct smtpd_config *
