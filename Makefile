@@ -47,7 +47,7 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
-		   smtpd/offline.o smtpd/reload.o \
+		   smtpd/offline.o smtpd/reload.o smtpd/session_msg.o \
 		   $(LOOKUP_ROLE_OBJS) $(QUEUE_ROLE_OBJS) $(RUNTIME_OBJS)
 SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
 		   smtpd/log.o smtpd/imsg.o
@@ -134,7 +134,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
 		   mta_reply session lookup_session queue_receive auth_imsg \
-		   control_imsg offline sendmail conffile
+		   control_imsg offline sendmail conffile session_msg
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
@@ -142,7 +142,7 @@ FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
 		   config auth members dsn table mta_reply offline sendmail \
-		   conffile)
+		   conffile session_msg)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -167,13 +167,13 @@ regress/fuzz/fuzz_session: regress/fuzz/fuzz_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/smtp_session.c smtpd/smtp_data.c smtpd/smtp_auth.c \
 	    smtpd/smtp_addr.c smtpd/smtp_deadline.c smtpd/smtp_local.c \
-	    smtpd/util.c smtpd/imsg.c
+	    smtpd/util.c smtpd/imsg.c smtpd/session_msg.c
 regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
 	    lookup/table.c lookup/senders.c \
 	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c \
-	    smtpd/conffile.c
+	    smtpd/conffile.c smtpd/session_msg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
@@ -181,6 +181,8 @@ regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
 	    smtpd/imsg.c smtpd/conffile.c
+regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \
+	    regress/fuzz/fuzz_log.c smtpd/session_msg.c smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../smtpd/smtpd.h"
+#include "../smtpd/session_msg.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
 
@@ -997,7 +998,7 @@ lookup_vrfy_expn(uint32_t id, const char *asked, int privileged, int expn)
 	struct table	*aliases, *internal;
 	struct dests	*ds;
 	struct expand	 x;
-	struct ibuf	*b;
+	struct msg_users u;
 	int		 i;
 
 	strlcpy(name, asked, sizeof(name));
@@ -1026,12 +1027,11 @@ lookup_vrfy_expn(uint32_t id, const char *asked, int privileged, int expn)
 	    sizeof(user)) == 0)
 		dest_add(&x, user, "", DEST_FORWARD_NO);
 
-	b = proc_create(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
-	    id, -1);
-	imsg_add_u32(b, ds->n);
-	for (i = 0; i < ds->n; i++)
-		imsg_add_string(b, ds->d[i].user);
-	proc_close(PROC_SMTP, b);
+	for (i = 0; i < ds->n && i < MSG_USERS_MAX; i++)
+		strlcpy(u.name[i], ds->d[i].user, sizeof(u.name[i]));
+	u.n = i;
+	msg_users_write(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
+	    id, &u);
 	free(ds);
 }
 

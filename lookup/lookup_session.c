@@ -31,6 +31,7 @@
 
 #include "../smtpd/smtpd.h"
 #include "../smtpd/auth_creds.h"
+#include "../smtpd/session_msg.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
 
@@ -181,12 +182,12 @@ session_free(struct session *s)
 static void
 session_reply(uint32_t type, uint32_t id, uint32_t status, const char *text)
 {
-	struct ibuf	*b;
+	struct msg_answer	 a;
 
-	b = proc_create(type, id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	proc_close(PROC_SMTP, b);
+	a.status = status;
+	strlcpy(a.text, text, sizeof(a.text));
+	a.rdns[0] = '\0';
+	msg_answer_write(type, id, &a);
 }
 
 /* Text a client gave that may go into an envelope or a log as it is. */
@@ -308,7 +309,7 @@ session_attest(struct session *s, int fd)
 static void
 session_connect_reply(struct session *s, uint32_t status, const char *text)
 {
-	struct ibuf	*b;
+	struct msg_answer	 a;
 
 	s->busy = 0;
 	if (s->closed) {
@@ -316,11 +317,10 @@ session_connect_reply(struct session *s, uint32_t status, const char *text)
 		return;
 	}
 	s->ready = status == LOOKUP_OK;
-	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, s->id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	imsg_add_string(b, s->rdns);
-	proc_close(PROC_SMTP, b);
+	a.status = status;
+	strlcpy(a.text, text, sizeof(a.text));
+	strlcpy(a.rdns, s->rdns, sizeof(a.rdns));
+	msg_answer_write(IMSG_LOOKUP_SMTP_CONNECT, s->id, &a);
 }
 
 /* A connect refused before it became a session. */
@@ -589,13 +589,12 @@ session_mail(struct imsg *imsg)
 {
 	struct session	*s;
 	struct killfile	*kf = lookup_killfile();
-	char		 sender[ENVELOPE_ADDRMAX], helo[ENVELOPE_HOSTMAX];
-	char		 ret[64], envid[ENVELOPE_ADDRMAX];
+	struct msg_mail	 m;
+	const char	*sender = m.sender, *helo = m.helo;
+	const char	*ret = m.ret, *envid = m.envid;
 
-	imsg_get_string(imsg, sender, sizeof(sender));
-	imsg_get_string(imsg, helo, sizeof(helo));
-	imsg_get_string(imsg, ret, sizeof(ret));
-	imsg_get_string(imsg, envid, sizeof(envid));
+	/* proc_valid() below refuses what does not read exactly. */
+	(void)msg_mail_read(imsg, &m);
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
@@ -658,10 +657,12 @@ session_rcpt(struct imsg *imsg)
 	struct session		*s;
 	struct session_rcpt	 r;
 	struct rcpt_query	 q;
+	struct msg_rcpt		 m;
 
-	imsg_get_string(imsg, r.addr, sizeof(r.addr));
-	imsg_get_string(imsg, r.notify, sizeof(r.notify));
-	imsg_get_string(imsg, r.orcpt, sizeof(r.orcpt));
+	(void)msg_rcpt_read(imsg, &m);
+	strlcpy(r.addr, m.rcpt, sizeof(r.addr));
+	strlcpy(r.notify, m.notify, sizeof(r.notify));
+	strlcpy(r.orcpt, m.orcpt, sizeof(r.orcpt));
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
@@ -827,7 +828,7 @@ session_vrfy_expn(struct imsg *imsg, int expn)
 	char		 name[ENVELOPE_ADDRMAX];
 	int		 privileged;
 
-	imsg_get_string(imsg, name, sizeof(name));
+	(void)msg_name_read(imsg, name, sizeof(name));
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
@@ -886,13 +887,11 @@ session_auth(struct imsg *imsg)
 {
 	struct session	*s;
 	struct ibuf	*b;
-	char		 user[AUTH_USER_MAX + 1];
-	char		 password[AUTH_PASSWORD_MAX + 1];
+	struct msg_auth	 a;
+	const char	*user = a.user, *password = a.password;
 	const char	*why = NULL;
 
-	imsg_get_string(imsg, user, sizeof(user));
-	imsg_get_string(imsg, password, sizeof(password));
-	explicit_bzero(imsg->data, imsg->len);
+	(void)msg_auth_read(imsg, &a);
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		goto done;
@@ -914,7 +913,7 @@ session_auth(struct imsg *imsg)
 	imsg_add_string(b, password);
 	proc_close(PROC_AUTH, b);
 done:
-	explicit_bzero(password, sizeof(password));
+	explicit_bzero(&a, sizeof(a));
 }
 
 void
@@ -962,10 +961,10 @@ session_dispatch(struct imsg *imsg)
 void
 session_auth_result(struct imsg *imsg)
 {
-	struct session	*s;
-	struct ibuf	*b;
-	char		 table[TABLE_NAMESZ], user[SESSION_USER_MAX];
-	uint32_t	 status;
+	struct session		*s;
+	struct msg_login	 login;
+	char			 table[TABLE_NAMESZ], user[SESSION_USER_MAX];
+	uint32_t		 status;
 
 	status = imsg_get_u32(imsg);
 	imsg_get_string(imsg, table, sizeof(table));
@@ -986,8 +985,7 @@ session_auth_result(struct imsg *imsg)
 		s->authenticated = 1;
 		strlcpy(s->auth_user, user, sizeof(s->auth_user));
 	}
-	b = proc_create(IMSG_LOOKUP_SMTP_AUTH, s->id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, status == AUTH_OK ? user : "");
-	proc_close(PROC_SMTP, b);
+	login.status = status;
+	strlcpy(login.user, status == AUTH_OK ? user : "", sizeof(login.user));
+	msg_login_write(s->id, &login);
 }

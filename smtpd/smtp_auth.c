@@ -54,13 +54,8 @@ smtp_auth_name(struct smtp_session *s, const char *user)
 static void
 smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
-	struct ibuf	*b;
-
 	smtp_auth_name(s, user);
-	b = proc_create(IMSG_SMTP_LOOKUP_AUTH, s->id, -1);
-	imsg_add_string(b, s->auth_login);
-	imsg_add_string(b, pass);
-	proc_close(PROC_LOOKUP, b);
+	msg_auth_write(s->id, s->auth_login, pass);
 	s->waiting = 1;
 }
 
@@ -204,12 +199,13 @@ void
 smtp_session_auth_reply(uint32_t id, struct imsg *imsg)
 {
 	struct smtp_session	*s;
-	char			 user[256];
+	struct msg_login	 l;
+	const char		*user = l.user;
 	uint32_t		 status;
 
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, user, sizeof(user));
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_login_read(imsg, &l) == -1)
+		fatalx("smtp: bad auth answer from lookup");
+	status = l.status;
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
 		fatalx("smtp: auth answer for no question");
 	s->waiting = 0;

@@ -447,7 +447,7 @@ smtp_path_params(struct smtp_session *s, const char *text, int flags,
 
 /*
  * MAIL parameters: SIZE, BODY, SMTPUTF8, RET and ENVID (into ret and
- * envid, of MAIL_RET_MAX and ENVELOPE_ADDRMAX bytes) and AUTH.
+ * envid, of MSG_RET_MAX and MSG_ADDR_MAX bytes) and AUTH.
  */
 static int
 smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n,
@@ -485,11 +485,11 @@ smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n,
 		} else if (strcmp(p[i].key, "RET") == 0 && p[i].has_value &&
 		    (strcasecmp(p[i].value, "FULL") == 0 ||
 		    strcasecmp(p[i].value, "HDRS") == 0)) {
-			strlcpy(ret, p[i].value, MAIL_RET_MAX);
+			strlcpy(ret, p[i].value, MSG_RET_MAX);
 		} else if (strcmp(p[i].key, "ENVID") == 0 && p[i].has_value &&
 		    smtp_xtext_valid(p[i].value) == 0 &&
 		    strlen(p[i].value) <= 100) {
-			strlcpy(envid, p[i].value, ENVELOPE_ADDRMAX);
+			strlcpy(envid, p[i].value, MSG_ADDR_MAX);
 		} else if (strcmp(p[i].key, "AUTH") == 0 && p[i].has_value &&
 		    smtp_xtext_valid(p[i].value) == 0) {
 			/* RFC 4954 5: accepted; we do not relay identities. */
@@ -508,10 +508,8 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 {
 	struct smtp_param	 params[SMTP_PARAMS_MAX];
 	struct mailaddr		 addr;
-	struct ibuf		*b;
+	struct msg_mail		 m;
 	const char		*rest;
-	char			 ret[MAIL_RET_MAX];
-	char			 envid[ENVELOPE_ADDRMAX];
 	int			 n, flags;
 
 	if (s->state < S_HELO) {
@@ -546,8 +544,8 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	    &addr, params)) == -1)
 		return;
 	s->smtputf8 = 0;
-	ret[0] = envid[0] = '\0';
-	if (smtp_mail_params(s, params, n, ret, envid) == -1)
+	memset(&m, 0, sizeof(m));
+	if (smtp_mail_params(s, params, n, m.ret, m.envid) == -1)
 		return;
 	if (addr.utf8 && !s->smtputf8) {
 		smtp_reply(s, "553 5.6.7 SMTPUTF8 needed for this address");
@@ -557,24 +555,21 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.1.7 Sender address too long");
 		return;
 	}
-	b = proc_create(IMSG_SMTP_LOOKUP_MAIL, s->id, -1);
-	imsg_add_string(b, s->sender);
-	imsg_add_string(b, s->helo);
-	imsg_add_string(b, ret);
-	imsg_add_string(b, envid);
-	proc_close(PROC_LOOKUP, b);
+	strlcpy(m.sender, s->sender, sizeof(m.sender));
+	strlcpy(m.helo, s->helo, sizeof(m.helo));
+	msg_mail_write(s->id, &m);
 	s->waiting = 1;
 }
 
 /*
  * RCPT parameters: NOTIFY and ORCPT (RFC 3461 4), into notify and orcpt
- * of RCPT_NOTIFY_MAX and ENVELOPE_ORCPTMAX bytes.
+ * of MSG_NOTIFY_MAX and MSG_ORCPT_MAX bytes.
  */
 static int
 smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n,
     char *notify, char *orcpt)
 {
-	char	 list[RCPT_NOTIFY_MAX], *word, *q;
+	char	 list[MSG_NOTIFY_MAX], *word, *q;
 	int	 i, never, other;
 
 	notify[0] = orcpt[0] = '\0';
@@ -597,11 +592,11 @@ smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n,
 			}
 			if (never > 1 || (never && other))
 				goto bad;
-			strlcpy(notify, p[i].value, RCPT_NOTIFY_MAX);
+			strlcpy(notify, p[i].value, MSG_NOTIFY_MAX);
 		} else if (strcmp(p[i].key, "ORCPT") == 0 && p[i].has_value &&
 		    (q = strchr(p[i].value, ';')) != NULL &&
 		    smtp_xtext_valid(q + 1) == 0) {
-			strlcpy(orcpt, p[i].value, ENVELOPE_ORCPTMAX);
+			strlcpy(orcpt, p[i].value, MSG_ORCPT_MAX);
 		} else
 			goto bad;
 	}
@@ -628,9 +623,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 {
 	struct smtp_param	 params[SMTP_PARAMS_MAX];
 	struct mailaddr		 addr;
-	struct ibuf		*b;
-	char			 notify[RCPT_NOTIFY_MAX];
-	char			 orcpt[ENVELOPE_ORCPTMAX];
+	struct msg_rcpt		 r;
 	int			 n, flags;
 
 	if (s->state < S_MAIL) {
@@ -649,7 +642,8 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	if ((n = smtp_path_params(s, arg + 3, flags, "5.1.3 Bad recipient",
 	    &addr, params)) == -1)
 		return;
-	if (smtp_rcpt_params(s, params, n, notify, orcpt) == -1)
+	memset(&r, 0, sizeof(r));
+	if (smtp_rcpt_params(s, params, n, r.notify, r.orcpt) == -1)
 		return;
 	if (smtp_addr_format(&addr, s->pending_rcpt,
 	    sizeof(s->pending_rcpt)) == -1) {
@@ -661,11 +655,8 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "250 2.1.5 Ok");
 		return;
 	}
-	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, s->id, -1);
-	imsg_add_string(b, s->pending_rcpt);
-	imsg_add_string(b, notify);
-	imsg_add_string(b, orcpt);
-	proc_close(PROC_LOOKUP, b);
+	strlcpy(r.rcpt, s->pending_rcpt, sizeof(r.rcpt));
+	msg_rcpt_write(s->id, &r);
 	s->waiting = 1;
 }
 
@@ -719,7 +710,6 @@ static void
 smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 {
 	enum smtp_allow	 allow = expn ? s->conf->expn : s->conf->vrfy;
-	struct ibuf	*b;
 	char		 name[ENVELOPE_ADDRMAX];
 	size_t		 len;
 
@@ -743,10 +733,8 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 		    expn ? "EXPN" : "VRFY");
 		return;
 	}
-	b = proc_create(expn ? IMSG_SMTP_LOOKUP_EXPN : IMSG_SMTP_LOOKUP_VRFY,
-	    s->id, -1);
-	imsg_add_string(b, name);
-	proc_close(PROC_LOOKUP, b);
+	msg_name_write(expn ? IMSG_SMTP_LOOKUP_EXPN : IMSG_SMTP_LOOKUP_VRFY,
+	    s->id, name);
 	s->waiting = 1;
 }
 
@@ -998,26 +986,24 @@ static void
 smtp_lookup_vrfy_expn(struct smtp_session *s, uint32_t type,
     struct imsg *imsg)
 {
-	char		 users[64][ENVELOPE_NAMEMAX];
-	uint32_t	 n, i;
+	struct msg_users	 u;
+	uint32_t		 n, i;
 
-	n = imsg_get_u32(imsg);
-	if (n > 64)
-		fatalx("smtp: too many users from lookup");
-	for (i = 0; i < n; i++)
-		imsg_get_string(imsg, users[i], sizeof(users[i]));
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_users_read(imsg, &u) == -1)
+		fatalx("smtp: bad users from lookup");
+	n = u.n;
 	if (n == 0) {
 		smtp_reply(s, "550 5.1.1 User unknown");
 		return;
 	}
 	if (type == IMSG_LOOKUP_SMTP_VRFY) {
-		smtp_reply(s, "250 2.1.5 <%s@%s>", users[0], s->conf->hostname);
+		smtp_reply(s, "250 2.1.5 <%s@%s>", u.name[0],
+		    s->conf->hostname);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		smtp_reply(s, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ',
-		    users[i], s->conf->hostname);
+		    u.name[i], s->conf->hostname);
 }
 
 /* Lookup answered: the client, a MAIL, a RCPT, a VRFY or an EXPN. */
@@ -1025,19 +1011,19 @@ void
 smtp_session_lookup_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 {
 	struct smtp_session	*s;
-	char			 reply[SMTP_LINE_MAX];
+	struct msg_answer	 a;
+	const char		*reply = a.text;
 	uint32_t		 status = 0;
 
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
 		fatalx("smtp: lookup answer for no question");
 	if (type != IMSG_LOOKUP_SMTP_VRFY && type != IMSG_LOOKUP_SMTP_EXPN) {
-		status = imsg_get_u32(imsg);
-		imsg_get_string(imsg, reply, sizeof(reply));
+		if (msg_answer_read(imsg, &a) == -1)
+			fatalx("smtp: bad answer from lookup");
+		status = a.status;
+		if (type == IMSG_LOOKUP_SMTP_CONNECT)
+			strlcpy(s->rdns, a.rdns, sizeof(s->rdns));
 	}
-	if (type == IMSG_LOOKUP_SMTP_CONNECT)
-		imsg_get_string(imsg, s->rdns, sizeof(s->rdns));
-	if (type != IMSG_LOOKUP_SMTP_VRFY && type != IMSG_LOOKUP_SMTP_EXPN)
-		proc_check(PROC_LOOKUP, imsg);
 	s->waiting = 0;
 	if (s->dead) {
 		smtp_free(s, "disconnected");

@@ -19,6 +19,7 @@
 
 #include "smtpd.h"
 #include "io.h"
+#include "session_msg.h"
 
 /*
  * Command line limits, CRLF included: 512 octets (RFC 5321 4.5.3.1.4),

@@ -1,0 +1,121 @@
+/*
+ * libFuzzer target: the readers of the messages between the listener
+ * and lookup (smtpd/session_msg.c).  The first byte picks a reader, the
+ * rest is its payload.  Whatever a reader accepts must be written back
+ * by its writer as the very same bytes: the two ends agree on every
+ * layout, and no field is cut or lost on the way.
+ */
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtpd/imsg.h"
+#include "smtpd/imsg_types.h"
+#include "smtpd/proc.h"
+#include "smtpd/session_msg.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static uint8_t	*written;
+static size_t	 writtenlen;
+
+struct ibuf *
+proc_create(uint32_t type, uint32_t peerid, int fd)
+{
+	return imsg_create(type, peerid, fd);
+}
+
+/* The writer's message: kept to compare with what was read. */
+void
+proc_close(enum smtp_proc p, struct ibuf *b)
+{
+	if (b->error || b->len < IMSG_HDRSIZE)
+		abort();
+	free(written);
+	writtenlen = b->len - IMSG_HDRSIZE;
+	if ((written = malloc(writtenlen + 1)) == NULL)
+		abort();
+	memcpy(written, b->buf + IMSG_HDRSIZE, writtenlen);
+	free(b->buf);
+	free(b);
+}
+
+static const uint32_t	 types[] = {
+	IMSG_SMTP_LOOKUP_MAIL, IMSG_SMTP_LOOKUP_RCPT, IMSG_SMTP_LOOKUP_AUTH,
+	IMSG_SMTP_LOOKUP_VRFY, IMSG_LOOKUP_SMTP_CONNECT, IMSG_LOOKUP_SMTP_RCPT,
+	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH
+};
+#define NTYPES	(sizeof(types) / sizeof(types[0]))
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct imsg		 imsg;
+	struct msg_mail		 m;
+	struct msg_rcpt		 r;
+	struct msg_auth		 a;
+	struct msg_answer	 ans;
+	struct msg_users	 u;
+	struct msg_login	 l;
+	char			 name[MSG_ADDR_MAX];
+	uint8_t			*payload;
+	uint32_t		 type;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (size < 1 || size > IMSG_MAXPAYLOAD)
+		return 0;
+	type = types[data[0] % NTYPES];
+	/* A copy: the auth reader wipes what it read. */
+	if ((payload = malloc(size)) == NULL)
+		abort();
+	memcpy(payload, data + 1, size - 1);
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = type;
+	imsg.fd = -1;
+	imsg.data = payload;
+	imsg.len = size - 1;
+	writtenlen = (size_t)-1;
+	switch (type) {
+	case IMSG_SMTP_LOOKUP_MAIL:
+		if ((rc = msg_mail_read(&imsg, &m)) == 0)
+			msg_mail_write(1, &m);
+		break;
+	case IMSG_SMTP_LOOKUP_RCPT:
+		if ((rc = msg_rcpt_read(&imsg, &r)) == 0)
+			msg_rcpt_write(1, &r);
+		break;
+	case IMSG_SMTP_LOOKUP_AUTH:
+		if ((rc = msg_auth_read(&imsg, &a)) == 0)
+			msg_auth_write(1, a.user, a.password);
+		/* Nothing of the password is left in the message. */
+		for (i = 0; i + 1 < size; i++)
+			if (payload[i] != 0)
+				abort();
+		break;
+	case IMSG_SMTP_LOOKUP_VRFY:
+		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)
+			msg_name_write(type, 1, name);
+		break;
+	case IMSG_LOOKUP_SMTP_CONNECT:
+	case IMSG_LOOKUP_SMTP_RCPT:
+		if ((rc = msg_answer_read(&imsg, &ans)) == 0)
+			msg_answer_write(type, 1, &ans);
+		break;
+	case IMSG_LOOKUP_SMTP_EXPN:
+		if ((rc = msg_users_read(&imsg, &u)) == 0)
+			msg_users_write(type, 1, &u);
+		break;
+	case IMSG_LOOKUP_SMTP_AUTH:
+		if ((rc = msg_login_read(&imsg, &l)) == 0)
+			msg_login_write(1, &l);
+		break;
+	}
+	if (rc == 0 && (writtenlen != size - 1 ||
+	    memcmp(written, data + 1, writtenlen) != 0))
+		abort();
+	free(payload);
+	return 0;
+}

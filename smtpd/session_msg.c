@@ -1,0 +1,169 @@
+/*
+ * The messages between the listener and lookup about a session: each
+ * writer beside its reader, so that the two ends cannot disagree on a
+ * layout.  The listener writes the requests and reads the answers;
+ * lookup the other way round.  Readers trust nothing: every string is
+ * bounded by its field and a payload must be read exactly.
+ */
+#include <sys/types.h>
+
+#include <string.h>
+
+#include "imsg.h"
+#include "imsg_types.h"
+#include "proc.h"
+#include "session_msg.h"
+
+void
+msg_mail_write(uint32_t id, const struct msg_mail *m)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_SMTP_LOOKUP_MAIL, id, -1);
+	imsg_add_string(b, m->sender);
+	imsg_add_string(b, m->helo);
+	imsg_add_string(b, m->ret);
+	imsg_add_string(b, m->envid);
+	proc_close(PROC_LOOKUP, b);
+}
+
+int
+msg_mail_read(struct imsg *imsg, struct msg_mail *m)
+{
+	imsg_get_string(imsg, m->sender, sizeof(m->sender));
+	imsg_get_string(imsg, m->helo, sizeof(m->helo));
+	imsg_get_string(imsg, m->ret, sizeof(m->ret));
+	imsg_get_string(imsg, m->envid, sizeof(m->envid));
+	return imsg_end(imsg);
+}
+
+void
+msg_rcpt_write(uint32_t id, const struct msg_rcpt *r)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, id, -1);
+	imsg_add_string(b, r->rcpt);
+	imsg_add_string(b, r->notify);
+	imsg_add_string(b, r->orcpt);
+	proc_close(PROC_LOOKUP, b);
+}
+
+int
+msg_rcpt_read(struct imsg *imsg, struct msg_rcpt *r)
+{
+	imsg_get_string(imsg, r->rcpt, sizeof(r->rcpt));
+	imsg_get_string(imsg, r->notify, sizeof(r->notify));
+	imsg_get_string(imsg, r->orcpt, sizeof(r->orcpt));
+	return imsg_end(imsg);
+}
+
+void
+msg_auth_write(uint32_t id, const char *user, const char *password)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_SMTP_LOOKUP_AUTH, id, -1);
+	imsg_add_string(b, user);
+	imsg_add_string(b, password);
+	proc_close(PROC_LOOKUP, b);
+}
+
+/* The password is wiped from the message once copied. */
+int
+msg_auth_read(struct imsg *imsg, struct msg_auth *a)
+{
+	imsg_get_string(imsg, a->user, sizeof(a->user));
+	imsg_get_string(imsg, a->password, sizeof(a->password));
+	/* imsg_free() does not promise to wipe what it frees. */
+	explicit_bzero(imsg->data, imsg->len);
+	return imsg_end(imsg);
+}
+
+/* IMSG_SMTP_LOOKUP_VRFY or _EXPN (type): the name asked about. */
+void
+msg_name_write(uint32_t type, uint32_t id, const char *name)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, id, -1);
+	imsg_add_string(b, name);
+	proc_close(PROC_LOOKUP, b);
+}
+
+int
+msg_name_read(struct imsg *imsg, char *name, size_t len)
+{
+	imsg_get_string(imsg, name, len);
+	return imsg_end(imsg);
+}
+
+void
+msg_answer_write(uint32_t type, uint32_t id, const struct msg_answer *a)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, id, -1);
+	imsg_add_u32(b, a->status);
+	imsg_add_string(b, a->text);
+	if (type == IMSG_LOOKUP_SMTP_CONNECT)
+		imsg_add_string(b, a->rdns);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_answer_read(struct imsg *imsg, struct msg_answer *a)
+{
+	a->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, a->text, sizeof(a->text));
+	a->rdns[0] = '\0';
+	if (imsg->hdr.type == IMSG_LOOKUP_SMTP_CONNECT)
+		imsg_get_string(imsg, a->rdns, sizeof(a->rdns));
+	return imsg_end(imsg);
+}
+
+/* IMSG_LOOKUP_SMTP_VRFY or _EXPN (type). */
+void
+msg_users_write(uint32_t type, uint32_t id, const struct msg_users *u)
+{
+	struct ibuf	*b;
+	uint32_t	 i;
+
+	b = proc_create(type, id, -1);
+	imsg_add_u32(b, u->n < MSG_USERS_MAX ? u->n : MSG_USERS_MAX);
+	for (i = 0; i < u->n && i < MSG_USERS_MAX; i++)
+		imsg_add_string(b, u->name[i]);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_users_read(struct imsg *imsg, struct msg_users *u)
+{
+	uint32_t	 i;
+
+	u->n = imsg_get_u32(imsg);
+	if (u->n > MSG_USERS_MAX)
+		return -1;
+	for (i = 0; i < u->n; i++)
+		imsg_get_string(imsg, u->name[i], sizeof(u->name[i]));
+	return imsg_end(imsg);
+}
+
+void
+msg_login_write(uint32_t id, const struct msg_login *l)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_AUTH, id, -1);
+	imsg_add_u32(b, l->status);
+	imsg_add_string(b, l->user);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_login_read(struct imsg *imsg, struct msg_login *l)
+{
+	l->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, l->user, sizeof(l->user));
+	return imsg_end(imsg);
+}
