@@ -179,6 +179,7 @@ regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
 regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
+	    smtpd/session_msg.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
 	    smtpd/imsg.c smtpd/conffile.c
 regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \

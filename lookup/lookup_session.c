@@ -885,9 +885,9 @@ session_close(struct imsg *imsg)
 static void
 session_auth(struct imsg *imsg)
 {
-	struct session	*s;
-	struct ibuf	*b;
-	struct msg_auth	 a;
+	struct session		*s;
+	struct msg_auth		 a;
+	struct msg_check	 check;
 	const char	*user = a.user, *password = a.password;
 	const char	*why = NULL;
 
@@ -906,14 +906,14 @@ session_auth(struct imsg *imsg)
 		goto done;
 	}
 	s->auth_asked = 1;
-	b = proc_create(IMSG_LOOKUP_AUTH_CHECK, s->id, -1);
-	imsg_add_string(b, s->l->auth_table);
-	imsg_add_string(b, s->addr);
-	imsg_add_string(b, user);
-	imsg_add_string(b, password);
-	proc_close(PROC_AUTH, b);
+	strlcpy(check.table, s->l->auth_table, sizeof(check.table));
+	strlcpy(check.addr, s->addr, sizeof(check.addr));
+	strlcpy(check.user, user, sizeof(check.user));
+	strlcpy(check.password, password, sizeof(check.password));
+	msg_check_write(s->id, &check);
 done:
 	explicit_bzero(&a, sizeof(a));
+	explicit_bzero(&check, sizeof(check));
 }
 
 void
@@ -963,13 +963,13 @@ session_auth_result(struct imsg *imsg)
 {
 	struct session		*s;
 	struct msg_login	 login;
-	char			 table[TABLE_NAMESZ], user[SESSION_USER_MAX];
+	struct msg_verdict	 v;
+	const char		*table = v.table, *user = v.user;
 	uint32_t		 status;
 
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, table, sizeof(table));
-	imsg_get_string(imsg, user, sizeof(user));
-	proc_check(PROC_AUTH, imsg);
+	if (msg_verdict_read(imsg, &v) == -1)
+		fatalx("lookup: bad verdict from auth");
+	status = v.status;
 	/* A session that went, or one that reused its id, asked nothing. */
 	if ((s = session_find(imsg->hdr.peerid)) == NULL || s->closed ||
 	    !s->auth_asked)

@@ -25,6 +25,7 @@
 
 #include "smtpd.h"
 #include "auth_creds.h"
+#include "session_msg.h"
 
 /* When the configuration leaves them unset. */
 #define AUTH_MAX_FAILURES_DEFAULT	5
@@ -45,13 +46,12 @@ static void
 auth_reply(uint32_t session, uint32_t status, const char *table,
     const char *user)
 {
-	struct ibuf	*b;
+	struct msg_verdict	 v;
 
-	b = proc_create(IMSG_AUTH_LOOKUP_RESULT, session, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, table);
-	imsg_add_string(b, user);
-	proc_close(PROC_LOOKUP, b);
+	v.status = status;
+	strlcpy(v.table, table, sizeof(v.table));
+	strlcpy(v.user, user, sizeof(v.user));
+	msg_verdict_write(session, &v);
 }
 
 static void
@@ -145,25 +145,20 @@ auth_log(const char *addr, const char *user, const char *result,
 static void
 auth_check(struct imsg *imsg)
 {
-	struct table	*t;
-	char		 name[TABLE_NAMESZ], addr[NI_MAXHOST];
-	char		 user[AUTH_USER_MAX + 1];
-	char		 password[AUTH_PASSWORD_MAX + 1];
-	char		 ukey[TABLE_NAMESZ + AUTH_USER_MAX + 2];
-	uint32_t	 session = imsg->hdr.peerid, status;
-	time_t		 now;
-	int		 delay, ok;
+	struct table		*t;
+	struct msg_check	 c;
+	const char		*name = c.table, *addr = c.addr, *user = c.user;
+	char			 ukey[TABLE_NAMESZ + AUTH_USER_MAX + 2];
+	uint32_t		 session = imsg->hdr.peerid, status;
+	time_t			 now;
+	int			 delay, ok;
 
-	imsg_get_string(imsg, name, sizeof(name));
-	imsg_get_string(imsg, addr, sizeof(addr));
-	imsg_get_string(imsg, user, sizeof(user));
-	imsg_get_string(imsg, password, sizeof(password));
-	/* imsg_free() does not promise to wipe what it frees. */
-	explicit_bzero(imsg->data, imsg->len);
-	proc_check(PROC_LOOKUP, imsg);
+	/* The message is wiped as it is read: imsg_free() would not. */
+	if (msg_check_read(imsg, &c) == -1)
+		fatalx("auth: malformed check from lookup");
 	/* A session begun before a reload may name a table now gone. */
 	if ((t = auth_table(name)) == NULL) {
-		explicit_bzero(password, sizeof(password));
+		explicit_bzero(c.password, sizeof(c.password));
 		log_warnx("auth: table %s is no credentials table now", name);
 		auth_reply(session, AUTH_TEMPFAIL, name, user);
 		return;
@@ -174,19 +169,19 @@ auth_check(struct imsg *imsg)
 	now = auth_now();
 	switch (limiter_blocked(limiter, addr, ukey, now)) {
 	case LIMITER_NETWORK:
-		explicit_bzero(password, sizeof(password));
+		explicit_bzero(c.password, sizeof(c.password));
 		auth_log(addr, user, "blocked", "network");
 		auth_reply(session, AUTH_BLOCKED, name, user);
 		return;
 	case LIMITER_USER:
 		/* Not the client's fault, perhaps: it may come back. */
-		explicit_bzero(password, sizeof(password));
+		explicit_bzero(c.password, sizeof(c.password));
 		auth_log(addr, user, "blocked", "user");
 		auth_reply(session, AUTH_TEMPFAIL, name, user);
 		return;
 	}
-	ok = creds_verify(t, user, password) == AUTH_OK;
-	explicit_bzero(password, sizeof(password));
+	ok = creds_verify(t, user, c.password) == AUTH_OK;
+	explicit_bzero(c.password, sizeof(c.password));
 	if (ok) {
 		limiter_success(limiter, ukey);
 		auth_log(addr, user, "ok", NULL);

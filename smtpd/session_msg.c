@@ -167,3 +167,49 @@ msg_login_read(struct imsg *imsg, struct msg_login *l)
 	imsg_get_string(imsg, l->user, sizeof(l->user));
 	return imsg_end(imsg);
 }
+
+void
+msg_check_write(uint32_t id, const struct msg_check *c)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_AUTH_CHECK, id, -1);
+	imsg_add_string(b, c->table);
+	imsg_add_string(b, c->addr);
+	imsg_add_string(b, c->user);
+	imsg_add_string(b, c->password);
+	proc_close(PROC_AUTH, b);
+}
+
+/* The password is wiped from the message once copied. */
+int
+msg_check_read(struct imsg *imsg, struct msg_check *c)
+{
+	imsg_get_string(imsg, c->table, sizeof(c->table));
+	imsg_get_string(imsg, c->addr, sizeof(c->addr));
+	imsg_get_string(imsg, c->user, sizeof(c->user));
+	imsg_get_string(imsg, c->password, sizeof(c->password));
+	explicit_bzero(imsg->data, imsg->len);
+	return imsg_end(imsg);
+}
+
+void
+msg_verdict_write(uint32_t id, const struct msg_verdict *v)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_AUTH_LOOKUP_RESULT, id, -1);
+	imsg_add_u32(b, v->status);
+	imsg_add_string(b, v->table);
+	imsg_add_string(b, v->user);
+	proc_close(PROC_LOOKUP, b);
+}
+
+int
+msg_verdict_read(struct imsg *imsg, struct msg_verdict *v)
+{
+	v->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, v->table, sizeof(v->table));
+	imsg_get_string(imsg, v->user, sizeof(v->user));
+	return imsg_end(imsg);
+}

@@ -1,7 +1,8 @@
 /*
- * The messages between the listener and lookup about a session, each
- * with its writer and its reader side by side in session_msg.c, which
- * both processes link: one layout, one place.  A reader returns 0, or
+ * The messages about a session between the listener and lookup, and
+ * between lookup and auth, each with its writer and its reader side by
+ * side in session_msg.c, which every process links: one layout, one
+ * place.  A reader returns 0, or
  * -1 when the payload is not exactly what its writer makes; what a
  * listener sent is then refused, never obeyed.
  */
@@ -22,6 +23,8 @@
 #define MSG_ADDR_MAX		256	/* ENVELOPE_ADDRMAX */
 #define MSG_HOST_MAX		256	/* ENVELOPE_HOSTMAX */
 #define MSG_ORCPT_MAX		512	/* ENVELOPE_ORCPTMAX */
+#define MSG_TABLE_MAX		64	/* TABLE_NAMESZ */
+#define MSG_NETADDR_MAX		64	/* ADDR_TEXT_MAX */
 
 /* IMSG_SMTP_LOOKUP_MAIL: what MAIL FROM and HELO said. */
 struct msg_mail {
@@ -67,6 +70,25 @@ struct msg_login {
 	char	 user[MSG_USER_MAX];
 };
 
+/*
+ * IMSG_LOOKUP_AUTH_CHECK: a login to check against the table of the
+ * session's listener, from the address lookup read off its socket;
+ * wiped once read.
+ */
+struct msg_check {
+	char	 table[MSG_TABLE_MAX];
+	char	 addr[MSG_NETADDR_MAX];
+	char	 user[MSG_USER_MAX];
+	char	 password[MSG_PASSWORD_MAX];
+};
+
+/* IMSG_AUTH_LOOKUP_RESULT: the verdict (AUTH_*), the table, the user. */
+struct msg_verdict {
+	uint32_t status;
+	char	 table[MSG_TABLE_MAX];
+	char	 user[MSG_USER_MAX];
+};
+
 void	msg_mail_write(uint32_t, const struct msg_mail *);
 int	msg_mail_read(struct imsg *, struct msg_mail *);
 void	msg_rcpt_write(uint32_t, const struct msg_rcpt *);
@@ -81,5 +103,9 @@ void	msg_users_write(uint32_t, uint32_t, const struct msg_users *);
 int	msg_users_read(struct imsg *, struct msg_users *);
 void	msg_login_write(uint32_t, const struct msg_login *);
 int	msg_login_read(struct imsg *, struct msg_login *);
+void	msg_check_write(uint32_t, const struct msg_check *);
+int	msg_check_read(struct imsg *, struct msg_check *);
+void	msg_verdict_write(uint32_t, const struct msg_verdict *);
+int	msg_verdict_read(struct imsg *, struct msg_verdict *);
 
 #endif

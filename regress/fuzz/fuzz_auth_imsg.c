@@ -96,8 +96,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imsg	 imsg;
 	struct ibuf	*b;
-	char		 addr[NI_MAXHOST], user[AUTH_USER_MAX + 1];
-	char		 password[AUTH_PASSWORD_MAX + 1];
+	/* What lookup can send: msg_check's fields. */
+	char		 addr[MSG_NETADDR_MAX], user[MSG_USER_MAX];
+	char		 password[MSG_PASSWORD_MAX];
 	uint32_t	 session;
 	size_t		 off = 0;
 

@@ -1,6 +1,6 @@
 /*
- * libFuzzer target: the readers of the messages between the listener
- * and lookup (smtpd/session_msg.c).  The first byte picks a reader, the
+ * libFuzzer target: the readers of the messages about a session between
+ * the listener, lookup and auth (smtpd/session_msg.c).  The first byte picks a reader, the
  * rest is its payload.  Whatever a reader accepts must be written back
  * by its writer as the very same bytes: the two ends agree on every
  * layout, and no field is cut or lost on the way.
@@ -45,7 +45,8 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 static const uint32_t	 types[] = {
 	IMSG_SMTP_LOOKUP_MAIL, IMSG_SMTP_LOOKUP_RCPT, IMSG_SMTP_LOOKUP_AUTH,
 	IMSG_SMTP_LOOKUP_VRFY, IMSG_LOOKUP_SMTP_CONNECT, IMSG_LOOKUP_SMTP_RCPT,
-	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH
+	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH, IMSG_LOOKUP_AUTH_CHECK,
+	IMSG_AUTH_LOOKUP_RESULT
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -59,6 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_answer	 ans;
 	struct msg_users	 u;
 	struct msg_login	 l;
+	struct msg_check	 c;
+	struct msg_verdict	 v;
 	char			 name[MSG_ADDR_MAX];
 	uint8_t			*payload;
 	uint32_t		 type;
@@ -88,12 +91,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg_rcpt_write(1, &r);
 		break;
 	case IMSG_SMTP_LOOKUP_AUTH:
-		if ((rc = msg_auth_read(&imsg, &a)) == 0)
+	case IMSG_LOOKUP_AUTH_CHECK:
+		if (type == IMSG_SMTP_LOOKUP_AUTH &&
+		    (rc = msg_auth_read(&imsg, &a)) == 0)
 			msg_auth_write(1, a.user, a.password);
+		if (type == IMSG_LOOKUP_AUTH_CHECK &&
+		    (rc = msg_check_read(&imsg, &c)) == 0)
+			msg_check_write(1, &c);
 		/* Nothing of the password is left in the message. */
 		for (i = 0; i + 1 < size; i++)
 			if (payload[i] != 0)
 				abort();
+		break;
+	case IMSG_AUTH_LOOKUP_RESULT:
+		if ((rc = msg_verdict_read(&imsg, &v)) == 0)
+			msg_verdict_write(1, &v);
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)
