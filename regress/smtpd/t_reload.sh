@@ -1,0 +1,698 @@
+#! /usr/bin/env atf-sh
+#
+# smtpctl reload and SIGHUP: the running daemon reads its configuration
+# again, with every file it names.  New sessions get the new rules,
+# listeners, certificates and tables; sessions already open finish
+# under the old ones; a file with a mistake, or a change that needs a
+# restart, is refused whole and the running configuration goes on; no
+# message is lost while the processes switch.
+
+. "$(atf_get_srcdir)/../lib.sh"
+
+# reload_config [LISTEN-OPTIONS...] < lines: smtpd.conf with this test's
+# spool and control socket, the lines from stdin (tables, pki, actions,
+# rules), then the test's listener with LISTEN-OPTIONS.  The port is
+# chosen at the first call and kept by the next ones, so that a file
+# written for a reload differs from the running one only where the test
+# says so.
+reload_config()
+{
+	W=$(pwd)
+	[ -f port ] || free_port > port
+	{ echo "queue directory \"$W/spool\""
+	  echo "control socket \"$W/smtpd.sock\""
+	  echo "mta resolver 127.0.0.1 port $DEAD_PORT"
+	  cat
+	  echo "listen on 127.0.0.1 port $(port) $*"; } > smtpd.conf
+}
+
+# The rules of most tests: local mail into the test's maildir.
+LOCAL_RULES='action "local" maildir "$W/Maildir"
+match from any for local action "local"'
+
+local_rules()
+{
+	W=$(pwd)
+	eval "cat <<EOF
+$LOCAL_RULES
+EOF"
+}
+
+# reload_ok N: smtpctl reload succeeds and says it made generation N;
+# the parent logs it once every process has switched to it.
+reload_ok()
+{
+	atf_check -s exit:0 -e ignore \
+	    -o inline:"configuration reloaded: generation $1\n" \
+	    "$SMTPCTL" -s smtpd.sock reload
+	wait_log "reload generation=$1 result=ok" ||
+	    atf_fail "generation $1 not logged: $(grep reload smtpd.log)"
+}
+
+# talk FILE [PORT] < script: a dialog (see smtpdialog.py) with the
+# listener on PORT, by default the test's, that must go as written; the
+# transcript is kept in FILE.
+talk()
+{
+	python3 "$TOP/regress/smtpdialog.py" "${2:-$(port)}" > "$1" \
+	    2> "$1.err" && return 0
+	cat "$1" "$1.err" >&2
+	atf_fail "dialog: $(tail -n 1 "$1.err")"
+}
+
+# rcpt_gets RCPT REGEX: a new session whose RCPT TO:<RCPT> gets a reply
+# matching REGEX.
+rcpt_gets()
+{
+	talk rcpt.out <<EOF
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@client.test>
+< ^250
+> RCPT TO:<$1>
+< $2
+> QUIT
+< ^221
+EOF
+}
+
+# send_short RCPT: a short message to RCPT in a new session.
+send_short()
+{
+	talk send.out <<EOF
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@client.test>
+< ^250
+> RCPT TO:<$1>
+< ^250
+> DATA
+< ^354
+> Subject: short
+>
+> hello
+> .
+< ^250 2.0.0 Ok: queued as
+> QUIT
+< ^221
+EOF
+}
+
+# connect_refused PORT: a connection to 127.0.0.1 PORT is refused.
+connect_refused()
+{
+	python3 - "$1" <<'PY'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit("port %s accepted a connection" % sys.argv[1])
+PY
+}
+
+# socket_inode PORT: the inode of the socket listening on PORT.
+socket_inode()
+{
+	ss -Hltne "src 127.0.0.1:$1" | sed -n 's/.* ino:\([0-9]*\).*/\1/p'
+}
+
+atf_test_case changed_rule_applies_to_new_sessions_only cleanup
+changed_rule_applies_to_new_sessions_only_head()
+{
+	atf_set descr "A session open across a reload that refuses its" \
+	    "recipient finishes under the rules it started with: its RCPT" \
+	    "is accepted and its message delivered; a new session's RCPT" \
+	    "for the same recipient is refused"
+}
+changed_rule_applies_to_new_sessions_only_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	rcpt_gets "$MAILUSER@localhost" "^250 "
+	W=$(pwd)
+	{ echo "table closed { \"$MAILUSER@localhost\" }"
+	  echo 'match from any for rcpt-to <closed> reject "Closed here"'
+	  local_rules; } | reload_config
+	# The old session is taken as far as MAIL FROM, the reload runs,
+	# then the same session goes on.
+	atf_check -s exit:0 -o save:held python3 - "$(port)" \
+	    "$MAILUSER@localhost" "$SMTPCTL" <<'PY'
+import smtplib, subprocess, sys
+port, rcpt, ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+    s.ehlo("old.test")
+    code, reply = s.mail("old@client.test")
+    if code != 250:
+        sys.exit("MAIL: %d %r" % (code, reply))
+    out = subprocess.run([ctl, "-s", "smtpd.sock", "reload"],
+                         capture_output=True)
+    print("reload=%d %s" % (out.returncode, out.stdout.decode().strip()),
+          flush=True)
+    code, reply = s.rcpt(rcpt)
+    print("rcpt=%d %s" % (code, reply.decode()), flush=True)
+    if code == 250:
+        code, reply = s.data(b"Subject: held\r\n\r\nacross a reload\r\n")
+        print("data=%d %s" % (code, reply.decode()), flush=True)
+PY
+	atf_check -s exit:0 -o ignore \
+	    grep -x "reload=0 configuration reloaded: generation 2" held
+	atf_check -s exit:0 -o ignore grep "^rcpt=250 " held
+	atf_check -s exit:0 -o ignore grep "^data=250 2.0.0 Ok: queued as" held
+	wait_log "reload generation=2 result=ok" || atf_fail "not switched"
+	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
+	wait_mail 1 || atf_fail "the held session's message was not delivered"
+	atf_check -s exit:0 -o inline:"across a reload\n" \
+	    message_body "$(maildir_messages)"
+}
+changed_rule_applies_to_new_sessions_only_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case added_listener_answers cleanup
+added_listener_answers_head()
+{
+	atf_set descr "A listener added by a reload greets with 220; the" \
+	    "unchanged one keeps its socket and refuses no connection while" \
+	    "the reload runs"
+}
+added_listener_answers_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	free_port > port2
+	connect_refused "$(cat port2)" || atf_fail "port2 taken before"
+	ino=$(socket_inode "$(port)")
+	[ -n "$ino" ] || atf_fail "no listening socket on $(port)"
+	{ local_rules
+	  echo "listen on 127.0.0.1 port $(cat port2)"; } | reload_config
+	# Connections to the first listener, one after another, for as
+	# long as the reload runs and once after it.
+	atf_check -s exit:0 -o save:tries python3 - "$(port)" "$SMTPCTL" \
+	    <<'PY'
+import socket, subprocess, sys
+port, ctl = int(sys.argv[1]), sys.argv[2]
+reload = subprocess.Popen([ctl, "-s", "smtpd.sock", "reload"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+tries = refused = other = 0
+while True:
+    done = reload.poll() is not None
+    tries += 1
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        f = s.makefile("rb")
+        if not f.readline().startswith(b"220 "):
+            other += 1
+        s.sendall(b"QUIT\r\n")
+        if not f.readline().startswith(b"221 "):
+            other += 1
+        s.close()
+    except ConnectionRefusedError:
+        refused += 1
+    except OSError:
+        other += 1
+    if done:
+        break
+print("reload=%d %s" % (reload.returncode,
+                        reload.stdout.read().decode().strip()))
+sys.stderr.write(reload.stderr.read().decode())
+print("tries=%d refused=%d other=%d" % (tries, refused, other))
+PY
+	cat tries
+	atf_check -s exit:0 -o ignore \
+	    grep -x "reload=0 configuration reloaded: generation 2" tries
+	atf_check -s exit:0 -o ignore grep " refused=0 other=0$" tries
+	wait_log "reload generation=2 result=ok" || atf_fail "not switched"
+	talk new.out "$(cat port2)" <<'EOF'
+< ^220 
+> QUIT
+< ^221
+EOF
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered"
+	atf_check_equal "$ino" "$(socket_inode "$(port)")"
+}
+added_listener_answers_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case removed_listener_stops cleanup
+removed_listener_stops_head()
+{
+	atf_set descr "A listener the new file no longer names refuses" \
+	    "connections after the reload; the other one keeps answering"
+}
+removed_listener_stops_body()
+{
+	free_port > port2
+	{ local_rules
+	  echo "listen on 127.0.0.1 port $(cat port2)"; } | reload_config
+	smtpd_start
+	talk before.out "$(cat port2)" <<'EOF'
+< ^220 
+> QUIT
+< ^221
+EOF
+	local_rules | reload_config
+	reload_ok 2
+	connect_refused "$(cat port2)" ||
+	    atf_fail "the removed listener still accepts"
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered"
+}
+removed_listener_stops_cleanup()
+{
+	smtpd_cleanup
+}
+
+# The SHA-256 fingerprint of a certificate file, as tlsprobe.py prints it.
+fingerprint()
+{
+	openssl x509 -in "$1" -noout -fingerprint -sha256 |
+	    sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
+}
+
+# The fingerprint of the certificate the listener presents after
+# STARTTLS.
+served()
+{
+	python3 "$TOP/regress/tlsprobe.py" "$(port)" |
+	    sed -n 's/^tls=ok .* fingerprint=\([0-9a-f]*\)$/\1/p'
+}
+
+atf_test_case renewed_certificate_is_served cleanup
+renewed_certificate_is_served_head()
+{
+	atf_set descr "A certificate and key renewed at the same paths are" \
+	    "served after a reload, and not before it"
+}
+renewed_certificate_is_served_body()
+{
+	make_pki mx
+	W=$(pwd)
+	{ echo "pki mx cert \"$W/mx.crt\""
+	  echo "pki mx key \"$W/mx.key\""
+	  local_rules; } | reload_config tls pki mx
+	smtpd_start
+	old=$(fingerprint mx.crt)
+	atf_check_equal "$old" "$(served)"
+	make_pki mx
+	new=$(fingerprint mx.crt)
+	[ "$old" != "$new" ] || atf_fail "openssl made the same certificate"
+	atf_check_equal "$old" "$(served)"
+	reload_ok 2
+	atf_check_equal "$new" "$(served)"
+}
+renewed_certificate_is_served_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case broken_file_is_refused_and_old_config_works cleanup
+broken_file_is_refused_and_old_config_works_head()
+{
+	atf_set descr "A file with a bad line is refused with its line" \
+	    "number and exit 1; the parent logs the error and" \
+	    "result=failed; mail is accepted and delivered under the old" \
+	    "rules; the next good file makes generation 2"
+}
+broken_file_is_refused_and_old_config_works_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	W=$(pwd)
+	{ echo "table closed { \"$MAILUSER@localhost\" }"
+	  echo 'match from any for rcpt-to <closed> reject "Closed here"'
+	  local_rules
+	  echo "this is no statement"; } | reload_config
+	line=$(grep -n "^this is no statement" smtpd.conf | cut -d: -f1)
+	atf_check -s exit:1 -o empty -e save:err \
+	    "$SMTPCTL" -s smtpd.sock reload
+	atf_check -s exit:0 -o ignore \
+	    grep -E "^$W/smtpd\.conf:$line: .*this" err
+	atf_check -s exit:1 -o empty \
+	    grep -Ev "^$W/smtpd\.conf:[0-9]+: " err
+	wait_log "reload result=failed" || atf_fail "no result=failed"
+	atf_check -s exit:0 -o ignore grep -F "smtpd.conf:$line: " smtpd.log
+	_log_has "reload generation=" 1 && atf_fail "a reload was taken"
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered under the old configuration"
+	sed -i '/^this is no statement/d' smtpd.conf
+	reload_ok 2
+	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
+}
+broken_file_is_refused_and_old_config_works_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case missing_file_is_refused cleanup
+missing_file_is_refused_head()
+{
+	atf_set descr "A file the new configuration names that cannot be" \
+	    "read, a certificate or a table, fails the reload with exit 1" \
+	    "and a line naming it; the running listener goes on"
+}
+missing_file_is_refused_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	W=$(pwd)
+	{ echo "pki mx cert \"$W/missing.crt\""
+	  echo "pki mx key \"$W/missing.key\""
+	  echo "table gone file:$W/gone"
+	  echo "action \"local\" maildir \"$W/Maildir\" alias <gone>"
+	  echo 'match from any for local action "local"'; } |
+	    reload_config tls pki mx
+	atf_check -s exit:1 -o empty -e save:err \
+	    "$SMTPCTL" -s smtpd.sock reload
+	atf_check -s exit:0 -o ignore \
+	    grep -E "^$W/smtpd\.conf:[0-9]+: .*$W/missing\.crt" err
+	atf_check -s exit:0 -o ignore \
+	    grep -E "^$W/smtpd\.conf:[0-9]+: .*$W/gone" err
+	wait_log "reload result=failed" || atf_fail "no result=failed"
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered under the old configuration"
+}
+missing_file_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case restart_only_change_is_refused cleanup
+restart_only_change_is_refused_head()
+{
+	atf_set descr "A new queue directory, control socket, offline" \
+	    "directory or trusted-group is refused with exit 1 and a line" \
+	    "saying it cannot change without a restart; the daemon goes on" \
+	    "as it was"
+}
+restart_only_change_is_refused_body()
+{
+	W=$(pwd)
+	{ echo "listen on socket trusted-group root"
+	  local_rules; } | reload_config
+	smtpd_start
+	cp smtpd.conf good.conf
+	# refused WHAT SED-EXPRESSION: the good file changed by the
+	# expression is refused for WHAT.
+	refused()
+	{
+		sed "$2" good.conf > smtpd.conf
+		cmp -s good.conf smtpd.conf && atf_fail "$2 changed nothing"
+		why="$1 cannot change without a restart"
+		atf_check -s exit:1 -o empty -e match:"^$W/smtpd\.conf: $why\$" \
+		    "$SMTPCTL" -s smtpd.sock reload
+	}
+	refused queue "s|^queue directory .*|queue directory \"$W/spool2\"|"
+	refused "control socket" \
+	    "s|^control socket .*|control socket \"$W/other.sock\"|"
+	refused "offline directory" \
+	    "1i offline directory \"$W/offline2\""
+	refused trusted-group \
+	    "s|trusted-group root|trusted-group nogroup|"
+	wait_log "reload result=failed" 4 || atf_fail "not logged 4 times"
+	[ -e spool2 ] && atf_fail "spool2 was made"
+	[ -e other.sock ] && atf_fail "other.sock was made"
+	cp good.conf smtpd.conf
+	reload_ok 2
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered"
+}
+restart_only_change_is_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case sighup_reloads cleanup
+sighup_reloads_head()
+{
+	atf_set descr "SIGHUP to the parent reloads as smtpctl reload does," \
+	    "with the result in the log only: a changed rule applies to a" \
+	    "new session; a broken file is logged as failed and changes" \
+	    "nothing"
+}
+sighup_reloads_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	W=$(pwd)
+	{ echo "table closed { \"$MAILUSER@localhost\" }"
+	  echo 'match from any for rcpt-to <closed> reject "Closed here"'
+	  local_rules; } | reload_config
+	kill -HUP "$(smtpd_pid)"
+	wait_log "reload generation=2 result=ok" || atf_fail "not reloaded"
+	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
+	local_rules | reload_config
+	echo "this is no statement" >> smtpd.conf
+	kill -HUP "$(smtpd_pid)"
+	wait_log "reload result=failed" || atf_fail "no result=failed"
+	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
+	sed -i '/^this is no statement/d' smtpd.conf
+	kill -HUP "$(smtpd_pid)"
+	wait_log "reload generation=3 result=ok" || atf_fail "not reloaded"
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered"
+	kill -0 "$(smtpd_pid)" || atf_fail "smtpd died"
+}
+sighup_reloads_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case alias_table_change_applies_after_reload cleanup
+alias_table_change_applies_after_reload_head()
+{
+	atf_set descr "An alias added to an alias file is used after a" \
+	    "reload, without smtpctl update table"
+}
+alias_table_change_applies_after_reload_body()
+{
+	W=$(pwd)
+	echo "first: $MAILUSER" > aliases
+	{ echo "table aliases file:$W/aliases"
+	  echo "action \"local\" maildir \"$W/Maildir\" alias <aliases>"
+	  echo 'match from any for local action "local"'; } | reload_config
+	smtpd_start
+	rcpt_gets second@localhost "^550 "
+	printf 'first: %s\nsecond: %s\n' "$MAILUSER" "$MAILUSER" > aliases
+	reload_ok 2
+	send_short second@localhost
+	wait_mail 1 || atf_fail "not delivered"
+}
+alias_table_change_applies_after_reload_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case killfile_change_applies_after_reload cleanup
+killfile_change_applies_after_reload_head()
+{
+	atf_set descr "A sender added to the kill file is refused after a" \
+	    "reload; a kill file with a bad entry fails the reload and" \
+	    "leaves the old one in use"
+}
+killfile_change_applies_after_reload_body()
+{
+	W=$(pwd)
+	echo "@first.example" > kill
+	{ echo "table kill file:$W/kill"
+	  echo "killfile <kill>"
+	  local_rules; } | reload_config
+	smtpd_start
+	printf '@first.example\nnot an entry\n' > kill
+	atf_check -s exit:1 -o empty -e match:"kill:2: bad entry" \
+	    "$SMTPCTL" -s smtpd.sock reload
+	send_short "$MAILUSER@localhost"
+	printf '@first.example\n@client.test\n' > kill
+	reload_ok 2
+	talk killed.out <<'EOF'
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@client.test>
+< ^550 5.7.1 Sender address rejected
+> QUIT
+< ^221
+EOF
+}
+killfile_change_applies_after_reload_cleanup()
+{
+	smtpd_cleanup
+}
+
+PASSWORD="c0rrect-H0rse-9471"
+RENEWED="n3w-B4ttery-5823"
+
+# auth_gets USER PASSWORD REGEX: a session over STARTTLS whose AUTH
+# PLAIN gets a reply matching REGEX.
+auth_gets()
+{
+	token=$(python3 -c 'import base64, sys
+print(base64.b64encode(b"\0" + sys.argv[1].encode() + b"\0" +
+    sys.argv[2].encode()).decode())' "$1" "$2")
+	talk auth.out <<EOF
+< ^220
+> EHLO client.test
+< ^250
+> STARTTLS
+< ^220 2.0.0
+starttls
+> EHLO client.test
+< ^250
+> AUTH PLAIN $token
+< $3
+> QUIT
+< ^221
+EOF
+}
+
+atf_test_case credentials_change_applies_after_reload cleanup
+credentials_change_applies_after_reload_head()
+{
+	atf_set descr "A password changed in the credentials table counts" \
+	    "after a reload: the new one logs in, the old one no longer"
+}
+credentials_change_applies_after_reload_body()
+{
+	W=$(pwd)
+	make_pki mx
+	add_creds creds alice "$PASSWORD"
+	{ echo "pki mx cert \"$W/mx.crt\""
+	  echo "pki mx key \"$W/mx.key\""
+	  echo "table creds file:$W/creds"
+	  echo "smtp limit auth-failure-delay 0s"
+	  local_rules; } | reload_config tls pki mx auth-optional "<creds>"
+	smtpd_start
+	auth_gets alice "$PASSWORD" "^235 "
+	: > creds
+	add_creds creds alice "$RENEWED"
+	auth_gets alice "$RENEWED" "^535 "
+	reload_ok 2
+	auth_gets alice "$RENEWED" "^235 "
+	auth_gets alice "$PASSWORD" "^535 "
+}
+credentials_change_applies_after_reload_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case reload_under_load_loses_no_message cleanup
+reload_under_load_loses_no_message_head()
+{
+	atf_set descr "20 clients send messages, in sessions that span" \
+	    "reloads and sessions that start between them, while smtpctl" \
+	    "reload runs 5 times: every reload succeeds, no command gets" \
+	    "a 4xx or 5xx and no connection drops, and every message" \
+	    "accepted is delivered once"
+	atf_set timeout 600
+}
+reload_under_load_loses_no_message_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	atf_check -s exit:0 -o save:load python3 - "$(port)" "$SMTPCTL" \
+	    "$MAILUSER@localhost" <<'PY'
+import smtplib, subprocess, sys, threading
+port, ctl, rcpt = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+CLIENTS, RELOADS, PER_SESSION, MOST = 20, 5, 3, 60
+# Every client has sent a message before the first reload, and goes on
+# until the last one has returned, then sends once more.
+started = threading.Barrier(CLIENTS + 1)
+reloaded = threading.Event()
+lock = threading.Lock()
+sent = [0]
+errors = []
+
+def client(n):
+    count = 0
+    first = True
+    while True:
+        last = reloaded.is_set()
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+                s.ehlo("c%d.test" % n)
+                for _ in range(PER_SESSION):
+                    msg = ("Subject: c%d m%d\r\n\r\nbody\r\n" %
+                           (n, count)).encode()
+                    refused = s.sendmail("c%d@client.test" % n, [rcpt], msg)
+                    if refused:
+                        raise RuntimeError("refused %r" % refused)
+                    count += 1
+                    with lock:
+                        sent[0] += 1
+                    if first:
+                        first = False
+                        started.wait()
+        except Exception as e:
+            with lock:
+                errors.append("client %d: %r" % (n, e))
+            if first:
+                started.abort()
+            return
+        if last or count >= MOST:
+            return
+
+threads = [threading.Thread(target=client, args=(n,))
+           for n in range(CLIENTS)]
+for t in threads:
+    t.start()
+try:
+    started.wait()
+except threading.BrokenBarrierError:
+    pass
+outputs = []
+for _ in range(RELOADS):
+    r = subprocess.run([ctl, "-s", "smtpd.sock", "reload"],
+                       capture_output=True)
+    outputs.append("%d %s" % (r.returncode, r.stdout.decode().strip()))
+reloaded.set()
+for t in threads:
+    t.join()
+for o in outputs:
+    print("reload=%s" % o)
+for e in errors:
+    print("error=%s" % e)
+print("sent=%d errors=%d" % (sent[0], len(errors)))
+PY
+	cat load
+	for n in 2 3 4 5 6; do
+		atf_check -s exit:0 -o ignore grep -x \
+		    "reload=0 configuration reloaded: generation $n" load
+	done
+	atf_check -s exit:0 -o ignore grep -x "sent=[0-9]* errors=0" load
+	sent=$(sed -n 's/^sent=\([0-9]*\) .*/\1/p' load)
+	[ "$sent" -ge 40 ] || atf_fail "only $sent messages sent"
+	wait_log "reload generation=6 result=ok" || atf_fail "not switched"
+	wait_mail "$sent" || atf_fail "$(maildir_messages | grep -c .) of" \
+	    "$sent delivered"
+	wait_until _log_has "result=delivered" "$sent" ||
+	    atf_fail "fewer deliveries logged than $sent"
+	echo "sent $sent, delivered $(maildir_messages | grep -c .)"
+	atf_check_equal "$sent" "$(maildir_messages | grep -c .)"
+	atf_check_equal "$sent" "$(grep -c "result=delivered" smtpd.log)"
+}
+reload_under_load_loses_no_message_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case changed_rule_applies_to_new_sessions_only
+	atf_add_test_case added_listener_answers
+	atf_add_test_case removed_listener_stops
+	atf_add_test_case renewed_certificate_is_served
+	atf_add_test_case broken_file_is_refused_and_old_config_works
+	atf_add_test_case missing_file_is_refused
+	atf_add_test_case restart_only_change_is_refused
+	atf_add_test_case sighup_reloads
+	atf_add_test_case alias_table_change_applies_after_reload
+	atf_add_test_case killfile_change_applies_after_reload
+	atf_add_test_case credentials_change_applies_after_reload
+	atf_add_test_case reload_under_load_loses_no_message
+}
