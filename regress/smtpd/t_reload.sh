@@ -191,8 +191,8 @@ added_listener_answers_body()
 	  echo "listen on 127.0.0.1 port $(cat port2)"; } | reload_config
 	# Connections to the first listener, one after another, for as
 	# long as the reload runs and once after it.
-	atf_check -s exit:0 -o save:tries python3 - "$(port)" "$SMTPCTL" \
-	    <<'PY'
+	atf_check -s exit:0 -o save:tries -e save:tries.err python3 - \
+	    "$(port)" "$SMTPCTL" <<'PY'
 import socket, subprocess, sys
 port, ctl = int(sys.argv[1]), sys.argv[2]
 reload = subprocess.Popen([ctl, "-s", "smtpd.sock", "reload"],
@@ -221,7 +221,7 @@ print("reload=%d %s" % (reload.returncode,
 sys.stderr.write(reload.stderr.read().decode())
 print("tries=%d refused=%d other=%d" % (tries, refused, other))
 PY
-	cat tries
+	cat tries tries.err
 	atf_check -s exit:0 -o ignore \
 	    grep -x "reload=0 configuration reloaded: generation 2" tries
 	atf_check -s exit:0 -o ignore grep " refused=0 other=0$" tries
