@@ -47,7 +47,7 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
-		   smtpd/offline.o \
+		   smtpd/offline.o smtpd/reload.o \
 		   $(LOOKUP_ROLE_OBJS) $(QUEUE_ROLE_OBJS) $(RUNTIME_OBJS)
 SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
 		   smtpd/log.o smtpd/imsg.o

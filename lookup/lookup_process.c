@@ -74,6 +74,7 @@ struct rcpt_pending {
 	uint32_t			 type;
 	uint32_t			 peerid;
 	struct rcpt_query		 q;
+	struct smtpd_config		*conf;	/* judged under it */
 	struct dests			 dests;
 	int				 waiting;
 	int				 tempfail;	/* a look-up failed */
@@ -88,6 +89,8 @@ static int	alias_expand(struct expand *, struct table *, const char *,
 		    int);
 static uint32_t	lookup_resolve(const struct rcpt_query *, struct dests *,
 		    int, char *, size_t);
+
+static void	lookup_killfile_load(void);
 
 /* The first table that could not answer while the rules were judged. */
 struct lookup_ask {
@@ -807,6 +810,7 @@ rcpt_continue(struct rcpt_pending *p)
 		lookup_rcpt_reply(p->to, p->type, p->peerid, LOOKUP_OK, "",
 		    ds);
 	TAILQ_REMOVE(&pendings, p, entry);
+	config_unref(p->conf);
 	free(p->text);
 	free(p);
 }
@@ -839,6 +843,8 @@ rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
 		free(p);
 		return;
 	}
+	p->conf = env;
+	config_ref(p->conf);
 	TAILQ_INSERT_TAIL(&pendings, p, entry);
 	rcpt_continue(p);
 }
@@ -920,6 +926,7 @@ lookup_forward_answer(struct imsg *imsg)
 			break;
 	if (p == NULL || p->waiting == 0)
 		fatalx("lookup: ~/.forward answer for no question");
+	env = p->conf;
 	if (p->text != NULL && strcmp(p->user, user) != 0)
 		fatalx("lookup: pieces of two ~/.forward files mixed");
 	if (status == FORWARD_NONE) {
@@ -1092,9 +1099,42 @@ lookup_update_table(struct imsg *imsg)
 	proc_close(PROC_CONTROL, b);
 }
 
+/*
+ * The configuration in force: new sessions and the queue's questions
+ * get it; a session's own questions are judged under the one it began
+ * under (session_find() switches env to it).
+ */
+static struct smtpd_config	*lookup_running;
+
+struct smtpd_config *
+lookup_config(void)
+{
+	return lookup_running;
+}
+
+/*
+ * A new generation: its tables come from the parent's copy of their
+ * files, and the kill file is built again from its table.  Until its
+ * last session ends, the old generation stays.
+ */
+static void
+lookup_reload(struct imsg *imsg)
+{
+	struct smtpd_config	*next;
+
+	next = config_receive(imsg, PARSE_TABLES);
+	env = next;
+	lookup_killfile_load();
+	config_retire(lookup_running);
+	lookup_running = env = next;
+	log_info("lookup: reload generation=%u", env->generation);
+	config_reload_done(env);
+}
+
 static void
 lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
+	env = lookup_running;
 	switch (from) {
 	case PROC_QUEUE:
 		switch (imsg->hdr.type) {
@@ -1114,6 +1154,9 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_LOOKUP_FORWARD:
 			lookup_forward_answer(imsg);
+			return;
+		case IMSG_PARENT_RELOAD:
+			lookup_reload(imsg);
 			return;
 		}
 		break;
@@ -1155,6 +1198,8 @@ lookup_killfile_load(void)
 	struct table		*t;
 	char			 err[256];
 
+	killfile_free(killfile);
+	killfile = NULL;
 	if (env->killfile[0] == '\0')
 		return;
 	if ((t = table_find(&env->tables, env->killfile)) == NULL)
@@ -1229,6 +1274,7 @@ lookup_main(void)
 	struct table		*t;
 	size_t			 i, n = 0, nfiles = 0;
 
+	lookup_running = env;
 	event_init();
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);
 	proc_signals();

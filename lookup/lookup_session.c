@@ -70,6 +70,7 @@ struct session {
 	char			 addr[NI_MAXHOST];
 	dev_t			 sockdev;
 	ino_t			 sockino;	/* its socket, used once */
+	struct smtpd_config	*conf;		/* the one it began under */
 	const struct listener	*l;		/* from getsockname(2) */
 	struct client		*client;	/* NULL when not counted */
 	char			 rdns[ENVELOPE_HOSTMAX];
@@ -123,13 +124,19 @@ session_count(void)
 	return nsessions;
 }
 
+/*
+ * The session of an id.  Whatever is done for it from here is done
+ * under its configuration: env becomes that one.
+ */
 static struct session *
 session_find(uint32_t id)
 {
-	struct session	 key;
+	struct session	 key, *s;
 
 	key.id = id;
-	return RB_FIND(session_tree, &sessions, &key);
+	if ((s = RB_FIND(session_tree, &sessions, &key)) != NULL)
+		env = s->conf;
+	return s;
 }
 
 static void
@@ -163,6 +170,9 @@ session_free(struct session *s)
 	session_transaction_clear(s);
 	RB_REMOVE(session_tree, &sessions, s);
 	nsessions--;
+	env = lookup_config();
+	if (s->conf != NULL)
+		config_unref(s->conf);
 	free(s);
 }
 
@@ -452,6 +462,10 @@ session_connect(struct imsg *imsg)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->id = imsg->hdr.peerid;
+	/* Its questions are judged under today's rules until it ends. */
+	s->conf = lookup_config();
+	config_ref(s->conf);
+	env = s->conf;
 	if ((why = session_attest(s, imsg->fd)) != NULL) {
 		/* A client that is already gone gets here too. */
 		log_warnx("lookup session=%08x result=refused reason=\"%s\"",

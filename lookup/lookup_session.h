@@ -75,6 +75,7 @@ const char	*local_attest(int, const struct listener **,
 int		 local_sender_marked(const struct local_peer *, const char *);
 
 /* lookup_process.c */
+struct smtpd_config *lookup_config(void);
 struct killfile	*lookup_killfile(void);
 int		 lookup_domain_is_local(const char *);
 void		 rcpt_start(enum smtp_proc, uint32_t, uint32_t,

@@ -137,6 +137,24 @@ queue_delivered(struct imsg *imsg)
 		    evpid);
 }
 
+/*
+ * A new generation: limits, lifetimes and retry delays.  The queue
+ * keeps no pointer into a configuration past one message, so the old
+ * one goes at once.
+ */
+static void
+queue_reload(struct imsg *imsg)
+{
+	struct smtpd_config	*next;
+
+	next = config_receive(imsg, 0);
+	config_retire(env);
+	env = next;
+	scheduler_set_retry(env->retry, env->nretry);
+	log_info("queue: reload generation=%u", env->generation);
+	config_reload_done(env);
+}
+
 static void
 queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
@@ -182,6 +200,9 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_QUEUE_DELIVERED:
 			queue_delivered(imsg);
+			return;
+		case IMSG_PARENT_RELOAD:
+			queue_reload(imsg);
 			return;
 		}
 		break;

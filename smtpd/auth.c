@@ -161,9 +161,13 @@ auth_check(struct imsg *imsg)
 	/* imsg_free() does not promise to wipe what it frees. */
 	explicit_bzero(imsg->data, imsg->len);
 	proc_check(PROC_LOOKUP, imsg);
-	if ((t = auth_table(name)) == NULL)
-		fatalx("auth: lookup asks with %s, not a credentials table",
-		    name);
+	/* A session begun before a reload may name a table now gone. */
+	if ((t = auth_table(name)) == NULL) {
+		explicit_bzero(password, sizeof(password));
+		log_warnx("auth: table %s is no credentials table now", name);
+		auth_reply(session, AUTH_TEMPFAIL, name, user);
+		return;
+	}
 
 	/* A user is counted per table: the same name elsewhere is another. */
 	(void)snprintf(ukey, sizeof(ukey), "%s:%s", name, user);
@@ -202,11 +206,37 @@ auth_check(struct imsg *imsg)
 	auth_reply_later(session, status, name, user, delay);
 }
 
+static void	auth_load_tables(struct table **);
+
+/*
+ * A new generation: its credentials tables from the parent's copy of
+ * their files.  What the limiter counted stays.
+ */
+static void
+auth_reload(struct imsg *imsg)
+{
+	struct smtpd_config	*next;
+	struct table		*first;
+
+	next = config_receive(imsg, 0);
+	config_retire(env);
+	env = next;
+	auth_load_tables(&first);
+	if (creds_init(first) == -1)
+		fatalx("auth: cannot compute the dummy hash");
+	log_info("auth: reload generation=%u", env->generation);
+	config_reload_done(env);
+}
+
 static void
 auth_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	if (from == PROC_LOOKUP && imsg->hdr.type == IMSG_LOOKUP_AUTH_CHECK) {
 		auth_check(imsg);
+		return;
+	}
+	if (from == PROC_PARENT && imsg->hdr.type == IMSG_PARENT_RELOAD) {
+		auth_reload(imsg);
 		return;
 	}
 	proc_bad_imsg(PROC_AUTH, from, imsg);

@@ -106,6 +106,7 @@ config_free(struct smtpd_config *c)
 	}
 	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
 		TAILQ_REMOVE(&c->listeners, l, entry);
+		tls_free(l->tls_ctx);
 		free(l);
 	}
 	while ((t = TAILQ_FIRST(&c->tables)) != NULL) {
@@ -120,7 +121,79 @@ config_free(struct smtpd_config *c)
 		TAILQ_REMOVE(&c->rules, r, entry);
 		policy_rule_free(r);
 	}
+	free(c->file);
 	free(c);
+}
+
+/*
+ * A session keeps the configuration it began under until it ends; one
+ * that a reload replaced is freed when its last session is over.
+ */
+void
+config_ref(struct smtpd_config *c)
+{
+	c->refs++;
+}
+
+void
+config_unref(struct smtpd_config *c)
+{
+	if (--c->refs < 0)
+		fatalx("configuration released once too often");
+	if (c->refs == 0 && c->retired)
+		config_free(c);
+}
+
+void
+config_retire(struct smtpd_config *c)
+{
+	c->retired = 1;
+	if (c->refs == 0)
+		config_free(c);
+}
+
+/*
+ * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
+ * number, the name of smtpd.conf, and the files in a memory file.  The
+ * files stay served (conffiles_serving()) for the role to read what it
+ * needs of them, and the role frees them.  The parent parsed the same
+ * bytes: a failure here is not the admin's.
+ */
+struct smtpd_config *
+config_receive(struct imsg *imsg, int flags)
+{
+	struct smtpd_config	*c;
+	struct conffiles	*files;
+	char			 path[PATH_MAX];
+	uint32_t		 generation;
+
+	generation = imsg_get_u32(imsg);
+	imsg_get_string(imsg, path, sizeof(path));
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("reload: malformed message from the parent");
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
+	    files->generation != generation)
+		fatalx("reload: bad files from the parent");
+	close(imsg->fd);
+	imsg->fd = -1;
+	conffiles_free(conffiles_serving());
+	conffiles_serve(files);
+	if ((c = parse_config(path, flags)) == NULL)
+		fatalx("reload: generation %u does not parse", generation);
+	c->generation = generation;
+	return c;
+}
+
+/* Tell the parent this process has switched to c. */
+void
+config_reload_done(struct smtpd_config *c)
+{
+	struct ibuf	*b;
+
+	conffiles_free(conffiles_serving());
+	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
+	imsg_add_u32(b, c->generation);
+	proc_close(PROC_PARENT, b);
 }
 
 /*
@@ -313,17 +386,105 @@ config_check_pki(struct smtpd_config *c, struct pki *pki, int files)
 	return errors;
 }
 
-/*
- * A listener's pki must exist; with files, its cipher string must mean
- * something to libtls and its ca must open.  Neither a certificate nor
- * a key is read here: that is for the smtp process alone.
- */
+/* A certificate, key or CA of the configuration's files, or why not. */
 static int
-config_check_listener(struct smtpd_config *c, struct listener *l, int files)
+config_tls_file(struct listener *l, const char *what, const char *path,
+    int kind, const unsigned char **data, size_t *len, char *err,
+    size_t errlen)
+{
+	if (conffile_read(path, kind, data, len) == -1) {
+		snprintf(err, errlen, "%d: %s %s: %s", l->line, what, path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct tls *
+config_tls_fail(struct listener *l, const char *what, struct tls_config *cfg,
+    struct tls *ctx, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%d: %s: %s", l->line, what,
+	    tls_config_error(cfg) ? tls_config_error(cfg) : tls_error(ctx));
+	tls_config_free(cfg);
+	tls_free(ctx);
+	return NULL;
+}
+
+/*
+ * The TLS server context of a listener: its key pairs, chosen by SNI
+ * (the first pki is the default), its protocols and ciphers, and the CA
+ * its clients' certificates are checked against.  The parent makes it
+ * to check the files, the listener to serve; NULL with err set to
+ * "LINE: what is wrong".
+ */
+struct tls *
+config_tls_server(struct smtpd_config *c, struct listener *l, char *err,
+    size_t errlen)
 {
 	struct tls_config	*cfg;
-	const unsigned char	*data;
-	size_t			 len;
+	struct tls		*ctx;
+	struct pki		*pki;
+	const unsigned char	*cert, *key, *ca;
+	size_t			 certlen, keylen, calen;
+	uint32_t		 protocols;
+	int			 i, r;
+
+	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
+		fatal("tls");
+	for (i = 0; i < l->tls.npki; i++) {
+		if ((pki = config_pki(c, l->tls.pki[i])) == NULL)
+			fatalx("no pki %s", l->tls.pki[i]);
+		if (config_tls_file(l, "cert", pki->cert, CONFFILE_CERT,
+		    &cert, &certlen, err, errlen) == -1 ||
+		    config_tls_file(l, "key", pki->key, CONFFILE_KEY, &key,
+		    &keylen, err, errlen) == -1) {
+			tls_config_free(cfg);
+			tls_free(ctx);
+			return NULL;
+		}
+		if (i == 0)
+			r = tls_config_set_keypair_mem(cfg, cert, certlen,
+			    key, keylen);
+		else
+			r = tls_config_add_keypair_mem(cfg, cert, certlen,
+			    key, keylen);
+		if (r == -1)
+			return config_tls_fail(l, pki->name, cfg, ctx, err,
+			    errlen);
+	}
+	protocols = l->tls.protocols;
+	if (protocols == 0)
+		protocols = TLS_PROTOCOL_TLSv1_2 | TLS_PROTOCOL_TLSv1_3;
+	if (tls_config_set_protocols(cfg, protocols) == -1)
+		return config_tls_fail(l, "protocols", cfg, ctx, err, errlen);
+	if (l->tls.ciphers[0] != '\0' &&
+	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
+		return config_tls_fail(l, "ciphers", cfg, ctx, err, errlen);
+	if (l->flags & LISTEN_VERIFY) {
+		if (config_tls_file(l, "ca", l->tls.ca, CONFFILE_CERT, &ca,
+		    &calen, err, errlen) == -1) {
+			tls_config_free(cfg);
+			tls_free(ctx);
+			return NULL;
+		}
+		if (tls_config_set_ca_mem(cfg, ca, calen) == -1)
+			return config_tls_fail(l, l->tls.ca, cfg, ctx, err,
+			    errlen);
+		/* Mandatory is judged at MAIL, with a reply that says so. */
+		tls_config_verify_client_optional(cfg);
+	}
+	if (tls_configure(ctx, cfg) == -1)
+		return config_tls_fail(l, "tls_configure", cfg, ctx, err,
+		    errlen);
+	tls_config_free(cfg);
+	return ctx;
+}
+
+/* A listener's pki must exist. */
+static int
+config_check_listener(struct smtpd_config *c, struct listener *l)
+{
 	int			 i, errors = 0;
 
 	for (i = 0; i < l->tls.npki; i++)
@@ -332,25 +493,31 @@ config_check_listener(struct smtpd_config *c, struct listener *l, int files)
 			    l->tls.pki[i]);
 			errors++;
 		}
-	if (!(files & PARSE_PKI))
-		return errors;
-	if (l->tls.ciphers[0] != '\0') {
-		if ((cfg = tls_config_new()) == NULL)
-			fatal("tls_config_new");
-		if (tls_config_set_ciphers(cfg, l->tls.ciphers) == -1) {
-			log_warnx("%s:%d: ciphers \"%s\": %s", c->file,
-			    l->line, l->tls.ciphers, tls_config_error(cfg));
+	return errors;
+}
+
+/*
+ * Each TLS listener's context must come out of the files as the
+ * listener will make it: a certificate that does not match its key is
+ * refused here, not in the listener.
+ */
+static int
+config_check_tls(struct smtpd_config *c)
+{
+	struct listener	*l;
+	struct tls	*ctx;
+	char		 err[512];
+	int		 errors = 0;
+
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		if (!(l->flags & (LISTEN_TLS | LISTEN_SMTPS)))
+			continue;
+		if ((ctx = config_tls_server(c, l, err, sizeof(err))) ==
+		    NULL) {
+			log_warnx("%s:%s", c->file, err);
 			errors++;
 		}
-		tls_config_free(cfg);
-	}
-	if (l->tls.ca[0] != '\0') {
-		if (conffile_read(l->tls.ca, CONFFILE_CERT, &data, &len) ==
-		    -1) {
-			log_warnx("%s:%d: ca %s: %s", c->file, l->line,
-			    l->tls.ca, strerror(errno));
-			errors++;
-		}
+		tls_free(ctx);
 	}
 	return errors;
 }
@@ -461,9 +628,11 @@ config_check(struct smtpd_config *c, int files)
 		errors++;
 	}
 	TAILQ_FOREACH(l, &c->listeners, entry)
-		errors += config_check_listener(c, l, files);
+		errors += config_check_listener(c, l);
 	TAILQ_FOREACH(pki, &c->pkis, entry)
 		errors += config_check_pki(c, pki, files);
+	if (errors == 0 && (files & PARSE_PKI))
+		errors += config_check_tls(c);
 	if ((files & PARSE_TABLES) && c->control_group[0] != '\0' &&
 	    getgrnam(c->control_group) == NULL) {
 		log_warnx("%s: control socket group %s: no such group",

@@ -187,6 +187,14 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		(void)imsgbuf_flush(&c->ibuf);
 		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
 		return 0;
+	case IMSG_CTL_RELOAD:
+		if (imsg_end(imsg) == -1)
+			return -1;
+		/* The parent answers, in lines, then OK or FAIL. */
+		proc_compose(PROC_PARENT, IMSG_CTL_RELOAD, c->id, -1, NULL, 0);
+		c->pending = IMSG_CTL_RELOAD;
+		c->owed = PROC_PARENT;
+		return 0;
 	case IMSG_CTL_UPDATE_TABLE: {
 		char		 name[TABLE_NAMESZ];
 		struct ibuf	*b;
@@ -414,6 +422,17 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
+		case IMSG_CTL_LINE:
+		case IMSG_CTL_OK:
+		case IMSG_CTL_FAIL:
+			control_relay_answer(from, imsg);
+			return;
+		case IMSG_PARENT_RELOAD:
+			/* Nothing here depends on it but the generation. */
+			config_retire(env);
+			env = config_receive(imsg, 0);
+			config_reload_done(env);
+			return;
 		case IMSG_PARENT_CONTROL_SOCKET:
 			control_owner = imsg_get_u32(imsg);
 			control_group = imsg_get_u32(imsg);

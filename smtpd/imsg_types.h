@@ -14,6 +14,8 @@ enum imsg_type {
 	IMSG_PARENT_LISTENER,		/* parent -> smtp, with fd */
 	IMSG_PARENT_LISTENERS_DONE,
 	IMSG_PARENT_CONTROL_SOCKET,	/* parent -> control, with fd */
+	IMSG_PARENT_RELOAD,		/* a generation's files, with fd */
+	IMSG_RELOAD_DONE,		/* -> parent: switched to it */
 
 	/*
 	 * The listener's questions carry only what a client said; the
@@ -68,6 +70,7 @@ enum imsg_type {
 	IMSG_CTL_SHOW_HOSTS,		/* smtpctl -> control -> mta */
 
 	IMSG_CTL_STOP,
+	IMSG_CTL_RELOAD,		/* smtpctl -> control -> parent */
 	IMSG_CTL_VERBOSE,
 	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
 	IMSG_CTL_SHOW_QUEUE,		/* smtpctl -> control -> queue */

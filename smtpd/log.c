@@ -29,6 +29,8 @@ static int		 log_fd = -1;		/* the system log */
 static int		 log_facility = LOG_MAIL;
 static int		 log_verbose;
 static const char	*log_procname = "smtpd";
+static char		*log_captured;		/* see log_capture() */
+static size_t		 log_capsize;
 
 /*
  * To stderr, or to the system log at SMTPD_SYSLOG from the environment
@@ -160,6 +162,11 @@ log_vemit(int pri, const char *prefix, const char *fmt, va_list ap,
 			    (int)sizeof(raw) - 1 : n + m;
 	}
 	n = strlen(log_escape(line, sizeof(line), raw));
+	if (log_captured != NULL && pri <= LOG_ERR &&
+	    strlen(log_captured) + n + 2 <= log_capsize) {
+		strlcat(log_captured, line, log_capsize);
+		strlcat(log_captured, "\n", log_capsize);
+	}
 	if (log_tostderr) {
 		if ((size_t)n >= sizeof(line) - 1)
 			n = sizeof(line) - 2;
@@ -167,6 +174,20 @@ log_vemit(int pri, const char *prefix, const char *fmt, va_list ap,
 		(void)write(STDERR_FILENO, line, n);
 	} else
 		log_send(pri, line);
+}
+
+/*
+ * From now on, and until NULL, the warnings logged are also kept in
+ * buf, one per line, as long as they fit whole: a reload answers its
+ * smtpctl with what the parser said.
+ */
+void
+log_capture(char *buf, size_t size)
+{
+	log_captured = buf;
+	log_capsize = size;
+	if (buf != NULL && size > 0)
+		buf[0] = '\0';
 }
 
 /* A line a child wrote, which the parent does not take on trust. */

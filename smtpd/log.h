@@ -13,6 +13,7 @@ void	log_procinit(const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_syslog_line(int, const char *);
+void	log_capture(char *, size_t);
 char	*log_escape(char *, size_t, const char *);
 
 void	log_warn(const char *, ...)

@@ -79,6 +79,7 @@ TAILQ_HEAD(mda_items, mda_item);
 
 struct mda_box {
 	TAILQ_ENTRY(mda_box)	 entry;
+	struct smtpd_config	*conf;		/* a is one of its actions */
 	const struct action	*a;
 	struct mda_user		 u;
 	struct mda_items	 waiting;
@@ -747,6 +748,8 @@ mda_box_get(const struct action *a, const struct mda_user *u)
 			return box;
 	if ((box = calloc(1, sizeof(*box))) == NULL)
 		fatal("calloc");
+	box->conf = env;
+	config_ref(box->conf);
 	box->a = a;
 	box->u = *u;
 	TAILQ_INIT(&box->waiting);
@@ -774,6 +777,7 @@ mda_box_run(struct mda_box *box)
 	}
 	if (box->nwaiting == 0 && box->running == 0) {
 		TAILQ_REMOVE(&mda_boxes, box, entry);
+		config_unref(box->conf);
 		free(box);
 	}
 }

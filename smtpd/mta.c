@@ -89,6 +89,12 @@ static TAILQ_HEAD(, mta_host)	 hosts = TAILQ_HEAD_INITIALIZER(hosts);
 static size_t			 nsessions;
 static struct tls_config	*tls_verify, *tls_noverify;
 static struct table_list	 creds = TAILQ_HEAD_INITIALIZER(creds);
+/*
+ * What a reload replaced: routes and sessions begun before it point
+ * into the old configuration and its tables, so neither is ever freed.
+ */
+static struct table_list	 creds_retired =
+    TAILQ_HEAD_INITIALIZER(creds_retired);
 
 static void	mta_route_run(struct mta_route *);
 
@@ -634,9 +640,35 @@ mta_show_hosts(uint32_t client)
 	mta_show_line(client, IMSG_CTL_END, "%s", "");
 }
 
+static void	mta_load_tables(void);
+
+/*
+ * A new generation: relay actions, limits and credentials.  Routes and
+ * sessions open go on with the action they began with.  The resolver
+ * stays the one read at start.
+ */
+static void
+mta_reload(struct imsg *imsg)
+{
+	struct table	*t;
+
+	env = config_receive(imsg, 0);
+	while ((t = TAILQ_FIRST(&creds)) != NULL) {
+		TAILQ_REMOVE(&creds, t, entry);
+		TAILQ_INSERT_TAIL(&creds_retired, t, entry);
+	}
+	mta_load_tables();
+	log_info("mta: reload generation=%u", env->generation);
+	config_reload_done(env);
+}
+
 static void
 mta_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
+	if (from == PROC_PARENT && imsg->hdr.type == IMSG_PARENT_RELOAD) {
+		mta_reload(imsg);
+		return;
+	}
 	if (from == PROC_QUEUE && imsg->hdr.type == IMSG_QUEUE_MTA_TRANSFER) {
 		mta_transfer(imsg);
 		return;
@@ -650,20 +682,16 @@ mta_dispatch(enum smtp_proc from, struct imsg *imsg)
 }
 
 /*
- * As root, before the sandbox: the client credentials (tables readable
- * by root only) and the domain tables of relay actions, and the CA
- * bundle for "tls verify".
+ * The client credentials and the domain tables of relay actions, from
+ * the parent's copy of their files.
  */
 static void
-mta_load(void)
+mta_load_tables(void)
 {
 	struct action	*a;
 	struct table	*t, *copy;
-	struct tls	*ctx;
 	const char	*names[2];
 	char		 err[256];
-	uint8_t		*ca;
-	size_t		 calen;
 	int		 i;
 
 	TAILQ_FOREACH(a, &env->actions, entry) {
@@ -684,6 +712,21 @@ mta_load(void)
 			TAILQ_INSERT_TAIL(&creds, copy, entry);
 		}
 	}
+}
+
+/*
+ * As root, before the sandbox: the tables of relay actions, and the CA
+ * bundle for "tls verify".
+ */
+static void
+mta_load(void)
+{
+	struct tls	*ctx;
+	uint8_t		*ca;
+	size_t		 calen;
+	int		 i;
+
+	mta_load_tables();
 
 	/* Certificate times are read in local time: the zone, now. */
 	tzset();

@@ -1719,7 +1719,8 @@ parse_config(const char *file, int flags)
 	char		 err[256];
 
 	conf = config_new();
-	conf->file = file;
+	if ((conf->file = strdup(file)) == NULL)
+		fatal("strdup");
 	parse_flags = flags;
 	errors = 0;
 	lineno = 1;

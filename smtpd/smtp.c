@@ -29,24 +29,24 @@ struct smtp_listener {
 	int				 fd;
 	struct listener			*conf;
 };
-static TAILQ_HEAD(, smtp_listener)	 smtp_listeners =
+TAILQ_HEAD(smtp_listeners, smtp_listener);
+static struct smtp_listeners	 smtp_listeners =
     TAILQ_HEAD_INITIALIZER(smtp_listeners);
+
+/*
+ * A reload: the new configuration and the sockets of its listeners, as
+ * they come; they replace the running ones all at once when the parent
+ * has sent the last socket.
+ */
+static struct smtpd_config	*smtp_next;
+static struct smtp_listeners	 smtp_next_listeners =
+    TAILQ_HEAD_INITIALIZER(smtp_next_listeners);
+
+static void	smtp_tls_init(struct smtpd_config *);
+static void	smtp_fd_limit(void);
 
 /* smtpctl pause smtp: no accept(2) at all until resume. */
 static int				 smtp_paused;
-
-/*
- * One TLS server context per listener, made before the sandbox: its
- * key pairs, chosen by SNI, its protocols and ciphers, and the CA its
- * clients' certificates are checked against.
- */
-struct smtp_tls {
-	TAILQ_ENTRY(smtp_tls)	 entry;
-	uint32_t		 index;
-	struct tls		*ctx;
-};
-static TAILQ_HEAD(, smtp_tls)	 tls_contexts =
-    TAILQ_HEAD_INITIALIZER(tls_contexts);
 
 static void
 smtp_accept(int fd, short event, void *arg)
@@ -85,12 +85,13 @@ smtp_accept_resume(int fd, short event, void *arg)
 }
 
 static void
-smtp_listener_add(int fd, uint32_t index)
+smtp_listener_add(struct smtpd_config *c, struct smtp_listeners *list,
+    int fd, uint32_t index)
 {
 	struct smtp_listener	*l;
 	struct listener		*conf;
 
-	TAILQ_FOREACH(conf, &env->listeners, entry)
+	TAILQ_FOREACH(conf, &c->listeners, entry)
 		if (conf->index == index)
 			break;
 	if (conf == NULL)
@@ -102,9 +103,56 @@ smtp_listener_add(int fd, uint32_t index)
 	set_nonblocking(fd);
 	event_set(&l->ev, fd, EV_READ | EV_PERSIST, smtp_accept, l);
 	evtimer_set(&l->pause, smtp_accept_resume, l);
-	TAILQ_INSERT_TAIL(&smtp_listeners, l, entry);
-	if (!smtp_paused)
+	TAILQ_INSERT_TAIL(list, l, entry);
+}
+
+static void
+smtp_listeners_start(void)
+{
+	struct smtp_listener	*l;
+
+	if (smtp_paused)
+		return;
+	TAILQ_FOREACH(l, &smtp_listeners, entry)
 		event_add(&l->ev, NULL);
+}
+
+/*
+ * The new generation takes over: its listeners accept from now on (the
+ * parent passed the same socket again for a listener that stayed, so
+ * its queue of clients is kept) and the old ones close.  Sessions open
+ * keep their configuration until they end.
+ */
+static void
+smtp_switch(void)
+{
+	struct smtp_listener	*l;
+
+	while ((l = TAILQ_FIRST(&smtp_listeners)) != NULL) {
+		TAILQ_REMOVE(&smtp_listeners, l, entry);
+		event_del(&l->ev);
+		evtimer_del(&l->pause);
+		close(l->fd);
+		free(l);
+	}
+	TAILQ_CONCAT(&smtp_listeners, &smtp_next_listeners, entry);
+	config_retire(env);
+	env = smtp_next;
+	smtp_next = NULL;
+	smtp_fd_limit();
+	smtp_listeners_start();
+	log_info("smtp-in reload generation=%u", env->generation);
+	config_reload_done(env);
+}
+
+static void
+smtp_reload(struct imsg *imsg)
+{
+	if (smtp_next != NULL)
+		fatalx("smtp: a reload before the last one ended");
+	smtp_next = config_receive(imsg, 0);
+	smtp_tls_init(smtp_next);
+	conffiles_free(conffiles_serving());
 }
 
 /*
@@ -180,13 +228,26 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 			proc_check(from, imsg);
 			if (imsg->fd == -1)
 				fatalx("smtp: listener without a socket");
-			smtp_listener_add(imsg->fd, index);
+			if (smtp_next != NULL)
+				smtp_listener_add(smtp_next,
+				    &smtp_next_listeners, imsg->fd, index);
+			else
+				smtp_listener_add(env, &smtp_listeners,
+				    imsg->fd, index);
 			imsg->fd = -1;
 			return;
 		}
 		case IMSG_PARENT_LISTENERS_DONE:
 			proc_check(from, imsg);
+			if (smtp_next != NULL) {
+				smtp_switch();
+				return;
+			}
+			smtp_listeners_start();
 			log_info("smtp-in ready");
+			return;
+		case IMSG_PARENT_RELOAD:
+			smtp_reload(imsg);
 			return;
 		}
 		break;
@@ -240,100 +301,29 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 struct tls *
 smtp_tls_context(struct listener *l)
 {
-	struct smtp_tls	*t;
-
-	TAILQ_FOREACH(t, &tls_contexts, entry)
-		if (t->index == l->index)
-			return t->ctx;
-	fatalx("smtp: no TLS context for listener %u", l->index);
-}
-
-static void
-smtp_tls_fail(struct listener *l, const char *what, struct tls_config *cfg,
-    struct tls *ctx)
-{
-	fatalx("smtp: listener on line %d: %s: %s", l->line, what,
-	    tls_config_error(cfg) ? tls_config_error(cfg) : tls_error(ctx));
-}
-
-/* A certificate or key of the parent's copy, or die naming it. */
-static void
-smtp_tls_file(struct listener *l, const char *path, int kind,
-    const unsigned char **data, size_t *len)
-{
-	if (conffile_read(path, kind, data, len) == -1)
-		fatal("smtp: listener on line %d: %s", l->line, path);
+	if (l->tls_ctx == NULL)
+		fatalx("smtp: no TLS context for listener %u", l->index);
+	return l->tls_ctx;
 }
 
 /*
- * Certificates, keys and the CA come from the parent's copy of the
+ * The TLS context of each listener of c, from the parent's copy of the
  * files, wiped once the contexts are made: the keys then live only
- * inside libtls.  The first pki is the default; libtls hands a client
- * the certificate of another one whose names match the name the client
- * asked for (SNI).
+ * inside libtls.  The parent made the same contexts before it sent the
+ * files, so a failure here is not the admin's.
  */
-static struct tls *
-smtp_tls_server(struct listener *l)
-{
-	struct tls_config	*cfg;
-	struct tls		*ctx;
-	struct pki		*pki;
-	const unsigned char	*cert, *key, *ca;
-	size_t			 certlen, keylen, calen;
-	uint32_t		 protocols;
-	int			 i, r;
-
-	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
-		fatal("smtp: tls");
-	for (i = 0; i < l->tls.npki; i++) {
-		if ((pki = config_pki(env, l->tls.pki[i])) == NULL)
-			fatalx("smtp: no pki %s", l->tls.pki[i]);
-		smtp_tls_file(l, pki->cert, CONFFILE_CERT, &cert, &certlen);
-		smtp_tls_file(l, pki->key, CONFFILE_KEY, &key, &keylen);
-		if (i == 0)
-			r = tls_config_set_keypair_mem(cfg, cert, certlen,
-			    key, keylen);
-		else
-			r = tls_config_add_keypair_mem(cfg, cert, certlen,
-			    key, keylen);
-		if (r == -1)
-			smtp_tls_fail(l, pki->name, cfg, ctx);
-	}
-	protocols = l->tls.protocols;
-	if (protocols == 0)
-		protocols = TLS_PROTOCOL_TLSv1_2 | TLS_PROTOCOL_TLSv1_3;
-	if (tls_config_set_protocols(cfg, protocols) == -1)
-		smtp_tls_fail(l, "protocols", cfg, ctx);
-	if (l->tls.ciphers[0] != '\0' &&
-	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
-		smtp_tls_fail(l, "ciphers", cfg, ctx);
-	if (l->flags & LISTEN_VERIFY) {
-		smtp_tls_file(l, l->tls.ca, CONFFILE_CERT, &ca, &calen);
-		if (tls_config_set_ca_mem(cfg, ca, calen) == -1)
-			smtp_tls_fail(l, l->tls.ca, cfg, ctx);
-		/* Mandatory is judged at MAIL, with a reply that says so. */
-		tls_config_verify_client_optional(cfg);
-	}
-	if (tls_configure(ctx, cfg) == -1)
-		smtp_tls_fail(l, "tls_configure", cfg, ctx);
-	tls_config_free(cfg);
-	return ctx;
-}
-
 static void
-smtp_tls_init(void)
+smtp_tls_init(struct smtpd_config *c)
 {
 	struct listener		*l;
-	struct smtp_tls		*t;
+	char			 err[512];
 
-	TAILQ_FOREACH(l, &env->listeners, entry) {
+	TAILQ_FOREACH(l, &c->listeners, entry) {
 		if (!(l->flags & (LISTEN_TLS | LISTEN_SMTPS)))
 			continue;
-		if ((t = calloc(1, sizeof(*t))) == NULL)
-			fatal("calloc");
-		t->index = l->index;
-		t->ctx = smtp_tls_server(l);
-		TAILQ_INSERT_TAIL(&tls_contexts, t, entry);
+		if ((l->tls_ctx = config_tls_server(c, l, err,
+		    sizeof(err))) == NULL)
+			fatalx("smtp: %s", err);
 	}
 }
 
@@ -363,7 +353,7 @@ smtp_main(void)
 	tzset();
 	if (tls_init() == -1)
 		fatalx("smtp: tls_init");
-	smtp_tls_init();
+	smtp_tls_init(env);
 	conffiles_free(conffiles_serving());
 	proc_drop_privileges(SMTPD_USER, SMTPD_EMPTY_DIR);
 	sandbox(PROMISES_SMTP, nopaths);

@@ -134,7 +134,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	else
 		evbuffer_add_printf(s->dataout, "Received: from %s (%s [%s])"
 		    "\n\tby %s with %s id %08x", s->helo,
-		    s->rdns[0] ? s->rdns : "unknown", s->addr, env->hostname,
+		    s->rdns[0] ? s->rdns : "unknown", s->addr, s->conf->hostname,
 		    with, s->msgid);
 	if (io_is_tls(s->io) && (s->l->flags & LISTEN_VERIFY))
 		evbuffer_add_printf(s->dataout, "\n\t(version=%s cipher=%s "
@@ -149,7 +149,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	evbuffer_add_printf(s->dataout, ";\n\t%s\n", date);
 	if (s->sender_warning[0] != '\0')
 		evbuffer_add_printf(s->dataout, "X-Authentication-Warning: "
-		    "%s: %s set sender to %s\n", env->hostname,
+		    "%s: %s set sender to %s\n", s->conf->hostname,
 		    s->local_user, s->sender_warning);
 	s->datasent = evbuffer_get_length(s->dataout);
 	s->state = S_DATA;
@@ -163,7 +163,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	s->data_inheaders = 1;
 	s->data_named_sender = 0;
 	s->data_from_state = FROM_NONE;
-	io_set_timeout(s->io, env->timeout_data);
+	io_set_timeout(s->io, s->conf->timeout_data);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -173,7 +173,7 @@ smtp_data_write(struct smtp_session *s, const char *p, size_t len)
 	if (s->data_toobig || s->data_error)
 		return;
 	s->datalen += len;
-	if (s->datalen > env->max_message_size) {
+	if (s->datalen > s->conf->max_message_size) {
 		s->data_toobig = 1;
 		return;
 	}
@@ -230,7 +230,7 @@ smtp_data_verdict(struct smtp_session *s)
 		return 1;
 	}
 	/* The Received: line of our own counts as a hop too. */
-	if (hops + 1 > env->max_hops) {
+	if (hops + 1 > s->conf->max_hops) {
 		smtp_data_refuse(s, "too-many-hops",
 		    "554 5.4.6 Too many hops");
 		return 1;
@@ -303,7 +303,7 @@ smtp_data_end(struct smtp_session *s)
 	int	 failed;
 
 	s->state = S_HELO;
-	io_set_timeout(s->io, env->timeout_command);
+	io_set_timeout(s->io, s->conf->timeout_command);
 	failed = s->data_error;
 	if (smtp_data_verdict(s))
 		return;

@@ -40,12 +40,12 @@ smtp_deadline_next(struct smtp_session *s, const char **why)
 {
 	time_t	 session, phase;
 
-	session = s->started + env->timeout_session;
+	session = s->started + s->conf->timeout_session;
 	if (s->phase_data) {
-		phase = s->phase_start + env->timeout_message;
+		phase = s->phase_start + s->conf->timeout_message;
 		*why = "message";
 	} else {
-		phase = s->phase_start + env->timeout_command;
+		phase = s->phase_start + s->conf->timeout_command;
 		*why = "command";
 	}
 	if (session <= phase) {
@@ -88,7 +88,7 @@ smtp_deadline_expired(int fd, short event, void *arg)
 	}
 	log_info("smtp-in session=%08x address=%s result=timeout reason=%s",
 	    s->id, s->addr, why);
-	smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
+	smtp_reply(s, "421 4.4.2 %s Timeout", s->conf->hostname);
 	smtp_deadline_arm(s, smtp_deadline_now() + SMTP_CLOSE_GRACE);
 	smtp_close_after_reply(s, "timeout");
 }

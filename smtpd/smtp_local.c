@@ -51,6 +51,6 @@ void
 smtp_local_received(struct smtp_session *s, const char *with)
 {
 	evbuffer_add_printf(s->dataout, "Received: by %s (from userid %u, "
-	    "user %s)\n\twith %s id %08x", env->hostname, s->local_uid,
+	    "user %s)\n\twith %s id %08x", s->conf->hostname, s->local_uid,
 	    s->local_user, with, s->msgid);
 }

@@ -124,6 +124,9 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	do {
 		s->id = arc4random();
 	} while (s->id == 0 || smtp_session_find(s->id) != NULL);
+	/* It ends under the configuration it began under. */
+	s->conf = env;
+	config_ref(s->conf);
 	s->l = l;
 	s->datafd = -1;
 	memcpy(&s->ss, sa, len < sizeof(s->ss) ? len : sizeof(s->ss));
@@ -140,7 +143,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 	 * reads the address from a copy of the socket itself.
 	 */
 	io_set_read(s->io, 0);
-	io_set_timeout(s->io, env->timeout_command);
+	io_set_timeout(s->io, s->conf->timeout_command);
 	if ((sock = dup(fd)) == -1) {
 		log_warn("smtp-in session=%08x dup", s->id);
 		s->connect_failed = 1;
@@ -206,6 +209,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->io != NULL)
 		io_free(s->io);
 	explicit_bzero(s->auth_login, sizeof(s->auth_login));
+	config_unref(s->conf);
 	free(s);
 }
 
@@ -224,10 +228,10 @@ smtp_greet(struct smtp_session *s)
 {
 	s->state = S_GREETED;
 	io_set_read(s->io, 1);
-	if (env->banner[0] != '\0')
-		smtp_reply(s, "220 %s", env->banner);
+	if (s->conf->banner[0] != '\0')
+		smtp_reply(s, "220 %s", s->conf->banner);
 	else
-		smtp_reply(s, "220 %s ESMTP", env->hostname);
+		smtp_reply(s, "220 %s ESMTP", s->conf->hostname);
 }
 
 static void
@@ -305,7 +309,7 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		log_info("smtp-in session=%08x address=%s result=timeout "
 		    "reason=%s", s->id, s->addr, s->state == S_DATA ? "data" :
 		    "idle");
-		smtp_reply(s, "421 4.4.2 %s Timeout", env->hostname);
+		smtp_reply(s, "421 4.4.2 %s Timeout", s->conf->hostname);
 		smtp_close_after_reply(s, "timeout");
 		break;
 	case IO_DISCONNECTED:
@@ -393,21 +397,21 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	s->esmtp = esmtp;
 	s->state = S_HELO;
 	if (!esmtp) {
-		smtp_reply(s, "250 %s Hello %s [%s]", env->hostname, arg,
+		smtp_reply(s, "250 %s Hello %s [%s]", s->conf->hostname, arg,
 		    s->addr);
 		return;
 	}
-	smtp_reply(s, "250-%s Hello %s [%s]", env->hostname, arg, s->addr);
+	smtp_reply(s, "250-%s Hello %s [%s]", s->conf->hostname, arg, s->addr);
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
-	smtp_reply(s, "250-SIZE %zu", env->max_message_size);
+	smtp_reply(s, "250-SIZE %zu", s->conf->max_message_size);
 	smtp_reply(s, "250-DSN");
 	smtp_reply(s, "250-SMTPUTF8");
 	if (smtp_tls_offered(s))
 		smtp_reply(s, "250-STARTTLS");
 	if (smtp_auth_offered(s))
 		smtp_reply(s, "250-AUTH PLAIN LOGIN");
-	if (env->help)
+	if (s->conf->help)
 		smtp_reply(s, "250-HELP");
 	smtp_reply(s, "250 PIPELINING");
 }
@@ -462,7 +466,7 @@ smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
 				smtp_reply(s, "501 5.5.4 Bad SIZE value");
 				return -1;
 			}
-			if ((unsigned long long)size > env->max_message_size) {
+			if ((unsigned long long)size > s->conf->max_message_size) {
 				smtp_reply(s, "552 5.3.4 Message too big");
 				return -1;
 			}
@@ -627,7 +631,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
 	}
-	if (s->nrcpt >= env->max_rcpt) {
+	if (s->nrcpt >= s->conf->max_rcpt) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
@@ -704,7 +708,7 @@ smtp_cmd_starttls(struct smtp_session *s, const char *arg)
 static void
 smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 {
-	enum smtp_allow	 allow = expn ? env->expn : env->vrfy;
+	enum smtp_allow	 allow = expn ? s->conf->expn : s->conf->vrfy;
 	struct ibuf	*b;
 	char		 name[ENVELOPE_ADDRMAX];
 	size_t		 len;
@@ -739,7 +743,7 @@ smtp_cmd_vrfy_expn(struct smtp_session *s, const char *arg, int expn)
 static void
 smtp_cmd_help(struct smtp_session *s)
 {
-	if (!env->help) {
+	if (!s->conf->help) {
 		smtp_reply(s, "502 5.5.1 Command not implemented");
 		return;
 	}
@@ -798,7 +802,7 @@ smtp_long_line(struct smtp_session *s)
 	    "reason=line-too-long", s->id, s->addr);
 	smtp_reply(s, "500 5.5.2 Line too long");
 	if (++s->longlines >= MAX_LONGLINES) {
-		smtp_reply(s, "421 4.7.0 %s Too many errors", env->hostname);
+		smtp_reply(s, "421 4.7.0 %s Too many errors", s->conf->hostname);
 		smtp_close_after_reply(s, "long-lines");
 	}
 }
@@ -878,12 +882,12 @@ smtp_process(struct smtp_session *s)
 		/* Answers the client does not read: wait until it does. */
 		if (io_output_len(s->io) >= IO_OUTPUT_MAX)
 			break;
-		if (s->errors >= env->max_errors && s->state != S_DATA) {
+		if (s->errors >= s->conf->max_errors && s->state != S_DATA) {
 			log_info("smtp-in session=%08x address=%s "
 			    "result=closed reason=too-many-errors", s->id,
 			    s->addr);
 			smtp_reply(s, "421 4.7.0 %s Too many errors",
-			    env->hostname);
+			    s->conf->hostname);
 			smtp_close_after_reply(s, "too-many-errors");
 			break;
 		}
@@ -998,12 +1002,12 @@ smtp_lookup_vrfy_expn(struct smtp_session *s, uint32_t type,
 		return;
 	}
 	if (type == IMSG_LOOKUP_SMTP_VRFY) {
-		smtp_reply(s, "250 2.1.5 <%s@%s>", users[0], env->hostname);
+		smtp_reply(s, "250 2.1.5 <%s@%s>", users[0], s->conf->hostname);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		smtp_reply(s, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ',
-		    users[i], env->hostname);
+		    users[i], s->conf->hostname);
 }
 
 /* Lookup answered: the client, a MAIL, a RCPT, a VRFY or an EXPN. */

@@ -76,6 +76,7 @@ struct smtp_session {
 	RB_ENTRY(smtp_session)	 node;
 	uint32_t		 id;
 	struct io		*io;
+	struct smtpd_config	*conf;		/* l is one of its */
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	char			 addr[NI_MAXHOST];

@@ -34,7 +34,7 @@ usage(void)
 	    "    remove ID | all, resume mda | mta | smtp, schedule ID | all,\n"
 	    "    show envelope EVPID, show hosts, show message ID, "
 	    "show queue,\n    show stats,"
-	    " stop, update table NAME\n");
+	    " reload, stop, update table NAME\n");
 	exit(1);
 }
 
@@ -149,6 +149,8 @@ ctl_escape(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+static int	ctl_lines_to_stderr;
+
 /*
  * Print one message of the answer.  Returns 0 or 1 (the exit status)
  * for the last message, -1 for a line with more to come.
@@ -167,7 +169,11 @@ ctl_print(struct imsg *imsg)
 	ctl_escape(text, sizeof(text), raw);
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_LINE:
-		printf("%s\n", text);
+		/* A reload's lines are what the parser said. */
+		if (ctl_lines_to_stderr)
+			fprintf(stderr, "%s\n", text);
+		else
+			printf("%s\n", text);
 		return -1;
 	case IMSG_CTL_END:
 		return fflush(stdout) == EOF ? 1 : 0;
@@ -436,6 +442,11 @@ main(int argc, char *argv[])
 	if (argc == 0)
 		usage();
 
+	if (argc == 1 && strcmp(argv[0], "reload") == 0) {
+		ctl_lines_to_stderr = 1;
+		return ctl_request(ctl_connect(sock), IMSG_CTL_RELOAD, NULL,
+		    0);
+	}
 	if (argc == 1 && strcmp(argv[0], "stop") == 0) {
 		fd = ctl_connect(sock);
 		return ctl_request(fd, IMSG_CTL_STOP, NULL, 0);

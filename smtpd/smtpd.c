@@ -167,8 +167,7 @@ parent_signal(int sig, short event, void *arg)
 		parent_reap();
 		break;
 	case SIGHUP:
-		log_info("SIGHUP ignored: restart smtpd to reload "
-		    "its configuration");
+		reload_start(0);
 		break;
 	}
 }
@@ -193,6 +192,10 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	case PROC_CONTROL:
 		switch (imsg->hdr.type) {
+		case IMSG_CTL_RELOAD:
+			proc_check(from, imsg);
+			reload_start(imsg->hdr.peerid);
+			return;
 		case IMSG_CTL_STOP:
 			proc_check(from, imsg);
 			log_info("smtpd stopping on request");
@@ -213,6 +216,10 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 		break;
 	default:
 		break;
+	}
+	if (imsg->hdr.type == IMSG_RELOAD_DONE && from != PROC_PARENT) {
+		reload_child_done(from, imsg);
+		return;
 	}
 	proc_bad_imsg(PROC_PARENT, from, imsg);
 }
@@ -390,7 +397,7 @@ listener_unlink_local(void)
 			unlink(((struct sockaddr_un *)&l->ss)->sun_path);
 }
 
-static int
+int
 listener_bind(struct listener *l)
 {
 	int	 fd, on = 1;
@@ -485,20 +492,32 @@ parent_send_sockets(void)
 {
 	struct listener	*l;
 	struct ibuf	*b;
-	int		 fd, i = 0;
+	int		 fd;
 
 	TAILQ_FOREACH(l, &env->listeners, entry) {
 		if ((fd = dup(l->fd)) == -1)
 			fatal("dup");
 		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
-		imsg_add_u32(b, i++);
+		imsg_add_u32(b, l->index);
 		proc_close(PROC_SMTP, b);
 	}
 	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
 }
 
+/* The kinds of configuration files a role gets. */
+int
+parent_role_files(enum smtp_proc p)
+{
+	size_t	 r;
+
+	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+		if (roles[r].proc == p)
+			return roles[r].files;
+	fatalx("no role %d", p);
+}
+
 /* The tables a relay action names reach the mta too. */
-static void
+void
 parent_mark_relay_tables(struct smtpd_config *c, struct conffiles *cf)
 {
 	struct action	*a;
@@ -522,8 +541,8 @@ parent_mark_relay_tables(struct smtpd_config *c, struct conffiles *cf)
  * and lower max-sessions to what the listener's descriptors can hold.
  * With noaction, only say what would be done.
  */
-static void
-parent_fd_limit(int noaction)
+void
+parent_fd_limit(struct smtpd_config *c, int noaction)
 {
 	struct rlimit	 rl;
 	size_t		 fit;
@@ -536,15 +555,15 @@ parent_fd_limit(int noaction)
 			fatal("setrlimit");
 	}
 	fit = config_fd_sessions(rl.rlim_max);
-	if (env->max_sessions <= fit)
+	if (c->max_sessions <= fit)
 		return;
 	if (noaction)
 		fprintf(stderr, "max-sessions %zu is more than %llu open files "
-		    "allow: %zu will be used\n", env->max_sessions,
+		    "allow: %zu will be used\n", c->max_sessions,
 		    (unsigned long long)rl.rlim_max, fit);
 	else
 		log_warnx("smtp-in max-sessions=%zu lowered=%zu "
-		    "open-files=%llu", env->max_sessions, fit,
+		    "open-files=%llu", c->max_sessions, fit,
 		    (unsigned long long)rl.rlim_max);
 }
 
@@ -571,6 +590,7 @@ run_child(const char *role, const char *conffile)
 	if ((env = parse_config(conffile, roles[r].parse)) == NULL)
 		fatalx("%s: the parent's configuration does not parse",
 		    roles[r].flag);
+	env->generation = files->generation;
 	setproctitle("%s", roles[r].flag);
 	{
 		char	 comm[16];
@@ -650,11 +670,12 @@ main(int argc, char *argv[])
 	conffiles_record(NULL);
 	if (env == NULL)
 		exit(1);
+	env->generation = parent_files->generation;
 	parent_mark_relay_tables(env, parent_files);
 	/* A reload reads it again after the daemon has left its cwd. */
 	if ((parent_conffile = realpath(conffile, NULL)) == NULL)
 		fatal("realpath");
-	parent_fd_limit(noaction);
+	parent_fd_limit(env, noaction);
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
@@ -705,10 +726,8 @@ main(int argc, char *argv[])
 	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());
 	imsg_add_u32(b, (uint32_t)ctlgid);
 	proc_close(PROC_CONTROL, b);
-	TAILQ_FOREACH(l, &env->listeners, entry) {
-		close(l->fd);
-		l->fd = -1;
-	}
+	/* The parent keeps the sockets: a reload passes them on again. */
+	reload_init(parent_conffile);
 
 	log_info("smtpd starting: queue=%s control=%s", env->queue_dir,
 	    env->control_socket);

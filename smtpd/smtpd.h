@@ -152,6 +152,7 @@ struct listener {
 	struct listener_tls	 tls;
 	char			 auth_table[TABLE_NAMESZ];
 	char			 senders_table[TABLE_NAMESZ];
+	struct tls		*tls_ctx;	/* the smtp process's */
 };
 TAILQ_HEAD(listener_list, listener);
 
@@ -236,7 +237,10 @@ enum smtp_allow {
 };
 
 struct smtpd_config {
-	const char		*file;
+	char			*file;
+	uint32_t		 generation;	/* 1 at start, +1 a reload */
+	int			 refs;		/* sessions begun under it */
+	int			 retired;	/* a newer one is in use */
 	char			 hostname[SMTP_DOMAIN_MAX + 1];
 	char			 banner[SMTP_LINE_MAX];	/* "" is "HOST ESMTP" */
 	char			 queue_dir[PATH_MAX];
@@ -288,10 +292,18 @@ int			 cmdline_symset(char *);
 /* config.c */
 struct smtpd_config	*config_new(void);
 void			 config_free(struct smtpd_config *);
+void			 config_ref(struct smtpd_config *);
+void			 config_unref(struct smtpd_config *);
+void			 config_retire(struct smtpd_config *);
+struct smtpd_config	*config_receive(struct imsg *, int);
+void			 config_reload_done(struct smtpd_config *);
 struct action		*config_action(struct smtpd_config *, const char *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
 size_t			 config_fd_sessions(unsigned long long);
+struct tls;
+struct tls		*config_tls_server(struct smtpd_config *,
+			    struct listener *, char *, size_t);
 
 /* config.c: a relay URL into an action's options; -1 with err set. */
 int			 relay_url_parse(const char *, struct relay_opts *,
@@ -302,6 +314,18 @@ struct passwd;
 char		*forward_read(const struct passwd *, char *, size_t);
 void		 forward_lookup(struct imsg *);
 int		 forward_allows(const struct passwd *, const char *);
+
+/* smtpd.c: what the parent's reload shares with its start. */
+int		 parent_role_files(enum smtp_proc);
+void		 parent_mark_relay_tables(struct smtpd_config *,
+		    struct conffiles *);
+void		 parent_fd_limit(struct smtpd_config *, int);
+int		 listener_bind(struct listener *);
+
+/* reload.c: the parent's reload. */
+void		 reload_init(const char *);
+void		 reload_start(uint32_t);
+void		 reload_child_done(enum smtp_proc, struct imsg *);
 
 /* offline.c: the offline directory, submitted at start. */
 void		 offline_prepare(void);

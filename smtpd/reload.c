@@ -1,0 +1,349 @@
+/*
+ * Reload, in the parent (SIGHUP or smtpctl reload).  The parent reads
+ * smtpd.conf and every file it names again, as at start, and checks
+ * all of it; on any error the running configuration stays and the
+ * errors go to the log and to smtpctl.  Otherwise the new generation
+ * goes to every child that decides with it (lookup first: it must know
+ * a listener before the listener hands it a session), and to the smtp
+ * process last, with the sockets of the new listeners; a listener that
+ * stays keeps its socket and its queue of clients.  Sessions already
+ * open finish under the configuration they began with.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtpd.h"
+
+/* The children told first, all at once; smtp after them. */
+static const enum smtp_proc	 reload_first[] = {
+	PROC_LOOKUP, PROC_AUTH, PROC_QUEUE, PROC_MTA, PROC_CONTROL
+};
+#define RELOAD_FIRST	(sizeof(reload_first) / sizeof(reload_first[0]))
+
+#define RELOAD_ERRORS_MAX	8192	/* what smtpctl is told, at most */
+#define RELOAD_SMTP_TIMEOUT	10	/* seconds for the listener */
+
+static struct {
+	int			 running;
+	uint32_t		 client;	/* control's, 0 for SIGHUP */
+	struct smtpd_config	*next;
+	struct conffiles	*files;
+	size_t			 waiting;	/* children not switched yet */
+	int			 smtp_told;
+	struct event		 late;		/* smtp's deadline */
+	struct timespec		 started;
+} reload;
+
+static const char	*reload_path;	/* smtpd.conf, absolute */
+
+void
+reload_init(const char *path)
+{
+	reload_path = path;
+}
+
+/* Lines to smtpctl, if it asked, as control relays them. */
+static void
+reload_answer(uint32_t type, const char *text)
+{
+	struct ibuf	*b;
+
+	if (reload.client == 0)
+		return;
+	b = proc_create(type, reload.client, -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_CONTROL, b);
+}
+
+static void
+reload_answer_lines(uint32_t type, char *text)
+{
+	char	*line;
+
+	while ((line = strsep(&text, "\n")) != NULL)
+		if (line[0] != '\0')
+			reload_answer(type, line);
+}
+
+/* What only a restart may change; each one found is logged. */
+static int
+reload_unchanged(struct smtpd_config *old, struct smtpd_config *next)
+{
+	int	 errors = 0;
+
+	if (strcmp(old->queue_dir, next->queue_dir) != 0) {
+		log_warnx("%s: queue cannot change without a restart",
+		    next->file);
+		errors++;
+	}
+	if (strcmp(old->control_socket, next->control_socket) != 0 ||
+	    strcmp(old->control_group, next->control_group) != 0) {
+		log_warnx("%s: control socket cannot change without a restart",
+		    next->file);
+		errors++;
+	}
+	if (strcmp(old->offline_dir, next->offline_dir) != 0) {
+		log_warnx("%s: offline directory cannot change without a "
+		    "restart", next->file);
+		errors++;
+	}
+	if (strcmp(old->submit_group, next->submit_group) != 0) {
+		log_warnx("%s: trusted-group cannot change without a restart",
+		    next->file);
+		errors++;
+	}
+	return errors;
+}
+
+static int
+reload_same_socket(const struct listener *a, const struct listener *b)
+{
+	return (a->flags & LISTEN_LOCAL) == (b->flags & LISTEN_LOCAL) &&
+	    a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+/*
+ * Each listener of next gets the socket of the same address in the
+ * running configuration, or a new one bound now.  On failure, what
+ * was bound here is closed and the running sockets are left alone.
+ */
+static int
+reload_bind(struct smtpd_config *old, struct smtpd_config *next)
+{
+	struct listener	*l, *o;
+
+	TAILQ_FOREACH(l, &next->listeners, entry) {
+		l->fd = -1;
+		TAILQ_FOREACH(o, &old->listeners, entry)
+			if (o->fd != -1 && reload_same_socket(o, l))
+				break;
+		if (o != NULL) {
+			l->fd = o->fd;
+			o->fd = -1;
+			continue;
+		}
+		if (listener_bind(l) == -1) {
+			log_warnx("%s:%d: cannot listen on %s port %d: %s",
+			    next->file, l->line, l->addr, l->port,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	return 0;
+ fail:
+	/* Give the running ones their sockets back; close the new ones. */
+	TAILQ_FOREACH(l, &next->listeners, entry) {
+		if (l->fd == -1)
+			continue;
+		TAILQ_FOREACH(o, &old->listeners, entry)
+			if (o->fd == -1 && reload_same_socket(o, l))
+				break;
+		if (o != NULL)
+			o->fd = l->fd;
+		else
+			close(l->fd);
+		l->fd = -1;
+	}
+	return -1;
+}
+
+/* The listeners of the old generation that are gone close for good. */
+static void
+reload_close_old(struct smtpd_config *old)
+{
+	struct listener		*o;
+	struct sockaddr_un	*sun;
+
+	TAILQ_FOREACH(o, &old->listeners, entry) {
+		if (o->fd == -1)
+			continue;
+		close(o->fd);
+		o->fd = -1;
+		if (o->flags & LISTEN_LOCAL) {
+			sun = (struct sockaddr_un *)&o->ss;
+			(void)unlink(sun->sun_path);
+		}
+	}
+}
+
+static void
+reload_send(enum smtp_proc p)
+{
+	struct ibuf	*b;
+	int		 fd;
+
+	fd = conffiles_memfd(reload.files, parent_role_files(p));
+	b = proc_create(IMSG_PARENT_RELOAD, 0, fd);
+	imsg_add_u32(b, reload.next->generation);
+	imsg_add_string(b, reload_path);
+	proc_close(p, b);
+}
+
+static void
+reload_send_listeners(void)
+{
+	struct listener	*l;
+	struct ibuf	*b;
+	int		 fd;
+
+	TAILQ_FOREACH(l, &reload.next->listeners, entry) {
+		if ((fd = dup(l->fd)) == -1)
+			fatal("dup");
+		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
+		imsg_add_u32(b, l->index);
+		proc_close(PROC_SMTP, b);
+	}
+	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
+}
+
+static void
+reload_fail(char *errors)
+{
+	log_warnx("reload result=failed");
+	reload_answer_lines(IMSG_CTL_LINE, errors);
+	reload_answer(IMSG_CTL_FAIL, "configuration not reloaded");
+	reload.running = 0;
+}
+
+/*
+ * Read and check the new configuration; if it holds, send it on.
+ * client is smtpctl's id at control, 0 for SIGHUP.
+ */
+void
+reload_start(uint32_t client)
+{
+	struct smtpd_config	*next;
+	struct conffiles	*files;
+	char			*errors;
+	size_t			 p;
+
+	if (reload.running) {
+		if (client != 0) {
+			reload.client = client;
+			reload_answer(IMSG_CTL_FAIL, "a reload is under way");
+			reload.client = 0;
+		} else
+			log_warnx("reload: one is under way already");
+		return;
+	}
+	memset(&reload, 0, sizeof(reload));
+	reload.running = 1;
+	reload.client = client;
+	clock_gettime(CLOCK_MONOTONIC, &reload.started);
+	log_info("reload file=%s", reload_path);
+
+	if ((errors = calloc(1, RELOAD_ERRORS_MAX)) == NULL)
+		fatal("calloc");
+	log_capture(errors, RELOAD_ERRORS_MAX);
+	files = conffiles_new(env->generation + 1);
+	conffiles_record(files);
+	next = parse_config(reload_path, PARSE_TABLES | PARSE_PKI);
+	conffiles_record(NULL);
+	if (next != NULL && (reload_unchanged(env, next) > 0 ||
+	    reload_bind(env, next) == -1)) {
+		config_free(next);
+		next = NULL;
+	}
+	log_capture(NULL, 0);
+	if (next == NULL) {
+		conffiles_free(files);
+		reload_fail(errors);
+		free(errors);
+		return;
+	}
+	/* Warnings (an action never used...) go to smtpctl too. */
+	reload_answer_lines(IMSG_CTL_LINE, errors);
+	free(errors);
+
+	next->generation = files->generation;
+	parent_mark_relay_tables(next, files);
+	parent_fd_limit(next, 0);
+	reload.next = next;
+	reload.files = files;
+	for (p = 0; p < RELOAD_FIRST; p++)
+		reload_send(reload_first[p]);
+	reload.waiting = RELOAD_FIRST;
+}
+
+/* The new generation is everyone's: the parent's too. */
+static void
+reload_finish(void)
+{
+	struct timespec	 now;
+	struct smtpd_config *old = env;
+	char		 text[64];
+	long long	 ms;
+
+	reload_close_old(old);
+	env = reload.next;
+	/* Deliveries waiting in a box keep their action until they end. */
+	config_retire(old);
+	conffiles_free(reload.files);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - reload.started.tv_sec) * 1000 +
+	    (now.tv_nsec - reload.started.tv_nsec) / 1000000;
+	log_info("reload generation=%u result=ok ms=%lld", env->generation,
+	    ms);
+	snprintf(text, sizeof(text), "configuration reloaded: generation %u",
+	    env->generation);
+	reload_answer(IMSG_CTL_OK, text);
+	memset(&reload, 0, sizeof(reload));
+}
+
+/*
+ * The listener had its time to switch: whether it said so or not, the
+ * others have, and a compromised listener must not hold reloads back.
+ */
+static void
+reload_smtp_late(int fd, short event, void *arg)
+{
+	log_warnx("reload: the listener did not confirm generation %u",
+	    reload.next->generation);
+	reload_finish();
+}
+
+/*
+ * A child has switched; once all have, smtp goes, then the parent.
+ * The listener's word is checked, never trusted to be right.
+ */
+void
+reload_child_done(enum smtp_proc from, struct imsg *imsg)
+{
+	struct timeval	 tv = { RELOAD_SMTP_TIMEOUT, 0 };
+	uint32_t	 generation;
+
+	generation = imsg_get_u32(imsg);
+	if (from == PROC_SMTP) {
+		if (proc_valid(from, imsg, 0) == -1)
+			return;
+		if (!reload.running || !reload.smtp_told ||
+		    generation != reload.next->generation) {
+			proc_refuse(from, imsg, "no reload to confirm");
+			return;
+		}
+		evtimer_del(&reload.late);
+		reload_finish();
+		return;
+	}
+	proc_check(from, imsg);
+	if (!reload.running || reload.smtp_told || reload.waiting == 0 ||
+	    generation != reload.next->generation)
+		fatalx("reload: %s switched to generation %u unasked",
+		    proc_name(from), generation);
+	if (--reload.waiting > 0)
+		return;
+	reload.smtp_told = 1;
+	reload_send(PROC_SMTP);
+	reload_send_listeners();
+	evtimer_set(&reload.late, reload_smtp_late, NULL);
+	evtimer_add(&reload.late, &tv);
+}
