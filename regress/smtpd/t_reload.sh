@@ -90,10 +90,7 @@ send_short()
 < ^250
 > DATA
 < ^354
-> Subject: short
->
-> hello
-> .
+>> b"Subject: short\r\n\r\nhello\r\n.\r\n"
 < ^250 2.0.0 Ok: queued as
 > QUIT
 < ^221
@@ -164,8 +161,7 @@ PY
 	wait_log "reload generation=2 result=ok" || atf_fail "not switched"
 	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
 	wait_mail 1 || atf_fail "the held session's message was not delivered"
-	atf_check -s exit:0 -o inline:"across a reload\n" \
-	    message_body "$(maildir_messages)"
+	atf_check_equal "across a reload" "$(message_body "$(maildir_messages)")"
 }
 changed_rule_applies_to_new_sessions_only_cleanup()
 {
@@ -334,7 +330,7 @@ broken_file_is_refused_and_old_config_works_body()
 	    "$SMTPCTL" -s smtpd.sock reload
 	atf_check -s exit:0 -o ignore \
 	    grep -E "^$W/smtpd\.conf:$line: .*this" err
-	atf_check -s exit:1 -o empty \
+	atf_check -s exit:0 -o inline:"configuration not reloaded\n" \
 	    grep -Ev "^$W/smtpd\.conf:[0-9]+: " err
 	wait_log "reload result=failed" || atf_fail "no result=failed"
 	atf_check -s exit:0 -o ignore grep -F "smtpd.conf:$line: " smtpd.log
@@ -364,17 +360,19 @@ missing_file_is_refused_body()
 	W=$(pwd)
 	{ echo "pki mx cert \"$W/missing.crt\""
 	  echo "pki mx key \"$W/missing.key\""
-	  echo "table gone file:$W/gone"
-	  echo "action \"local\" maildir \"$W/Maildir\" alias <gone>"
-	  echo 'match from any for local action "local"'; } |
-	    reload_config tls pki mx
+	  local_rules; } | reload_config tls pki mx
 	atf_check -s exit:1 -o empty -e save:err \
 	    "$SMTPCTL" -s smtpd.sock reload
 	atf_check -s exit:0 -o ignore \
 	    grep -E "^$W/smtpd\.conf:[0-9]+: .*$W/missing\.crt" err
+	{ echo "table gone file:$W/gone"
+	  echo "action \"local\" maildir \"$W/Maildir\" alias <gone>"
+	  echo 'match from any for local action "local"'; } | reload_config
+	atf_check -s exit:1 -o empty -e save:err \
+	    "$SMTPCTL" -s smtpd.sock reload
 	atf_check -s exit:0 -o ignore \
 	    grep -E "^$W/smtpd\.conf:[0-9]+: .*$W/gone" err
-	wait_log "reload result=failed" || atf_fail "no result=failed"
+	wait_log "reload result=failed" 2 || atf_fail "no result=failed"
 	send_short "$MAILUSER@localhost"
 	wait_mail 1 || atf_fail "not delivered under the old configuration"
 }
