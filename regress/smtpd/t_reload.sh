@@ -116,6 +116,50 @@ socket_inode()
 	ss -Hltne "src 127.0.0.1:$1" | sed -n 's/.* ino:\([0-9]*\).*/\1/p'
 }
 
+# across_reload PORT [BYTES]: a session on PORT is taken as far as MAIL
+# FROM; smtpctl reload runs; then the same session goes on with RCPT TO
+# the local user and a message whose body is "across a reload", or
+# BYTES octets of lines of x.  What happened is left in the file
+# "held": reload=STATUS OUTPUT, rcpt=REPLY, data=REPLY.
+across_reload()
+{
+	atf_check -s exit:0 -o save:held python3 - "$1" "${2:-0}" \
+	    "$MAILUSER@localhost" "$SMTPCTL" <<'PY'
+import smtplib, subprocess, sys
+port, size, rcpt, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], \
+    sys.argv[4]
+body = b"across a reload\r\n"
+if size > 0:
+    body = (b"x" * 78 + b"\r\n") * (size // 80 + 1)
+with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+    s.ehlo("old.test")
+    code, reply = s.mail("old@client.test")
+    if code != 250:
+        sys.exit("MAIL: %d %r" % (code, reply))
+    out = subprocess.run([ctl, "-s", "smtpd.sock", "reload"],
+                         capture_output=True)
+    print("reload=%d %s" % (out.returncode, out.stdout.decode().strip()),
+          flush=True)
+    code, reply = s.rcpt(rcpt)
+    print("rcpt=%d %s" % (code, reply.decode()), flush=True)
+    if code == 250:
+        code, reply = s.data(b"Subject: held\r\n\r\n" + body)
+        print("data=%d %s" % (code, reply.decode()), flush=True)
+PY
+	cat held
+}
+
+# held_went_through N: the session of across_reload saw generation N
+# made, and its recipient and message were accepted.
+held_went_through()
+{
+	atf_check -s exit:0 -o ignore \
+	    grep -x "reload=0 configuration reloaded: generation $1" held
+	atf_check -s exit:0 -o ignore grep "^rcpt=250 " held
+	atf_check -s exit:0 -o ignore grep "^data=250 2.0.0 Ok: queued as" held
+	wait_log "reload generation=$1 result=ok" || atf_fail "not switched"
+}
+
 atf_test_case changed_rule_applies_to_new_sessions_only cleanup
 changed_rule_applies_to_new_sessions_only_head()
 {
@@ -133,32 +177,8 @@ changed_rule_applies_to_new_sessions_only_body()
 	{ echo "table closed { \"$MAILUSER@localhost\" }"
 	  echo 'match from any for rcpt-to <closed> reject "Closed here"'
 	  local_rules; } | reload_config
-	# The old session is taken as far as MAIL FROM, the reload runs,
-	# then the same session goes on.
-	atf_check -s exit:0 -o save:held python3 - "$(port)" \
-	    "$MAILUSER@localhost" "$SMTPCTL" <<'PY'
-import smtplib, subprocess, sys
-port, rcpt, ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
-    s.ehlo("old.test")
-    code, reply = s.mail("old@client.test")
-    if code != 250:
-        sys.exit("MAIL: %d %r" % (code, reply))
-    out = subprocess.run([ctl, "-s", "smtpd.sock", "reload"],
-                         capture_output=True)
-    print("reload=%d %s" % (out.returncode, out.stdout.decode().strip()),
-          flush=True)
-    code, reply = s.rcpt(rcpt)
-    print("rcpt=%d %s" % (code, reply.decode()), flush=True)
-    if code == 250:
-        code, reply = s.data(b"Subject: held\r\n\r\nacross a reload\r\n")
-        print("data=%d %s" % (code, reply.decode()), flush=True)
-PY
-	atf_check -s exit:0 -o ignore \
-	    grep -x "reload=0 configuration reloaded: generation 2" held
-	atf_check -s exit:0 -o ignore grep "^rcpt=250 " held
-	atf_check -s exit:0 -o ignore grep "^data=250 2.0.0 Ok: queued as" held
-	wait_log "reload generation=2 result=ok" || atf_fail "not switched"
+	across_reload "$(port)"
+	held_went_through 2
 	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Closed here$"
 	wait_mail 1 || atf_fail "the held session's message was not delivered"
 	atf_check_equal "across a reload" "$(message_body "$(maildir_messages)")"
@@ -240,7 +260,8 @@ atf_test_case removed_listener_stops cleanup
 removed_listener_stops_head()
 {
 	atf_set descr "A listener the new file no longer names refuses" \
-	    "connections after the reload; the other one keeps answering"
+	    "connections after the reload; a session open on it finishes" \
+	    "and its message is delivered; the other one keeps answering"
 }
 removed_listener_stops_body()
 {
@@ -254,13 +275,86 @@ removed_listener_stops_body()
 < ^221
 EOF
 	local_rules | reload_config
-	reload_ok 2
+	across_reload "$(cat port2)"
+	held_went_through 2
 	connect_refused "$(cat port2)" ||
 	    atf_fail "the removed listener still accepts"
 	send_short "$MAILUSER@localhost"
-	wait_mail 1 || atf_fail "not delivered"
+	wait_mail 2 || atf_fail "not delivered"
 }
 removed_listener_stops_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case changed_listener_options_apply_to_new_sessions cleanup
+changed_listener_options_apply_to_new_sessions_head()
+{
+	atf_set descr "A listener whose options change keeps its socket; a" \
+	    "session open in the clear across the reload that makes it" \
+	    "tls-require sends its message, a new one must use STARTTLS"
+}
+changed_listener_options_apply_to_new_sessions_body()
+{
+	make_pki mx
+	W=$(pwd)
+	{ echo "pki mx cert \"$W/mx.crt\""
+	  echo "pki mx key \"$W/mx.key\""
+	  local_rules; } > rules
+	reload_config tls pki mx < rules
+	smtpd_start
+	ino=$(socket_inode "$(port)")
+	[ -n "$ino" ] || atf_fail "no listening socket on $(port)"
+	reload_config tls-require pki mx < rules
+	across_reload "$(port)"
+	held_went_through 2
+	talk clear.out <<'EOF'
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@client.test>
+< ^530 5.7.0 Must issue a STARTTLS command first
+> QUIT
+< ^221
+EOF
+	wait_mail 1 || atf_fail "the held session's message was not delivered"
+	atf_check_equal "$ino" "$(socket_inode "$(port)")"
+}
+changed_listener_options_apply_to_new_sessions_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case old_session_keeps_its_limits cleanup
+old_session_keeps_its_limits_head()
+{
+	atf_set descr "A session open across a reload that lowers" \
+	    "max-message-size sends a message over the new size; a new" \
+	    "session is offered the new size and refused such a message"
+}
+old_session_keeps_its_limits_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	{ echo "smtp max-message-size 2K"
+	  local_rules; } | reload_config
+	across_reload "$(port)" 8000
+	held_went_through 2
+	wait_mail 1 || atf_fail "the held session's message was not delivered"
+	atf_check -s exit:0 -o match:"^size=2048 data=552 " python3 - \
+	    "$(port)" "$MAILUSER@localhost" <<'PY'
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+    s.ehlo("new.test")
+    size = s.esmtp_features.get("size")
+    s.mail("new@client.test")
+    s.rcpt(sys.argv[2])
+    code, reply = s.data(b"Subject: big\r\n\r\n" +
+                         (b"x" * 78 + b"\r\n") * 101)
+    print("size=%s data=%d %s" % (size, code, reply.decode()))
+PY
+}
+old_session_keeps_its_limits_cleanup()
 {
 	smtpd_cleanup
 }
@@ -684,6 +778,8 @@ atf_init_test_cases()
 	atf_add_test_case changed_rule_applies_to_new_sessions_only
 	atf_add_test_case added_listener_answers
 	atf_add_test_case removed_listener_stops
+	atf_add_test_case changed_listener_options_apply_to_new_sessions
+	atf_add_test_case old_session_keeps_its_limits
 	atf_add_test_case renewed_certificate_is_served
 	atf_add_test_case broken_file_is_refused_and_old_config_works
 	atf_add_test_case missing_file_is_refused
