@@ -556,6 +556,48 @@ sighup_reloads_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case concurrent_reloads_are_all_answered cleanup
+concurrent_reloads_are_all_answered_head()
+{
+	atf_set descr "Five smtpctl reload started at once, and a SIGHUP" \
+	    "among them: every smtpctl gets an answer, a generation of its" \
+	    "own or \"a reload is under way\" with exit 1, and at least" \
+	    "one reload is made"
+}
+concurrent_reloads_are_all_answered_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	atf_check -s exit:0 -o save:answers python3 - "$SMTPCTL" \
+	    "$(smtpd_pid)" <<'PY'
+import os, signal, subprocess, sys
+ctl, parent = sys.argv[1], int(sys.argv[2])
+runs = [subprocess.Popen([ctl, "-s", "smtpd.sock", "reload"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(5)]
+os.kill(parent, signal.SIGHUP)
+for r in runs:
+    # Not a measure of speed: an smtpctl never answered waits forever.
+    try:
+        out, _ = r.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        r.kill()
+        print("no answer")
+        continue
+    print("%d %s" % (r.returncode, out.decode().strip()))
+PY
+	cat answers
+	atf_check -s exit:1 -o empty grep -Evx \
+	    "0 configuration reloaded: generation [0-9]+|1 a reload is under way" \
+	    answers
+	atf_check -s exit:0 -o ignore grep "^0 " answers
+	atf_check_equal "" "$(grep "^0 " answers | sort | uniq -d)"
+}
+concurrent_reloads_are_all_answered_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case alias_table_change_applies_after_reload cleanup
 alias_table_change_applies_after_reload_head()
 {
@@ -785,6 +827,7 @@ atf_init_test_cases()
 	atf_add_test_case missing_file_is_refused
 	atf_add_test_case restart_only_change_is_refused
 	atf_add_test_case sighup_reloads
+	atf_add_test_case concurrent_reloads_are_all_answered
 	atf_add_test_case alias_table_change_applies_after_reload
 	atf_add_test_case killfile_change_applies_after_reload
 	atf_add_test_case credentials_change_applies_after_reload
