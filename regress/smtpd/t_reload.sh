@@ -715,6 +715,41 @@ credentials_change_applies_after_reload_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case queued_mail_of_a_removed_action_is_held cleanup
+queued_mail_of_a_removed_action_is_held_head()
+{
+	atf_set descr "An envelope queued for an action that a reload" \
+	    "removes is held with the error \"no such action\", not lost;" \
+	    "once a reload brings the action back, schedule delivers it"
+}
+queued_mail_of_a_removed_action_is_held_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	atf_check -s exit:0 -o inline:"mda paused\n" \
+	    "$SMTPCTL" -s smtpd.sock pause mda
+	send_short "$MAILUSER@localhost"
+	W=$(pwd)
+	{ echo "action \"box\" maildir \"$W/Maildir\""
+	  echo 'match from any for local action "box"'; } | reload_config
+	reload_ok 2
+	atf_check -s exit:0 -o inline:"mda resumed\n" \
+	    "$SMTPCTL" -s smtpd.sock resume mda
+	wait_log 'result=held error="no such action"' ||
+	    atf_fail "not held: $(tail -n 5 smtpd.log)"
+	atf_check -s exit:0 -o match:"	held	1	never	no such action\$" \
+	    "$SMTPCTL" -s smtpd.sock show queue
+	local_rules | reload_config
+	reload_ok 3
+	atf_check -s exit:0 -o inline:"1 envelope scheduled\n" \
+	    "$SMTPCTL" -s smtpd.sock schedule all
+	wait_mail 1 || atf_fail "not delivered"
+}
+queued_mail_of_a_removed_action_is_held_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case reload_under_load_loses_no_message cleanup
 reload_under_load_loses_no_message_head()
 {
@@ -831,5 +866,6 @@ atf_init_test_cases()
 	atf_add_test_case alias_table_change_applies_after_reload
 	atf_add_test_case killfile_change_applies_after_reload
 	atf_add_test_case credentials_change_applies_after_reload
+	atf_add_test_case queued_mail_of_a_removed_action_is_held
 	atf_add_test_case reload_under_load_loses_no_message
 }
