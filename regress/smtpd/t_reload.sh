@@ -359,6 +359,46 @@ old_session_keeps_its_limits_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case listener_that_cannot_bind_fails_the_reload cleanup
+listener_that_cannot_bind_fails_the_reload_head()
+{
+	atf_set descr "A new listener on a port another program holds fails" \
+	    "the reload with a line naming it; the running listener goes on"
+}
+listener_that_cannot_bind_fails_the_reload_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	# A port held by a listening socket of this test for as long as
+	# the reload is tried.
+	W=$(pwd)
+	atf_check -s exit:0 -o save:held_port -e save:err python3 - \
+	    "$SMTPCTL" "$W" <<'PY'
+import socket, subprocess, sys
+ctl, w = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+port = s.getsockname()[1]
+with open("smtpd.conf", "a") as f:
+    f.write("listen on 127.0.0.1 port %d\n" % port)
+r = subprocess.run([ctl, "-s", "smtpd.sock", "reload"], capture_output=True)
+print(port)
+sys.stderr.write(r.stderr.decode())
+sys.exit(0 if r.returncode == 1 else "reload exit %d" % r.returncode)
+PY
+	busy=$(cat held_port)
+	atf_check -s exit:0 -o ignore grep -E \
+	    "^$W/smtpd\.conf:[0-9]+: .*port $busy" err
+	wait_log "reload result=failed" || atf_fail "no result=failed"
+	send_short "$MAILUSER@localhost"
+	wait_mail 1 || atf_fail "not delivered"
+}
+listener_that_cannot_bind_fails_the_reload_cleanup()
+{
+	smtpd_cleanup
+}
+
 # The SHA-256 fingerprint of a certificate file, as tlsprobe.py prints it.
 fingerprint()
 {
@@ -857,6 +897,7 @@ atf_init_test_cases()
 	atf_add_test_case removed_listener_stops
 	atf_add_test_case changed_listener_options_apply_to_new_sessions
 	atf_add_test_case old_session_keeps_its_limits
+	atf_add_test_case listener_that_cannot_bind_fails_the_reload
 	atf_add_test_case renewed_certificate_is_served
 	atf_add_test_case broken_file_is_refused_and_old_config_works
 	atf_add_test_case missing_file_is_refused
