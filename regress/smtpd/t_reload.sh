@@ -699,6 +699,64 @@ killfile_change_applies_after_reload_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case include_beside_a_new_alias_table_is_read cleanup
+include_beside_a_new_alias_table_is_read_head()
+{
+	atf_set descr "An alias table a reload adds, in a directory no table" \
+	    "was in before, may include a file of that directory, as it" \
+	    "may when the daemon starts with it"
+}
+include_beside_a_new_alias_table_is_read_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	W=$(pwd)
+	mkdir -m 755 new
+	echo "$MAILUSER" > new/list
+	echo "inc: :include:$W/new/list" > new/aliases
+	chmod 644 new/list new/aliases
+	{ echo "table aliases file:$W/new/aliases"
+	  echo "action \"local\" maildir \"$W/Maildir\" alias <aliases>"
+	  echo 'match from any for local action "local"'; } | reload_config
+	reload_ok 2
+	send_short inc@localhost
+	wait_mail 1 || atf_fail "not delivered"
+}
+include_beside_a_new_alias_table_is_read_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case update_table_reads_a_table_a_reload_added cleanup
+update_table_reads_a_table_a_reload_added_head()
+{
+	atf_set descr "smtpctl update table reads a file table that a reload" \
+	    "added, in a directory no table was in before; the table does" \
+	    "not fail"
+}
+update_table_reads_a_table_a_reload_added_body()
+{
+	local_rules | reload_config
+	smtpd_start
+	W=$(pwd)
+	mkdir -m 755 new
+	echo "first@client.test" > new/senders
+	chmod 644 new/senders
+	{ echo "table senders file:$W/new/senders"
+	  echo "action \"local\" maildir \"$W/Maildir\""
+	  echo 'match from mail-from <senders> for local reject "Listed"'
+	  echo 'match from any for local action "local"'; } | reload_config
+	reload_ok 2
+	printf 'first@client.test\na@client.test\n' > new/senders
+	atf_check -s exit:0 -o inline:"table senders: 2 entries\n" \
+	    "$SMTPCTL" -s smtpd.sock update table senders
+	rcpt_gets "$MAILUSER@localhost" "^550 5.7.1 Listed$"
+}
+update_table_reads_a_table_a_reload_added_cleanup()
+{
+	smtpd_cleanup
+}
+
 PASSWORD="c0rrect-H0rse-9471"
 RENEWED="n3w-B4ttery-5823"
 
@@ -906,6 +964,8 @@ atf_init_test_cases()
 	atf_add_test_case concurrent_reloads_are_all_answered
 	atf_add_test_case alias_table_change_applies_after_reload
 	atf_add_test_case killfile_change_applies_after_reload
+	atf_add_test_case include_beside_a_new_alias_table_is_read
+	atf_add_test_case update_table_reads_a_table_a_reload_added
 	atf_add_test_case credentials_change_applies_after_reload
 	atf_add_test_case queued_mail_of_a_removed_action_is_held
 	atf_add_test_case reload_under_load_loses_no_message
