@@ -21,21 +21,18 @@ reload_config()
 	[ -f port ] || free_port > port
 	{ echo "queue directory \"$W/spool\""
 	  echo "control socket \"$W/smtpd.sock\""
+	  # No relaying here: the resolver is one that never answers.
 	  echo "mta resolver 127.0.0.1 port $DEAD_PORT"
 	  cat
 	  echo "listen on 127.0.0.1 port $(port) $*"; } > smtpd.conf
 }
 
-# The rules of most tests: local mail into the test's maildir.
-LOCAL_RULES='action "local" maildir "$W/Maildir"
-match from any for local action "local"'
-
+# local_rules: the lines of most tests, local mail into the test's
+# maildir.
 local_rules()
 {
-	W=$(pwd)
-	eval "cat <<EOF
-$LOCAL_RULES
-EOF"
+	echo "action \"local\" maildir \"$(pwd)/Maildir\""
+	echo 'match from any for local action "local"'
 }
 
 # reload_ok N: smtpctl reload succeeds and says it made generation N;
