@@ -1057,20 +1057,21 @@ lookup_is_credentials(const char *name)
 static void
 lookup_update_table(struct imsg *imsg)
 {
-	struct table	*t;
-	struct killfile	*kf;
-	struct ibuf	*b;
-	char		 name[TABLE_NAMESZ], err[256], text[512];
-	int		 ok = 0;
+	struct conffiles	*files;
+	struct table		*t;
+	struct killfile		*kf;
+	struct ibuf		*b;
+	char			 name[TABLE_NAMESZ], err[256], text[512];
+	int			 ok = 0;
 
-	imsg_get_string(imsg, name, sizeof(name));
-	proc_check(PROC_CONTROL, imsg);
+	/* The parent's copy of the file is all this may read. */
+	files = reload_table_receive(imsg, name, sizeof(name));
 	if ((t = table_find(&env->tables, name)) == NULL)
 		snprintf(text, sizeof(text), "no such table: %s", name);
 	else if (lookup_is_credentials(name))
 		snprintf(text, sizeof(text), "table %s holds credentials, "
-		    "which the auth process reads at start: restart smtpd "
-		    "to reload it", name);
+		    "which the auth process reads at start and at each "
+		    "reload: use smtpctl reload", name);
 	else if (t->backend != TABLE_FILE)
 		snprintf(text, sizeof(text), "table %s is not a file table",
 		    name);
@@ -1091,6 +1092,7 @@ lookup_update_table(struct imsg *imsg)
 		snprintf(text, sizeof(text), "table %s: %zu entries", name,
 		    t->count);
 	}
+	conffiles_free(files);
 	log_info("lookup: update table %s result=%s%s%s", name,
 	    ok ? "ok" : "failed", ok ? "" : " error=", ok ? "" : text);
 	b = proc_create(ok ? IMSG_CTL_OK : IMSG_CTL_FAIL, imsg->hdr.peerid,
@@ -1122,13 +1124,13 @@ lookup_reload(struct imsg *imsg)
 {
 	struct smtpd_config	*next;
 
-	next = config_receive(imsg, PARSE_TABLES);
+	next = reload_receive(imsg, PARSE_TABLES);
 	env = next;
 	lookup_killfile_load();
 	config_retire(lookup_running);
 	lookup_running = env = next;
 	log_info("lookup: reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void
@@ -1143,13 +1145,6 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		}
 		break;
-	case PROC_CONTROL:
-		switch (imsg->hdr.type) {
-		case IMSG_CTL_UPDATE_TABLE:
-			lookup_update_table(imsg);
-			return;
-		}
-		break;
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_LOOKUP_FORWARD:
@@ -1157,6 +1152,9 @@ lookup_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		case IMSG_PARENT_RELOAD:
 			lookup_reload(imsg);
+			return;
+		case IMSG_PARENT_UPDATE_TABLE:
+			lookup_update_table(imsg);
 			return;
 		}
 		break;
@@ -1233,8 +1231,10 @@ lookup_alias_user(void)
 
 /*
  * The directory of every file table, once: alias files may include
- * files next to them, and nothing else is readable once sandboxed.
- * The root directory would open everything and is left out.
+ * files next to them (read when mail comes, as ~/.forward is), and
+ * nothing else is readable once sandboxed.  The tables themselves come
+ * from the parent, at start, at reload and at update table.  The root
+ * directory would open everything and is left out.
  */
 static void
 lookup_table_dirs(void)
@@ -1271,8 +1271,7 @@ void
 lookup_main(void)
 {
 	struct sandbox_path	*paths;
-	struct table		*t;
-	size_t			 i, n = 0, nfiles = 0;
+	size_t			 i, n = 0;
 
 	lookup_running = env;
 	event_init();
@@ -1287,10 +1286,7 @@ lookup_main(void)
 	lookup_alias_user();
 	lookup_table_dirs();
 
-	TAILQ_FOREACH(t, &env->tables, entry)
-		nfiles++;
-	if ((paths = calloc(4 + ntable_dirs + nfiles, sizeof(*paths))) ==
-	    NULL)
+	if ((paths = calloc(4 + ntable_dirs, sizeof(*paths))) == NULL)
 		fatal("calloc");
 	paths[n++] = (struct sandbox_path){ "/etc", SANDBOX_READ };
 	paths[n++] = (struct sandbox_path){ "/usr/lib", SANDBOX_READ };
@@ -1298,11 +1294,6 @@ lookup_main(void)
 	for (i = 0; i < ntable_dirs; i++)
 		paths[n++] = (struct sandbox_path){ table_dirs[i],
 		    SANDBOX_READ };
-	/* A table at the root has no directory of its own in the list. */
-	TAILQ_FOREACH(t, &env->tables, entry)
-		if (t->backend == TABLE_FILE)
-			paths[n++] = (struct sandbox_path){ t->path,
-			    SANDBOX_READ };
 	paths[n] = (struct sandbox_path){ NULL, 0 };
 	proc_drop_privileges(SMTPD_USER, NULL);
 	/* Nothing of the parent's copy of the files is kept. */

@@ -63,11 +63,19 @@ struct client {
 	size_t			 count;
 };
 
+/* What MAIL said: kept only while a transaction is open. */
+struct session_mail {
+	char			 sender[ENVELOPE_ADDRMAX];
+	char			 helo[ENVELOPE_HOSTMAX];
+	char			 dsn_ret[64];
+	char			 dsn_envid[ENVELOPE_ADDRMAX];
+};
+
 struct session {
 	RB_ENTRY(session)	 node;
 	uint32_t		 id;
 	struct sockaddr_storage	 ss;		/* from getpeername(2) */
-	char			 addr[NI_MAXHOST];
+	char			 addr[ADDR_TEXT_MAX];
 	dev_t			 sockdev;
 	ino_t			 sockino;	/* its socket, used once */
 	struct smtpd_config	*conf;		/* the one it began under */
@@ -85,14 +93,9 @@ struct session {
 	int			 local;		/* on the submission socket */
 	struct local_peer	 peer;		/* from SO_PEERCRED */
 
-	/* The transaction, as the client gave it. */
-	int			 mail;
-	char			 sender[ENVELOPE_ADDRMAX];
-	char			 helo[ENVELOPE_HOSTMAX];
-	char			 dsn_ret[64];
-	char			 dsn_envid[ENVELOPE_ADDRMAX];
-	struct session_rcpt	 pending;
-	struct session_rcpt	*rcpts;
+	/* The transaction, as the client gave it; NULL before MAIL. */
+	struct session_mail	*mail;
+	struct session_rcpt	*rcpts;		/* and the pending one after */
 	size_t			 nrcpts;
 	struct session_dest	*dests;
 	size_t			 ndests;
@@ -151,9 +154,8 @@ session_transaction_clear(struct session *s)
 	s->dests = NULL;
 	s->rcpts = NULL;
 	s->ndests = s->nrcpts = 0;
-	s->mail = 0;
-	s->sender[0] = s->helo[0] = '\0';
-	s->dsn_ret[0] = s->dsn_envid[0] = '\0';
+	free(s->mail);
+	s->mail = NULL;
 }
 
 static void
@@ -641,11 +643,12 @@ session_mail(struct imsg *imsg)
 		    "550 5.7.1 Sender address rejected");
 		return;
 	}
-	s->mail = 1;
-	strlcpy(s->sender, sender, sizeof(s->sender));
-	strlcpy(s->helo, helo, sizeof(s->helo));
-	strlcpy(s->dsn_ret, ret, sizeof(s->dsn_ret));
-	strlcpy(s->dsn_envid, envid, sizeof(s->dsn_envid));
+	if (s->mail == NULL && (s->mail = calloc(1, sizeof(*s->mail))) == NULL)
+		fatal("calloc");
+	strlcpy(s->mail->sender, sender, sizeof(s->mail->sender));
+	strlcpy(s->mail->helo, helo, sizeof(s->mail->helo));
+	strlcpy(s->mail->dsn_ret, ret, sizeof(s->mail->dsn_ret));
+	strlcpy(s->mail->dsn_envid, envid, sizeof(s->mail->dsn_envid));
 	session_reply(IMSG_LOOKUP_SMTP_MAIL, s->id, LOOKUP_OK, "");
 }
 
@@ -662,7 +665,7 @@ session_rcpt(struct imsg *imsg)
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
-	if (!s->mail) {
+	if (s->mail == NULL) {
 		proc_refuse(PROC_SMTP, imsg, "RCPT before MAIL");
 		session_reply(IMSG_LOOKUP_SMTP_RCPT, s->id, LOOKUP_PERMFAIL,
 		    "503 5.5.1 Need MAIL before RCPT");
@@ -682,7 +685,7 @@ session_rcpt(struct imsg *imsg)
 	}
 	memset(&q, 0, sizeof(q));
 	q.ss = s->ss;
-	strlcpy(q.sender, s->sender, sizeof(q.sender));
+	strlcpy(q.sender, s->mail->sender, sizeof(q.sender));
 	strlcpy(q.rcpt, r.addr, sizeof(q.rcpt));
 	strlcpy(q.rdns, s->rdns, sizeof(q.rdns));
 	q.rdns_failed = s->rdns_failed;
@@ -690,7 +693,11 @@ session_rcpt(struct imsg *imsg)
 	q.authenticated = s->authenticated;
 	q.tls = s->tls;
 	q.local = s->local || addr_is_loopback((struct sockaddr *)&s->ss);
-	s->pending = r;
+	/* Held after the accepted ones: no room for it in an idle session. */
+	if ((s->rcpts = reallocarray(s->rcpts, s->nrcpts + 1,
+	    sizeof(*s->rcpts))) == NULL)
+		fatal("reallocarray");
+	s->rcpts[s->nrcpts] = r;
 	s->busy = 1;
 	rcpt_start(PROC_SMTP, IMSG_LOOKUP_SMTP_RCPT, s->id, &q);
 }
@@ -719,12 +726,9 @@ session_rcpt_resolved(uint32_t id, uint32_t status, const char *text,
 		text = "452 4.5.3 Too many recipients";
 	}
 	if (status == LOOKUP_OK) {
-		if ((s->rcpts = reallocarray(s->rcpts, s->nrcpts + 1,
-		    sizeof(*s->rcpts))) == NULL ||
-		    (s->dests = reallocarray(s->dests, s->ndests + ds->n,
+		if ((s->dests = reallocarray(s->dests, s->ndests + ds->n,
 		    sizeof(*s->dests))) == NULL)
 			fatal("reallocarray");
-		s->rcpts[s->nrcpts] = s->pending;
 		for (i = 0; i < ds->n; i++) {
 			d = &s->dests[s->ndests++];
 			strlcpy(d->action, ds->d[i].action, sizeof(d->action));
@@ -749,22 +753,22 @@ session_envelope(const struct session *s, const struct session_dest *d,
 
 	memset(&e, 0, sizeof(e));
 	e.id = ENVELOPE_ID_UNSET;
-	strlcpy(e.sender, s->sender, sizeof(e.sender));
+	strlcpy(e.sender, s->mail->sender, sizeof(e.sender));
 	/* An alias member elsewhere: the mail goes there. */
 	strlcpy(e.rcpt, envelope_target_kind(d->target) == TARGET_ADDRESS ?
 	    d->target : r->addr, sizeof(e.rcpt));
 	strlcpy(e.action, d->action, sizeof(e.action));
 	strlcpy(e.user, d->user, sizeof(e.user));
 	strlcpy(e.target, d->target, sizeof(e.target));
-	strlcpy(e.helo, s->helo, sizeof(e.helo));
+	strlcpy(e.helo, s->mail->helo, sizeof(e.helo));
 	if (s->local)
 		(void)snprintf(e.client, sizeof(e.client), "local uid=%u "
 		    "user=%.*s", (unsigned)s->peer.uid,
 		    (int)sizeof(e.client) - 32, s->peer.user);
 	else
 		strlcpy(e.client, s->addr, sizeof(e.client));
-	strlcpy(e.dsn_ret, s->dsn_ret, sizeof(e.dsn_ret));
-	strlcpy(e.dsn_envid, s->dsn_envid, sizeof(e.dsn_envid));
+	strlcpy(e.dsn_ret, s->mail->dsn_ret, sizeof(e.dsn_ret));
+	strlcpy(e.dsn_envid, s->mail->dsn_envid, sizeof(e.dsn_envid));
 	strlcpy(e.dsn_notify, r->notify, sizeof(e.dsn_notify));
 	strlcpy(e.dsn_orcpt, r->orcpt, sizeof(e.dsn_orcpt));
 	return envelope_dump(&e, buf, len);
@@ -786,7 +790,7 @@ session_data(struct imsg *imsg)
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (s = session_get(imsg)) == NULL)
 		return;
-	if (!s->mail || s->ndests == 0) {
+	if (s->mail == NULL || s->ndests == 0) {
 		proc_refuse(PROC_SMTP, imsg, "DATA without recipients");
 		session_reply(IMSG_LOOKUP_SMTP_DATA, s->id, LOOKUP_PERMFAIL,
 		    "503 5.5.1 Need RCPT before DATA");

@@ -147,12 +147,12 @@ queue_reload(struct imsg *imsg)
 {
 	struct smtpd_config	*next;
 
-	next = config_receive(imsg, 0);
+	next = reload_receive(imsg, 0);
 	config_retire(env);
 	env = next;
 	scheduler_set_retry(env->retry, env->nretry);
 	log_info("queue: reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void

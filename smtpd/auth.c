@@ -218,14 +218,14 @@ auth_reload(struct imsg *imsg)
 	struct smtpd_config	*next;
 	struct table		*first;
 
-	next = config_receive(imsg, 0);
+	next = reload_receive(imsg, 0);
 	config_retire(env);
 	env = next;
 	auth_load_tables(&first);
 	if (creds_init(first) == -1)
 		fatalx("auth: cannot compute the dummy hash");
 	log_info("auth: reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void

@@ -56,6 +56,7 @@ conffiles_new(uint32_t generation)
 		fatal("calloc");
 	TAILQ_INIT(&cf->files);
 	cf->generation = generation;
+	cf->missing = ENOENT;
 	return cf;
 }
 
@@ -213,7 +214,7 @@ conffile_get(const char *path, int kind)
 
 	if (serving != NULL) {
 		if ((f = conffiles_find(serving, path)) == NULL)
-			errno = ENOENT;
+			errno = serving->missing;
 		return f;
 	}
 	if (recording == NULL) {

@@ -39,6 +39,7 @@ struct conffiles {
 	TAILQ_HEAD(, conffile)	 files;
 	size_t			 count;
 	uint32_t		 generation;
+	int			 missing;	/* errno of a file not held */
 };
 
 struct conffiles	*conffiles_new(uint32_t);

@@ -126,77 +126,6 @@ config_free(struct smtpd_config *c)
 }
 
 /*
- * A session keeps the configuration it began under until it ends; one
- * that a reload replaced is freed when its last session is over.
- */
-void
-config_ref(struct smtpd_config *c)
-{
-	c->refs++;
-}
-
-void
-config_unref(struct smtpd_config *c)
-{
-	if (--c->refs < 0)
-		fatalx("configuration released once too often");
-	if (c->refs == 0 && c->retired)
-		config_free(c);
-}
-
-void
-config_retire(struct smtpd_config *c)
-{
-	c->retired = 1;
-	if (c->refs == 0)
-		config_free(c);
-}
-
-/*
- * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
- * number, the name of smtpd.conf, and the files in a memory file.  The
- * files stay served (conffiles_serving()) for the role to read what it
- * needs of them, and the role frees them.  The parent parsed the same
- * bytes: a failure here is not the admin's.
- */
-struct smtpd_config *
-config_receive(struct imsg *imsg, int flags)
-{
-	struct smtpd_config	*c;
-	struct conffiles	*files;
-	char			 path[PATH_MAX];
-	uint32_t		 generation;
-
-	generation = imsg_get_u32(imsg);
-	imsg_get_string(imsg, path, sizeof(path));
-	if (imsg_end(imsg) == -1 || imsg->fd == -1)
-		fatalx("reload: malformed message from the parent");
-	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
-	    files->generation != generation)
-		fatalx("reload: bad files from the parent");
-	close(imsg->fd);
-	imsg->fd = -1;
-	conffiles_free(conffiles_serving());
-	conffiles_serve(files);
-	if ((c = parse_config(path, flags)) == NULL)
-		fatalx("reload: generation %u does not parse", generation);
-	c->generation = generation;
-	return c;
-}
-
-/* Tell the parent this process has switched to c. */
-void
-config_reload_done(struct smtpd_config *c)
-{
-	struct ibuf	*b;
-
-	conffiles_free(conffiles_serving());
-	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
-	imsg_add_u32(b, c->generation);
-	proc_close(PROC_PARENT, b);
-}
-
-/*
  * How many sessions the listener can hold with nofile descriptors:
  * each session takes its socket and, while a message comes in, the
  * message file; SMTP_FD_RESERVE stay free for the process's channels,
@@ -426,6 +355,7 @@ config_tls_server(struct smtpd_config *c, struct listener *l, char *err,
 	struct tls		*ctx;
 	struct pki		*pki;
 	const unsigned char	*cert, *key, *ca;
+	char			 what[LISTEN_CIPHERS_MAX + 16];
 	size_t			 certlen, keylen, calen;
 	uint32_t		 protocols;
 	int			 i, r;
@@ -459,8 +389,10 @@ config_tls_server(struct smtpd_config *c, struct listener *l, char *err,
 	if (tls_config_set_protocols(cfg, protocols) == -1)
 		return config_tls_fail(l, "protocols", cfg, ctx, err, errlen);
 	if (l->tls.ciphers[0] != '\0' &&
-	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1)
-		return config_tls_fail(l, "ciphers", cfg, ctx, err, errlen);
+	    tls_config_set_ciphers(cfg, l->tls.ciphers) == -1) {
+		snprintf(what, sizeof(what), "ciphers \"%s\"", l->tls.ciphers);
+		return config_tls_fail(l, what, cfg, ctx, err, errlen);
+	}
 	if (l->flags & LISTEN_VERIFY) {
 		if (config_tls_file(l, "ca", l->tls.ca, CONFFILE_CERT, &ca,
 		    &calen, err, errlen) == -1) {

@@ -202,10 +202,13 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		imsg_get_string(imsg, name, sizeof(name));
 		if (imsg_end(imsg) == -1)
 			return -1;
-		/* lookup answers; the answer comes back by client id. */
+		/*
+		 * The parent reads the file, lookup loads it and answers;
+		 * the answer comes back by client id.
+		 */
 		b = proc_create(IMSG_CTL_UPDATE_TABLE, c->id, -1);
 		imsg_add_string(b, name);
-		proc_close(PROC_LOOKUP, b);
+		proc_close(PROC_PARENT, b);
 		c->pending = IMSG_CTL_UPDATE_TABLE;
 		c->owed = PROC_LOOKUP;
 		return 0;
@@ -430,8 +433,8 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 		case IMSG_PARENT_RELOAD:
 			/* Nothing here depends on it but the generation. */
 			config_retire(env);
-			env = config_receive(imsg, 0);
-			config_reload_done(env);
+			env = reload_receive(imsg, 0);
+			reload_confirm(env);
 			return;
 		case IMSG_PARENT_CONTROL_SOCKET:
 			control_owner = imsg_get_u32(imsg);

@@ -72,7 +72,8 @@ enum imsg_type {
 	IMSG_CTL_STOP,
 	IMSG_CTL_RELOAD,		/* smtpctl -> control -> parent */
 	IMSG_CTL_VERBOSE,
-	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> lookup */
+	IMSG_CTL_UPDATE_TABLE,		/* smtpctl -> control -> parent */
+	IMSG_PARENT_UPDATE_TABLE,	/* ... -> lookup, with the file */
 	IMSG_CTL_SHOW_QUEUE,		/* smtpctl -> control -> queue */
 	IMSG_CTL_SHOW_ENVELOPE,
 	IMSG_CTL_SHOW_MESSAGE,		/* answered by OK with the file */

@@ -90,6 +90,14 @@ log_send(int pri, const char *line)
 	dprintf(STDERR_FILENO, "%s\n", line);
 }
 
+/* After closefrom(): the system log's socket is gone, open another. */
+void
+log_reopen(void)
+{
+	log_fd = -1;
+	log_init(log_tostderr, log_facility);
+}
+
 void
 log_procinit(const char *name)
 {

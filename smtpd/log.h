@@ -10,6 +10,7 @@
 
 void	log_init(int, int);
 void	log_procinit(const char *);
+void	log_reopen(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_syslog_line(int, const char *);

@@ -652,14 +652,14 @@ mta_reload(struct imsg *imsg)
 {
 	struct table	*t;
 
-	env = config_receive(imsg, 0);
+	env = reload_receive(imsg, 0);
 	while ((t = TAILQ_FIRST(&creds)) != NULL) {
 		TAILQ_REMOVE(&creds, t, entry);
 		TAILQ_INSERT_TAIL(&creds_retired, t, entry);
 	}
 	mta_load_tables();
 	log_info("mta: reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void

@@ -177,6 +177,13 @@ offline_run(void)
 	const char	*sock;
 	int		 dirfd, fd;
 
+	/*
+	 * Forked, not exec'd: the parent's channels to every process and
+	 * its listening sockets stay behind, out of reach of the users'
+	 * files this runner reads.
+	 */
+	closefrom(STDERR_FILENO + 1);
+	log_reopen();
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);

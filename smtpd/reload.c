@@ -175,6 +175,11 @@ reload_close_old(struct smtpd_config *old)
 	}
 }
 
+/*
+ * IMSG_PARENT_RELOAD: u32 generation, string the name of smtpd.conf,
+ * and the files of the role's kinds in a memory file.  Its reader,
+ * reload_receive(), is next.
+ */
 static void
 reload_send(enum smtp_proc p)
 {
@@ -188,21 +193,104 @@ reload_send(enum smtp_proc p)
 	proc_close(p, b);
 }
 
-static void
-reload_send_listeners(void)
+/*
+ * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
+ * number, the name of smtpd.conf, and the files in a memory file.  The
+ * files stay served (conffiles_serving()) for the role to read what it
+ * needs of them, and the role frees them.  The parent parsed the same
+ * bytes: a failure here is not the admin's.
+ */
+struct smtpd_config *
+reload_receive(struct imsg *imsg, int flags)
 {
-	struct listener	*l;
-	struct ibuf	*b;
-	int		 fd;
+	struct smtpd_config	*c;
+	struct conffiles	*files;
+	char			 path[PATH_MAX];
+	uint32_t		 generation;
 
-	TAILQ_FOREACH(l, &reload.next->listeners, entry) {
-		if ((fd = dup(l->fd)) == -1)
-			fatal("dup");
-		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
-		imsg_add_u32(b, l->index);
-		proc_close(PROC_SMTP, b);
+	generation = imsg_get_u32(imsg);
+	imsg_get_string(imsg, path, sizeof(path));
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("reload: malformed message from the parent");
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
+	    files->generation != generation)
+		fatalx("reload: bad files from the parent");
+	close(imsg->fd);
+	imsg->fd = -1;
+	conffiles_free(conffiles_serving());
+	conffiles_serve(files);
+	if ((c = parse_config(path, flags)) == NULL)
+		fatalx("reload: generation %u does not parse", generation);
+	c->generation = generation;
+	return c;
+}
+
+/* Tell the parent this process has switched to c. */
+void
+reload_confirm(struct smtpd_config *c)
+{
+	struct ibuf	*b;
+
+	conffiles_free(conffiles_serving());
+	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
+	imsg_add_u32(b, c->generation);
+	proc_close(PROC_PARENT, b);
+}
+
+/*
+ * IMSG_PARENT_UPDATE_TABLE, peerid smtpctl's id at control: string the
+ * table's name, u32 the errno of reading its file (0: read), and the
+ * file, when read, in a memory file.  smtpctl update table: the file is
+ * read here, as at a reload, and lookup loads it and answers.
+ */
+void
+reload_table(struct imsg *imsg)
+{
+	struct conffiles	*files;
+	struct table		*t;
+	struct ibuf		*b;
+	const unsigned char	*data;
+	char			 name[TABLE_NAMESZ];
+	size_t			 len;
+	int			 error = 0;
+
+	imsg_get_string(imsg, name, sizeof(name));
+	proc_check(PROC_CONTROL, imsg);
+	files = conffiles_new(env->generation);
+	if ((t = table_find(&env->tables, name)) != NULL &&
+	    t->backend == TABLE_FILE) {
+		conffiles_record(files);
+		if (conffile_read(t->path, CONFFILE_TABLE, &data, &len) == -1)
+			error = errno;
+		conffiles_record(NULL);
 	}
-	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
+	b = proc_create(IMSG_PARENT_UPDATE_TABLE, imsg->hdr.peerid,
+	    conffiles_memfd(files, CONFFILE_TABLE));
+	imsg_add_string(b, name);
+	imsg_add_u32(b, error);
+	proc_close(PROC_LOOKUP, b);
+	conffiles_free(files);
+}
+
+/* Its reader: the files, served until freed, and the table's name. */
+struct conffiles *
+reload_table_receive(struct imsg *imsg, char *name, size_t len)
+{
+	struct conffiles	*files;
+	uint32_t		 error;
+
+	imsg_get_string(imsg, name, len);
+	error = imsg_get_u32(imsg);
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("update table: malformed message from the parent");
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL)
+		fatalx("update table: bad files from the parent");
+	close(imsg->fd);
+	imsg->fd = -1;
+	if (error != 0)
+		files->missing = error;
+	conffiles_serve(files);
+	return files;
 }
 
 static void
@@ -343,7 +431,7 @@ reload_child_done(enum smtp_proc from, struct imsg *imsg)
 		return;
 	reload.smtp_told = 1;
 	reload_send(PROC_SMTP);
-	reload_send_listeners();
+	parent_send_sockets(reload.next);
 	evtimer_set(&reload.late, reload_smtp_late, NULL);
 	evtimer_add(&reload.late, &tv);
 }

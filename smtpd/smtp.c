@@ -142,7 +142,7 @@ smtp_switch(void)
 	smtp_fd_limit();
 	smtp_listeners_start();
 	log_info("smtp-in reload generation=%u", env->generation);
-	config_reload_done(env);
+	reload_confirm(env);
 }
 
 static void
@@ -150,7 +150,7 @@ smtp_reload(struct imsg *imsg)
 {
 	if (smtp_next != NULL)
 		fatalx("smtp: a reload before the last one ended");
-	smtp_next = config_receive(imsg, 0);
+	smtp_next = reload_receive(imsg, 0);
 	smtp_tls_init(smtp_next);
 	conffiles_free(conffiles_serving());
 }

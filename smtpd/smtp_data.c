@@ -147,7 +147,7 @@ smtp_data_begin(struct smtp_session *s, int fd)
 	if (s->nrcpt == 1)
 		evbuffer_add_printf(s->dataout, "\n\tfor <%s>", r->addr);
 	evbuffer_add_printf(s->dataout, ";\n\t%s\n", date);
-	if (s->sender_warning[0] != '\0')
+	if (s->sender_warning != NULL)
 		evbuffer_add_printf(s->dataout, "X-Authentication-Warning: "
 		    "%s: %s set sender to %s\n", s->conf->hostname,
 		    s->local_user, s->sender_warning);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -38,8 +39,14 @@ smtp_local_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 	if (type == IMSG_LOOKUP_SMTP_LOCAL) {
 		strlcpy(s->local_user, text, sizeof(s->local_user));
 		s->local_uid = uid;
-	} else
-		strlcpy(s->sender_warning, text, sizeof(s->sender_warning));
+	} else {
+		free(s->sender_warning);
+		s->sender_warning = NULL;
+		/* "" says the sender is the user's own: nothing to mark. */
+		if (text[0] != '\0' &&
+		    (s->sender_warning = strdup(text)) == NULL)
+			fatal("strdup");
+	}
 }
 
 /*

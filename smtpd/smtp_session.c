@@ -172,8 +172,8 @@ smtp_transaction_reset(struct smtp_session *s)
 {
 	smtp_rcpts_clear(s);
 	s->sender[0] = '\0';
-	s->dsn_ret[0] = '\0';
-	s->dsn_envid[0] = '\0';
+	free(s->sender_warning);
+	s->sender_warning = NULL;
 	s->smtputf8 = 0;
 	smtp_data_close(s);
 	if (s->msgid != 0) {
@@ -209,6 +209,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->io != NULL)
 		io_free(s->io);
 	explicit_bzero(s->auth_login, sizeof(s->auth_login));
+	free(s->sender_warning);
 	config_unref(s->conf);
 	free(s);
 }
@@ -444,9 +445,13 @@ smtp_path_params(struct smtp_session *s, const char *text, int flags,
 	return n;
 }
 
-/* MAIL parameters: SIZE, BODY, SMTPUTF8, RET, ENVID and AUTH. */
+/*
+ * MAIL parameters: SIZE, BODY, SMTPUTF8, RET and ENVID (into ret and
+ * envid, of MAIL_RET_MAX and ENVELOPE_ADDRMAX bytes) and AUTH.
+ */
 static int
-smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
+smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n,
+    char *ret, char *envid)
 {
 	const char	*errstr;
 	long long	 size;
@@ -480,12 +485,11 @@ smtp_mail_params(struct smtp_session *s, struct smtp_param *p, int n)
 		} else if (strcmp(p[i].key, "RET") == 0 && p[i].has_value &&
 		    (strcasecmp(p[i].value, "FULL") == 0 ||
 		    strcasecmp(p[i].value, "HDRS") == 0)) {
-			strlcpy(s->dsn_ret, p[i].value, sizeof(s->dsn_ret));
+			strlcpy(ret, p[i].value, MAIL_RET_MAX);
 		} else if (strcmp(p[i].key, "ENVID") == 0 && p[i].has_value &&
 		    smtp_xtext_valid(p[i].value) == 0 &&
 		    strlen(p[i].value) <= 100) {
-			strlcpy(s->dsn_envid, p[i].value,
-			    sizeof(s->dsn_envid));
+			strlcpy(envid, p[i].value, ENVELOPE_ADDRMAX);
 		} else if (strcmp(p[i].key, "AUTH") == 0 && p[i].has_value &&
 		    smtp_xtext_valid(p[i].value) == 0) {
 			/* RFC 4954 5: accepted; we do not relay identities. */
@@ -506,6 +510,8 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	struct mailaddr		 addr;
 	struct ibuf		*b;
 	const char		*rest;
+	char			 ret[MAIL_RET_MAX];
+	char			 envid[ENVELOPE_ADDRMAX];
 	int			 n, flags;
 
 	if (s->state < S_HELO) {
@@ -540,8 +546,8 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	    &addr, params)) == -1)
 		return;
 	s->smtputf8 = 0;
-	s->dsn_ret[0] = s->dsn_envid[0] = '\0';
-	if (smtp_mail_params(s, params, n) == -1)
+	ret[0] = envid[0] = '\0';
+	if (smtp_mail_params(s, params, n, ret, envid) == -1)
 		return;
 	if (addr.utf8 && !s->smtputf8) {
 		smtp_reply(s, "553 5.6.7 SMTPUTF8 needed for this address");
@@ -554,20 +560,24 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 	b = proc_create(IMSG_SMTP_LOOKUP_MAIL, s->id, -1);
 	imsg_add_string(b, s->sender);
 	imsg_add_string(b, s->helo);
-	imsg_add_string(b, s->dsn_ret);
-	imsg_add_string(b, s->dsn_envid);
+	imsg_add_string(b, ret);
+	imsg_add_string(b, envid);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }
 
-/* RCPT parameters: NOTIFY and ORCPT (RFC 3461 4). */
+/*
+ * RCPT parameters: NOTIFY and ORCPT (RFC 3461 4), into notify and orcpt
+ * of RCPT_NOTIFY_MAX and ENVELOPE_ORCPTMAX bytes.
+ */
 static int
-smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n)
+smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n,
+    char *notify, char *orcpt)
 {
-	char	 list[64], *word, *q;
+	char	 list[RCPT_NOTIFY_MAX], *word, *q;
 	int	 i, never, other;
 
-	s->pending_notify[0] = s->pending_orcpt[0] = '\0';
+	notify[0] = orcpt[0] = '\0';
 	for (i = 0; i < n; i++) {
 		if (strcmp(p[i].key, "NOTIFY") == 0 && p[i].has_value) {
 			if (strlcpy(list, p[i].value, sizeof(list)) >=
@@ -587,13 +597,11 @@ smtp_rcpt_params(struct smtp_session *s, struct smtp_param *p, int n)
 			}
 			if (never > 1 || (never && other))
 				goto bad;
-			strlcpy(s->pending_notify, p[i].value,
-			    sizeof(s->pending_notify));
+			strlcpy(notify, p[i].value, RCPT_NOTIFY_MAX);
 		} else if (strcmp(p[i].key, "ORCPT") == 0 && p[i].has_value &&
 		    (q = strchr(p[i].value, ';')) != NULL &&
 		    smtp_xtext_valid(q + 1) == 0) {
-			strlcpy(s->pending_orcpt, p[i].value,
-			    sizeof(s->pending_orcpt));
+			strlcpy(orcpt, p[i].value, ENVELOPE_ORCPTMAX);
 		} else
 			goto bad;
 	}
@@ -621,6 +629,8 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	struct smtp_param	 params[SMTP_PARAMS_MAX];
 	struct mailaddr		 addr;
 	struct ibuf		*b;
+	char			 notify[RCPT_NOTIFY_MAX];
+	char			 orcpt[ENVELOPE_ORCPTMAX];
 	int			 n, flags;
 
 	if (s->state < S_MAIL) {
@@ -639,7 +649,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	if ((n = smtp_path_params(s, arg + 3, flags, "5.1.3 Bad recipient",
 	    &addr, params)) == -1)
 		return;
-	if (smtp_rcpt_params(s, params, n) == -1)
+	if (smtp_rcpt_params(s, params, n, notify, orcpt) == -1)
 		return;
 	if (smtp_addr_format(&addr, s->pending_rcpt,
 	    sizeof(s->pending_rcpt)) == -1) {
@@ -653,8 +663,8 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 	}
 	b = proc_create(IMSG_SMTP_LOOKUP_RCPT, s->id, -1);
 	imsg_add_string(b, s->pending_rcpt);
-	imsg_add_string(b, s->pending_notify);
-	imsg_add_string(b, s->pending_orcpt);
+	imsg_add_string(b, notify);
+	imsg_add_string(b, orcpt);
 	proc_close(PROC_LOOKUP, b);
 	s->waiting = 1;
 }

@@ -32,6 +32,8 @@
 #define LINE_AUTH		12288
 #define DATA_CHUNK		65536
 #define MAX_LONGLINES		3
+#define RCPT_NOTIFY_MAX		64	/* NEVER, or SUCCESS,FAILURE,DELAY */
+#define MAIL_RET_MAX		8	/* FULL or HDRS */
 
 /* The input io holds back must be enough for a chunk or a whole line. */
 #if DATA_CHUNK > IO_INPUT_MAX || LINE_AUTH >= IO_INPUT_MAX
@@ -79,7 +81,7 @@ struct smtp_session {
 	struct smtpd_config	*conf;		/* l is one of its */
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
-	char			 addr[NI_MAXHOST];
+	char			 addr[ADDR_TEXT_MAX];
 	char			 rdns[ENVELOPE_HOSTMAX];
 	enum smtp_state		 state;
 	int			 waiting;	/* for lookup, auth or queue */
@@ -99,12 +101,8 @@ struct smtp_session {
 
 	/* The mail transaction. */
 	char			 sender[ENVELOPE_ADDRMAX];
-	char			 dsn_ret[8];
-	char			 dsn_envid[ENVELOPE_ADDRMAX];
 	int			 smtputf8;
 	char			 pending_rcpt[ENVELOPE_ADDRMAX];
-	char			 pending_notify[64];
-	char			 pending_orcpt[ENVELOPE_ORCPTMAX];
 	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
 	size_t			 nrcpt;
 	uint32_t		 msgid;
@@ -138,7 +136,7 @@ struct smtp_session {
 	/* A local submission: who, as lookup read it from the socket. */
 	char			 local_user[ENVELOPE_NAMEMAX];
 	uint32_t		 local_uid;
-	char			 sender_warning[ENVELOPE_ADDRMAX + 2];
+	char			*sender_warning;	/* local, marked */
 };
 
 void	smtp_reply(struct smtp_session *, const char *, ...)

@@ -196,6 +196,9 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 			proc_check(from, imsg);
 			reload_start(imsg->hdr.peerid);
 			return;
+		case IMSG_CTL_UPDATE_TABLE:
+			reload_table(imsg);
+			return;
 		case IMSG_CTL_STOP:
 			proc_check(from, imsg);
 			log_info("smtpd stopping on request");
@@ -487,14 +490,18 @@ parent_prepare_dirs(void)
 	offline_prepare();
 }
 
-static void
-parent_send_sockets(void)
+/*
+ * The listening sockets of c to the smtp process, each with its index;
+ * at start, and at a reload for the new generation.
+ */
+void
+parent_send_sockets(struct smtpd_config *c)
 {
 	struct listener	*l;
 	struct ibuf	*b;
 	int		 fd;
 
-	TAILQ_FOREACH(l, &env->listeners, entry) {
+	TAILQ_FOREACH(l, &c->listeners, entry) {
 		if ((fd = dup(l->fd)) == -1)
 			fatal("dup");
 		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
@@ -721,7 +728,7 @@ main(int argc, char *argv[])
 	parent_start_children(argc, argv, conffile, debug);
 	conffiles_free(parent_files);
 	parent_files = NULL;
-	parent_send_sockets();
+	parent_send_sockets(env);
 	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
 	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());
 	imsg_add_u32(b, (uint32_t)ctlgid);

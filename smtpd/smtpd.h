@@ -292,11 +292,34 @@ int			 cmdline_symset(char *);
 /* config.c */
 struct smtpd_config	*config_new(void);
 void			 config_free(struct smtpd_config *);
-void			 config_ref(struct smtpd_config *);
-void			 config_unref(struct smtpd_config *);
-void			 config_retire(struct smtpd_config *);
-struct smtpd_config	*config_receive(struct imsg *, int);
-void			 config_reload_done(struct smtpd_config *);
+
+/*
+ * A session keeps the configuration it began under until it ends; one
+ * that a reload replaced is freed when its last session is over.
+ */
+static inline void
+config_ref(struct smtpd_config *c)
+{
+	c->refs++;
+}
+
+static inline void
+config_unref(struct smtpd_config *c)
+{
+	if (--c->refs < 0)
+		fatalx("configuration released once too often");
+	if (c->refs == 0 && c->retired)
+		config_free(c);
+}
+
+static inline void
+config_retire(struct smtpd_config *c)
+{
+	c->retired = 1;
+	if (c->refs == 0)
+		config_free(c);
+}
+
 struct action		*config_action(struct smtpd_config *, const char *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
@@ -321,11 +344,16 @@ void		 parent_mark_relay_tables(struct smtpd_config *,
 		    struct conffiles *);
 void		 parent_fd_limit(struct smtpd_config *, int);
 int		 listener_bind(struct listener *);
+void		 parent_send_sockets(struct smtpd_config *);
 
 /* reload.c: the parent's reload. */
 void		 reload_init(const char *);
 void		 reload_start(uint32_t);
 void		 reload_child_done(enum smtp_proc, struct imsg *);
+struct smtpd_config *reload_receive(struct imsg *, int);
+void		 reload_table(struct imsg *);
+struct conffiles *reload_table_receive(struct imsg *, char *, size_t);
+void		 reload_confirm(struct smtpd_config *);
 
 /* offline.c: the offline directory, submitted at start. */
 void		 offline_prepare(void);

@@ -23,7 +23,7 @@
 const char *
 sa_to_text(const struct sockaddr *sa)
 {
-	static char	 buf[NI_MAXHOST];
+	static char	 buf[ADDR_TEXT_MAX];
 	socklen_t	 len;
 
 	if (sa == NULL)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A numeric address as sa_to_text() writes it, scope name included. */
+#define ADDR_TEXT_MAX		64
 const char	*sa_to_text(const struct sockaddr *);
 int		 mkdir_owned(const char *, mode_t, uid_t, gid_t);
 void		 set_nonblocking(int);

@@ -31,6 +31,19 @@
 #include "lookup/lookup_session.h"
 
 struct smtpd_config	*env;
+
+/* The harness's configuration is never retired: never freed. */
+void
+config_free(struct smtpd_config *c)
+{
+	abort();
+}
+
+struct smtpd_config *
+lookup_config(void)
+{
+	return env;
+}
 int			 smtpd_privileged;
 
 static int		 conn = -1;	/* an established connection */

@@ -30,6 +30,13 @@
 #include "smtpd/io.h"
 
 struct smtpd_config	*env;
+
+/* The harness's configuration is never retired: never freed. */
+void
+config_free(struct smtpd_config *c)
+{
+	abort();
+}
 int			 smtpd_privileged;
 
 /* Logging is silent; reaching fatal() from a client's input is a bug. */

@@ -49,6 +49,41 @@ update_table_reloads_the_kill_file_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case update_table_added_by_reload cleanup
+update_table_added_by_reload_head()
+{
+	atf_set descr "A kill file that a reload added, in a directory the" \
+	    "running lookup process was never given, is read at the reload" \
+	    "and again by smtpctl update table: the parent reads it"
+}
+update_table_added_by_reload_body()
+{
+	smtpd_config </dev/null
+	smtpd_start
+	mkdir newdir
+	echo "@first.example" > newdir/kill
+	printf 'table kill file:%s/newdir/kill\nkillfile <kill>\n' \
+	    "$(pwd)" >> smtpd.conf
+	atf_check -s exit:0 -o match:"generation 2" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" reload
+	printf '@first.example\n@second.example\n' > newdir/kill
+	atf_check -s exit:0 -o inline:"table kill: 2 entries\n" \
+	    "$SMTPCTL" -s "$(pwd)/smtpd.sock" update table kill
+	dialog >dialog.out 2>&1 <<'EOF2' || atf_fail "$(cat dialog.out)"
+< ^220
+> EHLO client.test
+< ^250
+> MAIL FROM:<a@second.example>
+< ^550 5.7.1 Sender address rejected
+> QUIT
+< ^221
+EOF2
+}
+update_table_added_by_reload_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case a_bad_kill_file_fails_until_fixed cleanup
 a_bad_kill_file_fails_until_fixed_head()
 {
@@ -365,6 +400,7 @@ kill_file_host_name_refuses_at_connect_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case update_table_reloads_the_kill_file
+	atf_add_test_case update_table_added_by_reload
 	atf_add_test_case a_bad_kill_file_fails_until_fixed
 	atf_add_test_case negated_rule_never_matches_a_failed_table
 	atf_add_test_case reject_rule_with_a_failed_table_stops_the_rules
