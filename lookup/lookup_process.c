@@ -320,6 +320,30 @@ user_add(struct expand *x, const char *name, enum dest_forward forward)
 	return dest_add(x, user, "", forward);
 }
 
+/*
+ * Whether a path names a file in the directory of a file table of the
+ * configuration in force, one a reload added after the sandbox was
+ * set: such a file cannot be read until a restart.
+ */
+static int
+include_in_new_dir(const char *path)
+{
+	struct table	*t;
+	const char	*slash;
+	size_t		 len;
+
+	TAILQ_FOREACH(t, &env->tables, entry) {
+		if (t->backend != TABLE_FILE ||
+		    (slash = strrchr(t->path, '/')) == NULL ||
+		    slash == t->path)
+			continue;
+		len = slash - t->path;
+		if (strncmp(path, t->path, len) == 0 && path[len] == '/')
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether a path names a file in a directory of the file tables. */
 static int
 include_allowed(const char *path)
@@ -387,6 +411,16 @@ include_expand(struct expand *x, struct table *t, const char *name,
 		return 0;
 	}
 	if (!include_allowed(path)) {
+		/* Mail waits for the restart the admin is told of. */
+		if (path[0] == '/' && strstr(path, "/..") == NULL &&
+		    include_in_new_dir(path)) {
+			log_warnx("lookup: %s: include %s is beside a table "
+			    "a reload added: restart smtpd to read it", who,
+			    path);
+			if (x->tempfail != NULL)
+				*x->tempfail = 1;
+			return 0;
+		}
 		log_warnx("lookup: %s: include %s refused: not in the "
 		    "directory of a file table", who, path);
 		return 0;

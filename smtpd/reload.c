@@ -51,17 +51,23 @@ reload_init(const char *path)
 	reload_path = path;
 }
 
-/* Lines to smtpctl, if it asked, as control relays them. */
+/* A line to smtpctl (control's client), if one asked. */
 static void
-reload_answer(uint32_t type, const char *text)
+reload_answer_to(uint32_t client, uint32_t type, const char *text)
 {
 	struct ibuf	*b;
 
-	if (reload.client == 0)
+	if (client == 0)
 		return;
-	b = proc_create(type, reload.client, -1);
+	b = proc_create(type, client, -1);
 	imsg_add_string(b, text);
 	proc_close(PROC_CONTROL, b);
+}
+
+static void
+reload_answer(uint32_t type, const char *text)
+{
+	reload_answer_to(reload.client, type, text);
 }
 
 static void
@@ -314,12 +320,12 @@ reload_start(uint32_t client)
 	char			*errors;
 	size_t			 p;
 
+	/* The one under way keeps its client, who is answered at its end. */
 	if (reload.running) {
-		if (client != 0) {
-			reload.client = client;
-			reload_answer(IMSG_CTL_FAIL, "a reload is under way");
-			reload.client = 0;
-		} else
+		if (client != 0)
+			reload_answer_to(client, IMSG_CTL_FAIL,
+			    "a reload is under way");
+		else
 			log_warnx("reload: one is under way already");
 		return;
 	}

@@ -696,14 +696,16 @@ killfile_change_applies_after_reload_cleanup()
 	smtpd_cleanup
 }
 
-atf_test_case include_beside_a_new_alias_table_is_read cleanup
-include_beside_a_new_alias_table_is_read_head()
+atf_test_case include_beside_a_new_alias_table_waits_for_a_restart cleanup
+include_beside_a_new_alias_table_waits_for_a_restart_head()
 {
 	atf_set descr "An alias table a reload adds, in a directory no table" \
-	    "was in before, may include a file of that directory, as it" \
-	    "may when the daemon starts with it"
+	    "was in before, may include a file of that directory only" \
+	    "after a restart (lookup's sandbox is set at start): until" \
+	    "then its recipients get a temporary failure, never a 550, and" \
+	    "the log says to restart"
 }
-include_beside_a_new_alias_table_is_read_body()
+include_beside_a_new_alias_table_waits_for_a_restart_body()
 {
 	local_rules | reload_config
 	smtpd_start
@@ -716,10 +718,15 @@ include_beside_a_new_alias_table_is_read_body()
 	  echo "action \"local\" maildir \"$W/Maildir\" alias <aliases>"
 	  echo 'match from any for local action "local"'; } | reload_config
 	reload_ok 2
+	rcpt_gets inc@localhost "^451 "
+	wait_log "include $W/new/list is beside a table a reload added: restart" ||
+	    atf_fail "no word of the restart: $(grep include smtpd.log)"
+	smtpd_cleanup
+	smtpd_start
 	send_short inc@localhost
-	wait_mail 1 || atf_fail "not delivered"
+	wait_mail 1 || atf_fail "not delivered after the restart"
 }
-include_beside_a_new_alias_table_is_read_cleanup()
+include_beside_a_new_alias_table_waits_for_a_restart_cleanup()
 {
 	smtpd_cleanup
 }
@@ -961,7 +968,7 @@ atf_init_test_cases()
 	atf_add_test_case concurrent_reloads_are_all_answered
 	atf_add_test_case alias_table_change_applies_after_reload
 	atf_add_test_case killfile_change_applies_after_reload
-	atf_add_test_case include_beside_a_new_alias_table_is_read
+	atf_add_test_case include_beside_a_new_alias_table_waits_for_a_restart
 	atf_add_test_case update_table_reads_a_table_a_reload_added
 	atf_add_test_case credentials_change_applies_after_reload
 	atf_add_test_case queued_mail_of_a_removed_action_is_held
