@@ -176,7 +176,8 @@ regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
 	    smtpd/conffile.c smtpd/session_msg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
-	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c
+	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c \
+	    smtpd/session_msg.c
 regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
 	    smtpd/session_msg.c \

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../smtpd/smtpd.h"
+#include "../smtpd/session_msg.h"
 #include "queue_scheduler.h"
 #include "queue_dsn.h"
 #include "queue_receive.h"
@@ -136,12 +137,11 @@ static void
 queue_reply(uint32_t type, uint32_t session, uint32_t status, uint32_t msgid,
     int fd)
 {
-	struct ibuf	*b;
+	struct msg_stored	 st;
 
-	b = proc_create(type, session, fd);
-	imsg_add_u32(b, status);
-	imsg_add_u32(b, msgid);
-	proc_close(PROC_SMTP, b);
+	st.status = status;
+	st.msgid = msgid;
+	msg_stored_write(type, session, &st, fd);
 }
 
 static void	incoming_check(struct incoming *);
@@ -510,17 +510,16 @@ queue_submit(uint32_t msgid, const struct envelope *envs, size_t n)
 void
 receive_commit(struct imsg *imsg)
 {
-	struct incoming	*in;
-	uint32_t	 msgid;
-	uint64_t	 size;
+	struct incoming		*in;
+	struct msg_commit	 c;
 
-	msgid = imsg_get_u32(imsg);
-	size = imsg_get_u64(imsg);
+	/* proc_valid() refuses what does not read exactly. */
+	(void)msg_commit_read(imsg, &c);
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
-	    (in = incoming_find(imsg, msgid)) == NULL)
+	    (in = incoming_find(imsg, c.msgid)) == NULL)
 		return;
 	in->commit_wanted = 1;
-	in->size = size;
+	in->size = c.size;
 	in->touched = time(NULL);
 	incoming_check(in);
 }
@@ -531,7 +530,7 @@ receive_rollback(struct imsg *imsg)
 	struct incoming	*in;
 	uint32_t	 msgid;
 
-	msgid = imsg_get_u32(imsg);
+	(void)msg_rollback_read(imsg, &msgid);
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (in = incoming_find(imsg, msgid)) == NULL)
 		return;

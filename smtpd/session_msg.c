@@ -213,3 +213,60 @@ msg_verdict_read(struct imsg *imsg, struct msg_verdict *v)
 	imsg_get_string(imsg, v->user, sizeof(v->user));
 	return imsg_end(imsg);
 }
+
+void
+msg_commit_write(uint32_t id, const struct msg_commit *c)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_SMTP_QUEUE_COMMIT, id, -1);
+	imsg_add_u32(b, c->msgid);
+	imsg_add_u64(b, c->size);
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_commit_read(struct imsg *imsg, struct msg_commit *c)
+{
+	c->msgid = imsg_get_u32(imsg);
+	c->size = imsg_get_u64(imsg);
+	return imsg_end(imsg);
+}
+
+/* IMSG_SMTP_QUEUE_ROLLBACK: the message of a transaction that ended. */
+void
+msg_rollback_write(uint32_t id, uint32_t msgid)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_SMTP_QUEUE_ROLLBACK, id, -1);
+	imsg_add_u32(b, msgid);
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_rollback_read(struct imsg *imsg, uint32_t *msgid)
+{
+	*msgid = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}
+
+void
+msg_stored_write(uint32_t type, uint32_t id, const struct msg_stored *s,
+    int fd)
+{
+	struct ibuf	*b;
+
+	b = proc_create(type, id, fd);
+	imsg_add_u32(b, s->status);
+	imsg_add_u32(b, s->msgid);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_stored_read(struct imsg *imsg, struct msg_stored *s)
+{
+	s->status = imsg_get_u32(imsg);
+	s->msgid = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}

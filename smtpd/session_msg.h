@@ -1,8 +1,8 @@
 /*
- * The messages about a session between the listener and lookup, and
- * between lookup and auth, each with its writer and its reader side by
- * side in session_msg.c, which every process links: one layout, one
- * place.  A reader returns 0, or
+ * The messages about a session between the listener and lookup, lookup
+ * and auth, and the listener and the queue, each with its writer and
+ * its reader side by side in session_msg.c, which every process links:
+ * one layout, one place.  A reader returns 0, or
  * -1 when the payload is not exactly what its writer makes; what a
  * listener sent is then refused, never obeyed.
  */
@@ -89,6 +89,21 @@ struct msg_verdict {
 	char	 user[MSG_USER_MAX];
 };
 
+/* IMSG_SMTP_QUEUE_COMMIT: the message file is whole, of size bytes. */
+struct msg_commit {
+	uint32_t msgid;
+	uint64_t size;
+};
+
+/*
+ * IMSG_QUEUE_SMTP_CREATE (with the pipe's write end) and _COMMIT: a
+ * status (0 done, 1 try again, 2 no room) and the message's id.
+ */
+struct msg_stored {
+	uint32_t status;
+	uint32_t msgid;
+};
+
 void	msg_mail_write(uint32_t, const struct msg_mail *);
 int	msg_mail_read(struct imsg *, struct msg_mail *);
 void	msg_rcpt_write(uint32_t, const struct msg_rcpt *);
@@ -107,5 +122,11 @@ void	msg_check_write(uint32_t, const struct msg_check *);
 int	msg_check_read(struct imsg *, struct msg_check *);
 void	msg_verdict_write(uint32_t, const struct msg_verdict *);
 int	msg_verdict_read(struct imsg *, struct msg_verdict *);
+void	msg_commit_write(uint32_t, const struct msg_commit *);
+int	msg_commit_read(struct imsg *, struct msg_commit *);
+void	msg_rollback_write(uint32_t, uint32_t);
+int	msg_rollback_read(struct imsg *, uint32_t *);
+void	msg_stored_write(uint32_t, uint32_t, const struct msg_stored *, int);
+int	msg_stored_read(struct imsg *, struct msg_stored *);
 
 #endif

@@ -190,13 +190,12 @@ smtp_data_write(struct smtp_session *s, const char *p, size_t len)
 static void
 smtp_data_commit(struct smtp_session *s)
 {
-	struct ibuf	*b;
+	struct msg_commit	 c;
 
 	smtp_data_close(s);
-	b = proc_create(IMSG_SMTP_QUEUE_COMMIT, s->id, -1);
-	imsg_add_u32(b, s->msgid);
-	imsg_add_u64(b, s->datasent);
-	proc_close(PROC_QUEUE, b);
+	c.msgid = s->msgid;
+	c.size = s->datasent;
+	msg_commit_write(s->id, &c);
 }
 
 static void

@@ -177,8 +177,7 @@ smtp_transaction_reset(struct smtp_session *s)
 	s->smtputf8 = 0;
 	smtp_data_close(s);
 	if (s->msgid != 0) {
-		proc_compose(PROC_QUEUE, IMSG_SMTP_QUEUE_ROLLBACK, s->id, -1,
-		    &s->msgid, sizeof(s->msgid));
+		msg_rollback_write(s->id, s->msgid);
 		s->msgid = 0;
 	}
 	if (s->state > S_HELO)
@@ -1063,12 +1062,14 @@ void
 smtp_session_queue_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 {
 	struct smtp_session	*s;
+	struct msg_stored	 st;
 	uint32_t		 status, msgid;
 	int			 fd;
 
-	status = imsg_get_u32(imsg);
-	msgid = imsg_get_u32(imsg);
-	proc_check(PROC_QUEUE, imsg);
+	if (msg_stored_read(imsg, &st) == -1)
+		fatalx("smtp: bad answer from the queue");
+	status = st.status;
+	msgid = st.msgid;
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting)
 		fatalx("smtp: queue answer for no question");
 	s->waiting = 0;

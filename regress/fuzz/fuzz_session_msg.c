@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the readers of the messages about a session between
- * the listener, lookup and auth (smtpd/session_msg.c).  The first byte picks a reader, the
+ * the listener, lookup, auth and the queue (smtpd/session_msg.c).  The first byte picks a reader, the
  * rest is its payload.  Whatever a reader accepts must be written back
  * by its writer as the very same bytes: the two ends agree on every
  * layout, and no field is cut or lost on the way.
@@ -46,7 +46,8 @@ static const uint32_t	 types[] = {
 	IMSG_SMTP_LOOKUP_MAIL, IMSG_SMTP_LOOKUP_RCPT, IMSG_SMTP_LOOKUP_AUTH,
 	IMSG_SMTP_LOOKUP_VRFY, IMSG_LOOKUP_SMTP_CONNECT, IMSG_LOOKUP_SMTP_RCPT,
 	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH, IMSG_LOOKUP_AUTH_CHECK,
-	IMSG_AUTH_LOOKUP_RESULT
+	IMSG_AUTH_LOOKUP_RESULT, IMSG_SMTP_QUEUE_COMMIT, IMSG_SMTP_QUEUE_ROLLBACK,
+	IMSG_QUEUE_SMTP_COMMIT
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -62,6 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_login	 l;
 	struct msg_check	 c;
 	struct msg_verdict	 v;
+	struct msg_commit	 co;
+	struct msg_stored	 st;
+	uint32_t		 msgid;
 	char			 name[MSG_ADDR_MAX];
 	uint8_t			*payload;
 	uint32_t		 type;
@@ -106,6 +110,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_AUTH_LOOKUP_RESULT:
 		if ((rc = msg_verdict_read(&imsg, &v)) == 0)
 			msg_verdict_write(1, &v);
+		break;
+	case IMSG_SMTP_QUEUE_COMMIT:
+		if ((rc = msg_commit_read(&imsg, &co)) == 0)
+			msg_commit_write(1, &co);
+		break;
+	case IMSG_SMTP_QUEUE_ROLLBACK:
+		if ((rc = msg_rollback_read(&imsg, &msgid)) == 0)
+			msg_rollback_write(1, msgid);
+		break;
+	case IMSG_QUEUE_SMTP_COMMIT:
+		if ((rc = msg_stored_read(&imsg, &st)) == 0)
+			msg_stored_write(type, 1, &st, -1);
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)
