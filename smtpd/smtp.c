@@ -145,11 +145,29 @@ smtp_switch(void)
 	reload_confirm(env);
 }
 
+/* A generation that never took over: the parent moved past it. */
+static void
+smtp_next_drop(void)
+{
+	struct smtp_listener	*l;
+
+	while ((l = TAILQ_FIRST(&smtp_next_listeners)) != NULL) {
+		TAILQ_REMOVE(&smtp_next_listeners, l, entry);
+		close(l->fd);
+		free(l);
+	}
+	config_free(smtp_next);
+	smtp_next = NULL;
+}
+
 static void
 smtp_reload(struct imsg *imsg)
 {
-	if (smtp_next != NULL)
-		fatalx("smtp: a reload before the last one ended");
+	if (smtp_next != NULL) {
+		log_warnx("smtp-in generation %u dropped for a newer one",
+		    smtp_next->generation);
+		smtp_next_drop();
+	}
 	smtp_next = reload_receive(imsg, 0);
 	smtp_tls_init(smtp_next);
 	conffiles_free(conffiles_serving());
