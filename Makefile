@@ -173,18 +173,19 @@ regress/fuzz/fuzz_lookup_session: regress/fuzz/fuzz_lookup_session.c \
 	    lookup/lookup_session.c lookup/lookup_local.c lookup/killfile.c \
 	    lookup/table.c lookup/senders.c \
 	    lookup/members.c queue/queue_envelope.c smtpd/util.c smtpd/imsg.c \
-	    smtpd/conffile.c smtpd/session_msg.c
+	    smtpd/conffile.c smtpd/session_msg.c queue/queue_msg.c
 regress/fuzz/fuzz_queue_receive: regress/fuzz/fuzz_queue_receive.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    queue/queue_receive.c queue/queue_envelope.c smtpd/imsg.c \
-	    smtpd/session_msg.c
+	    smtpd/session_msg.c queue/queue_msg.c
 regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c smtpd/auth.c \
 	    smtpd/session_msg.c \
 	    smtpd/auth_creds.c lookup/table.c lookup/members.c smtpd/util.c \
 	    smtpd/imsg.c smtpd/conffile.c
 regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \
-	    regress/fuzz/fuzz_log.c smtpd/session_msg.c smtpd/imsg.c
+	    regress/fuzz/fuzz_log.c smtpd/session_msg.c queue/queue_msg.c \
+	    smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c

@@ -32,6 +32,7 @@
 
 #include "../smtpd/smtpd.h"
 #include "../smtpd/session_msg.h"
+#include "../queue/queue_msg.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
 
@@ -552,23 +553,27 @@ static void
 lookup_rcpt_reply(enum smtp_proc to, uint32_t type, uint32_t id,
     uint32_t status, const char *text, const struct dests *ds)
 {
-	struct ibuf	*b;
-	int		 i, n = status == LOOKUP_OK ? ds->n : 0;
+	struct msg_routes	*r;
+	int			 i, n = status == LOOKUP_OK ? ds->n : 0;
 
 	if (to == PROC_SMTP) {
 		session_rcpt_resolved(id, status, text, ds);
 		return;
 	}
-	b = proc_create(type, id, -1);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, text);
-	imsg_add_u32(b, n);
-	for (i = 0; i < n; i++) {
-		imsg_add_string(b, ds->d[i].action);
-		imsg_add_string(b, ds->d[i].user);
-		imsg_add_string(b, ds->d[i].target);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("calloc");
+	r->status = status;
+	strlcpy(r->text, text, sizeof(r->text));
+	for (i = 0; i < n && i < MSG_ROUTES_MAX; i++) {
+		strlcpy(r->d[i].action, ds->d[i].action,
+		    sizeof(r->d[i].action));
+		strlcpy(r->d[i].user, ds->d[i].user, sizeof(r->d[i].user));
+		strlcpy(r->d[i].target, ds->d[i].target,
+		    sizeof(r->d[i].target));
 	}
-	proc_close(to, b);
+	r->n = i;
+	msg_routes_write(id, r);
+	free(r);
 }
 
 /*
@@ -997,8 +1002,8 @@ lookup_queue_rcpt(struct imsg *imsg)
 	struct rcpt_query	 q;
 
 	memset(&q, 0, sizeof(q));
-	imsg_get_string(imsg, q.rcpt, sizeof(q.rcpt));
-	proc_check(PROC_QUEUE, imsg);
+	if (msg_route_ask_read(imsg, q.rcpt, sizeof(q.rcpt)) == -1)
+		fatalx("lookup: bad routing question from the queue");
 	q.local = 1;
 	rcpt_start(PROC_QUEUE, IMSG_LOOKUP_QUEUE_RCPT, imsg->hdr.peerid, &q);
 }

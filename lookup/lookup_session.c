@@ -32,6 +32,7 @@
 #include "../smtpd/smtpd.h"
 #include "../smtpd/auth_creds.h"
 #include "../smtpd/session_msg.h"
+#include "../queue/queue_msg.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
 
@@ -784,7 +785,6 @@ static void
 session_data(struct imsg *imsg)
 {
 	struct session	*s;
-	struct ibuf	*b;
 	char		 buf[IMSG_MAXPAYLOAD - 64];
 	size_t		 i;
 
@@ -810,13 +810,9 @@ session_data(struct imsg *imsg)
 	}
 	for (i = 0; i < s->ndests; i++) {
 		session_envelope(s, &s->dests[i], buf, sizeof(buf));
-		b = proc_create(IMSG_LOOKUP_QUEUE_ENVELOPE, s->id, -1);
-		imsg_add_string(b, buf);
-		proc_close(PROC_QUEUE, b);
+		msg_envelope_write(s->id, buf);
 	}
-	b = proc_create(IMSG_LOOKUP_QUEUE_CREATE, s->id, -1);
-	imsg_add_u32(b, s->ndests);
-	proc_close(PROC_QUEUE, b);
+	msg_create_write(s->id, s->ndests);
 	session_transaction_clear(s);
 }
 

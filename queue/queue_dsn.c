@@ -22,6 +22,7 @@
 #include "../smtpd/smtpd.h"
 #include "queue_scheduler.h"
 #include "queue_dsn.h"
+#include "queue_msg.h"
 
 #define DSN_MAX_DESTS	64
 
@@ -118,7 +119,6 @@ static int
 dsn_start(const struct envelope *e, enum bounce_kind kind)
 {
 	struct dsn	*d;
-	struct ibuf	*b;
 	FILE		*fp;
 	uint32_t	 msgid;
 	int		 fd, msgfd, r;
@@ -154,9 +154,7 @@ dsn_start(const struct envelope *e, enum bounce_kind kind)
 	d->kind = kind;
 	strlcpy(d->sender, e->sender, sizeof(d->sender));
 	TAILQ_INSERT_TAIL(&pending, d, entry);
-	b = proc_create(IMSG_QUEUE_LOOKUP_RCPT, d->id, -1);
-	imsg_add_string(b, e->sender);
-	proc_close(PROC_LOOKUP, b);
+	msg_route_ask_write(d->id, e->sender);
 	return 0;
 }
 
@@ -213,24 +211,27 @@ dsn_finish(struct dsn *d, int queued, int again)
 void
 dsn_lookup_reply(struct imsg *imsg)
 {
-	struct envelope	 envs[DSN_MAX_DESTS];
-	struct dsn	*d;
-	char		 text[SMTP_LINE_MAX];
-	uint32_t	 status, n, i;
+	struct envelope		 envs[DSN_MAX_DESTS];
+	struct msg_routes	*r;
+	struct dsn		*d;
+	char			 text[MSG_ROUTE_TEXT_MAX];
+	uint32_t		 status, n, i;
 
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, text, sizeof(text));
-	n = imsg_get_u32(imsg);
-	if (n > DSN_MAX_DESTS)
-		fatalx("queue: too many destinations for a report");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("calloc");
+	if (msg_routes_read(imsg, r) == -1 || r->n > DSN_MAX_DESTS)
+		fatalx("queue: bad routing answer from lookup");
+	status = r->status;
+	n = r->n;
+	strlcpy(text, r->text, sizeof(text));
 	memset(envs, 0, sizeof(envs));
 	for (i = 0; i < n; i++) {
-		imsg_get_string(imsg, envs[i].action, sizeof(envs[i].action));
-		imsg_get_string(imsg, envs[i].user, sizeof(envs[i].user));
-		imsg_get_string(imsg, envs[i].target,
+		strlcpy(envs[i].action, r->d[i].action, sizeof(envs[i].action));
+		strlcpy(envs[i].user, r->d[i].user, sizeof(envs[i].user));
+		strlcpy(envs[i].target, r->d[i].target,
 		    sizeof(envs[i].target));
 	}
-	proc_check(PROC_LOOKUP, imsg);
+	free(r);
 	if ((d = dsn_find_id(imsg->hdr.peerid)) == NULL || d->committing)
 		fatalx("queue: lookup answer for no report");
 	if (status != LOOKUP_OK || n == 0) {

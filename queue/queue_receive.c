@@ -27,6 +27,7 @@
 
 #include "../smtpd/smtpd.h"
 #include "../smtpd/session_msg.h"
+#include "queue_msg.h"
 #include "queue_scheduler.h"
 #include "queue_dsn.h"
 #include "queue_receive.h"
@@ -208,8 +209,8 @@ receive_envelope(struct imsg *imsg)
 	char		 text[IMSG_MAXPAYLOAD], err[128];
 	struct envelope	*e;
 
-	imsg_get_string(imsg, text, sizeof(text));
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_envelope_read(imsg, text, sizeof(text)) == -1)
+		fatalx("queue: bad envelope message from lookup");
 	if (staged.nenvs > 0 && staged.session != imsg->hdr.peerid)
 		fatalx("queue: envelopes of two sessions mixed");
 	if (staged.nenvs >= QUEUE_MAX_RCPT)
@@ -298,8 +299,8 @@ receive_create(struct imsg *imsg)
 	size_t		 i;
 	int		 fd, p[2], err;
 
-	n = imsg_get_u32(imsg);
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_create_read(imsg, &n) == -1)
+		fatalx("queue: bad create message from lookup");
 	if (n == 0 || n != staged.nenvs || staged.session != session)
 		fatalx("queue: lookup asks for a message it did not route");
 	/*

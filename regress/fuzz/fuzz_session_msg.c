@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: the readers of the messages about a session between
- * the listener, lookup, auth and the queue (smtpd/session_msg.c).  The first byte picks a reader, the
+ * the listener, lookup, auth and the queue (smtpd/session_msg.c), and of
+ * those about routing between lookup and the queue (queue/queue_msg.c).  The first byte picks a reader, the
  * rest is its payload.  Whatever a reader accepts must be written back
  * by its writer as the very same bytes: the two ends agree on every
  * layout, and no field is cut or lost on the way.
@@ -15,6 +16,7 @@
 #include "smtpd/imsg_types.h"
 #include "smtpd/proc.h"
 #include "smtpd/session_msg.h"
+#include "queue/queue_msg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -47,7 +49,8 @@ static const uint32_t	 types[] = {
 	IMSG_SMTP_LOOKUP_VRFY, IMSG_LOOKUP_SMTP_CONNECT, IMSG_LOOKUP_SMTP_RCPT,
 	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH, IMSG_LOOKUP_AUTH_CHECK,
 	IMSG_AUTH_LOOKUP_RESULT, IMSG_SMTP_QUEUE_COMMIT, IMSG_SMTP_QUEUE_ROLLBACK,
-	IMSG_QUEUE_SMTP_COMMIT
+	IMSG_QUEUE_SMTP_COMMIT, IMSG_QUEUE_LOOKUP_RCPT, IMSG_LOOKUP_QUEUE_RCPT,
+	IMSG_LOOKUP_QUEUE_ENVELOPE, IMSG_LOOKUP_QUEUE_CREATE
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -65,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_verdict	 v;
 	struct msg_commit	 co;
 	struct msg_stored	 st;
+	static struct msg_routes routes;
+	static char		 text[IMSG_MAXPAYLOAD];
 	uint32_t		 msgid;
 	char			 name[MSG_ADDR_MAX];
 	uint8_t			*payload;
@@ -122,6 +127,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_QUEUE_SMTP_COMMIT:
 		if ((rc = msg_stored_read(&imsg, &st)) == 0)
 			msg_stored_write(type, 1, &st, -1);
+		break;
+	case IMSG_QUEUE_LOOKUP_RCPT:
+		if ((rc = msg_route_ask_read(&imsg, name, sizeof(name))) == 0)
+			msg_route_ask_write(1, name);
+		break;
+	case IMSG_LOOKUP_QUEUE_RCPT:
+		if ((rc = msg_routes_read(&imsg, &routes)) == 0)
+			msg_routes_write(1, &routes);
+		break;
+	case IMSG_LOOKUP_QUEUE_ENVELOPE:
+		if ((rc = msg_envelope_read(&imsg, text, sizeof(text))) == 0)
+			msg_envelope_write(1, text);
+		break;
+	case IMSG_LOOKUP_QUEUE_CREATE:
+		if ((rc = msg_create_read(&imsg, &msgid)) == 0)
+			msg_create_write(1, msgid);
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)

@@ -1,0 +1,104 @@
+/*
+ * The messages between lookup and the queue about routing: the queue's
+ * question for a bounce and lookup's answer, and the envelopes of a
+ * session's message and the order to make it.  Each writer sits beside
+ * its reader; readers bound every field and read a payload exactly.
+ */
+#include <sys/types.h>
+
+#include <string.h>
+
+#include "../smtpd/imsg.h"
+#include "../smtpd/imsg_types.h"
+#include "../smtpd/proc.h"
+#include "queue_msg.h"
+
+/* IMSG_QUEUE_LOOKUP_RCPT: the recipient of a bounce, to be routed. */
+void
+msg_route_ask_write(uint32_t id, const char *rcpt)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_QUEUE_LOOKUP_RCPT, id, -1);
+	imsg_add_string(b, rcpt);
+	proc_close(PROC_LOOKUP, b);
+}
+
+int
+msg_route_ask_read(struct imsg *imsg, char *rcpt, size_t len)
+{
+	imsg_get_string(imsg, rcpt, len);
+	return imsg_end(imsg);
+}
+
+void
+msg_routes_write(uint32_t id, const struct msg_routes *r)
+{
+	struct ibuf	*b;
+	uint32_t	 i, n = r->n < MSG_ROUTES_MAX ? r->n : MSG_ROUTES_MAX;
+
+	b = proc_create(IMSG_LOOKUP_QUEUE_RCPT, id, -1);
+	imsg_add_u32(b, r->status);
+	imsg_add_string(b, r->text);
+	imsg_add_u32(b, n);
+	for (i = 0; i < n; i++) {
+		imsg_add_string(b, r->d[i].action);
+		imsg_add_string(b, r->d[i].user);
+		imsg_add_string(b, r->d[i].target);
+	}
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_routes_read(struct imsg *imsg, struct msg_routes *r)
+{
+	uint32_t	 i;
+
+	r->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, r->text, sizeof(r->text));
+	r->n = imsg_get_u32(imsg);
+	if (r->n > MSG_ROUTES_MAX)
+		return -1;
+	for (i = 0; i < r->n; i++) {
+		imsg_get_string(imsg, r->d[i].action, sizeof(r->d[i].action));
+		imsg_get_string(imsg, r->d[i].user, sizeof(r->d[i].user));
+		imsg_get_string(imsg, r->d[i].target, sizeof(r->d[i].target));
+	}
+	return imsg_end(imsg);
+}
+
+/* IMSG_LOOKUP_QUEUE_ENVELOPE: one envelope, in its text format. */
+void
+msg_envelope_write(uint32_t id, const char *text)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_QUEUE_ENVELOPE, id, -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_envelope_read(struct imsg *imsg, char *text, size_t len)
+{
+	imsg_get_string(imsg, text, len);
+	return imsg_end(imsg);
+}
+
+/* IMSG_LOOKUP_QUEUE_CREATE: make the message of the n envelopes sent. */
+void
+msg_create_write(uint32_t id, uint32_t n)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_QUEUE_CREATE, id, -1);
+	imsg_add_u32(b, n);
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_create_read(struct imsg *imsg, uint32_t *n)
+{
+	*n = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}

@@ -1,0 +1,45 @@
+/*
+ * The messages between lookup and the queue about routing: each with
+ * its writer and its reader side by side in queue_msg.c, which both
+ * processes link.  Part of libqueue.a: it knows the envelope's sizes
+ * and the runtime, nothing of the configuration.
+ */
+#ifndef QUEUE_MSG_H
+#define QUEUE_MSG_H
+
+#include <stdint.h>
+
+#include "../smtpd/imsg.h"
+#include "queue.h"
+
+#define MSG_ROUTES_MAX		64	/* destinations of one recipient */
+#define MSG_ROUTE_TEXT_MAX	512	/* a reply line */
+
+/*
+ * IMSG_LOOKUP_QUEUE_RCPT: where a message the queue makes (a bounce)
+ * goes: a status (LOOKUP_*), the reply if refused, and the
+ * destinations, each an action, a user and a target.
+ */
+struct msg_route {
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 user[ENVELOPE_NAMEMAX];
+	char	 target[ENVELOPE_TARGETMAX];
+};
+
+struct msg_routes {
+	uint32_t	 status;
+	char		 text[MSG_ROUTE_TEXT_MAX];
+	uint32_t	 n;
+	struct msg_route d[MSG_ROUTES_MAX];
+};
+
+void	msg_route_ask_write(uint32_t, const char *);
+int	msg_route_ask_read(struct imsg *, char *, size_t);
+void	msg_routes_write(uint32_t, const struct msg_routes *);
+int	msg_routes_read(struct imsg *, struct msg_routes *);
+void	msg_envelope_write(uint32_t, const char *);
+int	msg_envelope_read(struct imsg *, char *, size_t);
+void	msg_create_write(uint32_t, uint32_t);
+int	msg_create_read(struct imsg *, uint32_t *);
+
+#endif
