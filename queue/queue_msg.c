@@ -1,7 +1,8 @@
 /*
  * The messages between lookup and the queue about routing: the queue's
  * question for a bounce and lookup's answer, and the envelopes of a
- * session's message and the order to make it.  Each writer sits beside
+ * session's message and the order to make it; and between the queue
+ * and the parent about local delivery.  Each writer sits beside
  * its reader; readers bound every field and read a payload exactly.
  */
 #include <sys/types.h>
@@ -100,5 +101,55 @@ int
 msg_create_read(struct imsg *imsg, uint32_t *n)
 {
 	*n = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}
+
+void
+msg_deliver_write(const struct msg_deliver *d, int fd)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_QUEUE_PARENT_DELIVER, 0, fd);
+	imsg_add_u64(b, d->evpid);
+	imsg_add_u64(b, d->created);
+	imsg_add_string(b, d->action);
+	imsg_add_string(b, d->user);
+	imsg_add_string(b, d->target);
+	imsg_add_string(b, d->sender);
+	imsg_add_string(b, d->rcpt);
+	proc_close(PROC_PARENT, b);
+}
+
+int
+msg_deliver_read(struct imsg *imsg, struct msg_deliver *d)
+{
+	d->evpid = imsg_get_u64(imsg);
+	d->created = imsg_get_u64(imsg);
+	imsg_get_string(imsg, d->action, sizeof(d->action));
+	imsg_get_string(imsg, d->user, sizeof(d->user));
+	imsg_get_string(imsg, d->target, sizeof(d->target));
+	imsg_get_string(imsg, d->sender, sizeof(d->sender));
+	imsg_get_string(imsg, d->rcpt, sizeof(d->rcpt));
+	return imsg_end(imsg);
+}
+
+void
+msg_delivered_write(const struct msg_delivered *d)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_PARENT_QUEUE_DELIVERED, 0, -1);
+	imsg_add_u64(b, d->evpid);
+	imsg_add_u32(b, d->status);
+	imsg_add_string(b, d->err);
+	proc_close(PROC_QUEUE, b);
+}
+
+int
+msg_delivered_read(struct imsg *imsg, struct msg_delivered *d)
+{
+	d->evpid = imsg_get_u64(imsg);
+	d->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, d->err, sizeof(d->err));
 	return imsg_end(imsg);
 }

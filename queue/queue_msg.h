@@ -1,7 +1,7 @@
 /*
- * The messages between lookup and the queue about routing: each with
- * its writer and its reader side by side in queue_msg.c, which both
- * processes link.  Part of libqueue.a: it knows the envelope's sizes
+ * The messages between lookup and the queue about routing, and between
+ * the queue and the parent about local delivery: each with its writer
+ * and its reader side by side in queue_msg.c, which both ends link.  Part of libqueue.a: it knows the envelope's sizes
  * and the runtime, nothing of the configuration.
  */
 #ifndef QUEUE_MSG_H
@@ -33,6 +33,28 @@ struct msg_routes {
 	struct msg_route d[MSG_ROUTES_MAX];
 };
 
+/*
+ * IMSG_QUEUE_PARENT_DELIVER, with the message file: one envelope for
+ * the parent's delivery agents.  The parent trusts none of it but the
+ * bounds: the action and user are checked against its configuration.
+ */
+struct msg_deliver {
+	uint64_t evpid;
+	uint64_t created;
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 user[ENVELOPE_NAMEMAX];
+	char	 target[ENVELOPE_TARGETMAX];
+	char	 sender[ENVELOPE_ADDRMAX];
+	char	 rcpt[ENVELOPE_ADDRMAX];
+};
+
+/* IMSG_PARENT_QUEUE_DELIVERED: the outcome (DELIVERY_*) and why. */
+struct msg_delivered {
+	uint64_t evpid;
+	uint32_t status;
+	char	 err[ENVELOPE_ERRMAX];
+};
+
 void	msg_route_ask_write(uint32_t, const char *);
 int	msg_route_ask_read(struct imsg *, char *, size_t);
 void	msg_routes_write(uint32_t, const struct msg_routes *);
@@ -41,5 +63,9 @@ void	msg_envelope_write(uint32_t, const char *);
 int	msg_envelope_read(struct imsg *, char *, size_t);
 void	msg_create_write(uint32_t, uint32_t);
 int	msg_create_read(struct imsg *, uint32_t *);
+void	msg_deliver_write(const struct msg_deliver *, int);
+int	msg_deliver_read(struct imsg *, struct msg_deliver *);
+void	msg_delivered_write(const struct msg_delivered *);
+int	msg_delivered_read(struct imsg *, struct msg_delivered *);
 
 #endif

@@ -23,13 +23,14 @@
 #include "queue_dsn.h"
 #include "queue_receive.h"
 #include "queue_relay.h"
+#include "queue_msg.h"
 
 static void
 queue_deliver(struct envelope *e)
 {
-	struct action	*a;
-	struct ibuf	*b;
-	int		 fd;
+	struct action		*a;
+	struct msg_deliver	 d;
+	int			 fd;
 
 	/*
 	 * Not tried once more after its time, which the sweep may notice
@@ -66,15 +67,15 @@ queue_deliver(struct envelope *e)
 		scheduler_retry(e->id);
 		return;
 	}
-	b = proc_create(IMSG_QUEUE_PARENT_DELIVER, 0, fd);
-	imsg_add_u64(b, e->id);
-	imsg_add_u64(b, (uint64_t)e->created);
-	imsg_add_string(b, e->action);
-	imsg_add_string(b, e->user);
-	imsg_add_string(b, e->target);
-	imsg_add_string(b, e->sender);
-	imsg_add_string(b, e->rcpt);
-	proc_close(PROC_PARENT, b);
+	memset(&d, 0, sizeof(d));
+	d.evpid = e->id;
+	d.created = (uint64_t)e->created;
+	strlcpy(d.action, e->action, sizeof(d.action));
+	strlcpy(d.user, e->user, sizeof(d.user));
+	strlcpy(d.target, e->target, sizeof(d.target));
+	strlcpy(d.sender, e->sender, sizeof(d.sender));
+	strlcpy(d.rcpt, e->rcpt, sizeof(d.rcpt));
+	msg_deliver_write(&d, fd);
 }
 
 /* Relayed envelopes are limited apart from local ones. */
@@ -90,16 +91,17 @@ queue_kind(const struct envelope *e)
 static void
 queue_delivered(struct imsg *imsg)
 {
-	struct envelope	*e;
-	char		 err[ENVELOPE_ERRMAX];
-	uint64_t	 evpid;
-	uint32_t	 status;
-	time_t		 next;
+	struct envelope		*e;
+	struct msg_delivered	 d;
+	const char		*err = d.err;
+	uint64_t		 evpid;
+	uint32_t		 status;
+	time_t			 next;
 
-	evpid = imsg_get_u64(imsg);
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, err, sizeof(err));
-	proc_check(PROC_PARENT, imsg);
+	if (msg_delivered_read(imsg, &d) == -1)
+		fatalx("queue: bad delivery result from the parent");
+	evpid = d.evpid;
+	status = d.status;
 	if ((e = scheduler_get(evpid, SCHED_INFLIGHT)) == NULL)
 		fatalx("queue: delivery result for an envelope not in flight");
 	queue_control_delivered(status);

@@ -40,6 +40,7 @@
 
 #include "smtpd.h"
 #include "mda.h"
+#include "../queue/queue_msg.h"
 
 #define MBOX_DEFAULT	"/var/mail/%{user.username}"
 
@@ -100,13 +101,13 @@ static TAILQ_HEAD(, mda_job)	 mda_jobs = TAILQ_HEAD_INITIALIZER(mda_jobs);
 static void
 mda_report(uint64_t evpid, int status, const char *err)
 {
-	struct ibuf	*b;
+	struct msg_delivered	 d;
 
-	b = proc_create(IMSG_PARENT_QUEUE_DELIVERED, 0, -1);
-	imsg_add_u64(b, evpid);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, err);
-	proc_close(PROC_QUEUE, b);
+	d.evpid = evpid;
+	d.status = status;
+	/* Cut to what the envelope keeps: never a message it cannot read. */
+	strlcpy(d.err, err, sizeof(d.err));
+	msg_delivered_write(&d);
 }
 
 /*
@@ -792,6 +793,7 @@ mda_deliver(struct imsg *imsg)
 {
 	char			 action[ENVELOPE_NAMEMAX], user[ENVELOPE_NAMEMAX];
 	char			 err[512];
+	struct msg_deliver	 d;
 	struct mda_item		*it;
 	struct mda_items	 one;
 	struct action		*a;
@@ -803,14 +805,15 @@ mda_deliver(struct imsg *imsg)
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		fatal("calloc");
 	it->msgfd = -1;
-	it->e.evpid = imsg_get_u64(imsg);
-	it->e.created = imsg_get_u64(imsg);
-	imsg_get_string(imsg, action, sizeof(action));
-	imsg_get_string(imsg, user, sizeof(user));
-	imsg_get_string(imsg, it->target, sizeof(it->target));
-	imsg_get_string(imsg, it->e.sender, sizeof(it->e.sender));
-	imsg_get_string(imsg, it->e.rcpt, sizeof(it->e.rcpt));
-	proc_check(PROC_QUEUE, imsg);
+	if (msg_deliver_read(imsg, &d) == -1)
+		fatalx("%s: malformed delivery from the queue", __func__);
+	it->e.evpid = d.evpid;
+	it->e.created = d.created;
+	strlcpy(action, d.action, sizeof(action));
+	strlcpy(user, d.user, sizeof(user));
+	strlcpy(it->target, d.target, sizeof(it->target));
+	strlcpy(it->e.sender, d.sender, sizeof(it->e.sender));
+	strlcpy(it->e.rcpt, d.rcpt, sizeof(it->e.rcpt));
 	if (imsg_fd_lost(imsg)) {
 		/* Out of descriptors here: the queue tries again later. */
 		mda_report(it->e.evpid, DELIVERY_TEMPFAIL,

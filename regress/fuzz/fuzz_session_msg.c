@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: the readers of the messages about a session between
  * the listener, lookup, auth and the queue (smtpd/session_msg.c), and of
- * those about routing between lookup and the queue (queue/queue_msg.c).  The first byte picks a reader, the
+ * those about routing and local delivery (queue/queue_msg.c).  The first byte picks a reader, the
  * rest is its payload.  Whatever a reader accepts must be written back
  * by its writer as the very same bytes: the two ends agree on every
  * layout, and no field is cut or lost on the way.
@@ -50,7 +50,8 @@ static const uint32_t	 types[] = {
 	IMSG_LOOKUP_SMTP_EXPN, IMSG_LOOKUP_SMTP_AUTH, IMSG_LOOKUP_AUTH_CHECK,
 	IMSG_AUTH_LOOKUP_RESULT, IMSG_SMTP_QUEUE_COMMIT, IMSG_SMTP_QUEUE_ROLLBACK,
 	IMSG_QUEUE_SMTP_COMMIT, IMSG_QUEUE_LOOKUP_RCPT, IMSG_LOOKUP_QUEUE_RCPT,
-	IMSG_LOOKUP_QUEUE_ENVELOPE, IMSG_LOOKUP_QUEUE_CREATE
+	IMSG_LOOKUP_QUEUE_ENVELOPE, IMSG_LOOKUP_QUEUE_CREATE,
+	IMSG_QUEUE_PARENT_DELIVER, IMSG_PARENT_QUEUE_DELIVERED
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -69,6 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_commit	 co;
 	struct msg_stored	 st;
 	static struct msg_routes routes;
+	struct msg_deliver	 dl;
+	struct msg_delivered	 dd;
 	static char		 text[IMSG_MAXPAYLOAD];
 	uint32_t		 msgid;
 	char			 name[MSG_ADDR_MAX];
@@ -143,6 +146,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_LOOKUP_QUEUE_CREATE:
 		if ((rc = msg_create_read(&imsg, &msgid)) == 0)
 			msg_create_write(1, msgid);
+		break;
+	case IMSG_QUEUE_PARENT_DELIVER:
+		if ((rc = msg_deliver_read(&imsg, &dl)) == 0)
+			msg_deliver_write(&dl, -1);
+		break;
+	case IMSG_PARENT_QUEUE_DELIVERED:
+		if ((rc = msg_delivered_read(&imsg, &dd)) == 0)
+			msg_delivered_write(&dd);
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)

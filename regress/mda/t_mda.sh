@@ -149,6 +149,30 @@ exit_1_is_permanent_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case long_error_is_cut_not_fatal cleanup
+long_error_is_cut_not_fatal_head()
+{
+	atf_set descr "A command whose first line of output fills the error" \
+	    "text: the report is cut to what an envelope keeps, the queue" \
+	    "records the failure and smtpd goes on"
+}
+long_error_is_cut_not_fatal_body()
+{
+	long=$(printf 'x%.0s' $(seq 250))
+	mda_config "mda 'cat > /dev/null; echo $long >&2; exit 75'"
+	smtpd_start
+	send "sender@example.org"
+	wait_log "result=tempfail .*error=\"command exited with status 75: xxx" ||
+	    atf_fail "no temporary failure: $(tail -n 5 smtpd.log)"
+	atf_check -s exit:1 grep -q "fatal" smtpd.log
+	atf_check -s exit:0 -o ignore "$SMTPCTL" -s "$(pwd)/smtpd.sock" \
+	    show queue
+}
+long_error_is_cut_not_fatal_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case killed_by_signal_is_temporary cleanup
 killed_by_signal_is_temporary_head()
 {
@@ -196,5 +220,6 @@ atf_init_test_cases()
 	atf_add_test_case sender_is_never_shell_code
 	atf_add_test_case exit_75_is_temporary
 	atf_add_test_case exit_1_is_permanent
+	atf_add_test_case long_error_is_cut_not_fatal
 	atf_add_test_case killed_by_signal_is_temporary
 }
