@@ -200,6 +200,26 @@ reload_send(enum smtp_proc p)
 }
 
 /*
+ * The files a message of the parent carries, read exactly, decoded
+ * and served from now on in place of any served before.
+ */
+static struct conffiles *
+reload_files_take(struct imsg *imsg, const char *what)
+{
+	struct conffiles	*files;
+
+	if (imsg_end(imsg) == -1 || imsg->fd == -1)
+		fatalx("%s: malformed message from the parent", what);
+	if ((files = conffiles_from_fd(imsg->fd)) == NULL)
+		fatalx("%s: bad files from the parent", what);
+	close(imsg->fd);
+	imsg->fd = -1;
+	conffiles_free(conffiles_serving());
+	conffiles_serve(files);
+	return files;
+}
+
+/*
  * A child's new generation, from the parent's IMSG_PARENT_RELOAD: its
  * number, the name of smtpd.conf, and the files in a memory file.  The
  * files stay served (conffiles_serving()) for the role to read what it
@@ -216,15 +236,9 @@ reload_receive(struct imsg *imsg, int flags)
 
 	generation = imsg_get_u32(imsg);
 	imsg_get_string(imsg, path, sizeof(path));
-	if (imsg_end(imsg) == -1 || imsg->fd == -1)
-		fatalx("reload: malformed message from the parent");
-	if ((files = conffiles_from_fd(imsg->fd)) == NULL ||
-	    files->generation != generation)
-		fatalx("reload: bad files from the parent");
-	close(imsg->fd);
-	imsg->fd = -1;
-	conffiles_free(conffiles_serving());
-	conffiles_serve(files);
+	files = reload_files_take(imsg, "reload");
+	if (files->generation != generation)
+		fatalx("reload: files of another generation");
 	if ((c = parse_config(path, flags)) == NULL)
 		fatalx("reload: generation %u does not parse", generation);
 	c->generation = generation;
@@ -287,15 +301,9 @@ reload_table_receive(struct imsg *imsg, char *name, size_t len)
 
 	imsg_get_string(imsg, name, len);
 	error = imsg_get_u32(imsg);
-	if (imsg_end(imsg) == -1 || imsg->fd == -1)
-		fatalx("update table: malformed message from the parent");
-	if ((files = conffiles_from_fd(imsg->fd)) == NULL)
-		fatalx("update table: bad files from the parent");
-	close(imsg->fd);
-	imsg->fd = -1;
+	files = reload_files_take(imsg, "update table");
 	if (error != 0)
 		files->missing = error;
-	conffiles_serve(files);
 	return files;
 }
 

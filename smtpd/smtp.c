@@ -106,6 +106,21 @@ smtp_listener_add(struct smtpd_config *c, struct smtp_listeners *list,
 	TAILQ_INSERT_TAIL(list, l, entry);
 }
 
+/* Stop accepting on each listener of list, and close its socket. */
+static void
+smtp_listeners_close(struct smtp_listeners *list)
+{
+	struct smtp_listener	*l;
+
+	while ((l = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, l, entry);
+		event_del(&l->ev);
+		evtimer_del(&l->pause);
+		close(l->fd);
+		free(l);
+	}
+}
+
 static void
 smtp_listeners_start(void)
 {
@@ -126,15 +141,7 @@ smtp_listeners_start(void)
 static void
 smtp_switch(void)
 {
-	struct smtp_listener	*l;
-
-	while ((l = TAILQ_FIRST(&smtp_listeners)) != NULL) {
-		TAILQ_REMOVE(&smtp_listeners, l, entry);
-		event_del(&l->ev);
-		evtimer_del(&l->pause);
-		close(l->fd);
-		free(l);
-	}
+	smtp_listeners_close(&smtp_listeners);
 	TAILQ_CONCAT(&smtp_listeners, &smtp_next_listeners, entry);
 	config_retire(env);
 	env = smtp_next;
@@ -149,13 +156,7 @@ smtp_switch(void)
 static void
 smtp_next_drop(void)
 {
-	struct smtp_listener	*l;
-
-	while ((l = TAILQ_FIRST(&smtp_next_listeners)) != NULL) {
-		TAILQ_REMOVE(&smtp_next_listeners, l, entry);
-		close(l->fd);
-		free(l);
-	}
+	smtp_listeners_close(&smtp_next_listeners);
 	config_free(smtp_next);
 	smtp_next = NULL;
 }
