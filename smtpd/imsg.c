@@ -31,12 +31,15 @@
 #define IMSG_RBUFSIZE	(IMSG_HDRSIZE + IMSG_MAXPAYLOAD)
 #define IMSG_INITSIZE	256
 
+/* Who sends, for the header: asked once, not for every message. */
+static pid_t	 imsg_pid;
+
 void
 imsgbuf_init(struct imsgbuf *ib, int fd)
 {
 	memset(ib, 0, sizeof(*ib));
 	ib->fd = fd;
-	ib->pid = getpid();
+	ib->pid = imsg_pid = getpid();
 	TAILQ_INIT(&ib->wq);
 	if ((ib->rbuf = malloc(IMSG_RBUFSIZE)) == NULL)
 		fatal("%s", __func__);
@@ -205,7 +208,7 @@ imsg_create(uint32_t type, uint32_t peerid, int fd)
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = type;
 	hdr.peerid = peerid;
-	hdr.pid = getpid();
+	hdr.pid = imsg_pid;
 	if (fd != -1)
 		hdr.flags |= IMSGF_HASFD;
 	memcpy(b->buf, &hdr, sizeof(hdr));

@@ -2,10 +2,17 @@
  * Buffered socket I/O on libevent, with libtls for encrypted sessions.
  *
  * Input is read into an evbuffer the owner consumes; output is appended
- * to another and written as the socket takes it.  One event per socket
- * carries both directions, rearmed after every callback with what is
- * wanted now: libtls may want to write while reading (and the other way
- * round), which it says with TLS_WANT_POLLIN/TLS_WANT_POLLOUT.
+ * to another and written as the socket takes it.  One persistent event
+ * per socket carries both directions: libtls may want to write while
+ * reading (and the other way round), which it says with
+ * TLS_WANT_POLLIN/TLS_WANT_POLLOUT.
+ *
+ * The event's mask changes as seldom as possible, since each change is
+ * two epoll_ctl calls.  Output is written at the end of the turn that
+ * made it, by making the event active, and EV_WRITE is asked for only
+ * when the socket did not take it all.  When the owner stops reading
+ * (while another process answers it), EV_READ stays armed until the
+ * peer actually sends something; only then is it taken off.
  *
  * Neither buffer grows without bound: nothing more is read from the
  * peer while IO_INPUT_MAX bytes wait for the owner, or IO_OUTPUT_MAX
@@ -38,6 +45,9 @@ struct io {
 	int			 fd;
 	struct event		 ev;
 	int			 ev_set;
+	short			 ev_mask;	/* what ev is armed with */
+	int			 wblocked;	/* the socket took not all */
+	int			 rstrict;	/* EV_READ came unwanted */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	io_cb			 cb;
@@ -129,25 +139,46 @@ io_rearm(struct io *io)
 {
 	struct timeval	 tv;
 	short		 events = 0;
+	int		 write_now = 0;
 
 	if (io->freed)
 		return;
 	if (io->tls_state == IO_TLS_HANDSHAKE)
 		events = io->tls_want;
 	else {
-		if (io_want_read(io))
+		if (io_want_read(io)) {
 			events |= io->rd_want ? io->rd_want : EV_READ;
-		if (evbuffer_get_length(io->out) > 0)
-			events |= io->wr_want ? io->wr_want : EV_WRITE;
+			io->rstrict = 0;
+		}
+		if (evbuffer_get_length(io->out) > 0) {
+			if (io->wr_want)
+				events |= io->wr_want;
+			else if (io->wblocked)
+				events |= EV_WRITE;
+			else
+				write_now = 1;
+		}
 	}
-	if (io->ev_set)
-		event_del(&io->ev);
-	event_set(&io->ev, io->fd, events, io_dispatch, io);
-	io->ev_set = 1;
+	/* Reading off: leave EV_READ armed until it comes unwanted. */
+	if (io->ev_set && !io->rstrict && (io->ev_mask & EV_READ) &&
+	    !(events & EV_READ) && io->tls_state != IO_TLS_HANDSHAKE &&
+	    (io->ev_mask & ~EV_READ) == events)
+		events = io->ev_mask;
 	tv.tv_sec = io->timeout;
 	tv.tv_usec = 0;
-	if (events != 0 || io->timeout > 0)
-		event_add(&io->ev, io->timeout > 0 ? &tv : NULL);
+	if (!io->ev_set || events != io->ev_mask) {
+		if (io->ev_set)
+			event_del(&io->ev);
+		event_set(&io->ev, io->fd, events | EV_PERSIST, io_dispatch,
+		    io);
+		io->ev_set = 1;
+		io->ev_mask = events;
+		if (events != 0 || io->timeout > 0)
+			event_add(&io->ev, io->timeout > 0 ? &tv : NULL);
+	} else if (io->timeout > 0)
+		event_add(&io->ev, &tv);	/* the deadline starts again */
+	if (write_now)
+		event_active(&io->ev, EV_WRITE, 1);
 }
 
 void
@@ -267,28 +298,38 @@ io_do_write(struct io *io)
 	size_t			 len;
 	ssize_t			 n;
 
-	len = evbuffer_get_contiguous_space(io->out);
-	if (len > IO_READ_CHUNK)
-		len = IO_READ_CHUNK;
-	p = evbuffer_pullup(io->out, len);
-	if (io->tls != NULL) {
-		n = tls_write(io->tls, p, len);
-		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
-			io->wr_want = n == TLS_WANT_POLLIN ? EV_READ :
-			    EV_WRITE;
+	while ((len = evbuffer_get_contiguous_space(io->out)) > 0) {
+		if (len > IO_READ_CHUNK)
+			len = IO_READ_CHUNK;
+		p = evbuffer_pullup(io->out, len);
+		if (io->tls != NULL) {
+			n = tls_write(io->tls, p, len);
+			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+				io->wr_want = n == TLS_WANT_POLLIN ? EV_READ :
+				    EV_WRITE;
+				return -1;
+			}
+		} else
+			n = send(io->fd, p, len, MSG_NOSIGNAL);
+		io->wr_want = 0;
+		if (n == -1) {
+			if (io->tls == NULL &&
+			    (errno == EAGAIN || errno == EINTR)) {
+				io->wblocked = 1;
+				return -1;
+			}
+			io_set_error(io, "write");
+			return IO_ERROR;
+		}
+		evbuffer_drain(io->out, n);
+		/* A short write: the socket is full, wait until it is not. */
+		if ((size_t)n < len) {
+			io->wblocked = 1;
 			return -1;
 		}
-	} else
-		n = send(io->fd, p, len, MSG_NOSIGNAL);
-	io->wr_want = 0;
-	if (n == -1) {
-		if (io->tls == NULL && (errno == EAGAIN || errno == EINTR))
-			return -1;
-		io_set_error(io, "write");
-		return IO_ERROR;
 	}
-	evbuffer_drain(io->out, n);
-	return evbuffer_get_length(io->out) == 0 ? IO_DRAINED : -1;
+	io->wblocked = 0;
+	return IO_DRAINED;
 }
 
 static void
@@ -341,7 +382,8 @@ io_dispatch(int fd, short what, void *arg)
 	    EV_READ))) {
 		if ((ev = io_do_read(io)) != -1)
 			io_callback(io, ev);
-	}
+	} else if ((what & EV_READ) && !io->freed && !io_want_read(io))
+		io->rstrict = 1;	/* take the armed EV_READ off */
 done:
 	if (io->freed) {
 		io_release(io);

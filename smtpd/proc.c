@@ -33,6 +33,7 @@ struct peer {
 	struct event		 ev;
 	short			 events;
 	int			 active;
+	int			 blocked;	/* the socket took not all */
 	proc_dispatch_fn	 dispatch;
 };
 
@@ -41,6 +42,16 @@ struct peer {
 
 static struct peer	 peers[PROC_COUNT];
 static enum smtp_proc	 proc_self = PROC_PARENT;
+
+/*
+ * What is composed during one turn of the event loop is written at the
+ * end of that turn, by an event made active rather than by waiting for
+ * the socket to be writable: a channel is almost always writable, and
+ * arming EV_WRITE for each message cost two epoll_ctl and a wakeup.
+ * Only what the socket did not take waits for EV_WRITE.
+ */
+static struct event	 proc_flush_ev;
+static int		 proc_flush_set, proc_flush_armed;
 
 static const char *const proc_names[PROC_COUNT] = {
 	[PROC_PARENT] = "parent",
@@ -90,6 +101,8 @@ proc_talks(enum smtp_proc a, enum smtp_proc b)
 }
 
 static void	proc_peer_event(int, short, void *);
+static void	proc_flush(int, short, void *);
+static void	proc_peer_write(enum smtp_proc);
 
 static void
 proc_peer_update(enum smtp_proc p)
@@ -97,7 +110,7 @@ proc_peer_update(enum smtp_proc p)
 	struct peer	*peer = &peers[p];
 	short		 events = EV_READ;
 
-	if (imsgbuf_pending(&peer->ibuf))
+	if (peer->blocked)
 		events |= EV_WRITE;
 	/*
 	 * A listener that does not read our answers gets no more of its
@@ -175,11 +188,8 @@ proc_peer_event(int fd, short event, void *arg)
 			imsg_free(&imsg);
 		}
 	}
-	if (event & EV_WRITE) {
-		if (imsgbuf_flush(&peer->ibuf) == -1)
-			fatal("%s: write to %s", proc_name(proc_self),
-			    proc_name(p));
-	}
+	if (event & EV_WRITE)
+		proc_peer_write(p);
 	proc_peer_update(p);
 }
 
@@ -188,11 +198,16 @@ proc_peer_setup(enum smtp_proc p, int fd, proc_dispatch_fn dispatch)
 {
 	struct peer	*peer = &peers[p];
 
+	if (!proc_flush_set) {
+		event_set(&proc_flush_ev, -1, 0, proc_flush, NULL);
+		proc_flush_set = 1;
+	}
 	set_nonblocking(fd);
 	imsgbuf_init(&peer->ibuf, fd);
 	peer->dispatch = dispatch;
 	peer->active = 1;
 	peer->events = 0;
+	peer->blocked = 0;
 	proc_peer_update(p);
 }
 
@@ -242,7 +257,38 @@ proc_close(enum smtp_proc p, struct ibuf *b)
 
 	if (imsg_close(&peer->ibuf, b) == -1)
 		fatal("%s: imsg to %s", proc_name(proc_self), proc_name(p));
-	proc_peer_update(p);
+	if (!proc_flush_armed) {
+		proc_flush_armed = 1;
+		event_active(&proc_flush_ev, EV_WRITE, 1);
+	}
+}
+
+static void
+proc_peer_write(enum smtp_proc p)
+{
+	struct peer	*peer = &peers[p];
+
+	if (imsgbuf_flush(&peer->ibuf) == -1)
+		fatal("%s: write to %s", proc_name(proc_self), proc_name(p));
+	peer->blocked = imsgbuf_pending(&peer->ibuf);
+}
+
+/* The end of a turn: write what each channel takes now. */
+static void
+proc_flush(int fd, short event, void *arg)
+{
+	enum smtp_proc	 p;
+
+	proc_flush_armed = 0;
+	for (p = 0; p < PROC_COUNT; p++) {
+		if (!peers[p].active || !imsgbuf_pending(&peers[p].ibuf))
+			continue;
+		/* Waiting for EV_WRITE already: the socket was full. */
+		if (peers[p].blocked)
+			continue;
+		proc_peer_write(p);
+		proc_peer_update(p);
+	}
 }
 
 void
