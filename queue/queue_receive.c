@@ -90,7 +90,17 @@ static struct event		 commit_ev;
 static int			 commit_armed;
 
 static void	queue_commit_arm(void);
-static int			 removals_unsynced;
+
+/*
+ * A removal is made durable at most a second later, by the next
+ * commit's flush or by a flush of its own.  Until then a crash may
+ * bring back an envelope that was delivered: it is delivered twice,
+ * never lost.  Flushing the file system after every delivery cost as
+ * much as a commit does.
+ */
+#define REMOVAL_SYNC_DELAY	1	/* seconds */
+static struct event		 removal_ev;
+static int			 removals_unsynced, removal_armed;
 
 /* The message a session of the listener names, or NULL once refused. */
 static struct incoming *
@@ -422,13 +432,9 @@ queue_commit_run(int fd, short event, void *arg)
 	uint32_t		 status;
 
 	commit_armed = 0;
-	if (n == 0) {
-		/* Only removals to make durable. */
-		if (removals_unsynced && store_sync() == -1)
-			log_warn("queue: syncfs");
-		removals_unsynced = 0;
+	if (n == 0)
 		return;
-	}
+	/* The batch's flush makes every removal before it durable too. */
 	removals_unsynced = 0;
 	if ((batch = calloc(n, sizeof(*batch))) == NULL)
 		fatal("calloc");
@@ -469,8 +475,22 @@ queue_commit_run(int fd, short event, void *arg)
 void
 queue_removed(void)
 {
+	struct timeval	 tv = { REMOVAL_SYNC_DELAY, 0 };
+
 	removals_unsynced = 1;
-	queue_commit_arm();
+	if (!removal_armed) {
+		removal_armed = 1;
+		evtimer_add(&removal_ev, &tv);
+	}
+}
+
+static void
+queue_removal_sync(int fd, short event, void *arg)
+{
+	removal_armed = 0;
+	if (removals_unsynced && store_sync() == -1)
+		log_warn("queue: syncfs");
+	removals_unsynced = 0;
 }
 
 static void
@@ -545,6 +565,7 @@ receive_init(void)
 	struct timeval	 tv = { 30, 0 };
 
 	evtimer_set(&commit_ev, queue_commit_run, NULL);
+	evtimer_set(&removal_ev, queue_removal_sync, NULL);
 	evtimer_set(&sweep_ev, receive_sweep, NULL);
 	evtimer_add(&sweep_ev, &tv);
 }

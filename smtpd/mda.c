@@ -2,10 +2,10 @@
  * Local delivery.  The parent forks agents; an agent becomes the
  * recipient (when smtpd runs as root), writes its messages into the
  * mailbox one after the other and reports a sysexits(3) code for each
- * on a pipe, which the parent maps to delivered, try again later, or
+ * on a socket, which the parent maps to delivered, try again later, or
  * failed for good.  Mailbox deliveries of one user wait for one of a
- * few agents and go in batches; a command or a file gets an agent of
- * its own.
+ * few agents and go in batches, and an agent that is done waits for
+ * the user's next batch; a command or a file gets an agent of its own.
  *
  * A maildir delivery writes tmp/, fsyncs the file, links it into new/
  * under a name made from the envelope (its creation time and id) and
@@ -21,6 +21,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -28,6 +29,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <event.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -61,13 +63,36 @@ struct maildir_file {
 #define MDA_BATCH_MAX		32
 #define MDA_AGENTS_PER_BOX	4
 
-/* What an agent reports of each envelope, on its pipe, in order. */
+/*
+ * A mailbox agent that has delivered its batch is not done: it says so
+ * and waits, still the user and still sandboxed, and the parent hands
+ * it the box's next batch over its socket instead of forking another.
+ * The parent ends it after MDA_AGENT_IDLE seconds without work, after
+ * MDA_AGENT_SERVES messages, or when more than MDA_AGENTS_IDLE_MAX
+ * agents would wait.
+ */
+#define MDA_AGENT_IDLE		2	/* seconds */
+#define MDA_AGENT_SERVES	1024
+#define MDA_AGENTS_IDLE_MAX	16
+
+/*
+ * What an agent reports of each envelope, one datagram each on its
+ * socket.  Evpid 0 says the batch is done and the agent waits for more.
+ */
 struct mda_record {
 	uint64_t	 evpid;
 	int32_t		 rc;		/* sysexits(3) */
 	uint32_t	 len;		/* the error text that follows */
 };
 #define MDA_ERR_MAX	512
+#define MDA_RECORD_READY	0
+
+/* One envelope handed to a waiting agent, with its message. */
+struct mda_feed {
+	uint32_t		 last;	/* the batch's last */
+	struct mda_envelope	 e;
+	char			 target[ENVELOPE_TARGETMAX];
+};
 
 struct mda_item {
 	TAILQ_ENTRY(mda_item)	 entry;
@@ -93,10 +118,17 @@ struct mda_job {
 	TAILQ_ENTRY(mda_job)	 entry;
 	pid_t			 pid;
 	struct mda_box		*box;		/* NULL: an agent of its own */
-	struct mda_items	 items;
-	int			 errpipe;
+	struct mda_items	 items;		/* given and not yet reported */
+	int			 sock;		/* -1 once let go */
+	struct event		 ev;
+	struct event		 idle_ev;
+	int			 idle;
+	size_t			 served;
 };
 static TAILQ_HEAD(, mda_job)	 mda_jobs = TAILQ_HEAD_INITIALIZER(mda_jobs);
+static size_t			 mda_idle;
+
+static void	mda_box_run(struct mda_box *);
 
 static void
 mda_report(uint64_t evpid, int status, const char *err)
@@ -523,9 +555,9 @@ mda_agent_close_fds(const struct mda_items *items, int errfd)
 	closefrom(hi + 1);
 }
 
-/* One envelope's outcome, on the pipe; the parent reads it at exit. */
+/* One envelope's outcome, a datagram on the agent's socket. */
 static void
-mda_agent_record(int errfd, uint64_t evpid, int rc, const char *err)
+mda_agent_record(int sock, uint64_t evpid, int rc, const char *err)
 {
 	struct mda_record	 r;
 	struct iovec		 iov[2];
@@ -537,13 +569,22 @@ mda_agent_record(int errfd, uint64_t evpid, int rc, const char *err)
 	iov[0].iov_len = sizeof(r);
 	iov[1].iov_base = (void *)err;
 	iov[1].iov_len = r.len;
-	/* The pipe holds a whole batch's records: this never blocks. */
-	(void)writev(errfd, iov, 2);
+	(void)writev(sock, iov, 2);
+}
+
+/* Every item of a batch failed the same way. */
+static void
+mda_agent_fail(int sock, struct mda_items *items, const char *err)
+{
+	struct mda_item	*it;
+
+	TAILQ_FOREACH(it, items, entry)
+		mda_agent_record(sock, it->e.evpid, EX_TEMPFAIL, err);
 }
 
 /* A maildir batch: two syncs for all, then each one's record. */
-static __attribute__((__noreturn__)) void
-mda_agent_maildir(const char *dir, struct mda_items *items, int errfd)
+static void
+mda_agent_maildir(const char *dir, struct mda_items *items, int sock)
 {
 	struct mda_item		*it;
 	struct mda_envelope	*es;
@@ -557,33 +598,119 @@ mda_agent_maildir(const char *dir, struct mda_items *items, int errfd)
 	errs = calloc(n, sizeof(*errs));
 	fds = calloc(n, sizeof(*fds));
 	rcs = calloc(n, sizeof(*rcs));
-	if (es == NULL || errs == NULL || fds == NULL || rcs == NULL) {
-		TAILQ_FOREACH(it, items, entry)
-			mda_agent_record(errfd, it->e.evpid, EX_TEMPFAIL,
-			    "out of memory");
-		_exit(EX_TEMPFAIL);
+	if (es == NULL || errs == NULL || fds == NULL || rcs == NULL)
+		mda_agent_fail(sock, items, "out of memory");
+	else {
+		i = 0;
+		TAILQ_FOREACH(it, items, entry) {
+			es[i] = it->e;
+			fds[i++] = it->msgfd;
+		}
+		mda_maildir_batch(dir, fds, es, n, env->hostname, rcs, errs);
+		for (i = 0; i < n; i++)
+			mda_agent_record(sock, es[i].evpid, rcs[i], errs[i]);
 	}
-	i = 0;
-	TAILQ_FOREACH(it, items, entry) {
-		es[i] = it->e;
-		fds[i++] = it->msgfd;
-	}
-	mda_maildir_batch(dir, fds, es, n, env->hostname, rcs, errs);
-	for (i = 0; i < n; i++)
-		mda_agent_record(errfd, es[i].evpid, rcs[i], errs[i]);
-	_exit(EX_OK);
+	free(es);
+	free(errs);
+	free(fds);
+	free(rcs);
 }
 
-static __attribute__((__noreturn__)) void
-mda_agent(const struct action *a, const struct mda_user *u,
-    const struct passwd *pw, struct mda_items *items, int errfd)
+/* Deliver a batch, report each, and let go of its messages. */
+static void
+mda_agent_batch(const struct action *a, const struct passwd *pw,
+    struct mda_items *items, int sock)
 {
 	struct mda_item		*it = TAILQ_FIRST(items);
 	enum target_kind	 kind = envelope_target_kind(it->target);
 	char			 path[PATH_MAX], err[MDA_ERR_MAX];
 	int			 rc;
 
-	mda_agent_close_fds(items, errfd);
+	if (a->type == ACTION_MAILDIR && kind != TARGET_FILE &&
+	    kind != TARGET_COMMAND && TAILQ_NEXT(it, entry) != NULL &&
+	    mda_expand_path(path, sizeof(path), a->path, "~/Maildir",
+	    pw) == 0)
+		mda_agent_maildir(path, items, sock);
+	else {
+		/* One envelope's failure is its own: the others go on. */
+		TAILQ_FOREACH(it, items, entry) {
+			err[0] = '\0';
+			rc = mda_run(a, pw, it->target, it->msgfd, &it->e, err,
+			    sizeof(err));
+			mda_agent_record(sock, it->e.evpid, rc, err);
+		}
+	}
+	while ((it = TAILQ_FIRST(items)) != NULL) {
+		TAILQ_REMOVE(items, it, entry);
+		close(it->msgfd);
+		free(it);
+	}
+}
+
+/*
+ * The next batch from the parent, or 0 when there is none: the parent
+ * let the agent go, or sent what this cannot read (then nothing of it
+ * is delivered and the parent tries it again).
+ */
+static int
+mda_agent_receive(int sock, struct mda_items *items)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}			 cmsgbuf;
+	struct mda_feed		 f;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	struct mda_item		*it;
+	ssize_t			 n;
+	int			 fd;
+
+	do {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = &f;
+		iov.iov_len = sizeof(f);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		if ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+			return 0;
+		fd = -1;
+		if ((cmsg = CMSG_FIRSTHDR(&msg)) != NULL &&
+		    cmsg->cmsg_level == SOL_SOCKET &&
+		    cmsg->cmsg_type == SCM_RIGHTS &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+		if (n != (ssize_t)sizeof(f) || fd == -1 ||
+		    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    (it = calloc(1, sizeof(*it))) == NULL) {
+			if (fd != -1)
+				close(fd);
+			return 0;
+		}
+		f.e.sender[sizeof(f.e.sender) - 1] = '\0';
+		f.e.rcpt[sizeof(f.e.rcpt) - 1] = '\0';
+		f.target[sizeof(f.target) - 1] = '\0';
+		it->e = f.e;
+		strlcpy(it->target, f.target, sizeof(it->target));
+		it->msgfd = fd;
+		TAILQ_INSERT_TAIL(items, it, entry);
+	} while (!f.last);
+	return 1;
+}
+
+static __attribute__((__noreturn__)) void
+mda_agent(const struct action *a, const struct mda_user *u,
+    const struct passwd *pw, struct mda_items *items, int sock, int box)
+{
+	struct mda_item		*it = TAILQ_FIRST(items);
+	enum target_kind	 kind = envelope_target_kind(it->target);
+	char			 path[PATH_MAX], err[MDA_ERR_MAX];
+	struct mda_record	 ready;
+
+	mda_agent_close_fds(items, sock);
 	if (smtpd_privileged) {
 		/*
 		 * The user may not be allowed to create it.  The file of an
@@ -598,9 +725,7 @@ mda_agent(const struct action *a, const struct mda_user *u,
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
 			snprintf(err, sizeof(err), "cannot become %s",
 			    pw->pw_name);
-			TAILQ_FOREACH(it, items, entry)
-				mda_agent_record(errfd, it->e.evpid,
-				    EX_TEMPFAIL, err);
+			mda_agent_fail(sock, items, err);
 			_exit(EX_TEMPFAIL);
 		}
 	}
@@ -608,24 +733,18 @@ mda_agent(const struct action *a, const struct mda_user *u,
 	if (chdir(pw->pw_dir) == -1)
 		(void)chdir("/");
 	if (mda_agent_sandbox(a, kind) == -1) {
-		TAILQ_FOREACH(it, items, entry)
-			mda_agent_record(errfd, it->e.evpid, EX_TEMPFAIL,
-			    "cannot sandbox the delivery agent");
+		mda_agent_fail(sock, items, "cannot sandbox the delivery agent");
 		_exit(EX_TEMPFAIL);
 	}
-	if (a->type == ACTION_MAILDIR && kind != TARGET_FILE &&
-	    kind != TARGET_COMMAND && TAILQ_NEXT(it, entry) != NULL &&
-	    mda_expand_path(path, sizeof(path), a->path, "~/Maildir",
-	    pw) == 0)
-		mda_agent_maildir(path, items, errfd);
-	/* One envelope's failure is its own: the others go on. */
-	TAILQ_FOREACH(it, items, entry) {
-		err[0] = '\0';
-		rc = mda_run(a, pw, it->target, it->msgfd, &it->e, err,
-		    sizeof(err));
-		close(it->msgfd);
-		mda_agent_record(errfd, it->e.evpid, rc, err);
-	}
+	do {
+		mda_agent_batch(a, pw, items, sock);
+		if (!box)
+			break;
+		memset(&ready, 0, sizeof(ready));
+		ready.evpid = MDA_RECORD_READY;
+		if (write(sock, &ready, sizeof(ready)) != sizeof(ready))
+			break;
+	} while (mda_agent_receive(sock, items));
 	_exit(EX_OK);
 }
 
@@ -682,6 +801,9 @@ mda_items_free(struct mda_items *items)
 	}
 }
 
+static void	mda_job_event(int, short, void *);
+static void	mda_job_idle(int, short, void *);
+
 /*
  * Fork one agent for items, all of one user and one action.  The
  * parent lets go of the messages at once: the agent has them.
@@ -693,7 +815,7 @@ mda_start(const struct action *a, const struct mda_user *u,
 	struct passwd	 pw;
 	struct mda_job	*job;
 	struct mda_item	*it;
-	int		 errpipe[2];
+	int		 sp[2];
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		fatal("calloc");
@@ -701,14 +823,15 @@ mda_start(const struct action *a, const struct mda_user *u,
 	TAILQ_CONCAT(&job->items, items, entry);
 	job->box = box;
 	mda_user_passwd(u, &pw);
-	errpipe[0] = errpipe[1] = -1;
-	if (pipe2(errpipe, O_CLOEXEC) == -1 || (job->pid = fork()) == -1) {
+	sp[0] = sp[1] = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (job->pid = fork()) == -1) {
 		TAILQ_FOREACH(it, &job->items, entry)
 			mda_report(it->e.evpid, DELIVERY_TEMPFAIL,
 			    strerror(errno));
-		if (errpipe[0] != -1) {
-			close(errpipe[0]);
-			close(errpipe[1]);
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
 		}
 		/* The box, if any, is the caller's to free. */
 		mda_items_free(&job->items);
@@ -722,18 +845,120 @@ mda_start(const struct action *a, const struct mda_user *u,
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
-		close(errpipe[0]);
-		mda_agent(a, u, &pw, &job->items, errpipe[1]);
+		close(sp[0]);
+		mda_agent(a, u, &pw, &job->items, sp[1], box != NULL);
 	}
-	close(errpipe[1]);
+	close(sp[1]);
 	TAILQ_FOREACH(it, &job->items, entry) {
 		close(it->msgfd);
 		it->msgfd = -1;
+		job->served++;
 	}
-	job->errpipe = errpipe[0];
+	job->sock = sp[0];
+	set_nonblocking(job->sock);
+	event_set(&job->ev, job->sock, EV_READ | EV_PERSIST, mda_job_event,
+	    job);
+	event_add(&job->ev, NULL);
+	evtimer_set(&job->idle_ev, mda_job_idle, job);
 	if (box != NULL)
 		box->running++;
 	TAILQ_INSERT_TAIL(&mda_jobs, job, entry);
+}
+
+/* Let an agent go: it reads the end of its socket and exits. */
+static void
+mda_job_release(struct mda_job *job)
+{
+	if (job->sock == -1)
+		return;
+	if (job->idle) {
+		job->idle = 0;
+		mda_idle--;
+	}
+	evtimer_del(&job->idle_ev);
+	event_del(&job->ev);
+	close(job->sock);
+	job->sock = -1;
+}
+
+static void
+mda_job_idle(int fd, short event, void *arg)
+{
+	mda_job_release(arg);
+}
+
+/*
+ * Hand a waiting agent of the box its next batch.  Whatever the socket
+ * does not take goes back to wait, and the agent is let go: what it
+ * was given and does not report is tried again when it is reaped.
+ */
+static void
+mda_feed(struct mda_job *job, struct mda_items *batch)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}			 cmsgbuf;
+	struct mda_feed		 f;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	struct mda_item		*it;
+	ssize_t			 n;
+
+	job->idle = 0;
+	mda_idle--;
+	evtimer_del(&job->idle_ev);
+	while ((it = TAILQ_FIRST(batch)) != NULL) {
+		memset(&f, 0, sizeof(f));
+		f.last = TAILQ_NEXT(it, entry) == NULL;
+		f.e = it->e;
+		strlcpy(f.target, it->target, sizeof(f.target));
+		memset(&msg, 0, sizeof(msg));
+		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+		iov.iov_base = &f;
+		iov.iov_len = sizeof(f);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		memcpy(CMSG_DATA(cmsg), &it->msgfd, sizeof(int));
+		n = sendmsg(job->sock, &msg, MSG_NOSIGNAL);
+		if (n != (ssize_t)sizeof(f))
+			break;
+		TAILQ_REMOVE(batch, it, entry);
+		close(it->msgfd);
+		it->msgfd = -1;
+		TAILQ_INSERT_TAIL(&job->items, it, entry);
+		job->served++;
+	}
+	if (TAILQ_EMPTY(batch))
+		return;
+	log_warn("mda: cannot hand a batch to agent pid=%d", (int)job->pid);
+	mda_job_release(job);
+	while ((it = TAILQ_LAST(batch, mda_items)) != NULL) {
+		TAILQ_REMOVE(batch, it, entry);
+		TAILQ_INSERT_HEAD(&job->box->waiting, it, entry);
+		job->box->nwaiting++;
+	}
+}
+
+/* An agent of the box that waits for work, if any. */
+static struct mda_job *
+mda_box_idle(struct mda_box *box)
+{
+	struct mda_job	*job;
+
+	if (mda_idle == 0)
+		return NULL;
+	TAILQ_FOREACH(job, &mda_jobs, entry)
+		if (job->box == box && job->idle)
+			return job;
+	return NULL;
 }
 
 /* The box of a user and an action, made when first needed. */
@@ -758,15 +983,22 @@ mda_box_get(const struct action *a, const struct mda_user *u)
 	return box;
 }
 
-/* Start agents for what waits in box, as many as it may have. */
+/*
+ * Give what waits in box to its waiting agents, then to new ones, as
+ * many as it may have.
+ */
 static void
 mda_box_run(struct mda_box *box)
 {
 	struct mda_items	 batch;
 	struct mda_item		*it;
+	struct mda_job		*job;
 	size_t			 n;
 
-	while (box->nwaiting > 0 && box->running < MDA_AGENTS_PER_BOX) {
+	while (box->nwaiting > 0) {
+		job = mda_box_idle(box);
+		if (job == NULL && box->running >= MDA_AGENTS_PER_BOX)
+			break;
 		TAILQ_INIT(&batch);
 		for (n = 0; n < MDA_BATCH_MAX &&
 		    (it = TAILQ_FIRST(&box->waiting)) != NULL; n++) {
@@ -774,7 +1006,10 @@ mda_box_run(struct mda_box *box)
 			TAILQ_INSERT_TAIL(&batch, it, entry);
 			box->nwaiting--;
 		}
-		mda_start(box->a, &box->u, box, &batch);
+		if (job != NULL)
+			mda_feed(job, &batch);
+		else
+			mda_start(box->a, &box->u, box, &batch);
 	}
 	if (box->nwaiting == 0 && box->running == 0) {
 		TAILQ_REMOVE(&mda_boxes, box, entry);
@@ -887,32 +1122,88 @@ mda_result(int rc)
 	return DELIVERY_PERMFAIL;
 }
 
-/* Read the agent's records and report each envelope they name. */
-static void
-mda_read_records(struct mda_job *job)
+/*
+ * One record of an agent: an envelope it reports, or that it waits for
+ * more.  The agent is the user's and may lie about the user's own mail,
+ * nothing more: a record must name an envelope it was given and has
+ * not reported.  0 when the record was taken, -1 when it breaks the
+ * rules (the agent is then let go).
+ */
+static int
+mda_job_record(struct mda_job *job, const char *buf, size_t len)
 {
 	struct mda_record	 r;
 	struct mda_item		*it;
 	char			 err[MDA_ERR_MAX];
 
-	/* The agent has exited, so all it wrote is there, then EOF. */
-	while (read(job->errpipe, &r, sizeof(r)) == (ssize_t)sizeof(r)) {
-		if (r.len >= sizeof(err) ||
-		    read(job->errpipe, err, r.len) != (ssize_t)r.len)
-			break;
-		err[r.len] = '\0';
-		mda_clean(err);
-		TAILQ_FOREACH(it, &job->items, entry)
-			if (it->e.evpid == r.evpid && !it->reported)
-				break;
-		if (it == NULL)
-			break;
-		it->reported = 1;
-		if (r.rc != EX_OK && err[0] == '\0')
-			snprintf(err, sizeof(err), "delivery agent exited "
-			    "with status %d", r.rc);
-		mda_report(it->e.evpid, mda_result(r.rc), err);
+	if (len < sizeof(r))
+		return -1;
+	memcpy(&r, buf, sizeof(r));
+	if (r.len >= sizeof(err) || len != sizeof(r) + r.len)
+		return -1;
+	if (r.evpid == MDA_RECORD_READY) {
+		if (job->box == NULL || !TAILQ_EMPTY(&job->items) || job->idle)
+			return -1;
+		if (job->served >= MDA_AGENT_SERVES ||
+		    mda_idle >= MDA_AGENTS_IDLE_MAX)
+			mda_job_release(job);
+		else {
+			struct timeval tv = { MDA_AGENT_IDLE, 0 };
+
+			job->idle = 1;
+			mda_idle++;
+			evtimer_add(&job->idle_ev, &tv);
+			mda_box_run(job->box);
+		}
+		return 0;
 	}
+	memcpy(err, buf + sizeof(r), r.len);
+	err[r.len] = '\0';
+	mda_clean(err);
+	TAILQ_FOREACH(it, &job->items, entry)
+		if (it->e.evpid == r.evpid)
+			break;
+	if (it == NULL)
+		return -1;
+	TAILQ_REMOVE(&job->items, it, entry);
+	if (r.rc != EX_OK && err[0] == '\0')
+		snprintf(err, sizeof(err), "delivery agent exited "
+		    "with status %d", r.rc);
+	mda_report(it->e.evpid, mda_result(r.rc), err);
+	free(it);
+	return 0;
+}
+
+/* Read what an agent's socket holds. */
+static void
+mda_job_read(struct mda_job *job)
+{
+	char		 buf[sizeof(struct mda_record) + MDA_ERR_MAX];
+	ssize_t		 n;
+
+	while (job->sock != -1) {
+		n = recv(job->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/* Gone: what it did not report, waitpid tells. */
+			mda_job_release(job);
+			return;
+		}
+		if ((size_t)n > sizeof(buf) ||
+		    mda_job_record(job, buf, n) == -1) {
+			log_warnx("mda: agent pid=%d result=refused "
+			    "reason=\"bad record\"", (int)job->pid);
+			mda_job_release(job);
+			return;
+		}
+	}
+}
+
+static void
+mda_job_event(int fd, short event, void *arg)
+{
+	mda_job_read(arg);
 }
 
 /* A delivery agent has exited: tell the queue how each delivery went. */
@@ -930,8 +1221,9 @@ mda_reaped(pid_t pid, int status)
 	if (job == NULL)
 		return;
 	TAILQ_REMOVE(&mda_jobs, job, entry);
-	mda_read_records(job);
-	close(job->errpipe);
+	/* All it wrote is there now. */
+	mda_job_read(job);
+	mda_job_release(job);
 	/* What it could not report, it may not have done: try again. */
 	if (WIFSIGNALED(status))
 		snprintf(err, sizeof(err), "delivery agent killed by "
@@ -940,8 +1232,7 @@ mda_reaped(pid_t pid, int status)
 		snprintf(err, sizeof(err), "delivery agent exited with "
 		    "status %d", WEXITSTATUS(status));
 	TAILQ_FOREACH(it, &job->items, entry)
-		if (!it->reported)
-			mda_report(it->e.evpid, DELIVERY_TEMPFAIL, err);
+		mda_report(it->e.evpid, DELIVERY_TEMPFAIL, err);
 	mda_items_free(&job->items);
 	if ((box = job->box) != NULL) {
 		box->running--;

@@ -1,6 +1,6 @@
 /*
- * Local delivery, run by the parent: one delivery agent per envelope,
- * forked and running as the recipient.
+ * Local delivery, run by the parent: delivery agents forked as the
+ * recipient, each given a batch of one user's envelopes at a time.
  */
 #ifndef MDA_H
 #define MDA_H

@@ -33,20 +33,14 @@ if errors:
 PY
 }
 
-atf_test_case waiting_deliveries_share_an_agent cleanup
-waiting_deliveries_share_an_agent_head()
+# lmtp_server HOLD: an LMTP server on lmtp.sock that notes in
+# "deliveries" which process each transaction came from, and holds its
+# first HOLD connections until the file "release" appears.
+lmtp_server()
 {
-	atf_set descr "Deliveries that wait while a user's agents are busy" \
-	    "are made by fewer agents than messages, each message once"
-}
-waiting_deliveries_share_an_agent_body()
-{
-	# An LMTP server on a local socket that notes which process each
-	# transaction came from, and holds its first four connections until
-	# the file "release" appears.
-	python3 - "$(pwd)" <<'PY' 2>server.err &
+	python3 - "$(pwd)" "$1" <<'PY' 2>server.err &
 import os, socket, struct, sys, threading, time
-d = sys.argv[1]
+d, hold = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(d + "/lmtp.sock")
 s.listen(64)
@@ -58,7 +52,7 @@ def serve(c):
         socket.SO_PEERCRED, 12))[0]
     with lock:
         count[0] += 1
-        held = count[0] <= 4
+        held = count[0] <= hold
     while held and not os.path.exists(d + "/release"):
         time.sleep(0.05)
     f = c.makefile("rb")
@@ -93,6 +87,17 @@ while True:
 PY
 	echo $! > lmtpd.pid
 	wait_until test -e ready || atf_fail "no server: $(cat server.err)"
+}
+
+atf_test_case waiting_deliveries_share_an_agent cleanup
+waiting_deliveries_share_an_agent_head()
+{
+	atf_set descr "Deliveries that wait while a user's agents are busy" \
+	    "are made by fewer agents than messages, each message once"
+}
+waiting_deliveries_share_an_agent_body()
+{
+	lmtp_server 4
 	smtpd_config </dev/null
 	sed -i "s|^action \"local\" .*|action \"local\" lmtp \"$(pwd)/lmtp.sock\"|" \
 	    smtpd.conf
@@ -108,6 +113,39 @@ PY
 	[ "$agents" -lt 24 ] || atf_fail "one agent per delivery"
 }
 waiting_deliveries_share_an_agent_cleanup()
+{
+	[ -f lmtpd.pid ] && kill "$(cat lmtpd.pid)" 2>/dev/null
+	smtpd_cleanup
+}
+
+atf_test_case waiting_agent_takes_the_next_batch cleanup
+waiting_agent_takes_the_next_batch_head()
+{
+	atf_set descr "An agent that has delivered its batch takes the" \
+	    "user's next one instead of a new fork, and is let go when" \
+	    "no more comes"
+}
+waiting_agent_takes_the_next_batch_body()
+{
+	lmtp_server 0
+	smtpd_config </dev/null
+	sed -i "s|^action \"local\" .*|action \"local\" lmtp \"$(pwd)/lmtp.sock\"|" \
+	    smtpd.conf
+	smtpd_start
+	send_many 1 "$MAILUSER@localhost" || atf_fail "sending failed"
+	wait_log "result=delivered" 1 || atf_fail "first not delivered"
+	send_many 1 "$MAILUSER@localhost" || atf_fail "sending failed"
+	wait_log "result=delivered" 2 || atf_fail "second not delivered"
+	atf_check_equal 2 "$(wc -l < deliveries)"
+	atf_check_equal 1 "$(cut -d' ' -f1 deliveries | sort -u | wc -l)"
+	agent=$(head -1 deliveries | cut -d' ' -f1)
+	wait_until _gone "$agent" || atf_fail "the idle agent stays"
+	# A new agent comes when needed after that.
+	send_many 1 "$MAILUSER@localhost" || atf_fail "sending failed"
+	wait_log "result=delivered" 3 || atf_fail "third not delivered"
+	atf_check_equal 2 "$(cut -d' ' -f1 deliveries | sort -u | wc -l)"
+}
+waiting_agent_takes_the_next_batch_cleanup()
 {
 	[ -f lmtpd.pid ] && kill "$(cat lmtpd.pid)" 2>/dev/null
 	smtpd_cleanup
@@ -164,5 +202,6 @@ each_user_gets_their_own_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case waiting_deliveries_share_an_agent
+	atf_add_test_case waiting_agent_takes_the_next_batch
 	atf_add_test_case each_user_gets_their_own
 }
