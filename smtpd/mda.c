@@ -7,7 +7,8 @@
  * few agents and go in batches, and an agent that is done waits for
  * the user's next batch; a command or a file gets an agent of its own.
  *
- * A maildir delivery writes tmp/, fsyncs the file, links it into new/
+ * A maildir delivery writes an unnamed file in new/ (or one in tmp/
+ * where O_TMPFILE is not supported), fsyncs it, links it into new/
  * under a name made from the envelope (its creation time and id) and
  * fsyncs new/, so a message is either wholly there or not at all.  The
  * name is the same on every attempt: if a crash lost the queue's
@@ -46,8 +47,13 @@
 
 #define MBOX_DEFAULT	"/var/mail/%{user.username}"
 
-/* A message on its way into a maildir. */
+/*
+ * A message on its way into a maildir: an unnamed file made in new/
+ * (O_TMPFILE) and still open, or, where the file system cannot make
+ * one, a file in tmp/.
+ */
 struct maildir_file {
+	int	 fd;
 	char	 tmp[PATH_MAX];
 	char	 new[PATH_MAX];
 };
@@ -240,8 +246,50 @@ maildir_prepare(const char *dir, char *err, size_t errlen)
 }
 
 /*
- * Write the message into tmp/ and fsync it; f gets the file's name
- * there and the one it is to have in new/.
+ * Open the file a message is written into.  An unnamed file in new/
+ * needs no name in tmp/ to be made and removed, and is seen by no
+ * reader until it is linked whole; tmp/ is the way where O_TMPFILE is
+ * not supported.
+ */
+static int
+maildir_create(const char *dir, struct maildir_file *f)
+{
+	static int	 tmpfile_ok = -1;
+	struct stat	 sb;
+	char		 sub[PATH_MAX];
+	int		 fd;
+
+	/* Linking an unnamed file takes /proc/self/fd. */
+	if (tmpfile_ok == -1)
+		tmpfile_ok = stat("/proc/self/fd", &sb) == 0;
+	if (tmpfile_ok) {
+		snprintf(sub, sizeof(sub), "%s/new", dir);
+		fd = open(sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd != -1) {
+			f->fd = fd;
+			f->tmp[0] = '\0';
+			return fd;
+		}
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+	}
+	return open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+/* Undo a staged message: close it, and remove its name in tmp/. */
+static void
+maildir_discard(struct maildir_file *f)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp[0] != '\0')
+		unlink(f->tmp);
+}
+
+/*
+ * Write the message and fsync it; f gets the file (open if unnamed, or
+ * its name in tmp/) and the name it is to have in new/.
  */
 static int
 maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
@@ -252,8 +300,9 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 	off_t		 off = 0;
 	ssize_t		 n;
 	FILE		*fp;
-	int		 fd;
+	int		 fd, wfd;
 
+	f->fd = -1;
 	gettimeofday(&tv, NULL);
 	snprintf(f->new, sizeof(f->new), "%s/new/%lld.E%016llx.%s", dir,
 	    (long long)e->created, (unsigned long long)e->evpid, host);
@@ -261,11 +310,17 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp/%lld.M%ldP%dE%016llx.%s",
 	    dir, (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
 	    (unsigned long long)e->evpid, host);
-	if ((fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if ((fd = maildir_create(dir, f)) == -1) {
+		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	/* The stream gets a copy: f keeps an unnamed file open. */
+	wfd = f->fd != -1 ? dup(fd) : fd;
+	if (wfd == -1 || (fp = fdopen(wfd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
+		if (wfd != -1 && wfd != f->fd)
+			close(wfd);
+		maildir_discard(f);
 		return EX_TEMPFAIL;
 	}
 	fprintf(fp, "Return-Path: <%s>\nDelivered-To: %s\n", e->sender,
@@ -275,31 +330,42 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 			break;
 		off += n;
 	}
-	if (n == -1 || fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
-		fclose(fp);
-		unlink(f->tmp);
+	if (n == -1 || fflush(fp) == EOF || ferror(fp) ||
+	    fsync(fileno(fp)) == -1) {
+		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
+		(void)fclose(fp);
+		maildir_discard(f);
 		return EX_TEMPFAIL;
 	}
 	if (fclose(fp) == EOF) {
-		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
-		unlink(f->tmp);
+		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
+		maildir_discard(f);
 		return EX_TEMPFAIL;
 	}
 	return EX_OK;
 }
 
-/* Give a durable tmp/ file its name in new/ (not yet durable itself). */
+/* Give a durable file its name in new/ (not yet durable itself). */
 static int
-maildir_link(const struct maildir_file *f, char *err, size_t errlen)
+maildir_link(struct maildir_file *f, char *err, size_t errlen)
 {
+	char	 proc[64];
+	int	 r;
+
+	if (f->fd != -1) {
+		/* An unnamed file is linked through its descriptor. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		r = linkat(AT_FDCWD, proc, AT_FDCWD, f->new,
+		    AT_SYMLINK_FOLLOW);
+	} else
+		r = link(f->tmp, f->new);
 	/* Already there: an earlier attempt got this far. */
-	if (link(f->tmp, f->new) == -1 && errno != EEXIST) {
+	if (r == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
-		unlink(f->tmp);
+		maildir_discard(f);
 		return EX_TEMPFAIL;
 	}
-	unlink(f->tmp);
+	maildir_discard(f);
 	return EX_OK;
 }
 
