@@ -137,6 +137,9 @@ dsn_start(const struct envelope *e, enum bounce_kind kind)
 		fatal("fdopen");
 	r = bounce_write(fp, e, msgfd, kind, env->hostname, time(NULL),
 	    (time_t)e->created + env->queue_ttl, dsn_hides_details(e));
+	/* The file may be one used before: cut it where the report ends. */
+	if (fflush(fp) == EOF || ftruncate(fd, ftello(fp)) == -1)
+		r = -1;
 	if (fclose(fp) == EOF)
 		r = -1;
 	close(msgfd);

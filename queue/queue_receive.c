@@ -383,6 +383,7 @@ incoming_check(struct incoming *in)
 	uint32_t	 status;
 	size_t		 i;
 	time_t		 now;
+	int		 fd;
 
 	if (!in->commit_wanted)
 		return;
@@ -407,8 +408,17 @@ incoming_check(struct incoming *in)
 	}
 	/* From here on the pipe leads nowhere, whatever is still sent. */
 	incoming_pipe_close(in);
-	close(in->filefd);
+	fd = in->filefd;
 	in->filefd = -1;
+	if (store_file_finish(fd, in->received) == -1) {
+		log_warn("queue: msgid=%08x result=tempfail receive",
+		    in->msgid);
+		queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session,
+		    errno == ENOSPC || errno == EDQUOT ? 2 : 1, in->msgid, -1);
+		store_message_abort(in->msgid, NULL, 0);
+		incoming_free(in);
+		return;
+	}
 	now = time(NULL);
 	for (i = 0; i < in->nenvs; i++) {
 		do {

@@ -12,14 +12,18 @@
  *				of queue_envelope.c
  *	corrupt/		envelopes that did not parse, with a link to
  *				their message, kept for an admin
- *	pool/			empty files waiting to be used again
+ *	pool/			files waiting to be used again
  *
  * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).  No
  * directory per message: a message costs its file and its envelopes'
  * files and nothing else.  Even those are not made new each time: a
- * file done with is emptied and moved into pool/, and the next one
- * needed is renamed out of it, because under load a file system's
- * inode allocator is the queue's most expensive step.
+ * file done with is moved into pool/, and the next one needed is
+ * renamed out of it, because under load a file system's inode and
+ * block allocators are the queue's most expensive steps.  A file keeps
+ * its blocks in the pool: it is written over from its start and cut to
+ * its new length when it is finished (store_file_finish), so emptying
+ * it frees no blocks (nor discards them, on a file system mounted so)
+ * only to allocate them again.  Its old bytes never outlive the cut.
  *
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written, one syncfs(2) makes them and
@@ -92,8 +96,10 @@ static size_t		 npool;
 static uint32_t		 pool_next;
 
 /*
- * A fresh, empty file at path: one from the pool when there is one,
- * else a new one.  Never replaces what is at path.
+ * A file at path to write from its start: one from the pool when there
+ * is one, else a new one.  It may hold an older file's bytes past what
+ * is written: store_file_finish() cuts them.  Never replaces what is at
+ * path.
  */
 static int
 file_take(const char *path)
@@ -109,7 +115,7 @@ file_take(const char *path)
 				return -1;
 			continue;	/* gone from pool/: forget it */
 		}
-		if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) != -1)
+		if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) != -1)
 			return fd;
 		unlink(path);
 		return -1;
@@ -117,19 +123,31 @@ file_take(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
+/* Cut a taken file to what was written into it, and close it. */
+int
+store_file_finish(int fd, off_t size)
+{
+	int	 saved;
+
+	if (ftruncate(fd, size) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
 /*
- * Done with the file at path: move it into the pool and empty it there,
- * or remove it.  The move comes first so that leaving queue/ stays one
- * atomic step; a crash before the emptying leaves a full file in pool/,
- * which pool_load() removes.  A file with another link (one kept in
- * corrupt/) is only unlinked, never emptied.
+ * Done with the file at path: move it into the pool, or remove it.  A
+ * file with another link (one kept in corrupt/) is only unlinked: its
+ * bytes are not ours to write over.
  */
 static int
 file_release(const char *path)
 {
 	char		 dst[32];
 	struct stat	 sb;
-	int		 fd;
 
 	if (npool == POOL_MAX || lstat(path, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
@@ -138,12 +156,6 @@ file_release(const char *path)
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == -1)
 		return unlink(path);
 	pool_next++;
-	if ((fd = open(dst, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
-		unlink(dst);
-		return 0;
-	}
-	close(fd);
 	pool[npool++] = pool_next - 1;
 	return 0;
 }
@@ -168,7 +180,7 @@ pool_load(void)
 		n = strtoul(de->d_name, &ep, 16);
 		if (npool == POOL_MAX || *ep != '\0' ||
 		    strlen(de->d_name) != 8 || lstat(path, &sb) == -1 ||
-		    !S_ISREG(sb.st_mode) || sb.st_size != 0) {
+		    !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
 			unlink(path);
 			continue;
 		}
@@ -282,6 +294,11 @@ write_file(const char *path, const char *data, size_t len, int flags,
 			goto fail;
 		}
 		off += n;
+	}
+	if (flags == -1) {
+		/* A taken file: cut what an older one left past len. */
+		if (ftruncate(fd, len) == -1)
+			goto fail;
 	}
 	if (sync && fsync(fd) == -1)
 		goto fail;

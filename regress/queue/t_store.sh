@@ -127,46 +127,55 @@ what_was_never_committed_is_removed_cleanup()
 	smtpd_cleanup
 }
 
-atf_test_case spool_files_are_reused_empty cleanup
-spool_files_are_reused_empty_head()
+atf_test_case spool_files_are_reused_and_cut cleanup
+spool_files_are_reused_and_cut_head()
 {
-	atf_set descr "Files done with wait in pool/ empty and are used" \
-	    "again; at start a pool/ entry that is not an empty file goes"
+	atf_set descr "Files done with wait in pool/ and are used again," \
+	    "cut to their new length: a short message written into the" \
+	    "file of a long one carries nothing of it.  At start a pool/" \
+	    "entry that is not a plain file of ours goes"
 }
-spool_files_are_reused_empty_body()
+spool_files_are_reused_and_cut_body()
 {
 	smtpd_config </dev/null
 	mkdir -p spool/pool
-	printf 'leftover message text\n' > spool/pool/00000005
-	: > spool/pool/00000006
+	ln -s /etc/passwd spool/pool/00000005
+	printf 'x\n' > spool/pool/not-ours
 	own_spool
 	smtpd_start
 	wait_until test ! -e spool/pool/00000005 ||
-	    atf_fail "a full file in pool/ was kept"
+	    atf_fail "a link in pool/ was kept"
+	atf_check -s exit:0 test ! -e spool/pool/not-ours
+	long=$(python3 -c 'print("LONGTAIL " * 2000)')
+	atf_check -s exit:0 -o ignore -e ignore swaks \
+	    --server 127.0.0.1 --port "$(port)" \
+	    --from "a-long-sender-$(printf '%040d' 0)@$(printf 'x%.0s' $(seq 60)).example.org" \
+	    --to "$MAILUSER@localhost" --body "$long"
+	wait_mail 1 || atf_fail "the long one was not delivered"
+	wait_until queue_is_empty || atf_fail "the queue did not empty"
+	atf_check -s exit:0 -o not-empty find spool/pool -type f -size +8k
 	for n in 1 2 3; do
 		atf_check -s exit:0 -o ignore -e ignore swaks \
 		    --server 127.0.0.1 --port "$(port)" \
 		    --to "$MAILUSER@localhost" --body "message $n"
 	done
-	wait_mail 3 || atf_fail "not delivered"
-	# The last envelope goes a moment after its mail is in the maildir.
+	wait_mail 4 || atf_fail "not delivered"
 	wait_until queue_is_empty || atf_fail "the queue did not empty"
-	# Every file kept for reuse is empty; none holds a message.
-	atf_check -s exit:0 -o empty find spool/pool -type f -size +0
-	atf_check -s exit:0 -o not-empty find spool/pool -type f
 	for n in 1 2 3; do
-		atf_check -s exit:0 -o match:"message $n" \
-		    sh -c "cat Maildir/new/*"
+		f=$(grep -l "message $n" Maildir/new/*)
+		[ -n "$f" ] || atf_fail "message $n is missing"
+		atf_check -s exit:1 grep -q LONGTAIL "$f"
+		[ "$(wc -c < "$f")" -lt 4096 ] || atf_fail "message $n grew"
 	done
 }
-spool_files_are_reused_empty_cleanup()
+spool_files_are_reused_and_cut_cleanup()
 {
 	smtpd_cleanup
 }
 
 atf_init_test_cases()
 {
-	atf_add_test_case spool_files_are_reused_empty
+	atf_add_test_case spool_files_are_reused_and_cut
 	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
 	atf_add_test_case a_corrupt_envelope_is_moved_aside
 	atf_add_test_case what_was_never_committed_is_removed
