@@ -48,6 +48,7 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
 		   smtpd/offline.o smtpd/reload.o smtpd/session_msg.o \
+		   smtpd/forward_msg.o \
 		   $(LOOKUP_ROLE_OBJS) $(QUEUE_ROLE_OBJS) $(RUNTIME_OBJS)
 SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
 		   smtpd/log.o smtpd/imsg.o
@@ -185,7 +186,7 @@ regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    smtpd/imsg.c smtpd/conffile.c
 regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \
 	    regress/fuzz/fuzz_log.c smtpd/session_msg.c queue/queue_msg.c \
-	    smtpd/imsg.c
+	    smtpd/forward_msg.c smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c

@@ -32,6 +32,7 @@
 
 #include "../smtpd/smtpd.h"
 #include "../smtpd/session_msg.h"
+#include "../smtpd/forward_msg.h"
 #include "../queue/queue_msg.h"
 #include "lookup_dns.h"
 #include "lookup_session.h"
@@ -816,7 +817,6 @@ static void
 rcpt_continue(struct rcpt_pending *p)
 {
 	struct dests	*ds = &p->dests;
-	struct ibuf	*b;
 	int		 i, j;
 
 	for (i = 0; i < ds->n; i++) {
@@ -833,9 +833,7 @@ rcpt_continue(struct rcpt_pending *p)
 			if (ds->d[j].forward == DEST_FORWARD_ASK &&
 			    strcmp(ds->d[j].user, ds->d[i].user) == 0)
 				ds->d[j].forward = DEST_FORWARD_ASKED;
-		b = proc_create(IMSG_LOOKUP_PARENT_FORWARD, p->id, -1);
-		imsg_add_string(b, ds->d[i].user);
-		proc_close(PROC_PARENT, b);
+		msg_forward_ask_write(p->id, ds->d[i].user);
 		p->waiting++;
 	}
 	if (p->waiting > 0)
@@ -952,15 +950,14 @@ static void
 lookup_forward_answer(struct imsg *imsg)
 {
 	struct rcpt_pending	*p;
-	char			 user[ENVELOPE_NAMEMAX];
-	char			 chunk[FORWARD_CHUNK_MAX + 1];
+	struct msg_forward	 f;
+	const char		*user = f.user, *chunk = f.piece;
 	uint32_t		 status;
 	size_t			 len;
 
-	imsg_get_string(imsg, user, sizeof(user));
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, chunk, sizeof(chunk));
-	proc_check(PROC_PARENT, imsg);
+	if (msg_forward_read(imsg, &f) == -1)
+		fatalx("lookup: malformed ~/.forward answer from the parent");
+	status = f.status;
 	TAILQ_FOREACH(p, &pendings, entry)
 		if (p->id == imsg->hdr.peerid)
 			break;

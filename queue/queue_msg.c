@@ -1,18 +1,26 @@
 /*
  * The messages between lookup and the queue about routing: the queue's
  * question for a bounce and lookup's answer, and the envelopes of a
- * session's message and the order to make it; and between the queue
- * and the parent about local delivery.  Each writer sits beside
- * its reader; readers bound every field and read a payload exactly.
+ * session's message and the order to make it; between the queue and
+ * the parent about local delivery; and between the queue and the mta
+ * about relaying, a transfer and each recipient's result.  Each writer
+ * sits beside its reader; readers bound every field and every count,
+ * and read a payload exactly.  A result comes from the mta, which
+ * talks to hostile servers: its reader trusts no length in it.
  */
 #include <sys/types.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../smtpd/imsg.h"
 #include "../smtpd/imsg_types.h"
+#include "../smtpd/log.h"
 #include "../smtpd/proc.h"
 #include "queue_msg.h"
+
+/* The least a recipient of a transfer takes: an id, three empty strings. */
+#define MSG_TRANSFER_RCPT_MIN	(8 + 3 * 4)
 
 /* IMSG_QUEUE_LOOKUP_RCPT: the recipient of a bounce, to be routed. */
 void
@@ -151,5 +159,98 @@ msg_delivered_read(struct imsg *imsg, struct msg_delivered *d)
 	d->evpid = imsg_get_u64(imsg);
 	d->status = imsg_get_u32(imsg);
 	imsg_get_string(imsg, d->err, sizeof(d->err));
+	return imsg_end(imsg);
+}
+
+void
+msg_transfer_write(const struct msg_transfer *t, int fd)
+{
+	struct ibuf	*b;
+	uint32_t	 i;
+
+	/* Never cut: a recipient left out would wait for ever. */
+	if (t->n == 0 || t->n > MSG_TRANSFER_MAX)
+		fatalx("%s: a transfer of %u recipients", __func__, t->n);
+	b = proc_create(IMSG_QUEUE_MTA_TRANSFER, 0, fd);
+	imsg_add_u32(b, t->msgid);
+	imsg_add_string(b, t->action);
+	imsg_add_string(b, t->domain);
+	imsg_add_string(b, t->sender);
+	imsg_add_string(b, t->ret);
+	imsg_add_string(b, t->envid);
+	imsg_add_u32(b, t->n);
+	for (i = 0; i < t->n; i++) {
+		imsg_add_u64(b, t->rcpts[i].evpid);
+		imsg_add_string(b, t->rcpts[i].rcpt);
+		imsg_add_string(b, t->rcpts[i].notify);
+		imsg_add_string(b, t->rcpts[i].orcpt);
+	}
+	proc_close(PROC_MTA, b);
+}
+
+/*
+ * The count is judged before anything is allocated for it: no more
+ * than a transfer may hold, nor than the rest of the payload could.
+ * On success t->rcpts is the caller's to free; on failure it is NULL.
+ */
+int
+msg_transfer_read(struct imsg *imsg, struct msg_transfer *t)
+{
+	uint32_t	 i;
+
+	t->rcpts = NULL;
+	t->msgid = imsg_get_u32(imsg);
+	imsg_get_string(imsg, t->action, sizeof(t->action));
+	imsg_get_string(imsg, t->domain, sizeof(t->domain));
+	imsg_get_string(imsg, t->sender, sizeof(t->sender));
+	imsg_get_string(imsg, t->ret, sizeof(t->ret));
+	imsg_get_string(imsg, t->envid, sizeof(t->envid));
+	t->n = imsg_get_u32(imsg);
+	if (imsg->error || t->n == 0 || t->n > MSG_TRANSFER_MAX ||
+	    t->n > (imsg->len - imsg->rpos) / MSG_TRANSFER_RCPT_MIN)
+		return -1;
+	if ((t->rcpts = calloc(t->n, sizeof(*t->rcpts))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < t->n; i++) {
+		t->rcpts[i].evpid = imsg_get_u64(imsg);
+		imsg_get_string(imsg, t->rcpts[i].rcpt,
+		    sizeof(t->rcpts[i].rcpt));
+		imsg_get_string(imsg, t->rcpts[i].notify,
+		    sizeof(t->rcpts[i].notify));
+		imsg_get_string(imsg, t->rcpts[i].orcpt,
+		    sizeof(t->rcpts[i].orcpt));
+	}
+	if (imsg_end(imsg) == -1) {
+		free(t->rcpts);
+		t->rcpts = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+msg_result_write(const struct msg_result *r)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_MTA_QUEUE_RESULT, 0, -1);
+	imsg_add_u64(b, r->evpid);
+	imsg_add_u32(b, r->status);
+	imsg_add_string(b, r->err);
+	imsg_add_string(b, r->remote);
+	proc_close(PROC_QUEUE, b);
+}
+
+/*
+ * Only the layout is checked here; whether the envelope is one the
+ * queue handed the mta, and the status one it knows, is for the queue.
+ */
+int
+msg_result_read(struct imsg *imsg, struct msg_result *r)
+{
+	r->evpid = imsg_get_u64(imsg);
+	r->status = imsg_get_u32(imsg);
+	imsg_get_string(imsg, r->err, sizeof(r->err));
+	imsg_get_string(imsg, r->remote, sizeof(r->remote));
 	return imsg_end(imsg);
 }

@@ -1,8 +1,10 @@
 /*
- * The messages between lookup and the queue about routing, and between
- * the queue and the parent about local delivery: each with its writer
- * and its reader side by side in queue_msg.c, which both ends link.  Part of libqueue.a: it knows the envelope's sizes
- * and the runtime, nothing of the configuration.
+ * The messages between lookup and the queue about routing, between
+ * the queue and the parent about local delivery, and between the queue
+ * and the mta about relaying: each with its writer and its reader side
+ * by side in queue_msg.c, which both ends link.  Part of libqueue.a: it
+ * knows the envelope's sizes and the runtime, nothing of the
+ * configuration.
  */
 #ifndef QUEUE_MSG_H
 #define QUEUE_MSG_H
@@ -55,6 +57,46 @@ struct msg_delivered {
 	char	 err[ENVELOPE_ERRMAX];
 };
 
+#define MSG_TRANSFER_MAX	1000	/* SMTP_MAX_ENVELOPES */
+#define MSG_DSN_MAX		64	/* RET or NOTIFY, as the envelope keeps */
+
+/*
+ * IMSG_QUEUE_MTA_TRANSFER, with the message file: recipients of one
+ * message for one destination (a domain, or "" for the action's
+ * smarthost), with the sender's DSN parameters once for all.  The
+ * reader allocates rcpts; its caller frees them.
+ */
+struct msg_transfer_rcpt {
+	uint64_t evpid;
+	char	 rcpt[ENVELOPE_ADDRMAX];
+	char	 notify[MSG_DSN_MAX];
+	char	 orcpt[ENVELOPE_ORCPTMAX];
+};
+
+struct msg_transfer {
+	uint32_t msgid;
+	char	 action[ENVELOPE_NAMEMAX];
+	char	 domain[ENVELOPE_HOSTMAX];
+	char	 sender[ENVELOPE_ADDRMAX];
+	char	 ret[MSG_DSN_MAX];
+	char	 envid[ENVELOPE_ADDRMAX];
+	uint32_t n;			/* 1 to MSG_TRANSFER_MAX */
+	struct msg_transfer_rcpt *rcpts;
+};
+
+/*
+ * IMSG_MTA_QUEUE_RESULT: what became of one recipient (DELIVERY_*),
+ * the remote reply and the host that gave it.  The mta talks to
+ * hostile servers: the queue checks the envelope and the status it
+ * names, and cleans the text before use.
+ */
+struct msg_result {
+	uint64_t evpid;
+	uint32_t status;
+	char	 err[ENVELOPE_ERRMAX];
+	char	 remote[ENVELOPE_HOSTMAX];
+};
+
 void	msg_route_ask_write(uint32_t, const char *);
 int	msg_route_ask_read(struct imsg *, char *, size_t);
 void	msg_routes_write(uint32_t, const struct msg_routes *);
@@ -67,5 +109,9 @@ void	msg_deliver_write(const struct msg_deliver *, int);
 int	msg_deliver_read(struct imsg *, struct msg_deliver *);
 void	msg_delivered_write(const struct msg_delivered *);
 int	msg_delivered_read(struct imsg *, struct msg_delivered *);
+void	msg_transfer_write(const struct msg_transfer *, int);
+int	msg_transfer_read(struct imsg *, struct msg_transfer *);
+void	msg_result_write(const struct msg_result *);
+int	msg_result_read(struct imsg *, struct msg_result *);
 
 #endif

@@ -3,12 +3,15 @@
  * one round are gathered by message and destination, so that the mta
  * can give several recipients of one message to one host in a single
  * transaction, and handed over with the message file open read-only.
- * The mta answers once per recipient.  It faces remote servers, so the
- * text of an answer is cleaned once more here before it reaches a log
- * line, an envelope file or a bounce.
+ * The mta answers once per recipient.  It faces remote servers, so an
+ * answer is taken only for an envelope handed to it and not yet
+ * answered, with a status the queue knows, and its text is cleaned
+ * once more here before it reaches a log line, an envelope file or a
+ * bounce.  Any other answer is logged and dropped.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/tree.h>
 
 #include <ctype.h>
 #include <event.h>
@@ -22,6 +25,7 @@
 #include "../smtpd/smtpd.h"
 #include "queue_control.h"
 #include "queue_dsn.h"
+#include "queue_msg.h"
 #include "queue_relay.h"
 #include "queue_scheduler.h"
 
@@ -44,6 +48,47 @@ static TAILQ_HEAD(, relay_batch)	 batches =
     TAILQ_HEAD_INITIALIZER(batches);
 static struct event			 flush_ev;
 
+/* An envelope handed to the mta, until its one answer. */
+struct relay_sent {
+	RB_ENTRY(relay_sent)	 node;
+	uint64_t		 evpid;
+};
+RB_HEAD(relay_sent_tree, relay_sent);
+static int
+relay_sent_cmp(struct relay_sent *a, struct relay_sent *b)
+{
+	return a->evpid < b->evpid ? -1 : a->evpid > b->evpid;
+}
+RB_GENERATE_STATIC(relay_sent_tree, relay_sent, node, relay_sent_cmp);
+static struct relay_sent_tree	 sent = RB_INITIALIZER(&sent);
+
+static void
+relay_sent_add(uint64_t evpid)
+{
+	struct relay_sent	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("calloc");
+	r->evpid = evpid;
+	if (RB_INSERT(relay_sent_tree, &sent, r) != NULL)
+		fatalx("queue: evpid=%016" PRIx64 " handed to the mta twice",
+		    evpid);
+}
+
+/* Whether evpid was handed to the mta and awaits its answer, now taken. */
+static int
+relay_sent_take(uint64_t evpid)
+{
+	struct relay_sent	 key, *r;
+
+	key.evpid = evpid;
+	if ((r = RB_FIND(relay_sent_tree, &sent, &key)) == NULL)
+		return 0;
+	RB_REMOVE(relay_sent_tree, &sent, r);
+	free(r);
+	return 1;
+}
+
 /* The destination: the recipient's domain, or "" for a smarthost. */
 static void
 relay_domain(const struct envelope *e, int smarthost, char *buf, size_t len)
@@ -62,25 +107,33 @@ relay_domain(const struct envelope *e, int smarthost, char *buf, size_t len)
 static void
 relay_send(struct relay_batch *b, size_t from, size_t to, int fd)
 {
-	struct ibuf		*ib;
-	const struct envelope	*first = b->rcpts[from];
+	struct msg_transfer	 t;
+	const struct envelope	*first = b->rcpts[from], *e;
 	size_t			 i;
 
-	ib = proc_create(IMSG_QUEUE_MTA_TRANSFER, 0, fd);
-	imsg_add_u32(ib, b->msgid);
-	imsg_add_string(ib, b->action);
-	imsg_add_string(ib, b->domain);
-	imsg_add_string(ib, first->sender);
-	imsg_add_string(ib, first->dsn_ret);
-	imsg_add_string(ib, first->dsn_envid);
-	imsg_add_u32(ib, (uint32_t)(to - from));
+	memset(&t, 0, sizeof(t));
+	t.msgid = b->msgid;
+	strlcpy(t.action, b->action, sizeof(t.action));
+	strlcpy(t.domain, b->domain, sizeof(t.domain));
+	strlcpy(t.sender, first->sender, sizeof(t.sender));
+	strlcpy(t.ret, first->dsn_ret, sizeof(t.ret));
+	strlcpy(t.envid, first->dsn_envid, sizeof(t.envid));
+	t.n = (uint32_t)(to - from);
+	if ((t.rcpts = calloc(t.n, sizeof(*t.rcpts))) == NULL)
+		fatal("calloc");
 	for (i = from; i < to; i++) {
-		imsg_add_u64(ib, b->rcpts[i]->id);
-		imsg_add_string(ib, b->rcpts[i]->rcpt);
-		imsg_add_string(ib, b->rcpts[i]->dsn_notify);
-		imsg_add_string(ib, b->rcpts[i]->dsn_orcpt);
+		e = b->rcpts[i];
+		t.rcpts[i - from].evpid = e->id;
+		strlcpy(t.rcpts[i - from].rcpt, e->rcpt,
+		    sizeof(t.rcpts[i - from].rcpt));
+		strlcpy(t.rcpts[i - from].notify, e->dsn_notify,
+		    sizeof(t.rcpts[i - from].notify));
+		strlcpy(t.rcpts[i - from].orcpt, e->dsn_orcpt,
+		    sizeof(t.rcpts[i - from].orcpt));
+		relay_sent_add(e->id);
 	}
-	proc_close(PROC_MTA, ib);
+	msg_transfer_write(&t, fd);
+	free(t.rcpts);
 }
 
 static void
@@ -176,23 +229,42 @@ relay_clean(char *s)
 			*s = '?';
 }
 
+static void
+relay_refuse(uint64_t evpid, const char *why)
+{
+	log_warnx("relay evpid=%016" PRIx64 " result=refused from=mta "
+	    "reason=\"%s\"", evpid, why);
+}
+
 void
 relay_result(struct imsg *imsg)
 {
-	struct envelope	*e;
-	char		 err[ENVELOPE_ERRMAX], remote[ENVELOPE_HOSTMAX];
-	uint64_t	 evpid;
-	uint32_t	 status;
+	struct envelope		*e;
+	struct msg_result	 r;
+	const char		*err = r.err, *remote = r.remote;
+	uint64_t		 evpid;
+	uint32_t		 status;
 
-	evpid = imsg_get_u64(imsg);
-	status = imsg_get_u32(imsg);
-	imsg_get_string(imsg, err, sizeof(err));
-	imsg_get_string(imsg, remote, sizeof(remote));
-	proc_check(PROC_MTA, imsg);
-	if ((e = scheduler_get(evpid, SCHED_INFLIGHT)) == NULL)
-		fatalx("queue: relay result for an envelope not in flight");
-	relay_clean(err);
-	relay_clean(remote);
+	if (msg_result_read(imsg, &r) == -1) {
+		relay_refuse(0, "malformed");
+		return;
+	}
+	evpid = r.evpid;
+	status = r.status;
+	if (status > DELIVERY_PERMFAIL) {
+		relay_refuse(evpid, "unknown status");
+		return;
+	}
+	if (!relay_sent_take(evpid)) {
+		relay_refuse(evpid, "not an envelope handed to the mta");
+		return;
+	}
+	if ((e = scheduler_get(evpid, SCHED_INFLIGHT)) == NULL) {
+		relay_refuse(evpid, "envelope not in flight");
+		return;
+	}
+	relay_clean(r.err);
+	relay_clean(r.remote);
 	queue_control_delivered(status);
 	strlcpy(e->remote_mta, remote, sizeof(e->remote_mta));
 

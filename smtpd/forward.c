@@ -7,7 +7,9 @@
  * The file is opened as root, so it must be one the user vouches for:
  * a regular file, no symbolic link and not linked elsewhere, owned by
  * the user or root, writable by nobody else, and small.  Anything else
- * is ignored, and logged.
+ * is ignored, and logged.  The question comes from lookup, which runs
+ * unprivileged and may be compromised: one that is not exactly what
+ * lookup writes (forward_msg.c) is logged and dropped.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "forward_msg.h"
 
 /* Why a file opened as fd is not to be trusted, or NULL. */
 static const char *
@@ -93,29 +96,32 @@ static void
 forward_answer(uint32_t id, const char *user, uint32_t status,
     const char *piece)
 {
-	struct ibuf	*b;
+	struct msg_forward	 f;
 
-	b = proc_create(IMSG_PARENT_LOOKUP_FORWARD, id, -1);
-	imsg_add_string(b, user);
-	imsg_add_u32(b, status);
-	imsg_add_string(b, piece);
-	proc_close(PROC_LOOKUP, b);
+	strlcpy(f.user, user, sizeof(f.user));
+	f.status = status;
+	strlcpy(f.piece, piece, sizeof(f.piece));
+	msg_forward_write(id, &f);
 }
 
 /*
  * Lookup asks for a user's ~/.forward.  It always gets an answer, so
- * that no recipient waits for ever.
+ * that no recipient waits for ever; a question that does not read
+ * cleanly gets none, as it names no one to answer about.
  */
 void
 forward_lookup(struct imsg *imsg)
 {
-	char		 user[ENVELOPE_NAMEMAX], why[128];
+	char		 user[MSG_FORWARD_USER_MAX], why[128];
 	char		 piece[FORWARD_CHUNK_MAX + 1], *text = NULL;
 	struct passwd	*pw;
 	size_t		 len, off = 0, take;
 
-	imsg_get_string(imsg, user, sizeof(user));
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_forward_ask_read(imsg, user, sizeof(user)) == -1) {
+		log_warnx("forward: result=refused imsg=%u from=lookup "
+		    "reason=\"malformed question\"", imsg->hdr.type);
+		return;
+	}
 	if ((pw = getpwnam(user)) != NULL &&
 	    (text = forward_read(pw, why, sizeof(why))) == NULL &&
 	    why[0] != '\0')

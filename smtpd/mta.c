@@ -15,7 +15,8 @@
  *
  * What it trusts: the queue and the configuration.  Not the DNS, not
  * the remote servers: their words reach the queue only cleaned and
- * bounded (mta_reply.c).
+ * bounded (mta_reply.c).  A transfer and a result are read and written
+ * by queue/queue_msg.c, which the queue links too.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -38,6 +39,7 @@
 
 #include "smtpd.h"
 #include "mta.h"
+#include "../queue/queue_msg.h"
 
 #define MTA_CA_FILE		"/etc/ssl/certs/ca-certificates.crt"
 #define MTA_ROUTE_TTL		60	/* seconds a resolved route is kept */
@@ -284,8 +286,8 @@ mta_tls_config(int verify)
 void
 mta_task_done(struct mta_task *t, const char *remote)
 {
-	struct ibuf	*b;
-	size_t		 i;
+	struct msg_result	 r;
+	size_t			 i;
 
 	for (i = 0; i < t->nrcpts; i++) {
 		if (t->rcpts[i].status == -1) {
@@ -295,12 +297,13 @@ mta_task_done(struct mta_task *t, const char *remote)
 				    "delivery was not completed",
 				    sizeof(t->rcpts[i].err));
 		}
-		b = proc_create(IMSG_MTA_QUEUE_RESULT, 0, -1);
-		imsg_add_u64(b, t->rcpts[i].evpid);
-		imsg_add_u32(b, t->rcpts[i].status);
-		imsg_add_string(b, t->rcpts[i].err);
-		imsg_add_string(b, remote != NULL ? remote : "");
-		proc_close(PROC_QUEUE, b);
+		memset(&r, 0, sizeof(r));
+		r.evpid = t->rcpts[i].evpid;
+		r.status = t->rcpts[i].status;
+		strlcpy(r.err, t->rcpts[i].err, sizeof(r.err));
+		strlcpy(r.remote, remote != NULL ? remote : "",
+		    sizeof(r.remote));
+		msg_result_write(&r);
 	}
 	close(t->fd);
 	free(t->rcpts);
@@ -545,42 +548,39 @@ mta_transfer(struct imsg *imsg)
 {
 	struct mta_task		*t;
 	struct action		*a;
+	struct msg_transfer	 m;
 	struct stat		 sb;
-	char			 action[POLICY_NAMESZ];
-	char			 domain[SMTP_DOMAIN_MAX + 1];
-	uint32_t		 i, n;
+	uint32_t		 i;
 
+	/* The queue is trusted: a transfer it cannot have made is a bug. */
+	if (msg_transfer_read(imsg, &m) == -1)
+		fatalx("mta: malformed transfer from the queue");
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		fatal("calloc");
-	t->msgid = imsg_get_u32(imsg);
-	imsg_get_string(imsg, action, sizeof(action));
-	imsg_get_string(imsg, domain, sizeof(domain));
-	imsg_get_string(imsg, t->sender, sizeof(t->sender));
-	imsg_get_string(imsg, t->ret, sizeof(t->ret));
-	imsg_get_string(imsg, t->envid, sizeof(t->envid));
-	n = imsg_get_u32(imsg);
-	if (n == 0 || n > SMTP_MAX_ENVELOPES)
-		fatalx("mta: a transfer of %u recipients", n);
-	if ((t->rcpts = calloc(n, sizeof(*t->rcpts))) == NULL)
+	t->msgid = m.msgid;
+	strlcpy(t->sender, m.sender, sizeof(t->sender));
+	strlcpy(t->ret, m.ret, sizeof(t->ret));
+	strlcpy(t->envid, m.envid, sizeof(t->envid));
+	if ((t->rcpts = calloc(m.n, sizeof(*t->rcpts))) == NULL)
 		fatal("calloc");
-	t->nrcpts = n;
-	for (i = 0; i < n; i++) {
-		t->rcpts[i].evpid = imsg_get_u64(imsg);
-		imsg_get_string(imsg, t->rcpts[i].addr,
+	t->nrcpts = m.n;
+	for (i = 0; i < m.n; i++) {
+		t->rcpts[i].evpid = m.rcpts[i].evpid;
+		strlcpy(t->rcpts[i].addr, m.rcpts[i].rcpt,
 		    sizeof(t->rcpts[i].addr));
-		imsg_get_string(imsg, t->rcpts[i].notify,
+		strlcpy(t->rcpts[i].notify, m.rcpts[i].notify,
 		    sizeof(t->rcpts[i].notify));
-		imsg_get_string(imsg, t->rcpts[i].orcpt,
+		strlcpy(t->rcpts[i].orcpt, m.rcpts[i].orcpt,
 		    sizeof(t->rcpts[i].orcpt));
 		t->rcpts[i].status = -1;
 	}
-	proc_check(PROC_QUEUE, imsg);
+	free(m.rcpts);
 	if ((t->fd = imsg->fd) == -1)
 		fatalx("mta: a transfer without its message");
 	imsg->fd = -1;
-	if ((a = config_action(env, action)) == NULL ||
+	if ((a = config_action(env, m.action)) == NULL ||
 	    a->type != ACTION_RELAY)
-		fatalx("mta: a transfer for action %s", action);
+		fatalx("mta: a transfer for action %s", m.action);
 	if (fstat(t->fd, &sb) == -1) {
 		log_warn("mta: msgid=%08x fstat", t->msgid);
 		mta_task_fail(t, DELIVERY_TEMPFAIL, "451 4.3.0 cannot read "
@@ -588,7 +588,7 @@ mta_transfer(struct imsg *imsg)
 		return;
 	}
 	t->size = sb.st_size;
-	t->route = mta_route_find(a, domain);
+	t->route = mta_route_find(a, m.domain);
 	TAILQ_INSERT_TAIL(&t->route->tasks, t, entry);
 	t->route->ntasks++;
 	mta_route_run(t->route);

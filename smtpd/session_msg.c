@@ -1,9 +1,11 @@
 /*
- * The messages between the listener and lookup about a session: each
- * writer beside its reader, so that the two ends cannot disagree on a
- * layout.  The listener writes the requests and reads the answers;
- * lookup the other way round.  Readers trust nothing: every string is
- * bounded by its field and a payload must be read exactly.
+ * The messages between the listener and lookup about a session, and
+ * those around it (lookup and auth, the listener and the queue, the
+ * parent handing the listener its sockets): each writer beside its
+ * reader, so that the two ends cannot disagree on a layout.  The
+ * listener writes the requests and reads the answers; lookup the other
+ * way round.  Readers trust nothing: every string is bounded by its
+ * field and a payload must be read exactly.
  */
 #include <sys/types.h>
 
@@ -268,5 +270,42 @@ msg_stored_read(struct imsg *imsg, struct msg_stored *s)
 {
 	s->status = imsg_get_u32(imsg);
 	s->msgid = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}
+
+/*
+ * IMSG_PARENT_LISTENER, with a listening socket: the index of its
+ * listener in the configuration the parent sends with it.
+ */
+void
+msg_listener_write(uint32_t index, int fd)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
+	imsg_add_u32(b, index);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_listener_read(struct imsg *imsg, uint32_t *index)
+{
+	*index = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}
+
+/* IMSG_PARENT_LISTENERS_DONE: every socket of a generation was sent. */
+void
+msg_listeners_done_write(void)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_PARENT_LISTENERS_DONE, 0, -1);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_listeners_done_read(struct imsg *imsg)
+{
 	return imsg_end(imsg);
 }

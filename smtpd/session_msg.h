@@ -1,7 +1,8 @@
 /*
  * The messages about a session between the listener and lookup, lookup
- * and auth, and the listener and the queue, each with its writer and
- * its reader side by side in session_msg.c, which every process links:
+ * and auth, and the listener and the queue, and the parent's handing of
+ * the listening sockets to the listener, each with its writer and its
+ * reader side by side in session_msg.c, which every process links:
  * one layout, one place.  A reader returns 0, or
  * -1 when the payload is not exactly what its writer makes; what a
  * listener sent is then refused, never obeyed.
@@ -128,5 +129,9 @@ void	msg_rollback_write(uint32_t, uint32_t);
 int	msg_rollback_read(struct imsg *, uint32_t *);
 void	msg_stored_write(uint32_t, uint32_t, const struct msg_stored *, int);
 int	msg_stored_read(struct imsg *, struct msg_stored *);
+void	msg_listener_write(uint32_t, int);
+int	msg_listener_read(struct imsg *, uint32_t *);
+void	msg_listeners_done_write(void);
+int	msg_listeners_done_read(struct imsg *);
 
 #endif

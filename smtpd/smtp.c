@@ -242,9 +242,11 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 	case PROC_PARENT:
 		switch (imsg->hdr.type) {
 		case IMSG_PARENT_LISTENER: {
-			uint32_t index = imsg_get_u32(imsg);
+			uint32_t index;
 
-			proc_check(from, imsg);
+			if (msg_listener_read(imsg, &index) == -1)
+				fatalx("smtp: malformed listener from the "
+				    "parent");
 			if (imsg->fd == -1)
 				fatalx("smtp: listener without a socket");
 			if (smtp_next != NULL)
@@ -257,7 +259,9 @@ smtp_dispatch(enum smtp_proc from, struct imsg *imsg)
 			return;
 		}
 		case IMSG_PARENT_LISTENERS_DONE:
-			proc_check(from, imsg);
+			if (msg_listeners_done_read(imsg) == -1)
+				fatalx("smtp: malformed end of listeners from "
+				    "the parent");
 			if (smtp_next != NULL) {
 				smtp_switch();
 				return;

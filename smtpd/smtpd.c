@@ -26,6 +26,7 @@
 
 #include "smtpd.h"
 #include "mda.h"
+#include "session_msg.h"
 
 struct smtpd_config	*env;
 int			 smtpd_privileged;
@@ -498,17 +499,14 @@ void
 parent_send_sockets(struct smtpd_config *c)
 {
 	struct listener	*l;
-	struct ibuf	*b;
 	int		 fd;
 
 	TAILQ_FOREACH(l, &c->listeners, entry) {
 		if ((fd = dup(l->fd)) == -1)
 			fatal("dup");
-		b = proc_create(IMSG_PARENT_LISTENER, 0, fd);
-		imsg_add_u32(b, l->index);
-		proc_close(PROC_SMTP, b);
+		msg_listener_write(l->index, fd);
 	}
-	proc_compose(PROC_SMTP, IMSG_PARENT_LISTENERS_DONE, 0, -1, NULL, 0);
+	msg_listeners_done_write();
 }
 
 /* The kinds of configuration files a role gets. */

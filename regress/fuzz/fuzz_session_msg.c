@@ -1,10 +1,13 @@
 /*
  * libFuzzer target: the readers of the messages about a session between
- * the listener, lookup, auth and the queue (smtpd/session_msg.c), and of
- * those about routing and local delivery (queue/queue_msg.c).  The first byte picks a reader, the
- * rest is its payload.  Whatever a reader accepts must be written back
- * by its writer as the very same bytes: the two ends agree on every
- * layout, and no field is cut or lost on the way.
+ * the listener, lookup, auth and the queue, and of the parent's handing
+ * of the listening sockets (smtpd/session_msg.c); of those about
+ * routing, local delivery and relaying (queue/queue_msg.c); and of
+ * those about ~/.forward between lookup and the parent
+ * (smtpd/forward_msg.c).  The first byte picks a reader, the rest is
+ * its payload.  Whatever a reader accepts must be written back by its
+ * writer as the very same bytes: the two ends agree on every layout,
+ * and no field is cut or lost on the way.
  */
 #include <sys/types.h>
 
@@ -16,6 +19,7 @@
 #include "smtpd/imsg_types.h"
 #include "smtpd/proc.h"
 #include "smtpd/session_msg.h"
+#include "smtpd/forward_msg.h"
 #include "queue/queue_msg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -51,7 +55,10 @@ static const uint32_t	 types[] = {
 	IMSG_AUTH_LOOKUP_RESULT, IMSG_SMTP_QUEUE_COMMIT, IMSG_SMTP_QUEUE_ROLLBACK,
 	IMSG_QUEUE_SMTP_COMMIT, IMSG_QUEUE_LOOKUP_RCPT, IMSG_LOOKUP_QUEUE_RCPT,
 	IMSG_LOOKUP_QUEUE_ENVELOPE, IMSG_LOOKUP_QUEUE_CREATE,
-	IMSG_QUEUE_PARENT_DELIVER, IMSG_PARENT_QUEUE_DELIVERED
+	IMSG_QUEUE_PARENT_DELIVER, IMSG_PARENT_QUEUE_DELIVERED,
+	IMSG_QUEUE_MTA_TRANSFER, IMSG_MTA_QUEUE_RESULT,
+	IMSG_LOOKUP_PARENT_FORWARD, IMSG_PARENT_LOOKUP_FORWARD,
+	IMSG_PARENT_LISTENER, IMSG_PARENT_LISTENERS_DONE
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -72,6 +79,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct msg_routes routes;
 	struct msg_deliver	 dl;
 	struct msg_delivered	 dd;
+	struct msg_transfer	 tr;
+	struct msg_result	 res;
+	static struct msg_forward fw;
+	char			 user[MSG_FORWARD_USER_MAX];
 	static char		 text[IMSG_MAXPAYLOAD];
 	uint32_t		 msgid;
 	char			 name[MSG_ADDR_MAX];
@@ -154,6 +165,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_PARENT_QUEUE_DELIVERED:
 		if ((rc = msg_delivered_read(&imsg, &dd)) == 0)
 			msg_delivered_write(&dd);
+		break;
+	case IMSG_QUEUE_MTA_TRANSFER:
+		if ((rc = msg_transfer_read(&imsg, &tr)) == 0) {
+			msg_transfer_write(&tr, -1);
+			free(tr.rcpts);
+		} else if (tr.rcpts != NULL)
+			abort();
+		break;
+	case IMSG_MTA_QUEUE_RESULT:
+		if ((rc = msg_result_read(&imsg, &res)) == 0)
+			msg_result_write(&res);
+		break;
+	case IMSG_LOOKUP_PARENT_FORWARD:
+		if ((rc = msg_forward_ask_read(&imsg, user,
+		    sizeof(user))) == 0)
+			msg_forward_ask_write(1, user);
+		break;
+	case IMSG_PARENT_LOOKUP_FORWARD:
+		if ((rc = msg_forward_read(&imsg, &fw)) == 0)
+			msg_forward_write(1, &fw);
+		break;
+	case IMSG_PARENT_LISTENER:
+		if ((rc = msg_listener_read(&imsg, &msgid)) == 0)
+			msg_listener_write(msgid, -1);
+		break;
+	case IMSG_PARENT_LISTENERS_DONE:
+		if ((rc = msg_listeners_done_read(&imsg)) == 0)
+			msg_listeners_done_write();
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)

@@ -1,6 +1,7 @@
 /*
  * A listener taken over by an attacker, for the tests of what the other
- * processes trust.  smtpd-forge is smtpd linked with this file and the
+ * processes trust; and, for two scenarios, an mta or a lookup process
+ * taken over, for what the queue and the parent trust of them.  smtpd-forge is smtpd linked with this file and the
  * linker's --wrap for the calls below: every role runs as in smtpd, but
  * the smtp role, when SMTPD_FORGE names a scenario, also sends what a
  * compromised listener would (forged envelopes, facts and descriptors)
@@ -30,6 +31,15 @@
  *	no-rollback	never roll a message back: a session that goes in
  *			the middle of DATA leaves it to the queue
  *	control-lines	answer smtpctl's show stats with 100 lines more
+ *	mta-result	the mta, before its first real result, sends the
+ *			queue a result for an envelope it was never handed,
+ *			one with an unknown status for the real envelope,
+ *			and one cut short
+ *	forward-question
+ *			lookup, before its first real question about a
+ *			~/.forward, asks the parent with a name longer than
+ *			any user's, one with a line break, an empty one,
+ *			and one with bytes after the name
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -234,6 +244,61 @@ forge_control_lines(uint32_t client)
 	log_info("forge: sent control 100 lines more");
 }
 
+static void
+forge_results(struct ibuf *real)
+{
+	static int	 done;
+	struct ibuf	*b;
+	uint64_t	 evpid;
+
+	if (done++)
+		return;
+	memcpy(&evpid, real->buf + IMSG_HDRSIZE, sizeof(evpid));
+	b = imsg_create(IMSG_MTA_QUEUE_RESULT, 0, -1);
+	imsg_add_u64(b, evpid ^ 0xffff);
+	imsg_add_u32(b, DELIVERY_OK);
+	imsg_add_string(b, "250 made up");
+	imsg_add_string(b, "");
+	__real_proc_close(PROC_QUEUE, b);
+	b = imsg_create(IMSG_MTA_QUEUE_RESULT, 0, -1);
+	imsg_add_u64(b, evpid);
+	imsg_add_u32(b, 7);
+	imsg_add_string(b, "599 no such status");
+	imsg_add_string(b, "");
+	__real_proc_close(PROC_QUEUE, b);
+	b = imsg_create(IMSG_MTA_QUEUE_RESULT, 0, -1);
+	imsg_add_u64(b, evpid);
+	__real_proc_close(PROC_QUEUE, b);
+	log_info("forge: sent the queue three results of our own");
+}
+
+static void
+forge_questions(uint32_t id)
+{
+	static int	 done;
+	struct ibuf	*b;
+	char		 name[300];
+
+	if (done++)
+		return;
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	b = imsg_create(IMSG_LOOKUP_PARENT_FORWARD, id, -1);
+	imsg_add_string(b, name);
+	__real_proc_close(PROC_PARENT, b);
+	b = imsg_create(IMSG_LOOKUP_PARENT_FORWARD, id, -1);
+	imsg_add_string(b, "root\nforge: injected");
+	__real_proc_close(PROC_PARENT, b);
+	b = imsg_create(IMSG_LOOKUP_PARENT_FORWARD, id, -1);
+	imsg_add_string(b, "");
+	__real_proc_close(PROC_PARENT, b);
+	b = imsg_create(IMSG_LOOKUP_PARENT_FORWARD, id, -1);
+	imsg_add_string(b, "root");
+	imsg_add_u32(b, 0);
+	__real_proc_close(PROC_PARENT, b);
+	log_info("forge: asked the parent four questions of our own");
+}
+
 void
 __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 {
@@ -300,6 +365,14 @@ __wrap_proc_close(enum smtp_proc p, struct ibuf *b)
 			free(b);
 			return;
 		}
+		break;
+	case IMSG_MTA_QUEUE_RESULT:
+		if (scenario("mta-result"))
+			forge_results(b);
+		break;
+	case IMSG_LOOKUP_PARENT_FORWARD:
+		if (scenario("forward-question"))
+			forge_questions(header_peerid(b));
 		break;
 	case IMSG_CTL_END:
 		/* Other processes answer control too; only ours lies. */

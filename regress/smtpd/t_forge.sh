@@ -4,14 +4,17 @@
 # whose listener also sends what an attacker who took it over would
 # (regress/smtpd/forge.c, scenario in SMTPD_FORGE); the other processes
 # must refuse each forgery, log it, and go on serving the real mail.
+# So must the queue of an mta that talks to hostile servers, and the
+# parent, as root, of lookup.
 
 . "$(atf_get_srcdir)/../lib.sh"
 SMTPD="$TOP/regress/smtpd/smtpd-forge"
 
-# send_one TEXT: one message to the local user through smtplib.
+# send_one TEXT [RCPT]: one message through smtplib, to the local user
+# unless RCPT is given.
 send_one()
 {
-	python3 - "$(port)" "$MAILUSER@localhost" "$1" <<'PY'
+	python3 - "$(port)" "${2:-$MAILUSER@localhost}" "$1" <<'PY'
 import smtplib, sys
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
     s.sendmail("sender@example.org", [sys.argv[2]],
@@ -307,6 +310,67 @@ control_takes_only_owed_answers_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case made_up_relay_results_are_refused cleanup
+made_up_relay_results_are_refused_head()
+{
+	atf_set descr "Results the mta makes up (for an envelope it was never" \
+	    "handed, with an unknown status, cut short) are logged and" \
+	    "dropped by the queue, which takes the real one and goes on"
+}
+made_up_relay_results_are_refused_body()
+{
+	export SMTPD_FORGE=mta-result
+	SINKPORT=$(free_port)
+	smtpd_config <<CONF
+action "out" relay host smtp://127.0.0.1:$SINKPORT
+match from any for domain "elsewhere.test" action "out"
+CONF
+	sink_start 127.0.0.1 "$SINKPORT"
+	smtpd_start
+	send_one "relayed" someone@elsewhere.test ||
+	    atf_fail "the real message was refused"
+	wait_log "forge: sent the queue three results of our own" ||
+	    atf_fail "the forgery did not happen"
+	for why in "not an envelope handed to the mta" "unknown status" \
+	    "malformed"; do
+		wait_log "relay evpid=[0-9a-f]+ result=refused from=mta reason=\"$why\"" ||
+		    atf_fail "not refused: $why"
+	done
+	wait_log "to=<someone@elsewhere.test> relay=[^ ]+ result=delivered" ||
+	    atf_fail "the real result was not taken"
+	[ "$(grep -c 'result=permfail' smtpd.log)" -eq 0 ] ||
+	    atf_fail "a made-up status failed the envelope"
+	still_serving
+}
+made_up_relay_results_are_refused_cleanup()
+{
+	relay_cleanup
+}
+
+atf_test_case malformed_forward_questions_are_refused cleanup
+malformed_forward_questions_are_refused_head()
+{
+	atf_set descr "The parent drops a question about a ~/.forward that" \
+	    "names no user (too long, a line break, empty, bytes after it)" \
+	    "and answers the real one"
+}
+malformed_forward_questions_are_refused_body()
+{
+	export SMTPD_FORGE=forward-question
+	smtpd_start
+	send_one "asked about" || atf_fail "the real message was refused"
+	wait_log "forge: asked the parent four questions of our own" ||
+	    atf_fail "the forgery did not happen"
+	wait_log "forward: result=refused imsg=[0-9]+ from=lookup reason=\"malformed question\"" 4 ||
+	    atf_fail "the questions were not refused"
+	wait_mail 1 || atf_fail "the real message was not delivered"
+	still_serving
+}
+malformed_forward_questions_are_refused_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case forged_routing_is_refused
@@ -319,4 +383,6 @@ atf_init_test_cases()
 	atf_add_test_case a_kept_pipe_reaches_nothing
 	atf_add_test_case abandoned_messages_are_dropped
 	atf_add_test_case control_takes_only_owed_answers
+	atf_add_test_case made_up_relay_results_are_refused
+	atf_add_test_case malformed_forward_questions_are_refused
 }
