@@ -38,6 +38,14 @@ struct table_net {
 	int			 bits;
 };
 
+/* A file the members of an alias table include, read with the table. */
+struct table_include {
+	TAILQ_ENTRY(table_include)	 entry;
+	char				*path;
+	char				*text;	/* NULL: could not be read */
+};
+TAILQ_HEAD(table_includes, table_include);
+
 struct table {
 	TAILQ_ENTRY(table)	 entry;
 	char			 name[TABLE_NAMESZ];
@@ -57,6 +65,8 @@ struct table {
 	 * The old entries stay, but a decision may not rest on them.
 	 */
 	char			 error[TABLE_ERRSZ];
+	struct table_includes	 includes;
+	size_t			 nincludes;
 };
 TAILQ_HEAD(table_list, table);
 
@@ -106,6 +116,10 @@ enum member_kind {
 
 char		*member_next(char **);
 enum member_kind member_kind(const char *);
+void		 table_includes_load(struct table *, struct table_list *);
+void		 table_includes_clear(struct table *);
+const struct table_include *table_include_find(const struct table *,
+		    const char *);
 
 /*
  * killfile.c: refused clients and senders.  Entries are addresses

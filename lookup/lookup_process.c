@@ -38,7 +38,6 @@
 #include "lookup_session.h"
 
 #define ALIAS_DEPTH_MAX		8
-#define INCLUDE_SIZE_MAX	(64 * 1024)
 
 /* What the destinations may take in a reply, beside a status and text. */
 #define DESTS_REPLY_MAX		(IMSG_MAXPAYLOAD - SMTP_LINE_MAX - 64)
@@ -52,8 +51,6 @@ static struct killfile	*killfile;
 static char		 alias_user[ENVELOPE_NAMEMAX];
 
 /* The directories of the file tables, the only ones we may read. */
-static char		**table_dirs;
-static size_t		 ntable_dirs;
 
 /*
  * How members are expanded.  q is NULL for VRFY and EXPN, which list
@@ -322,87 +319,22 @@ user_add(struct expand *x, const char *name, enum dest_forward forward)
 	return dest_add(x, user, "", forward);
 }
 
-/*
- * Whether a path names a file in the directory of a file table of the
- * configuration in force, one a reload added after the sandbox was
- * set: such a file cannot be read until a restart.
- */
-static int
-include_in_new_dir(const char *path)
-{
-	struct table	*t;
-	const char	*slash;
-	size_t		 len;
-
-	TAILQ_FOREACH(t, &env->tables, entry) {
-		if (t->backend != TABLE_FILE ||
-		    (slash = strrchr(t->path, '/')) == NULL ||
-		    slash == t->path)
-			continue;
-		len = slash - t->path;
-		if (strncmp(path, t->path, len) == 0 && path[len] == '/')
-			return 1;
-	}
-	return 0;
-}
-
-/* Whether a path names a file in a directory of the file tables. */
-static int
-include_allowed(const char *path)
-{
-	size_t	 i, len;
-
-	if (path[0] != '/' || strstr(path, "/../") != NULL ||
-	    (len = strlen(path)) < 3 || strcmp(path + len - 3, "/..") == 0)
-		return 0;
-	for (i = 0; i < ntable_dirs; i++) {
-		len = strlen(table_dirs[i]);
-		if (strncmp(path, table_dirs[i], len) == 0 && path[len] == '/')
-			return 1;
-	}
-	return 0;
-}
-
-/* The text of an include file, or NULL (logged). */
-static char *
-include_read(const char *who, const char *path)
-{
-	struct stat	 sb;
-	char		*text;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		log_warn("lookup: %s: include %s", who, path);
-		return NULL;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > INCLUDE_SIZE_MAX) {
-		log_warnx("lookup: %s: include %s is no regular file of at "
-		    "most %d bytes", who, path, INCLUDE_SIZE_MAX);
-		close(fd);
-		return NULL;
-	}
-	if ((text = read_small(fd, INCLUDE_SIZE_MAX, NULL)) == NULL)
-		log_warn("lookup: %s: include %s", who, path);
-	close(fd);
-	return text;
-}
-
 static int	member_expand(struct expand *, struct table *, const char *,
 		    char *, int);
 
 /*
  * ":include:/path": the members of a file, taken as if written in the
- * alias itself, one step further down.  The file must be in the
- * directory of a file table: nothing else is readable here.
+ * alias itself, one step further down.  The parent read the file with
+ * the table (include.c): nothing is opened here.
  */
 static int
 include_expand(struct expand *x, struct table *t, const char *name,
     const char *path, int depth)
 {
-	const char	*who = member_owner(x, name);
-	char		*text, *p, *m;
-	int		 found = 0;
+	const struct table_include	*inc;
+	const char			*who = member_owner(x, name);
+	char				*copy, *p, *m;
+	int				 found = 0;
 
 	if (x->owner != NULL) {
 		log_warnx("lookup: %s: include %s refused", who, path);
@@ -412,27 +344,25 @@ include_expand(struct expand *x, struct table *t, const char *name,
 		log_warnx("lookup: alias %s nests too deep", name);
 		return 0;
 	}
-	if (!include_allowed(path)) {
-		/* Mail waits for the restart the admin is told of. */
-		if (path[0] == '/' && strstr(path, "/..") == NULL &&
-		    include_in_new_dir(path)) {
-			log_warnx("lookup: %s: include %s is beside a table "
-			    "a reload added: restart smtpd to read it", who,
-			    path);
-			if (x->tempfail != NULL)
-				*x->tempfail = 1;
-			return 0;
-		}
+	if (t == NULL || (inc = table_include_find(t, path)) == NULL) {
 		log_warnx("lookup: %s: include %s refused: not in the "
 		    "directory of a file table", who, path);
 		return 0;
 	}
-	if ((text = include_read(who, path)) == NULL)
+	if (inc->text == NULL) {
+		/* Mail waits for the file to be mended and read again. */
+		log_warnx("lookup: %s: include %s could not be read with "
+		    "table %s", who, path, t->name);
+		if (x->tempfail != NULL)
+			*x->tempfail = 1;
 		return 0;
-	p = text;
+	}
+	if ((copy = strdup(inc->text)) == NULL)
+		fatal("strdup");
+	p = copy;
 	while ((m = member_next(&p)) != NULL)
 		found += member_expand(x, t, name, m, depth + 1);
-	free(text);
+	free(copy);
 	return found;
 }
 
@@ -1124,6 +1054,8 @@ lookup_update_table(struct imsg *imsg)
 	} else if (table_reload(t, err, sizeof(err)) == -1)
 		snprintf(text, sizeof(text), LOOKUP_UPDATE_FAILED, err, name);
 	else {
+		if (config_alias_table(env, t))
+			table_includes_load(t, &env->tables);
 		ok = 1;
 		snprintf(text, sizeof(text), "table %s: %zu entries", name,
 		    t->count);
@@ -1265,49 +1197,21 @@ lookup_alias_user(void)
 		fatalx("lookup: who am I?");
 }
 
-/*
- * The directory of every file table, once: alias files may include
- * files next to them (read when mail comes, as ~/.forward is), and
- * nothing else is readable once sandboxed.  The tables themselves come
- * from the parent, at start, at reload and at update table.  The root
- * directory would open everything and is left out.
- */
-static void
-lookup_table_dirs(void)
-{
-	struct table	*t;
-	char		*dir, *slash;
-	size_t		 i;
-
-	TAILQ_FOREACH(t, &env->tables, entry) {
-		if (t->backend != TABLE_FILE)
-			continue;
-		if ((dir = strdup(t->path)) == NULL)
-			fatal("strdup");
-		if ((slash = strrchr(dir, '/')) == NULL || slash == dir) {
-			free(dir);
-			continue;
-		}
-		*slash = '\0';
-		for (i = 0; i < ntable_dirs; i++)
-			if (strcmp(table_dirs[i], dir) == 0)
-				break;
-		if (i < ntable_dirs) {
-			free(dir);
-			continue;
-		}
-		if ((table_dirs = reallocarray(table_dirs, ntable_dirs + 1,
-		    sizeof(*table_dirs))) == NULL)
-			fatal("reallocarray");
-		table_dirs[ntable_dirs++] = dir;
-	}
-}
 
 void
 lookup_main(void)
 {
-	struct sandbox_path	*paths;
-	size_t			 i, n = 0;
+	/*
+	 * The system's user and host files and libraries, for NSS; no
+	 * configuration file: tables and the files they include come
+	 * from the parent.
+	 */
+	struct sandbox_path	 paths[] = {
+		{ "/etc", SANDBOX_READ },
+		{ "/usr/lib", SANDBOX_READ },
+		{ "/lib", SANDBOX_READ },
+		{ NULL, 0 },
+	};
 
 	lookup_running = env;
 	event_init();
@@ -1320,22 +1224,10 @@ lookup_main(void)
 	(void)getpwnam("root");
 	endpwent();
 	lookup_alias_user();
-	lookup_table_dirs();
-
-	if ((paths = calloc(4 + ntable_dirs, sizeof(*paths))) == NULL)
-		fatal("calloc");
-	paths[n++] = (struct sandbox_path){ "/etc", SANDBOX_READ };
-	paths[n++] = (struct sandbox_path){ "/usr/lib", SANDBOX_READ };
-	paths[n++] = (struct sandbox_path){ "/lib", SANDBOX_READ };
-	for (i = 0; i < ntable_dirs; i++)
-		paths[n++] = (struct sandbox_path){ table_dirs[i],
-		    SANDBOX_READ };
-	paths[n] = (struct sandbox_path){ NULL, 0 };
 	proc_drop_privileges(SMTPD_USER, NULL);
 	/* Nothing of the parent's copy of the files is kept. */
 	conffiles_free(conffiles_serving());
 	sandbox(PROMISES_LOOKUP, paths);
-	free(paths);
 	event_dispatch();
 	fatalx("lookup: event loop ended");
 }

@@ -46,6 +46,7 @@ table_create(const char *name, enum table_backend backend, const char *path)
 	}
 	RB_INIT(&t->entries);
 	TAILQ_INIT(&t->nets);
+	TAILQ_INIT(&t->includes);
 	return t;
 }
 
@@ -69,9 +70,36 @@ table_clear(struct table *t)
 }
 
 void
+table_includes_clear(struct table *t)
+{
+	struct table_include	*inc;
+
+	while ((inc = TAILQ_FIRST(&t->includes)) != NULL) {
+		TAILQ_REMOVE(&t->includes, inc, entry);
+		free(inc->path);
+		free(inc->text);
+		free(inc);
+	}
+	t->nincludes = 0;
+}
+
+/* A file the table's members include, read or not; NULL if refused. */
+const struct table_include *
+table_include_find(const struct table *t, const char *path)
+{
+	const struct table_include	*inc;
+
+	TAILQ_FOREACH(inc, &t->includes, entry)
+		if (strcmp(inc->path, path) == 0)
+			return inc;
+	return NULL;
+}
+
+void
 table_free(struct table *t)
 {
 	table_clear(t);
+	table_includes_clear(t);
 	free(t);
 }
 

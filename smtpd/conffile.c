@@ -1,6 +1,7 @@
 /*
  * The files of one configuration: smtpd.conf, /etc/mailname, the file
- * tables and the kill file, certificates, keys and CAs.
+ * tables and the kill file, the files alias tables include,
+ * certificates, keys and CAs.
  *
  * The parent records each file as its parser opens it, so that what it
  * checked and what the children get are the same bytes.  It then hands
@@ -149,14 +150,14 @@ conffiles_add(struct conffiles *cf, const char *path, int kind,
  * of a table must not hang the parent.
  */
 static unsigned char *
-conffile_slurp(const char *path, struct stat *sb, size_t *lenp)
+conffile_slurp(const char *path, int flags, struct stat *sb, size_t *lenp)
 {
 	unsigned char	*data;
 	size_t		 len = 0, size;
 	ssize_t		 n;
 	int		 fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | flags)) == -1)
 		return NULL;
 	if (fstat(fd, sb) == -1)
 		goto fail;
@@ -225,7 +226,12 @@ conffile_get(const char *path, int kind)
 		f->kind |= kind;
 		return f;
 	}
-	if ((data = conffile_slurp(path, &sb, &len)) == NULL)
+	/*
+	 * A file an alias table names is no link: the parent reads it as
+	 * root, and a link in a list's directory could lead anywhere.
+	 */
+	if ((data = conffile_slurp(path, kind == CONFFILE_INCLUDE ?
+	    O_NOFOLLOW : 0, &sb, &len)) == NULL)
 		return NULL;
 	if ((f = conffiles_add(recording, path, kind, data, len)) == NULL) {
 		freezero(data, len + 1);

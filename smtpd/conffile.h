@@ -21,7 +21,8 @@
 #define CONFFILE_CERT		0x04	/* certificates and CAs */
 #define CONFFILE_KEY		0x08	/* private keys */
 #define CONFFILE_RELAY		0x10	/* tables of relay actions */
-#define CONFFILE_KINDS		0x1f
+#define CONFFILE_INCLUDE	0x20	/* files alias tables include */
+#define CONFFILE_KINDS		0x3f
 
 #define CONFFILE_SIZE_MAX	(64 * 1024 * 1024)	/* one file */
 #define CONFFILE_COUNT_MAX	4096

@@ -139,6 +139,34 @@ config_fd_sessions(unsigned long long nofile)
 	return (nofile - SMTP_FD_RESERVE) / SMTP_FD_PER_SESSION;
 }
 
+/* Whether an action expands members with t: its alias tables. */
+int
+config_alias_table(struct smtpd_config *c, const struct table *t)
+{
+	struct action	*a;
+
+	TAILQ_FOREACH(a, &c->actions, entry)
+		if (strcmp(a->alias_table, t->name) == 0 ||
+		    strcmp(a->internal_table, t->name) == 0 ||
+		    strcmp(a->virtual_table, t->name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The files the alias tables include, read with them: recorded by the
+ * parent, served to lookup.
+ */
+void
+config_includes_load(struct smtpd_config *c)
+{
+	struct table	*t;
+
+	TAILQ_FOREACH(t, &c->tables, entry)
+		if (config_alias_table(c, t))
+			table_includes_load(t, &c->tables);
+}
+
 struct action *
 config_action(struct smtpd_config *c, const char *name)
 {

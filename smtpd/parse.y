@@ -1754,6 +1754,8 @@ parse_config(const char *file, int flags)
 				errors++;
 			}
 		}
+		if (errors == 0)
+			config_includes_load(conf);
 	}
 	if (errors == 0 && config_check(conf, flags) == -1)
 		errors++;

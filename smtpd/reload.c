@@ -270,7 +270,7 @@ reload_table(struct imsg *imsg)
 	struct table		*t;
 	struct ibuf		*b;
 	const unsigned char	*data;
-	char			 name[TABLE_NAMESZ];
+	char			 name[TABLE_NAMESZ], err[256];
 	size_t			 len;
 	int			 error = 0;
 
@@ -280,12 +280,16 @@ reload_table(struct imsg *imsg)
 	if ((t = table_find(&env->tables, name)) != NULL &&
 	    t->backend == TABLE_FILE) {
 		conffiles_record(files);
+		/* The files its members include are read again with it. */
 		if (conffile_read(t->path, CONFFILE_TABLE, &data, &len) == -1)
 			error = errno;
+		else if (config_alias_table(env, t) &&
+		    table_reload(t, err, sizeof(err)) == 0)
+			table_includes_load(t, &env->tables);
 		conffiles_record(NULL);
 	}
 	b = proc_create(IMSG_PARENT_UPDATE_TABLE, imsg->hdr.peerid,
-	    conffiles_memfd(files, CONFFILE_TABLE));
+	    conffiles_memfd(files, CONFFILE_TABLE | CONFFILE_INCLUDE));
 	imsg_add_string(b, name);
 	imsg_add_u32(b, error);
 	proc_close(PROC_LOOKUP, b);

@@ -55,7 +55,7 @@ static const struct {
 	{ "smtp",	PROC_SMTP,	smtp_main,
 	    CONFFILE_CONF | CONFFILE_CERT | CONFFILE_KEY, 0 },
 	{ "lookup",	PROC_LOOKUP,	lookup_main,
-	    CONFFILE_CONF | CONFFILE_TABLE, PARSE_TABLES },
+	    CONFFILE_CONF | CONFFILE_TABLE | CONFFILE_INCLUDE, PARSE_TABLES },
 	{ "auth",	PROC_AUTH,	auth_main,
 	    CONFFILE_CONF | CONFFILE_TABLE, 0 },
 	{ "queue",	PROC_QUEUE,	queue_main,	CONFFILE_CONF, 0 },

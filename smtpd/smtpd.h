@@ -321,6 +321,9 @@ config_retire(struct smtpd_config *c)
 }
 
 struct action		*config_action(struct smtpd_config *, const char *);
+int			 config_alias_table(struct smtpd_config *,
+			    const struct table *);
+void			 config_includes_load(struct smtpd_config *);
 struct pki		*config_pki(struct smtpd_config *, const char *);
 int			 config_check(struct smtpd_config *, int);
 size_t			 config_fd_sessions(unsigned long long);

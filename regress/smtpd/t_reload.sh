@@ -696,37 +696,72 @@ killfile_change_applies_after_reload_cleanup()
 	smtpd_cleanup
 }
 
-atf_test_case include_beside_a_new_alias_table_waits_for_a_restart cleanup
-include_beside_a_new_alias_table_waits_for_a_restart_head()
+atf_test_case include_beside_a_new_alias_table_is_read cleanup
+include_beside_a_new_alias_table_is_read_head()
 {
 	atf_set descr "An alias table a reload adds, in a directory no table" \
-	    "was in before, may include a file of that directory only" \
-	    "after a restart (lookup's sandbox is set at start): until" \
-	    "then its recipients get a temporary failure, never a 550, and" \
-	    "the log says to restart"
+	    "was in before, includes a file of that directory at once:" \
+	    "the parent reads it with the table, lookup opens nothing"
 }
-include_beside_a_new_alias_table_waits_for_a_restart_body()
+include_beside_a_new_alias_table_is_read_body()
 {
 	local_rules | reload_config
 	smtpd_start
 	W=$(pwd)
-	mkdir -m 755 new
+	mkdir -m 700 new
 	echo "$MAILUSER" > new/list
 	echo "inc: :include:$W/new/list" > new/aliases
-	chmod 644 new/list new/aliases
+	chmod 600 new/list new/aliases
 	{ echo "table aliases file:$W/new/aliases"
 	  echo "action \"local\" maildir \"$W/Maildir\" alias <aliases>"
 	  echo 'match from any for local action "local"'; } | reload_config
 	reload_ok 2
-	rcpt_gets inc@localhost "^451 "
-	wait_log "include $W/new/list is beside a table a reload added: restart" ||
-	    atf_fail "no word of the restart: $(grep include smtpd.log)"
+	send_short inc@localhost
+	wait_mail 1 || atf_fail "not delivered through the include"
+}
+include_beside_a_new_alias_table_is_read_cleanup()
+{
 	smtpd_cleanup
+}
+
+atf_test_case include_is_read_again_with_its_table cleanup
+include_is_read_again_with_its_table_head()
+{
+	atf_set descr "An included file is read with its table: an edit is" \
+	    "seen after smtpctl update table, not before; a link in its" \
+	    "place is not read, and its recipients fail for now"
+}
+include_is_read_again_with_its_table_body()
+{
+	W=$(pwd)
+	mkdir -m 755 out
+	chmod 777 out
+	echo "$W/out/one.mbox" > list
+	echo "inc: :include:$W/list" > aliases
+	{ echo "table aliases file:$W/aliases"
+	  echo "action \"local\" maildir \"$W/Maildir\" alias <aliases>"
+	  echo 'match from any for local action "local"'; } | reload_config
 	smtpd_start
 	send_short inc@localhost
-	wait_mail 1 || atf_fail "not delivered after the restart"
+	wait_until test -s out/one.mbox || atf_fail "first not delivered"
+	echo "$W/out/two.mbox" > list
+	send_short inc@localhost
+	wait_log "result=delivered" 2 || atf_fail "second not delivered"
+	atf_check -s exit:0 test ! -e out/two.mbox
+	atf_check -s exit:0 -o match:"table aliases: 1 entries" \
+	    "$SMTPCTL" -s smtpd.sock update table aliases
+	send_short inc@localhost
+	wait_until test -s out/two.mbox || atf_fail "the edit was not read"
+	# A link is not followed: the parent reads as root.
+	mv list list.real
+	ln -s list.real list
+	atf_check -s exit:0 -o ignore \
+	    "$SMTPCTL" -s smtpd.sock update table aliases
+	wait_log "include $W/list: Too many levels of symbolic links" ||
+	    atf_fail "the link was not refused"
+	rcpt_gets inc@localhost "^451 "
 }
-include_beside_a_new_alias_table_waits_for_a_restart_cleanup()
+include_is_read_again_with_its_table_cleanup()
 {
 	smtpd_cleanup
 }
@@ -968,7 +1003,8 @@ atf_init_test_cases()
 	atf_add_test_case concurrent_reloads_are_all_answered
 	atf_add_test_case alias_table_change_applies_after_reload
 	atf_add_test_case killfile_change_applies_after_reload
-	atf_add_test_case include_beside_a_new_alias_table_waits_for_a_restart
+	atf_add_test_case include_beside_a_new_alias_table_is_read
+	atf_add_test_case include_is_read_again_with_its_table
 	atf_add_test_case update_table_reads_a_table_a_reload_added
 	atf_add_test_case credentials_change_applies_after_reload
 	atf_add_test_case queued_mail_of_a_removed_action_is_held
