@@ -123,13 +123,28 @@ file_take(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
+/*
+ * Cut a taken file to what was written into it.  A file already of
+ * that length is left alone: a truncate changes the inode, and so waits
+ * for the file system's journal, even when it cuts nothing.
+ */
+static int
+file_cut(int fd, off_t size)
+{
+	struct stat	 sb;
+
+	if (fstat(fd, &sb) == 0 && sb.st_size == size)
+		return 0;
+	return ftruncate(fd, size);
+}
+
 /* Cut a taken file to what was written into it, and close it. */
 int
 store_file_finish(int fd, off_t size)
 {
 	int	 saved;
 
-	if (ftruncate(fd, size) == -1) {
+	if (file_cut(fd, size) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -297,7 +312,7 @@ write_file(const char *path, const char *data, size_t len, int flags,
 	}
 	if (flags == -1) {
 		/* A taken file: cut what an older one left past len. */
-		if (ftruncate(fd, len) == -1)
+		if (file_cut(fd, len) == -1)
 			goto fail;
 	}
 	if (sync && fsync(fd) == -1)
