@@ -316,6 +316,31 @@ imsgbuf_pending(struct imsgbuf *ib)
 }
 
 /*
+ * The messages the next sendmsg(2) carries: one with a descriptor goes
+ * alone, as the reader expects; messages without one go together, up
+ * to IMSG_GATHER_MAX of them, so that what one turn of the event loop
+ * composed costs one system call and one wakeup of the peer.
+ */
+#define IMSG_GATHER_MAX	16
+
+static int
+imsgbuf_gather(struct imsgbuf *ib, struct iovec *iov)
+{
+	struct ibuf	*b;
+	int		 n = 0;
+
+	TAILQ_FOREACH(b, &ib->wq, entry) {
+		if (b->fd != -1 && b->wpos == 0 && n > 0)
+			break;
+		iov[n].iov_base = b->buf + b->wpos;
+		iov[n].iov_len = b->len - b->wpos;
+		if (++n == IMSG_GATHER_MAX || (b->fd != -1 && b->wpos == 0))
+			break;
+	}
+	return n;
+}
+
+/*
  * Write as much of the queue as the socket takes.  Returns 0 when all
  * was written or the socket is full (errno EAGAIN leaves the rest
  * queued), -1 on a real error.
@@ -328,17 +353,16 @@ imsgbuf_flush(struct imsgbuf *ib)
 		char		buf[CMSG_SPACE(sizeof(int))];
 	}		 cmsgbuf;
 	struct msghdr	 msg;
-	struct iovec	 iov;
+	struct iovec	 iov[IMSG_GATHER_MAX];
 	struct cmsghdr	*cmsg;
 	struct ibuf	*b;
 	ssize_t		 n;
+	size_t		 left;
 
 	while ((b = TAILQ_FIRST(&ib->wq)) != NULL) {
 		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = b->buf + b->wpos;
-		iov.iov_len = b->len - b->wpos;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
+		msg.msg_iov = iov;
+		msg.msg_iovlen = imsgbuf_gather(ib, iov);
 		if (b->fd != -1 && b->wpos == 0) {
 			memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 			msg.msg_control = cmsgbuf.buf;
@@ -362,8 +386,14 @@ imsgbuf_flush(struct imsgbuf *ib)
 			close(b->fd);
 			b->fd = -1;
 		}
-		b->wpos += n;
-		if (b->wpos == b->len) {
+		/* What went: whole messages, then maybe part of one. */
+		while (n > 0 && (b = TAILQ_FIRST(&ib->wq)) != NULL) {
+			left = b->len - b->wpos;
+			if ((size_t)n < left) {
+				b->wpos += n;
+				break;
+			}
+			n -= left;
 			TAILQ_REMOVE(&ib->wq, b, entry);
 			ib->wqlen--;
 			ibuf_free(b);
