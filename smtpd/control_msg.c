@@ -6,8 +6,8 @@
  *
  * Readers trust no one: smtpctl is run by local users, and control
  * passes on what they send.  Every string is bounded by its field and
- * holds no NUL, every number is one its writer may write, and a payload
- * must be read exactly.
+ * holds no NUL, every number is one its writer may write, a payload
+ * must be read exactly, and a descriptor comes only where one belongs.
  */
 #include <sys/types.h>
 
@@ -23,6 +23,17 @@ msg_ctl_refuse(struct imsg *imsg)
 {
 	imsg->error = 1;
 	return -1;
+}
+
+/* The end of a message that carries no descriptor. */
+static int
+msg_ctl_end(struct imsg *imsg)
+{
+	if (imsg_end(imsg) == -1)
+		return -1;
+	if (imsg->fd != -1 || (imsg->hdr.flags & IMSGF_HASFD))
+		return msg_ctl_refuse(imsg);
+	return 0;
 }
 
 /*
@@ -44,7 +55,7 @@ msg_ctl_request_read(struct imsg *imsg)
 	case IMSG_CTL_SHOW_QUEUE:
 	case IMSG_CTL_SHOW_HOSTS:
 	case IMSG_CTL_SHOW_STATS:
-		return imsg_end(imsg);
+		return msg_ctl_end(imsg);
 	}
 	return msg_ctl_refuse(imsg);
 }
@@ -72,7 +83,7 @@ msg_ctl_target_read(struct imsg *imsg, struct msg_ctl_target *t)
 
 	t->kind = imsg_get_u32(imsg);
 	t->id = imsg_get_u64(imsg);
-	if (imsg_end(imsg) == -1)
+	if (msg_ctl_end(imsg) == -1)
 		return -1;
 	if (type != IMSG_CTL_SHOW_ENVELOPE && type != IMSG_CTL_SHOW_MESSAGE &&
 	    type != IMSG_CTL_SCHEDULE && type != IMSG_CTL_REMOVE)
@@ -108,7 +119,7 @@ int
 msg_ctl_pause_read(struct imsg *imsg, uint32_t *what)
 {
 	*what = imsg_get_u32(imsg);
-	if (imsg_end(imsg) == -1)
+	if (msg_ctl_end(imsg) == -1)
 		return -1;
 	if (imsg->hdr.type != IMSG_CTL_PAUSE &&
 	    imsg->hdr.type != IMSG_CTL_RESUME)
@@ -137,7 +148,7 @@ int
 msg_ctl_verbose_read(struct imsg *imsg, uint32_t *v)
 {
 	*v = imsg_get_u32(imsg);
-	if (imsg_end(imsg) == -1)
+	if (msg_ctl_end(imsg) == -1)
 		return -1;
 	if (*v > 1)
 		return msg_ctl_refuse(imsg);
@@ -162,7 +173,7 @@ msg_ctl_table_read(struct imsg *imsg, char *name, size_t len)
 	if (len > CTL_TABLE_MAX)
 		len = CTL_TABLE_MAX;
 	imsg_get_string(imsg, name, len);
-	return imsg_end(imsg);
+	return msg_ctl_end(imsg);
 }
 
 /*
@@ -188,17 +199,13 @@ msg_ctl_answer_read(struct imsg *imsg, char *text, size_t len)
 	if (len > CTL_LINE_MAX)
 		len = CTL_LINE_MAX;
 	imsg_get_string(imsg, text, len);
-	if (imsg_end(imsg) == -1)
-		return -1;
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_OK:
-		return 0;
+		return imsg_end(imsg);
 	case IMSG_CTL_LINE:
 	case IMSG_CTL_END:
 	case IMSG_CTL_FAIL:
-		if (imsg->fd != -1 || (imsg->hdr.flags & IMSGF_HASFD))
-			return msg_ctl_refuse(imsg);
-		return 0;
+		return msg_ctl_end(imsg);
 	}
 	return msg_ctl_refuse(imsg);
 }

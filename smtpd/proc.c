@@ -283,9 +283,9 @@ proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
 void
 proc_check(enum smtp_proc from, struct imsg *imsg)
 {
-	if (proc_untrusted(from))
-		fatalx("%s: proc_check on a message of %s",
-		    proc_name(proc_self), proc_name(from));
+	if (from == PROC_SMTP)
+		fatalx("%s: proc_check on a message of smtp",
+		    proc_name(proc_self));
 	if (imsg_end(imsg) == -1)
 		fatalx("%s: malformed imsg %u from %s", proc_name(proc_self),
 		    imsg->hdr.type, proc_name(from));

@@ -177,8 +177,9 @@ parent_signal(int sig, short event, void *arg)
 /*
  * What control passes on from smtpctl.  Control checks what its clients
  * send, but is not trusted for it: a bad request is refused and logged.
+ * Returns -1 for a type that is not a request.
  */
-static void
+static int
 parent_control(struct imsg *imsg)
 {
 	enum smtp_proc	 p;
@@ -189,28 +190,28 @@ parent_control(struct imsg *imsg)
 		if (msg_ctl_request_read(imsg) == -1)
 			break;
 		reload_start(imsg->hdr.peerid);
-		return;
+		return 0;
 	case IMSG_CTL_UPDATE_TABLE:
 		reload_table(imsg);
-		return;
+		return 0;
 	case IMSG_CTL_STOP:
 		if (msg_ctl_request_read(imsg) == -1)
 			break;
 		log_info("smtpd stopping on request");
 		parent_shutdown(0);
-		return;
+		return 0;
 	case IMSG_CTL_VERBOSE:
 		if (msg_ctl_verbose_read(imsg, &v) == -1)
 			break;
 		log_setverbose(v);
 		for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
 			proc_close(p, msg_ctl_verbose_write(v));
-		return;
+		return 0;
 	default:
-		proc_bad_imsg(PROC_PARENT, PROC_CONTROL, imsg);
-		return;
+		return -1;
 	}
 	proc_refuse(PROC_CONTROL, imsg, "malformed");
+	return 0;
 }
 
 static void
@@ -232,8 +233,9 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 		}
 		break;
 	case PROC_CONTROL:
-		parent_control(imsg);
-		return;
+		if (parent_control(imsg) == 0)
+			return;
+		break;
 	default:
 		break;
 	}

@@ -33,7 +33,7 @@ proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
 void
 proc_check(enum smtp_proc from, struct imsg *imsg)
 {
-	if (from == PROC_SMTP || from == PROC_CONTROL || imsg_end(imsg) == -1)
+	if (from == PROC_SMTP || imsg_end(imsg) == -1)
 		abort();
 }
 
