@@ -159,7 +159,8 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 		control_client_reply(c, IMSG_CTL_OK, -1, "smtpd stopping");
 		/* Answer before the parent takes us down with it. */
 		(void)imsgbuf_flush(&c->ibuf);
-		proc_close(PROC_PARENT, msg_ctl_request_write(IMSG_CTL_STOP, 0));
+		proc_close(PROC_PARENT, msg_ctl_request_write(IMSG_CTL_STOP,
+		    0));
 		return 0;
 	case IMSG_CTL_RELOAD:
 		/* The parent answers, in lines, then OK or FAIL. */
