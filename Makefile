@@ -34,7 +34,7 @@ YACC		?= byacc
 # code, in smtpd/ and in lookup/ and queue/ beside their libraries)
 # know everything below them.
 RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o \
-		   smtpd/proc.o smtpd/io.o smtpd/conffile.o
+		   smtpd/proc.o smtpd/io.o smtpd/conffile.o smtpd/control_msg.o
 LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
 		   lookup/lookup_local.o lookup/lookup_dns.o
 QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
@@ -51,7 +51,7 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \
 		   smtpd/forward_msg.o \
 		   $(LOOKUP_ROLE_OBJS) $(QUEUE_ROLE_OBJS) $(RUNTIME_OBJS)
 SMTPCTL_OBJS	 = smtpd/smtpctl.o smtpd/sendmail.o smtpd/enqueue.o \
-		   smtpd/log.o smtpd/imsg.o
+		   smtpd/log.o smtpd/imsg.o smtpd/control_msg.o
 
 QUEUE_OBJS	 = $(patsubst %.c,%.o,$(wildcard queue/*.c))
 LOOKUP_OBJS	 = $(patsubst %.c,%.o,$(wildcard lookup/*.c))
@@ -135,7 +135,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
 		   mta_reply session lookup_session queue_receive auth_imsg \
-		   control_imsg offline sendmail conffile session_msg
+		   control_imsg offline sendmail conffile session_msg control_msg
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
@@ -143,7 +143,7 @@ FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
 		   config auth members dsn table mta_reply offline sendmail \
-		   conffile session_msg)
+		   conffile session_msg control_msg)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -187,9 +187,11 @@ regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \
 	    regress/fuzz/fuzz_log.c smtpd/session_msg.c queue/queue_msg.c \
 	    smtpd/forward_msg.c smtpd/imsg.c
+regress/fuzz/fuzz_control_msg: regress/fuzz/fuzz_control_msg.c \
+	    regress/fuzz/fuzz_log.c smtpd/control_msg.c smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
-	    smtpd/control.c smtpd/imsg.c smtpd/util.c
+	    smtpd/control.c smtpd/imsg.c smtpd/util.c smtpd/control_msg.c
 regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
 regress/fuzz/fuzz_offline: regress/fuzz/fuzz_offline.c smtpd/enqueue.c
 regress/fuzz/fuzz_conffile: regress/fuzz/fuzz_conffile.c smtpd/conffile.c \

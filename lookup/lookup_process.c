@@ -1026,7 +1026,6 @@ lookup_update_table(struct imsg *imsg)
 	struct conffiles	*files;
 	struct table		*t;
 	struct killfile		*kf;
-	struct ibuf		*b;
 	char			 name[TABLE_NAMESZ], err[256], text[512];
 	int			 ok = 0;
 
@@ -1063,10 +1062,8 @@ lookup_update_table(struct imsg *imsg)
 	conffiles_free(files);
 	log_info("lookup: update table %s result=%s%s%s", name,
 	    ok ? "ok" : "failed", ok ? "" : " error=", ok ? "" : text);
-	b = proc_create(ok ? IMSG_CTL_OK : IMSG_CTL_FAIL, imsg->hdr.peerid,
-	    -1);
-	imsg_add_string(b, text);
-	proc_close(PROC_CONTROL, b);
+	proc_close(PROC_CONTROL, msg_ctl_answer_write(ok ? IMSG_CTL_OK :
+	    IMSG_CTL_FAIL, imsg->hdr.peerid, -1, text));
 }
 
 /*

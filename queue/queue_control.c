@@ -2,8 +2,10 @@
  * smtpctl's requests to the queue process, as relayed by control.  A
  * request carries the client's id as its peerid and the answer goes
  * back with it: IMSG_CTL_LINE lines and an IMSG_CTL_END, or a single
- * IMSG_CTL_OK or IMSG_CTL_FAIL.  Control has checked the payload, so a
- * malformed request here is a bug and fatal like any other.
+ * IMSG_CTL_OK or IMSG_CTL_FAIL.  Requests and answers are read and
+ * written by control_msg.c.  Control checks what smtpctl sends, but is
+ * not trusted for it: a request the reader refuses is logged and
+ * dropped, and the queue goes on.
  *
  * An envelope in flight is never removed: the result of its delivery
  * must still find it.  The admin is told, and removes it once that
@@ -52,40 +54,37 @@ static void
 ctl_answer(uint32_t type, uint32_t client, int fd, const char *fmt, ...)
 {
 	char		 text[CTL_LINE_MAX];
-	struct ibuf	*b;
 	va_list		 ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	b = proc_create(type, client, fd);
-	imsg_add_string(b, text);
-	proc_close(PROC_CONTROL, b);
+	proc_close(PROC_CONTROL, msg_ctl_answer_write(type, client, fd, text));
 }
 
-static void
+/* The range of ids a request names; -1 when it is refused. */
+static int
 ctl_target(struct imsg *imsg, struct target *t)
 {
-	uint64_t	 id;
+	struct msg_ctl_target	 m;
 
-	t->kind = imsg_get_u32(imsg);
-	id = imsg_get_u64(imsg);
-	proc_check(PROC_CONTROL, imsg);
-	switch (t->kind) {
+	if (msg_ctl_target_read(imsg, &m) == -1)
+		return proc_refuse(PROC_CONTROL, imsg, "malformed");
+	t->kind = m.kind;
+	switch (m.kind) {
 	case CTL_TARGET_ALL:
 		t->lo = 0;
 		t->hi = UINT64_MAX;
 		break;
 	case CTL_TARGET_MESSAGE:
-		t->lo = (uint64_t)(uint32_t)id << 32;
+		t->lo = m.id << 32;
 		t->hi = t->lo | UINT32_MAX;
 		break;
-	case CTL_TARGET_ENVELOPE:
-		t->lo = t->hi = id;
-		break;
 	default:
-		fatalx("queue: control named no envelope");
+		t->lo = t->hi = m.id;
+		break;
 	}
+	return 0;
 }
 
 /* Nothing matched: only "all" may match nothing. */
@@ -344,14 +343,12 @@ ctl_pause(struct imsg *imsg, int pause)
 	const char	*name;
 	uint32_t	 what;
 
-	what = imsg_get_u32(imsg);
-	proc_check(PROC_CONTROL, imsg);
-	if (what == CTL_PAUSE_MDA)
-		name = "mda";
-	else if (what == CTL_PAUSE_MTA)
-		name = "mta";
-	else
-		fatalx("queue: control paused what the queue does not run");
+	if (msg_ctl_pause_read(imsg, &what) == -1 ||
+	    (what != CTL_PAUSE_MDA && what != CTL_PAUSE_MTA)) {
+		proc_refuse(PROC_CONTROL, imsg, "malformed");
+		return;
+	}
+	name = what == CTL_PAUSE_MDA ? "mda" : "mta";
 	if (pause)
 		paused |= what;
 	else
@@ -410,32 +407,33 @@ queue_control_dispatch(struct imsg *imsg)
 
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_SHOW_QUEUE:
-		proc_check(PROC_CONTROL, imsg);
-		ctl_show_queue(client);
+	case IMSG_CTL_SHOW_STATS:
+		if (msg_ctl_request_read(imsg) == -1)
+			proc_refuse(PROC_CONTROL, imsg, "malformed");
+		else if (imsg->hdr.type == IMSG_CTL_SHOW_QUEUE)
+			ctl_show_queue(client);
+		else
+			ctl_stats(client);
 		return 0;
 	case IMSG_CTL_SHOW_ENVELOPE:
-		ctl_target(imsg, &t);
-		ctl_show_envelope(client, &t);
+		if (ctl_target(imsg, &t) == 0)
+			ctl_show_envelope(client, &t);
 		return 0;
 	case IMSG_CTL_SHOW_MESSAGE:
-		ctl_target(imsg, &t);
-		ctl_show_message(client, &t);
+		if (ctl_target(imsg, &t) == 0)
+			ctl_show_message(client, &t);
 		return 0;
 	case IMSG_CTL_SCHEDULE:
-		ctl_target(imsg, &t);
-		ctl_schedule(client, &t);
+		if (ctl_target(imsg, &t) == 0)
+			ctl_schedule(client, &t);
 		return 0;
 	case IMSG_CTL_REMOVE:
-		ctl_target(imsg, &t);
-		ctl_remove(client, &t);
+		if (ctl_target(imsg, &t) == 0)
+			ctl_remove(client, &t);
 		return 0;
 	case IMSG_CTL_PAUSE:
 	case IMSG_CTL_RESUME:
 		ctl_pause(imsg, imsg->hdr.type == IMSG_CTL_PAUSE);
-		return 0;
-	case IMSG_CTL_SHOW_STATS:
-		proc_check(PROC_CONTROL, imsg);
-		ctl_stats(client);
 		return 0;
 	}
 	return -1;

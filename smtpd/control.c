@@ -1,8 +1,11 @@
 /*
  * The control process: serves smtpctl on the control socket the parent
  * created.  Only the owner of the daemon (root, or the user running an
- * unprivileged smtpd) is served.  A client that sends something
- * malformed is dropped on its own; the daemon carries on.
+ * unprivileged smtpd) is served.  Clients are local users and trusted
+ * for nothing: each request is read with its reader in control_msg.c,
+ * and a client that sends something malformed is dropped on its own;
+ * the daemon carries on.  What goes on to another process is written
+ * afresh by the request's writer, never copied.
  *
  * A request another process answers goes to it with the client's id as
  * its peerid, and the answer comes back by that id: lines, then an end,
@@ -78,11 +81,8 @@ static void
 control_client_reply(struct control_client *c, uint32_t type, int fd,
     const char *text)
 {
-	struct ibuf	*b;
-
-	b = imsg_create(type, 0, fd);
-	imsg_add_string(b, text);
-	if (imsg_close(&c->ibuf, b) == -1)
+	if (imsg_close(&c->ibuf, msg_ctl_answer_write(type, 0, fd, text)) ==
+	    -1)
 		fatal("control: reply");
 	control_client_update(c);
 }
@@ -97,52 +97,34 @@ control_now(void)
 	return ts.tv_sec;
 }
 
-/* Hand a request with no payload to the process that answers it. */
+/* The client's request went to another process, which owes the answer. */
 static void
-control_forward(struct control_client *c, enum smtp_proc to, uint32_t type)
+control_owe(struct control_client *c, enum smtp_proc to, uint32_t type)
 {
-	proc_compose(to, type, c->id, -1, NULL, 0);
 	c->pending = type;
 	c->owed = to;
 	c->lines = 0;
 }
 
-/*
- * Show, schedule or remove: check what the request names before the
- * queue sees it, as the queue takes a bad one for a bug.
- */
+/* Hand a request that names nothing to the process that answers it. */
+static void
+control_forward(struct control_client *c, enum smtp_proc to, uint32_t type)
+{
+	proc_close(to, msg_ctl_request_write(type, c->id));
+	control_owe(c, to, type);
+}
+
+/* Show, schedule or remove: the queue answers. */
 static int
 control_queue_target(struct control_client *c, struct imsg *imsg)
 {
-	struct ibuf	*b;
-	uint32_t	 type = imsg->hdr.type, kind;
-	uint64_t	 id;
+	struct msg_ctl_target	 t;
 
-	kind = imsg_get_u32(imsg);
-	id = imsg_get_u64(imsg);
-	if (imsg_end(imsg) == -1)
+	if (msg_ctl_target_read(imsg, &t) == -1)
 		return -1;
-	switch (kind) {
-	case CTL_TARGET_ALL:
-		if (type == IMSG_CTL_SHOW_ENVELOPE ||
-		    type == IMSG_CTL_SHOW_MESSAGE)
-			return -1;
-		break;
-	case CTL_TARGET_MESSAGE:
-		if (type == IMSG_CTL_SHOW_ENVELOPE || id > UINT32_MAX)
-			return -1;
-		break;
-	case CTL_TARGET_ENVELOPE:
-		break;
-	default:
-		return -1;
-	}
-	b = proc_create(type, c->id, -1);
-	imsg_add_u32(b, kind);
-	imsg_add_u64(b, id);
-	proc_close(PROC_QUEUE, b);
-	c->pending = type;
-	c->owed = PROC_QUEUE;
+	proc_close(PROC_QUEUE, msg_ctl_target_write(imsg->hdr.type, c->id,
+	    &t));
+	control_owe(c, PROC_QUEUE, imsg->hdr.type);
 	return 0;
 }
 
@@ -150,25 +132,14 @@ control_queue_target(struct control_client *c, struct imsg *imsg)
 static int
 control_pause(struct control_client *c, struct imsg *imsg)
 {
-	struct ibuf	*b;
 	enum smtp_proc	 to;
 	uint32_t	 what;
 
-	what = imsg_get_u32(imsg);
-	if (imsg_end(imsg) == -1)
+	if (msg_ctl_pause_read(imsg, &what) == -1)
 		return -1;
-	if (what == CTL_PAUSE_MDA || what == CTL_PAUSE_MTA)
-		to = PROC_QUEUE;
-	else if (what == CTL_PAUSE_SMTP)
-		to = PROC_SMTP;
-	else
-		return -1;
-	b = proc_create(imsg->hdr.type, c->id, -1);
-	imsg_add_u32(b, what);
-	proc_close(to, b);
-	c->pending = imsg->hdr.type;
-	c->owed = to;
-	c->lines = 0;
+	to = what == CTL_PAUSE_SMTP ? PROC_SMTP : PROC_QUEUE;
+	proc_close(to, msg_ctl_pause_write(imsg->hdr.type, c->id, what));
+	control_owe(c, to, imsg->hdr.type);
 	return 0;
 }
 
@@ -176,45 +147,39 @@ control_pause(struct control_client *c, struct imsg *imsg)
 static int
 control_client_command(struct control_client *c, struct imsg *imsg)
 {
+	char		 name[CTL_TABLE_MAX];
+	uint32_t	 v;
+
 	if (c->pending != IMSG_NONE)
 		return -1;
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_STOP:
-		if (imsg_end(imsg) == -1)
+		if (msg_ctl_request_read(imsg) == -1)
 			return -1;
 		control_client_reply(c, IMSG_CTL_OK, -1, "smtpd stopping");
 		/* Answer before the parent takes us down with it. */
 		(void)imsgbuf_flush(&c->ibuf);
-		proc_compose(PROC_PARENT, IMSG_CTL_STOP, 0, -1, NULL, 0);
+		proc_close(PROC_PARENT, msg_ctl_request_write(IMSG_CTL_STOP,
+		    0));
 		return 0;
 	case IMSG_CTL_RELOAD:
-		if (imsg_end(imsg) == -1)
-			return -1;
 		/* The parent answers, in lines, then OK or FAIL. */
-		proc_compose(PROC_PARENT, IMSG_CTL_RELOAD, c->id, -1, NULL, 0);
-		c->pending = IMSG_CTL_RELOAD;
-		c->owed = PROC_PARENT;
+		if (msg_ctl_request_read(imsg) == -1)
+			return -1;
+		control_forward(c, PROC_PARENT, IMSG_CTL_RELOAD);
 		return 0;
-	case IMSG_CTL_UPDATE_TABLE: {
-		char		 name[TABLE_NAMESZ];
-		struct ibuf	*b;
-
-		imsg_get_string(imsg, name, sizeof(name));
-		if (imsg_end(imsg) == -1)
+	case IMSG_CTL_UPDATE_TABLE:
+		if (msg_ctl_table_read(imsg, name, sizeof(name)) == -1)
 			return -1;
 		/*
 		 * The parent reads the file, lookup loads it and answers;
 		 * the answer comes back by client id.
 		 */
-		b = proc_create(IMSG_CTL_UPDATE_TABLE, c->id, -1);
-		imsg_add_string(b, name);
-		proc_close(PROC_PARENT, b);
-		c->pending = IMSG_CTL_UPDATE_TABLE;
-		c->owed = PROC_LOOKUP;
+		proc_close(PROC_PARENT, msg_ctl_table_write(c->id, name));
+		control_owe(c, PROC_LOOKUP, IMSG_CTL_UPDATE_TABLE);
 		return 0;
-	}
 	case IMSG_CTL_SHOW_QUEUE:
-		if (imsg_end(imsg) == -1)
+		if (msg_ctl_request_read(imsg) == -1)
 			return -1;
 		control_forward(c, PROC_QUEUE, IMSG_CTL_SHOW_QUEUE);
 		return 0;
@@ -227,29 +192,23 @@ control_client_command(struct control_client *c, struct imsg *imsg)
 	case IMSG_CTL_RESUME:
 		return control_pause(c, imsg);
 	case IMSG_CTL_SHOW_HOSTS:
-		if (imsg_end(imsg) == -1)
+		if (msg_ctl_request_read(imsg) == -1)
 			return -1;
 		control_forward(c, PROC_MTA, IMSG_CTL_SHOW_HOSTS);
 		return 0;
 	case IMSG_CTL_SHOW_STATS:
 		/* smtp's counters, then the queue's, then ours. */
-		if (imsg_end(imsg) == -1)
+		if (msg_ctl_request_read(imsg) == -1)
 			return -1;
 		control_forward(c, PROC_SMTP, IMSG_CTL_SHOW_STATS);
 		return 0;
-	case IMSG_CTL_VERBOSE: {
-		uint32_t v = imsg_get_u32(imsg);
-		struct ibuf *b;
-
-		if (imsg_end(imsg) == -1)
+	case IMSG_CTL_VERBOSE:
+		if (msg_ctl_verbose_read(imsg, &v) == -1)
 			return -1;
-		b = proc_create(IMSG_CTL_VERBOSE, 0, -1);
-		imsg_add_u32(b, v);
-		proc_close(PROC_PARENT, b);
+		proc_close(PROC_PARENT, msg_ctl_verbose_write(v));
 		control_client_reply(c, IMSG_CTL_OK, -1, v ? "verbose logging" :
 		    "brief logging");
 		return 0;
-	}
 	default:
 		log_warnx("control: client uid=%u sent unknown request %u: "
 		    "dropped", (unsigned)c->uid, imsg->hdr.type);
@@ -360,13 +319,13 @@ control_relay_answer(enum smtp_proc from, struct imsg *imsg)
 	struct control_client	*c;
 	char			 text[CTL_LINE_MAX];
 
-	imsg_get_string(imsg, text, sizeof(text));
-	if (from == PROC_SMTP) {
-		/* The listener's words: no descriptor goes on to a client. */
-		if (proc_valid(from, imsg, 0) == -1)
-			return;
-	} else
-		proc_check(from, imsg);
+	if (msg_ctl_answer_read(imsg, text, sizeof(text)) == -1) {
+		proc_refuse(from, imsg, "malformed");
+		return;
+	}
+	/* The listener's words: no descriptor goes on to a client. */
+	if (from == PROC_SMTP && proc_valid(from, imsg, 0) == -1)
+		return;
 	TAILQ_FOREACH(c, &clients, entry)
 		if (c->id == imsg->hdr.peerid)
 			break;
@@ -436,18 +395,21 @@ control_dispatch(enum smtp_proc from, struct imsg *imsg)
 			env = reload_receive(imsg, 0);
 			reload_confirm(env);
 			return;
-		case IMSG_PARENT_CONTROL_SOCKET:
-			control_owner = imsg_get_u32(imsg);
-			control_group = imsg_get_u32(imsg);
-			proc_check(from, imsg);
-			if (imsg->fd == -1 || control_fd != -1)
+		case IMSG_PARENT_CONTROL_SOCKET: {
+			struct msg_ctl_socket	 s;
+
+			if (msg_ctl_socket_read(imsg, &s) == -1 ||
+			    control_fd != -1)
 				fatalx("control: bad control socket");
+			control_owner = s.owner;
+			control_group = s.group;
 			control_fd = imsg->fd;
 			imsg->fd = -1;
 			event_set(&control_ev, control_fd, EV_READ | EV_PERSIST,
 			    control_accept, NULL);
 			event_add(&control_ev, NULL);
 			return;
+		}
 		}
 		break;
 	default:

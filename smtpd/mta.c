@@ -601,15 +601,12 @@ static void
 mta_show_line(uint32_t client, uint32_t type, const char *fmt, ...)
 {
 	char		 text[CTL_LINE_MAX];
-	struct ibuf	*b;
 	va_list		 ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	b = proc_create(type, client, -1);
-	imsg_add_string(b, text);
-	proc_close(PROC_CONTROL, b);
+	proc_close(PROC_CONTROL, msg_ctl_answer_write(type, client, -1, text));
 }
 
 /*
@@ -674,8 +671,10 @@ mta_dispatch(enum smtp_proc from, struct imsg *imsg)
 		return;
 	}
 	if (from == PROC_CONTROL && imsg->hdr.type == IMSG_CTL_SHOW_HOSTS) {
-		proc_check(from, imsg);
-		mta_show_hosts(imsg->hdr.peerid);
+		if (msg_ctl_request_read(imsg) == -1)
+			proc_refuse(from, imsg, "malformed");
+		else
+			mta_show_hosts(imsg->hdr.peerid);
 		return;
 	}
 	proc_bad_imsg(PROC_MTA, from, imsg);

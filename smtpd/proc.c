@@ -8,6 +8,8 @@
  * it sends is checked, and a message of it that breaks the protocol is
  * refused and logged, never obeyed and never fatal.  (A listener that
  * breaks the framing itself still stops the daemon, as its death would.)
+ * So is control, which passes on what local users ask with smtpctl: a
+ * request it should not have passed on costs that request alone.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "imsg_types.h"
+#include "control_msg.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -135,8 +138,9 @@ proc_verbose(struct imsg *imsg)
 {
 	uint32_t	 v;
 
-	v = imsg_get_u32(imsg);
-	proc_check(PROC_PARENT, imsg);
+	if (msg_ctl_verbose_read(imsg, &v) == -1)
+		fatalx("%s: malformed imsg %u from parent",
+		    proc_name(proc_self), imsg->hdr.type);
 	log_setverbose(v);
 	log_info("%s: verbose logging %s", proc_name(proc_self),
 	    v ? "on" : "off");
@@ -303,10 +307,17 @@ proc_compose(enum smtp_proc p, uint32_t type, uint32_t peerid, int fd,
 	proc_close(p, b);
 }
 
+/* Whether a peer's bad message is refused rather than fatal. */
+static int
+proc_untrusted(enum smtp_proc from)
+{
+	return from == PROC_SMTP || from == PROC_CONTROL;
+}
+
 void
 proc_bad_imsg(enum smtp_proc self, enum smtp_proc from, struct imsg *imsg)
 {
-	if (from == PROC_SMTP) {
+	if (proc_untrusted(from)) {
 		proc_refuse(from, imsg, "unexpected type");
 		return;
 	}
@@ -327,24 +338,29 @@ proc_check(enum smtp_proc from, struct imsg *imsg)
 }
 
 /*
- * Log a message of the listener that is not obeyed.  From any other
- * peer a bad message is a bug of ours, and fatal.
+ * Log a message of the listener or of control that is not obeyed.
+ * From any other peer a bad message is a bug of ours, and fatal.
  */
 int
 proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
 {
-	if (from != PROC_SMTP)
+	if (!proc_untrusted(from))
 		fatalx("%s: bad imsg %u from %s: %s", proc_name(proc_self),
 		    imsg->hdr.type, proc_name(from), why);
-	log_warnx("%s: result=refused imsg=%u from=smtp session=%08x "
-	    "reason=\"%s\"", proc_name(proc_self), imsg->hdr.type,
-	    imsg->hdr.peerid, why);
+	if (from == PROC_CONTROL)
+		log_warnx("%s: result=refused imsg=%u from=control "
+		    "client=%u reason=\"%s\"", proc_name(proc_self),
+		    imsg->hdr.type, imsg->hdr.peerid, why);
+	else
+		log_warnx("%s: result=refused imsg=%u from=smtp "
+		    "session=%08x reason=\"%s\"", proc_name(proc_self),
+		    imsg->hdr.type, imsg->hdr.peerid, why);
 	return -1;
 }
 
 /*
- * Whether a message of the listener was read exactly and came with a
- * descriptor only where one belongs: 0, or -1 once refused.
+ * Whether a message of the listener or control was read exactly and
+ * came with a descriptor only where one belongs: 0, or -1 once refused.
  */
 int
 proc_valid(enum smtp_proc from, struct imsg *imsg, int wants_fd)

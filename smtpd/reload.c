@@ -55,13 +55,9 @@ reload_init(const char *path)
 static void
 reload_answer_to(uint32_t client, uint32_t type, const char *text)
 {
-	struct ibuf	*b;
-
 	if (client == 0)
 		return;
-	b = proc_create(type, client, -1);
-	imsg_add_string(b, text);
-	proc_close(PROC_CONTROL, b);
+	proc_close(PROC_CONTROL, msg_ctl_answer_write(type, client, -1, text));
 }
 
 static void
@@ -261,7 +257,9 @@ reload_confirm(struct smtpd_config *c)
  * IMSG_PARENT_UPDATE_TABLE, peerid smtpctl's id at control: string the
  * table's name, u32 the errno of reading its file (0: read), and the
  * file, when read, in a memory file.  smtpctl update table: the file is
- * read here, as at a reload, and lookup loads it and answers.
+ * read here, as at a reload, and lookup loads it and answers.  The
+ * name comes from smtpctl through control: a malformed request is
+ * refused.
  */
 void
 reload_table(struct imsg *imsg)
@@ -274,8 +272,10 @@ reload_table(struct imsg *imsg)
 	size_t			 len;
 	int			 error = 0;
 
-	imsg_get_string(imsg, name, sizeof(name));
-	proc_check(PROC_CONTROL, imsg);
+	if (msg_ctl_table_read(imsg, name, sizeof(name)) == -1) {
+		proc_refuse(PROC_CONTROL, imsg, "malformed");
+		return;
+	}
 	files = conffiles_new(env->generation);
 	if ((t = table_find(&env->tables, name)) != NULL &&
 	    t->backend == TABLE_FILE) {

@@ -198,21 +198,20 @@ smtp_pause(int pause)
 static void
 smtp_control_answer(uint32_t type, uint32_t client, const char *text)
 {
-	struct ibuf	*b;
-
-	b = proc_create(type, client, -1);
-	imsg_add_string(b, text);
-	proc_close(PROC_CONTROL, b);
+	proc_close(PROC_CONTROL, msg_ctl_answer_write(type, client, -1, text));
 }
 
+/* Control's requests are checked, never trusted: a bad one is refused. */
 static void
 smtp_control_pause(struct imsg *imsg)
 {
-	int	 pause = imsg->hdr.type == IMSG_CTL_PAUSE;
+	int		 pause = imsg->hdr.type == IMSG_CTL_PAUSE;
+	uint32_t	 what;
 
-	if (imsg_get_u32(imsg) != CTL_PAUSE_SMTP)
-		fatalx("smtp: control paused what smtp does not run");
-	proc_check(PROC_CONTROL, imsg);
+	if (msg_ctl_pause_read(imsg, &what) == -1 || what != CTL_PAUSE_SMTP) {
+		proc_refuse(PROC_CONTROL, imsg, "malformed");
+		return;
+	}
 	smtp_pause(pause);
 	smtp_control_answer(IMSG_CTL_OK, imsg->hdr.peerid,
 	    pause ? "smtp paused" : "smtp resumed");
@@ -225,7 +224,10 @@ smtp_control_stats(struct imsg *imsg)
 	size_t		 nopen;
 	uint64_t	 total;
 
-	proc_check(PROC_CONTROL, imsg);
+	if (msg_ctl_request_read(imsg) == -1) {
+		proc_refuse(PROC_CONTROL, imsg, "malformed");
+		return;
+	}
 	smtp_session_counts(&nopen, &total);
 	snprintf(line, sizeof(line), "smtp.sessions=%zu", nopen);
 	smtp_control_answer(IMSG_CTL_LINE, imsg->hdr.peerid, line);

@@ -160,8 +160,7 @@ ctl_print(struct imsg *imsg)
 {
 	char	 raw[CTL_LINE_MAX], text[4 * CTL_LINE_MAX];
 
-	imsg_get_string(imsg, raw, sizeof(raw));
-	if (imsg_end(imsg) == -1) {
+	if (msg_ctl_answer_read(imsg, raw, sizeof(raw)) == -1) {
 		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
 		return 1;
 	}
@@ -183,12 +182,9 @@ ctl_print(struct imsg *imsg)
 		if (fflush(stdout) == EOF)
 			return 1;
 		return imsg->fd == -1 ? 0 : ctl_copy(imsg->fd);
-	case IMSG_CTL_FAIL:
+	default:
 		fflush(stdout);
 		fprintf(stderr, "%s\n", text);
-		return 1;
-	default:
-		fprintf(stderr, "smtpctl: bad answer from smtpd\n");
 		return 1;
 	}
 }
@@ -216,13 +212,14 @@ ctl_send(struct imsgbuf *ib)
 	return r;
 }
 
+/* Send the request b to smtpd at sock and print the answer. */
 static int
-ctl_request(int fd, uint32_t type, const void *data, size_t len)
+ctl_request(const char *sock, struct ibuf *b)
 {
 	struct imsgbuf	 ib;
 
-	imsgbuf_init(&ib, fd);
-	if (imsg_compose(&ib, type, 0, -1, data, len) == -1) {
+	imsgbuf_init(&ib, ctl_connect(sock));
+	if (imsg_close(&ib, b) == -1) {
 		perror("smtpctl");
 		return 1;
 	}
@@ -256,28 +253,17 @@ ctl_target(const char *arg, int all, uint32_t *kind, uint64_t *id)
 static int
 ctl_queue_request(const char *sock, uint32_t type, const char *arg, int all)
 {
-	struct imsgbuf	 ib;
-	struct ibuf	*b;
-	uint64_t	 id;
-	uint32_t	 kind;
+	struct msg_ctl_target	 t;
 
-	if (ctl_target(arg, all, &kind, &id) == -1 ||
-	    (type == IMSG_CTL_SHOW_ENVELOPE && kind != CTL_TARGET_ENVELOPE)) {
+	if (ctl_target(arg, all, &t.kind, &t.id) == -1 ||
+	    (type == IMSG_CTL_SHOW_ENVELOPE && t.kind != CTL_TARGET_ENVELOPE)) {
 		fprintf(stderr, "smtpctl: %s: not %s\n", arg,
 		    type == IMSG_CTL_SHOW_ENVELOPE ? "an envelope id" :
 		    all ? "an envelope id, a message id or all" :
 		    "an envelope id or a message id");
 		return 1;
 	}
-	imsgbuf_init(&ib, ctl_connect(sock));
-	b = imsg_create(type, 0, -1);
-	imsg_add_u32(b, kind);
-	imsg_add_u64(b, id);
-	if (imsg_close(&ib, b) == -1) {
-		perror("smtpctl");
-		return 1;
-	}
-	return ctl_send(&ib);
+	return ctl_request(sock, msg_ctl_target_write(type, 0, &t));
 }
 
 static int
@@ -293,7 +279,7 @@ ctl_pause(const char *sock, uint32_t type, const char *arg)
 		what = CTL_PAUSE_SMTP;
 	else
 		usage();
-	return ctl_request(ctl_connect(sock), type, &what, sizeof(what));
+	return ctl_request(sock, msg_ctl_pause_write(type, 0, what));
 }
 
 /*
@@ -349,8 +335,8 @@ mailq_main(void)
 		return EX_UNAVAILABLE;
 	}
 	imsgbuf_init(&ib, fd);
-	if (imsg_compose(&ib, IMSG_CTL_SHOW_QUEUE, 0, -1, NULL, 0) == -1 ||
-	    imsgbuf_flush(&ib) == -1) {
+	if (imsg_close(&ib, msg_ctl_request_write(IMSG_CTL_SHOW_QUEUE, 0)) ==
+	    -1 || imsgbuf_flush(&ib) == -1) {
 		perror("mailq");
 		return EX_IOERR;
 	}
@@ -358,9 +344,10 @@ mailq_main(void)
 		if (ctl_next(&ib, &imsg) == -1)
 			return EX_NOPERM;
 		type = imsg.hdr.type;
-		imsg_get_string(&imsg, text, sizeof(text));
-		if (imsg_end(&imsg) == -1 || (type != IMSG_CTL_LINE &&
-		    type != IMSG_CTL_END)) {
+		if (imsg.fd != -1)
+			close(imsg.fd);
+		if (msg_ctl_answer_read(&imsg, text, sizeof(text)) == -1 ||
+		    (type != IMSG_CTL_LINE && type != IMSG_CTL_END)) {
 			fprintf(stderr, "mailq: bad answer from smtpd\n");
 			return EX_PROTOCOL;
 		}
@@ -382,19 +369,11 @@ mailq_main(void)
 int
 newaliases_main(void)
 {
-	struct imsgbuf	 ib;
-	struct ibuf	*b;
 	const char	*sock;
 
 	sock = sendmail_path("SMTPD_CONTROL_SOCKET", SMTPD_SOCKET);
-	imsgbuf_init(&ib, ctl_connect(sock));
-	b = imsg_create(IMSG_CTL_UPDATE_TABLE, 0, -1);
-	imsg_add_string(b, "aliases");
-	if (imsg_close(&ib, b) == -1) {
-		perror("newaliases");
-		return EX_OSERR;
-	}
-	return ctl_send(&ib) == 0 ? EX_OK : EX_UNAVAILABLE;
+	return ctl_request(sock, msg_ctl_table_write(0, "aliases")) == 0 ?
+	    EX_OK : EX_UNAVAILABLE;
 }
 
 static int
@@ -410,8 +389,7 @@ int
 main(int argc, char *argv[])
 {
 	const char	*sock, *name;
-	uint32_t	 v;
-	int		 ch, fd;
+	int		 ch;
 
 	sendmail_drop_group();
 	if ((name = strrchr(argv[0], '/')) != NULL)
@@ -444,23 +422,18 @@ main(int argc, char *argv[])
 
 	if (argc == 1 && strcmp(argv[0], "reload") == 0) {
 		ctl_lines_to_stderr = 1;
-		return ctl_request(ctl_connect(sock), IMSG_CTL_RELOAD, NULL,
-		    0);
+		return ctl_request(sock, msg_ctl_request_write(IMSG_CTL_RELOAD,
+		    0));
 	}
-	if (argc == 1 && strcmp(argv[0], "stop") == 0) {
-		fd = ctl_connect(sock);
-		return ctl_request(fd, IMSG_CTL_STOP, NULL, 0);
-	}
+	if (argc == 1 && strcmp(argv[0], "stop") == 0)
+		return ctl_request(sock, msg_ctl_request_write(IMSG_CTL_STOP,
+		    0));
 	if (argc == 3 && strcmp(argv[0], "update") == 0 &&
 	    strcmp(argv[1], "table") == 0) {
 		struct imsgbuf	 ib;
-		struct ibuf	*b;
 
-		fd = ctl_connect(sock);
-		imsgbuf_init(&ib, fd);
-		b = imsg_create(IMSG_CTL_UPDATE_TABLE, 0, -1);
-		imsg_add_string(b, argv[2]);
-		if (imsg_close(&ib, b) == -1) {
+		imsgbuf_init(&ib, ctl_connect(sock));
+		if (imsg_close(&ib, msg_ctl_table_write(0, argv[2])) == -1) {
 			fprintf(stderr, "smtpctl: table name too long\n");
 			return 1;
 		}
@@ -468,14 +441,14 @@ main(int argc, char *argv[])
 	}
 	if (argc == 2 && strcmp(argv[0], "show") == 0) {
 		if (strcmp(argv[1], "queue") == 0)
-			return ctl_request(ctl_connect(sock),
-			    IMSG_CTL_SHOW_QUEUE, NULL, 0);
+			return ctl_request(sock, msg_ctl_request_write(
+			    IMSG_CTL_SHOW_QUEUE, 0));
 		if (strcmp(argv[1], "stats") == 0)
-			return ctl_request(ctl_connect(sock),
-			    IMSG_CTL_SHOW_STATS, NULL, 0);
+			return ctl_request(sock, msg_ctl_request_write(
+			    IMSG_CTL_SHOW_STATS, 0));
 		if (strcmp(argv[1], "hosts") == 0)
-			return ctl_request(ctl_connect(sock),
-			    IMSG_CTL_SHOW_HOSTS, NULL, 0);
+			return ctl_request(sock, msg_ctl_request_write(
+			    IMSG_CTL_SHOW_HOSTS, 0));
 	}
 	if (argc == 3 && strcmp(argv[0], "show") == 0) {
 		if (strcmp(argv[1], "envelope") == 0)
@@ -494,10 +467,8 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[0], "resume") == 0)
 		return ctl_pause(sock, IMSG_CTL_RESUME, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "log") == 0 &&
-	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0)) {
-		v = strcmp(argv[1], "verbose") == 0;
-		fd = ctl_connect(sock);
-		return ctl_request(fd, IMSG_CTL_VERBOSE, &v, sizeof(v));
-	}
+	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0))
+		return ctl_request(sock, msg_ctl_verbose_write(
+		    strcmp(argv[1], "verbose") == 0));
 	usage();
 }

@@ -2,7 +2,9 @@
  * The parent process: reads the configuration, binds the listening
  * sockets and the control socket, starts every other role by fork+exec
  * of this binary, forks delivery agents, and stops everything when any
- * child dies.  It is the only process that keeps root.
+ * child dies.  It is the only process that keeps root.  What control
+ * passes on from smtpctl is read with control_msg.c's readers and a
+ * malformed request is refused, never fatal.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -173,6 +175,46 @@ parent_signal(int sig, short event, void *arg)
 	}
 }
 
+/*
+ * What control passes on from smtpctl.  Control checks what its clients
+ * send, but is not trusted for it: a bad request is refused and logged.
+ * Returns -1 for a type that is not a request.
+ */
+static int
+parent_control(struct imsg *imsg)
+{
+	enum smtp_proc	 p;
+	uint32_t	 v;
+
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_RELOAD:
+		if (msg_ctl_request_read(imsg) == -1)
+			break;
+		reload_start(imsg->hdr.peerid);
+		return 0;
+	case IMSG_CTL_UPDATE_TABLE:
+		reload_table(imsg);
+		return 0;
+	case IMSG_CTL_STOP:
+		if (msg_ctl_request_read(imsg) == -1)
+			break;
+		log_info("smtpd stopping on request");
+		parent_shutdown(0);
+		return 0;
+	case IMSG_CTL_VERBOSE:
+		if (msg_ctl_verbose_read(imsg, &v) == -1)
+			break;
+		log_setverbose(v);
+		for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
+			proc_close(p, msg_ctl_verbose_write(v));
+		return 0;
+	default:
+		return -1;
+	}
+	proc_refuse(PROC_CONTROL, imsg, "malformed");
+	return 0;
+}
+
 static void
 parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
@@ -192,31 +234,8 @@ parent_dispatch(enum smtp_proc from, struct imsg *imsg)
 		}
 		break;
 	case PROC_CONTROL:
-		switch (imsg->hdr.type) {
-		case IMSG_CTL_RELOAD:
-			proc_check(from, imsg);
-			reload_start(imsg->hdr.peerid);
+		if (parent_control(imsg) == 0)
 			return;
-		case IMSG_CTL_UPDATE_TABLE:
-			reload_table(imsg);
-			return;
-		case IMSG_CTL_STOP:
-			proc_check(from, imsg);
-			log_info("smtpd stopping on request");
-			parent_shutdown(0);
-			return;
-		case IMSG_CTL_VERBOSE: {
-			uint32_t	v = imsg_get_u32(imsg);
-			enum smtp_proc	p;
-
-			proc_check(from, imsg);
-			log_setverbose(v);
-			for (p = PROC_PARENT + 1; p < PROC_COUNT; p++)
-				proc_compose(p, IMSG_CTL_VERBOSE, 0, -1, &v,
-				    sizeof(v));
-			return;
-		}
-		}
 		break;
 	default:
 		break;
@@ -615,7 +634,7 @@ main(int argc, char *argv[])
 	struct listener	*l;
 	int		 ctlfd;
 	gid_t		 ctlgid = (gid_t)-1;
-	struct ibuf	*b;
+	struct msg_ctl_socket ctlsock;
 
 	setproctitle_init(argc, argv, environ);
 	log_init(1, LOG_MAIL);
@@ -727,10 +746,9 @@ main(int argc, char *argv[])
 	conffiles_free(parent_files);
 	parent_files = NULL;
 	parent_send_sockets(env);
-	b = proc_create(IMSG_PARENT_CONTROL_SOCKET, 0, ctlfd);
-	imsg_add_u32(b, smtpd_privileged ? 0 : geteuid());
-	imsg_add_u32(b, (uint32_t)ctlgid);
-	proc_close(PROC_CONTROL, b);
+	ctlsock.owner = smtpd_privileged ? 0 : geteuid();
+	ctlsock.group = (uint32_t)ctlgid;
+	proc_close(PROC_CONTROL, msg_ctl_socket_write(ctlfd, &ctlsock));
 	/* The parent keeps the sockets: a reload passes them on again. */
 	reload_init(parent_conffile);
 

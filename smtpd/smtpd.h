@@ -21,9 +21,13 @@
 #include "imsg_types.h"
 #include "util.h"
 #include "conffile.h"
+#include "control_msg.h"
 #include "../lookup/lookup.h"
 #include "../relayd-policy/policy.h"
 #include "../queue/queue.h"
+
+/* smtpctl names a table within the bounds lookup keeps. */
+_Static_assert(CTL_TABLE_MAX == TABLE_NAMESZ, "CTL_TABLE_MAX");
 
 #define SMTPD_CONFIG		"/etc/smtpd/smtpd.conf"
 #define SMTPD_QUEUE_DIR		"/var/spool/smtpd"
@@ -61,22 +65,6 @@
 #define PROMISES_QUEUE		"stdio rpath wpath cpath fattr sendfd"
 #define PROMISES_MTA		"stdio inet dns recvfd"
 #define PROMISES_CONTROL	"stdio accept recvfd sendfd"
-
-/*
- * What a queue request of smtpctl names: a u32 of these, then a u64
- * id (an evpid, or a msgid in its low 32 bits, or 0 for all).
- */
-#define CTL_TARGET_ALL		0
-#define CTL_TARGET_MESSAGE	1
-#define CTL_TARGET_ENVELOPE	2
-
-/* What IMSG_CTL_PAUSE and IMSG_CTL_RESUME name, as a u32. */
-#define CTL_PAUSE_MDA		0x1
-#define CTL_PAUSE_MTA		0x2
-#define CTL_PAUSE_SMTP		0x4
-
-/* The longest IMSG_CTL_LINE, its NUL included. */
-#define CTL_LINE_MAX		2048
 
 /* Answers from lookup and the queue. */
 #define LOOKUP_OK		0

@@ -2,8 +2,9 @@
  * The process plumbing for the dispatcher targets, in place of
  * smtpd/proc.c: messages are built as proc.c builds them and handed to
  * the target's own proc_close(), which plays the receiving process.
- * What comes from the listener is judged as proc.c judges it; a bad
- * message from any trusted peer is a bug of the target, and aborts.
+ * What comes from the listener or control is judged as proc.c judges
+ * it; a bad message from any trusted peer is a bug of the target, and
+ * aborts.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -39,7 +40,7 @@ proc_check(enum smtp_proc from, struct imsg *imsg)
 int
 proc_refuse(enum smtp_proc from, struct imsg *imsg, const char *why)
 {
-	if (from != PROC_SMTP)
+	if (from != PROC_SMTP && from != PROC_CONTROL)
 		abort();
 	return -1;
 }

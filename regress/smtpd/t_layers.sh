@@ -1,13 +1,15 @@
 #! /usr/bin/env atf-sh
 #
 # The layers of the source tree, bottom up: the runtime (log, imsg and
-# its catalogue, proc, sandbox, util, io, conffile), then the libraries (what the
-# Makefile puts in liblookup.a, libqueue.a and libpolicy.a), then the
-# roles.  No file includes a header of a layer above its own.
+# its catalogue, proc, sandbox, util, io, conffile, control_msg), then
+# the libraries (what the Makefile puts in liblookup.a, libqueue.a and
+# libpolicy.a), then the roles.  No file includes a header of a layer
+# above its own.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
-RUNTIME_HEADERS="log.h imsg.h imsg_types.h proc.h util.h sandbox.h io.h conffile.h"
+RUNTIME_HEADERS="log.h imsg.h imsg_types.h proc.h util.h sandbox.h io.h
+    conffile.h control_msg.h"
 
 # includes FILE: the local headers FILE includes, one per line, as the
 # file names them without a directory.
@@ -37,7 +39,7 @@ runtime_includes_only_runtime_head()
 }
 runtime_includes_only_runtime_body()
 {
-	for f in log imsg proc sandbox util io conffile; do
+	for f in log imsg proc sandbox util io conffile control_msg; do
 		check_only "$TOP/smtpd/$f.c" $RUNTIME_HEADERS
 		check_only "$TOP/smtpd/$f.h" $RUNTIME_HEADERS
 	done > bad

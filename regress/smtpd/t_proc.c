@@ -3,10 +3,11 @@
  * finding its channels where a freshly exec'd child does and setting
  * them up with proc_peers_from_exec() on libevent, with a dispatch
  * written the way the roles write theirs; the test speaks raw imsg as
- * smtp on the other end.  What a peer may not do (send a type the
- * receiver does not take, a malformed payload or a broken header, or
- * hang up) must end the receiver with exit status 1 and a line saying
- * why, never be ignored.
+ * smtp, or as control, on the other end.  What a peer may not do (send
+ * a type the receiver does not take, a malformed payload or a broken
+ * header, or hang up) must end the receiver with exit status 1 and a
+ * line saying why, never be ignored; but smtp and control are not
+ * trusted, and a bad message of theirs is refused and logged alone.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -45,12 +46,21 @@ struct child {
 /*
  * The queue's side: a commit is answered, a rollback is only logged,
  * anything else is refused.  Both come from smtp, whose messages are
- * checked with proc_valid().
+ * checked with proc_valid().  Control's show stats is answered with an
+ * end, read as the queue reads it.
  */
 static void
 queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 {
 	switch (imsg->hdr.type) {
+	case IMSG_CTL_SHOW_STATS:
+		if (msg_ctl_request_read(imsg) == -1) {
+			proc_refuse(from, imsg, "malformed");
+			break;
+		}
+		proc_close(from, msg_ctl_answer_write(IMSG_CTL_END,
+		    imsg->hdr.peerid, -1, ""));
+		break;
 	case IMSG_SMTP_QUEUE_COMMIT:
 		if (proc_valid(from, imsg, 0) == -1)
 			break;
@@ -68,13 +78,13 @@ queue_dispatch(enum smtp_proc from, struct imsg *imsg)
 }
 
 /*
- * Lay out the descriptors as the parent does before exec: the socket
- * to smtp at PROC_FD_BASE + PROC_SMTP, and one idle socket shared by
- * the queue's other peers, whose far end stays open in auth's slot
- * (the queue does not talk to auth) so that none of them hangs up.
+ * Lay out the descriptors as the parent does before exec: the test's
+ * socket at PROC_FD_BASE + peer, and one idle socket shared by the
+ * queue's other peers, whose far end stays open in auth's slot (the
+ * queue does not talk to auth) so that none of them hangs up.
  */
 static void
-child_channels(int smtp)
+child_channels(int sock, enum smtp_proc peer)
 {
 	enum smtp_proc	 p;
 	int		 q[2], idle, far, src;
@@ -83,13 +93,13 @@ child_channels(int smtp)
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, q) == -1)
 		_exit(SETUP_FAILED);
 	/* First out of the way of the fixed slots. */
-	if ((smtp = fcntl(smtp, F_DUPFD, 32)) == -1 ||
+	if ((sock = fcntl(sock, F_DUPFD, 32)) == -1 ||
 	    (idle = fcntl(q[0], F_DUPFD, 32)) == -1 ||
 	    (far = fcntl(q[1], F_DUPFD, 32)) == -1)
 		_exit(SETUP_FAILED);
 	for (p = 0; p < PROC_COUNT; p++) {
-		if (p == PROC_SMTP)
-			src = smtp;
+		if (p == peer)
+			src = sock;
 		else if (p == PROC_AUTH)
 			src = far;
 		else if (proc_talks(PROC_QUEUE, p))
@@ -102,7 +112,7 @@ child_channels(int smtp)
 }
 
 static void
-spawn(struct child *c)
+spawn_as(struct child *c, enum smtp_proc peer)
 {
 	int	 sv[2], ep[2];
 
@@ -117,7 +127,7 @@ spawn(struct child *c)
 		close(ep[0]);
 		if (dup2(ep[1], STDERR_FILENO) == -1)
 			_exit(SETUP_FAILED);
-		child_channels(sv[1]);
+		child_channels(sv[1], peer);
 		log_procinit("queue");
 		/* A lost peer is logged only at debug level. */
 		log_setverbose(1);
@@ -131,6 +141,13 @@ spawn(struct child *c)
 	c->errfd = ep[0];
 	c->status = -1;
 	imsgbuf_init(&c->ibuf, sv[0]);
+}
+
+/* The test speaks as smtp, the peer most tests are about. */
+static void
+spawn(struct child *c)
+{
+	spawn_as(c, PROC_SMTP);
 }
 
 /* Read the child's stderr until want shows up; 0 if it ends first. */
@@ -230,6 +247,25 @@ expect_reply(struct child *c, uint32_t peerid)
 	ATF_CHECK_EQ(imsg.hdr.pid, (uint32_t)c->pid);
 	ATF_CHECK_EQ(imsg.len, 0);
 	ATF_CHECK_EQ(imsg.fd, -1);
+	imsg_free(&imsg);
+}
+
+/* The child answers control's show stats for client with an end. */
+static void
+expect_end(struct child *c, uint32_t client)
+{
+	struct imsg	 imsg;
+	char		 text[CTL_LINE_MAX];
+
+	if (!recv_msg(c, &imsg)) {
+		reap(c);
+		atf_tc_fail("no end: the child %s saying \"%s\"",
+		    how_it_ended(c), c->err);
+	}
+	ATF_CHECK_EQ(imsg.hdr.type, IMSG_CTL_END);
+	ATF_CHECK_EQ(imsg.hdr.peerid, client);
+	ATF_CHECK_EQ(msg_ctl_answer_read(&imsg, text, sizeof(text)), 0);
+	ATF_CHECK_STREQ(text, "");
 	imsg_free(&imsg);
 }
 
@@ -354,6 +390,48 @@ ATF_TC_BODY(a_malformed_payload_from_smtp_is_refused, tc)
 	expect_refusal(&c, IMSG_SMTP_QUEUE_COMMIT, "malformed");
 }
 
+/*
+ * Control passes on what local users send with smtpctl: a bad message
+ * of it is refused and logged too, and the receiver goes on serving
+ * control.
+ */
+static void
+expect_control_refusal(struct child *c, uint32_t type, const char *reason)
+{
+	char	 line[256];
+
+	snprintf(line, sizeof(line), "queue: result=refused imsg=%u "
+	    "from=control client=1 reason=\"%s\"\n", type, reason);
+	if (!read_err_until(c, line)) {
+		reap(c);
+		atf_tc_fail("no refusal \"%s\": the child %s saying \"%s\"",
+		    line, how_it_ended(c), c->err);
+	}
+	send_msg(c, IMSG_CTL_SHOW_STATS, 2, NULL, 0);
+	expect_end(c, 2);
+	expect_death(c, "queue: lost control");
+}
+
+PROC_TC(an_unknown_type_from_control_is_refused);
+ATF_TC_BODY(an_unknown_type_from_control_is_refused, tc)
+{
+	struct child	 c;
+
+	spawn_as(&c, PROC_CONTROL);
+	send_msg(&c, UNKNOWN_TYPE, 1, NULL, 0);
+	expect_control_refusal(&c, UNKNOWN_TYPE, "unexpected type");
+}
+
+PROC_TC(a_malformed_request_from_control_is_refused);
+ATF_TC_BODY(a_malformed_request_from_control_is_refused, tc)
+{
+	struct child	 c;
+
+	spawn_as(&c, PROC_CONTROL);
+	send_msg(&c, IMSG_CTL_SHOW_STATS, 1, "\1\2\3\4", 4);
+	expect_control_refusal(&c, IMSG_CTL_SHOW_STATS, "malformed");
+}
+
 PROC_TC(an_oversized_header_kills_the_receiver);
 ATF_TC_BODY(an_oversized_header_kills_the_receiver, tc)
 {
@@ -381,6 +459,8 @@ ATF_TP_ADD_TCS(tp)
 	    the_receiver_keeps_listening_after_a_message_it_does_not_answer);
 	ATF_TP_ADD_TC(tp, an_unknown_type_from_smtp_is_refused);
 	ATF_TP_ADD_TC(tp, a_malformed_payload_from_smtp_is_refused);
+	ATF_TP_ADD_TC(tp, an_unknown_type_from_control_is_refused);
+	ATF_TP_ADD_TC(tp, a_malformed_request_from_control_is_refused);
 	ATF_TP_ADD_TC(tp, an_oversized_header_kills_the_receiver);
 	ATF_TP_ADD_TC(tp, a_closed_peer_kills_the_receiver);
 	return atf_no_error();

@@ -477,6 +477,39 @@ broken_file_is_refused_and_old_config_works_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case long_error_line_is_cut_and_the_daemon_goes_on cleanup
+long_error_line_is_cut_and_the_daemon_goes_on_head()
+{
+	atf_set descr "An error line longer than an answer to smtpctl" \
+	    "holds reaches it cut to 2047 bytes, with the refusal after" \
+	    "it; the daemon goes on and takes the next good file"
+}
+long_error_line_is_cut_and_the_daemon_goes_on_body()
+{
+	W=$(pwd)
+	# smtpd.conf names itself by its real path, of 3000 bytes, in
+	# every line about it.
+	deep=$W$(python3 -c 'print("/" + "/".join(["d" * 199] * 15))')
+	mkdir -p "$deep"
+	local_rules | reload_config
+	mv smtpd.conf "$deep/smtpd.conf"
+	ln -s "$deep/smtpd.conf" smtpd.conf
+	smtpd_start
+	{ local_rules; echo "this is no statement"; } | reload_config
+	atf_check -s exit:1 -o empty -e save:err \
+	    "$SMTPCTL" -s smtpd.sock reload
+	atf_check -s exit:0 -o inline:"2047\n" \
+	    awk '/dddd\/dddd/ { print length($0) }' err
+	atf_check -s exit:0 -o inline:"configuration not reloaded\n" \
+	    tail -n 1 err
+	local_rules | reload_config
+	reload_ok 2
+}
+long_error_line_is_cut_and_the_daemon_goes_on_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case missing_file_is_refused cleanup
 missing_file_is_refused_head()
 {
@@ -997,6 +1030,7 @@ atf_init_test_cases()
 	atf_add_test_case listener_that_cannot_bind_fails_the_reload
 	atf_add_test_case renewed_certificate_is_served
 	atf_add_test_case broken_file_is_refused_and_old_config_works
+	atf_add_test_case long_error_line_is_cut_and_the_daemon_goes_on
 	atf_add_test_case missing_file_is_refused
 	atf_add_test_case restart_only_change_is_refused
 	atf_add_test_case sighup_reloads
