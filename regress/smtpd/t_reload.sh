@@ -660,7 +660,10 @@ PY
 	atf_check -s exit:1 -o empty grep -Evx \
 	    "0 configuration reloaded: generation [0-9]+|1 a reload is under way" \
 	    answers
-	atf_check -s exit:0 -o ignore grep "^0 " answers
+	# The SIGHUP's may be the one made, with every smtpctl told that
+	# it is under way; then the log has it.
+	grep -q "^0 " answers || wait_log "reload generation=2 result=ok" ||
+	    atf_fail "no reload was made"
 	atf_check_equal "" "$(grep "^0 " answers | sort | uniq -d)"
 }
 concurrent_reloads_are_all_answered_cleanup()
