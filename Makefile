@@ -154,6 +154,7 @@ regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
 regress/fuzz/fuzz_config: regress/fuzz/fuzz_config.c regress/fuzz/fuzz_log.c \
 	    smtpd/parse.c smtpd/config.c smtpd/util.c smtpd/mda_lmtp.c \
 	    lookup/table.c lookup/killfile.c lookup/userbase.c \
+	    lookup/include.c lookup/members.c \
 	    relayd-policy/policy.c smtpd/conffile.c
 # The protocols of a listener are parsed by libtls.
 regress/fuzz/fuzz_config: FUZZ_LIBS += $(shell pkg-config --libs libtls)
