@@ -328,13 +328,12 @@ session_connect_reply(struct session *s, uint32_t status, const char *text)
 static void
 session_connect_refused(uint32_t id)
 {
-	struct ibuf	*b;
+	struct msg_answer	 a;
 
-	b = proc_create(IMSG_LOOKUP_SMTP_CONNECT, id, -1);
-	imsg_add_u32(b, LOOKUP_TEMPFAIL);
-	imsg_add_string(b, "421 4.3.0 Try again later");
-	imsg_add_string(b, "");
-	proc_close(PROC_SMTP, b);
+	memset(&a, 0, sizeof(a));
+	a.status = LOOKUP_TEMPFAIL;
+	strlcpy(a.text, "421 4.3.0 Try again later", sizeof(a.text));
+	msg_answer_write(IMSG_LOOKUP_SMTP_CONNECT, id, &a);
 }
 
 /*
@@ -425,15 +424,14 @@ session_count_client(struct session *s)
 static void
 session_connect_local(struct session *s)
 {
-	struct ibuf	*b;
+	struct msg_local	 l;
 
 	log_info("lookup session=%08x address=local user=%s uid=%u pid=%d "
 	    "result=connected", s->id, s->peer.user, (unsigned)s->peer.uid,
 	    (int)s->peer.pid);
-	b = proc_create(IMSG_LOOKUP_SMTP_LOCAL, s->id, -1);
-	imsg_add_string(b, s->peer.user);
-	imsg_add_u32(b, s->peer.uid);
-	proc_close(PROC_SMTP, b);
+	strlcpy(l.user, s->peer.user, sizeof(l.user));
+	l.uid = s->peer.uid;
+	msg_local_write(s->id, &l);
 	session_connect_reply(s, LOOKUP_OK, "");
 }
 
@@ -544,7 +542,6 @@ session_get(struct imsg *imsg)
 static void
 session_mail_local(struct session *s, const char *sender)
 {
-	struct ibuf	*b;
 	char		 text[ENVELOPE_ADDRMAX + 2];
 	int		 marked;
 
@@ -554,9 +551,7 @@ session_mail_local(struct session *s, const char *sender)
 		    "result=marked reason=\"not the user's address\"",
 		    s->id, s->peer.user, (unsigned)s->peer.uid, sender);
 	snprintf(text, sizeof(text), "<%s>", sender);
-	b = proc_create(IMSG_LOOKUP_SMTP_WARN, s->id, -1);
-	imsg_add_string(b, marked ? text : "");
-	proc_close(PROC_SMTP, b);
+	msg_warn_write(s->id, marked ? text : "");
 }
 
 /*

@@ -294,6 +294,57 @@ msg_listener_read(struct imsg *imsg, uint32_t *index)
 	return imsg_end(imsg);
 }
 
+/*
+ * IMSG_SMTP_LOOKUP_CONNECT (with a copy of the client's socket), _DATA,
+ * _TLS and _CLOSE: no payload; lookup takes them with proc_valid(),
+ * which refuses any byte and a descriptor where none belongs.
+ */
+void
+msg_session_write(uint32_t type, uint32_t id, int fd)
+{
+	proc_close(PROC_LOOKUP, proc_create(type, id, fd));
+}
+
+void
+msg_local_write(uint32_t id, const struct msg_local *l)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_LOCAL, id, -1);
+	imsg_add_string(b, l->user);
+	imsg_add_u32(b, l->uid);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_local_read(struct imsg *imsg, struct msg_local *l)
+{
+	imsg_get_string(imsg, l->user, sizeof(l->user));
+	l->uid = imsg_get_u32(imsg);
+	return imsg_end(imsg);
+}
+
+/*
+ * IMSG_LOOKUP_SMTP_WARN: "<sender>" when a local user's sender is not
+ * the user's own and the message is to say so, "" when it is.
+ */
+void
+msg_warn_write(uint32_t id, const char *text)
+{
+	struct ibuf	*b;
+
+	b = proc_create(IMSG_LOOKUP_SMTP_WARN, id, -1);
+	imsg_add_string(b, text);
+	proc_close(PROC_SMTP, b);
+}
+
+int
+msg_warn_read(struct imsg *imsg, char *text, size_t len)
+{
+	imsg_get_string(imsg, text, len);
+	return imsg_end(imsg);
+}
+
 /* IMSG_PARENT_LISTENERS_DONE: every socket of a generation was sent. */
 void
 msg_listeners_done_write(void)

@@ -105,6 +105,12 @@ struct msg_stored {
 	uint32_t msgid;
 };
 
+/* IMSG_LOOKUP_SMTP_LOCAL: the user a local submission comes from. */
+struct msg_local {
+	char	 user[MSG_NAME_MAX];
+	uint32_t uid;
+};
+
 void	msg_mail_write(uint32_t, const struct msg_mail *);
 int	msg_mail_read(struct imsg *, struct msg_mail *);
 void	msg_rcpt_write(uint32_t, const struct msg_rcpt *);
@@ -129,6 +135,11 @@ void	msg_rollback_write(uint32_t, uint32_t);
 int	msg_rollback_read(struct imsg *, uint32_t *);
 void	msg_stored_write(uint32_t, uint32_t, const struct msg_stored *, int);
 int	msg_stored_read(struct imsg *, struct msg_stored *);
+void	msg_session_write(uint32_t, uint32_t, int);
+void	msg_local_write(uint32_t, const struct msg_local *);
+int	msg_local_read(struct imsg *, struct msg_local *);
+void	msg_warn_write(uint32_t, const char *);
+int	msg_warn_read(struct imsg *, char *, size_t);
 void	msg_listener_write(uint32_t, int);
 int	msg_listener_read(struct imsg *, uint32_t *);
 void	msg_listeners_done_write(void);

@@ -20,25 +20,29 @@
 #include "smtpd.h"
 #include "smtp.h"
 #include "smtp_session.h"
+#include "session_msg.h"
 
 void
 smtp_local_reply(uint32_t id, uint32_t type, struct imsg *imsg)
 {
 	struct smtp_session	*s;
+	struct msg_local	 l;
 	char			 text[ENVELOPE_ADDRMAX + 2];
-	uint32_t		 uid = 0;
+	int			 r;
 
-	imsg_get_string(imsg, text, sizeof(text));
 	if (type == IMSG_LOOKUP_SMTP_LOCAL)
-		uid = imsg_get_u32(imsg);
-	proc_check(PROC_LOOKUP, imsg);
+		r = msg_local_read(imsg, &l);
+	else
+		r = msg_warn_read(imsg, text, sizeof(text));
+	if (r == -1)
+		fatalx("smtp: malformed local facts from lookup");
 	/* Always followed by the answer the session waits for. */
 	if ((s = smtp_session_find(id)) == NULL || !s->waiting ||
 	    !(s->l->flags & LISTEN_LOCAL))
 		fatalx("smtp: local facts for no local question");
 	if (type == IMSG_LOOKUP_SMTP_LOCAL) {
-		strlcpy(s->local_user, text, sizeof(s->local_user));
-		s->local_uid = uid;
+		strlcpy(s->local_user, l.user, sizeof(s->local_user));
+		s->local_uid = l.uid;
 	} else {
 		free(s->sender_warning);
 		s->sender_warning = NULL;

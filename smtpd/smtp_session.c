@@ -103,7 +103,6 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
 	struct smtp_session	*s;
-	struct ibuf		*b;
 	const char		*addr = sa_to_text(sa);
 	int			 sock;
 
@@ -150,8 +149,7 @@ smtp_session_accept(struct listener *l, int fd, const struct sockaddr *sa,
 		smtp_free(s, "descriptors");
 		return;
 	}
-	b = proc_create(IMSG_SMTP_LOOKUP_CONNECT, s->id, sock);
-	proc_close(PROC_LOOKUP, b);
+	msg_session_write(IMSG_SMTP_LOOKUP_CONNECT, s->id, sock);
 	s->waiting = 1;
 }
 
@@ -201,8 +199,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	    s->id, s->addr, why);
 	smtp_transaction_reset(s);
 	if (!s->connect_failed)
-		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_CLOSE, s->id, -1,
-		    NULL, 0);
+		msg_session_write(IMSG_SMTP_LOOKUP_CLOSE, s->id, -1);
 	RB_REMOVE(smtp_sessions, &sessions, s);
 	nsessions--;
 	if (s->io != NULL)
@@ -274,8 +271,7 @@ smtp_io(struct io *io, enum io_event event, void *arg)
 		if (s->state == S_QUIT)
 			break;
 		io_set_read(s->io, 1);
-		proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_TLS, s->id, -1,
-		    NULL, 0);
+		msg_session_write(IMSG_SMTP_LOOKUP_TLS, s->id, -1);
 		if (s->state == S_HANDSHAKE)
 			smtp_greet(s);
 		else {
@@ -677,7 +673,7 @@ smtp_cmd_data(struct smtp_session *s, const char *arg)
 		return;
 	}
 	/* Lookup sends the queue what it routed; the queue answers. */
-	proc_compose(PROC_LOOKUP, IMSG_SMTP_LOOKUP_DATA, s->id, -1, NULL, 0);
+	msg_session_write(IMSG_SMTP_LOOKUP_DATA, s->id, -1);
 	s->waiting = 1;
 }
 

@@ -58,7 +58,8 @@ static const uint32_t	 types[] = {
 	IMSG_QUEUE_PARENT_DELIVER, IMSG_PARENT_QUEUE_DELIVERED,
 	IMSG_QUEUE_MTA_TRANSFER, IMSG_MTA_QUEUE_RESULT,
 	IMSG_LOOKUP_PARENT_FORWARD, IMSG_PARENT_LOOKUP_FORWARD,
-	IMSG_PARENT_LISTENER, IMSG_PARENT_LISTENERS_DONE
+	IMSG_PARENT_LISTENER, IMSG_PARENT_LISTENERS_DONE,
+	IMSG_LOOKUP_SMTP_LOCAL, IMSG_LOOKUP_SMTP_WARN, IMSG_SMTP_LOOKUP_DATA
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -76,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_verdict	 v;
 	struct msg_commit	 co;
 	struct msg_stored	 st;
+	struct msg_local	 lo;
 	static struct msg_routes routes;
 	struct msg_deliver	 dl;
 	struct msg_delivered	 dd;
@@ -193,6 +195,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_PARENT_LISTENERS_DONE:
 		if ((rc = msg_listeners_done_read(&imsg)) == 0)
 			msg_listeners_done_write();
+		break;
+	case IMSG_LOOKUP_SMTP_LOCAL:
+		if ((rc = msg_local_read(&imsg, &lo)) == 0)
+			msg_local_write(1, &lo);
+		break;
+	case IMSG_LOOKUP_SMTP_WARN:
+		if ((rc = msg_warn_read(&imsg, text, sizeof(text))) == 0)
+			msg_warn_write(1, text);
+		break;
+	case IMSG_SMTP_LOOKUP_DATA:
+		/* No payload: what proc_valid() takes, written back. */
+		if ((rc = imsg_end(&imsg)) == 0)
+			msg_session_write(type, 1, -1);
 		break;
 	case IMSG_SMTP_LOOKUP_VRFY:
 		if ((rc = msg_name_read(&imsg, name, sizeof(name))) == 0)
