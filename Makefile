@@ -34,7 +34,8 @@ YACC		?= byacc
 # code, in smtpd/ and in lookup/ and queue/ beside their libraries)
 # know everything below them.
 RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o \
-		   smtpd/proc.o smtpd/io.o smtpd/conffile.o smtpd/control_msg.o
+		   smtpd/proc.o smtpd/io.o smtpd/conffile.o smtpd/control_msg.o \
+		   smtpd/parent_msg.o
 LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
 		   lookup/lookup_local.o lookup/lookup_dns.o
 QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
@@ -187,7 +188,7 @@ regress/fuzz/fuzz_auth_imsg: regress/fuzz/fuzz_auth_imsg.c \
 	    smtpd/imsg.c smtpd/conffile.c
 regress/fuzz/fuzz_session_msg: regress/fuzz/fuzz_session_msg.c \
 	    regress/fuzz/fuzz_log.c smtpd/session_msg.c queue/queue_msg.c \
-	    smtpd/forward_msg.c smtpd/imsg.c
+	    smtpd/forward_msg.c smtpd/parent_msg.c smtpd/imsg.c
 regress/fuzz/fuzz_control_msg: regress/fuzz/fuzz_control_msg.c \
 	    regress/fuzz/fuzz_log.c smtpd/control_msg.c smtpd/imsg.c
 regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \

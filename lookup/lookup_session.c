@@ -165,8 +165,7 @@ session_free(struct session *s)
 {
 	/* What the queue still holds of it goes too. */
 	if (s->ready)
-		proc_compose(PROC_QUEUE, IMSG_LOOKUP_QUEUE_CLOSE, s->id, -1,
-		    NULL, 0);
+		msg_close_write(s->id);
 	if (s->client != NULL && --s->client->count == 0) {
 		RB_REMOVE(client_tree, &clients, s->client);
 		free(s->client);

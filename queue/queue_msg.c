@@ -254,3 +254,16 @@ msg_result_read(struct imsg *imsg, struct msg_result *r)
 	imsg_get_string(imsg, r->remote, sizeof(r->remote));
 	return imsg_end(imsg);
 }
+
+/* IMSG_LOOKUP_QUEUE_CLOSE: a session is over; no payload. */
+void
+msg_close_write(uint32_t id)
+{
+	proc_close(PROC_QUEUE, proc_create(IMSG_LOOKUP_QUEUE_CLOSE, id, -1));
+}
+
+int
+msg_close_read(struct imsg *imsg)
+{
+	return imsg_end(imsg);
+}

@@ -104,6 +104,8 @@ int	msg_routes_read(struct imsg *, struct msg_routes *);
 void	msg_envelope_write(uint32_t, const char *);
 int	msg_envelope_read(struct imsg *, char *, size_t);
 void	msg_create_write(uint32_t, uint32_t);
+void	msg_close_write(uint32_t);
+int	msg_close_read(struct imsg *);
 int	msg_create_read(struct imsg *, uint32_t *);
 void	msg_deliver_write(const struct msg_deliver *, int);
 int	msg_deliver_read(struct imsg *, struct msg_deliver *);

@@ -264,7 +264,8 @@ receive_abandon(uint32_t session, int over)
 void
 receive_close(struct imsg *imsg)
 {
-	proc_check(PROC_LOOKUP, imsg);
+	if (msg_close_read(imsg) == -1 || imsg->fd != -1)
+		fatalx("queue: malformed close from lookup");
 	receive_abandon(imsg->hdr.peerid, 1);
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "parent_msg.h"
 
 /* The children told first, all at once; smtp after them. */
 static const enum smtp_proc	 reload_first[] = {
@@ -178,21 +179,19 @@ reload_close_old(struct smtpd_config *old)
 }
 
 /*
- * IMSG_PARENT_RELOAD: u32 generation, string the name of smtpd.conf,
- * and the files of the role's kinds in a memory file.  Its reader,
- * reload_receive(), is next.
+ * IMSG_PARENT_RELOAD (parent_msg.c), with the files of the role's
+ * kinds in a memory file; reload_receive() takes it.
  */
 static void
 reload_send(enum smtp_proc p)
 {
-	struct ibuf	*b;
-	int		 fd;
+	struct msg_reload	 r;
 
-	fd = conffiles_memfd(reload.files, parent_role_files(p));
-	b = proc_create(IMSG_PARENT_RELOAD, 0, fd);
-	imsg_add_u32(b, reload.next->generation);
-	imsg_add_string(b, reload_path);
-	proc_close(p, b);
+	memset(&r, 0, sizeof(r));
+	r.generation = reload.next->generation;
+	strlcpy(r.path, reload_path, sizeof(r.path));
+	msg_reload_write(p, &r,
+	    conffiles_memfd(reload.files, parent_role_files(p)));
 }
 
 /*
@@ -227,17 +226,16 @@ reload_receive(struct imsg *imsg, int flags)
 {
 	struct smtpd_config	*c;
 	struct conffiles	*files;
-	char			 path[PATH_MAX];
-	uint32_t		 generation;
+	struct msg_reload	 r;
 
-	generation = imsg_get_u32(imsg);
-	imsg_get_string(imsg, path, sizeof(path));
+	if (msg_reload_read(imsg, &r) == -1)
+		fatalx("reload: malformed message from the parent");
 	files = reload_files_take(imsg, "reload");
-	if (files->generation != generation)
+	if (files->generation != r.generation)
 		fatalx("reload: files of another generation");
-	if ((c = parse_config(path, flags)) == NULL)
-		fatalx("reload: generation %u does not parse", generation);
-	c->generation = generation;
+	if ((c = parse_config(r.path, flags)) == NULL)
+		fatalx("reload: generation %u does not parse", r.generation);
+	c->generation = r.generation;
 	return c;
 }
 
@@ -245,12 +243,8 @@ reload_receive(struct imsg *imsg, int flags)
 void
 reload_confirm(struct smtpd_config *c)
 {
-	struct ibuf	*b;
-
 	conffiles_free(conffiles_serving());
-	b = proc_create(IMSG_RELOAD_DONE, 0, -1);
-	imsg_add_u32(b, c->generation);
-	proc_close(PROC_PARENT, b);
+	msg_reload_done_write(c->generation);
 }
 
 /*
@@ -266,7 +260,7 @@ reload_table(struct imsg *imsg)
 {
 	struct conffiles	*files;
 	struct table		*t;
-	struct ibuf		*b;
+	struct msg_update_table	 u;
 	const unsigned char	*data;
 	char			 name[TABLE_NAMESZ], err[256];
 	size_t			 len;
@@ -288,11 +282,11 @@ reload_table(struct imsg *imsg)
 			table_includes_load(t, &env->tables);
 		conffiles_record(NULL);
 	}
-	b = proc_create(IMSG_PARENT_UPDATE_TABLE, imsg->hdr.peerid,
+	memset(&u, 0, sizeof(u));
+	strlcpy(u.name, name, sizeof(u.name));
+	u.error = error;
+	msg_update_table_write(imsg->hdr.peerid, &u,
 	    conffiles_memfd(files, CONFFILE_TABLE | CONFFILE_INCLUDE));
-	imsg_add_string(b, name);
-	imsg_add_u32(b, error);
-	proc_close(PROC_LOOKUP, b);
 	conffiles_free(files);
 }
 
@@ -301,13 +295,14 @@ struct conffiles *
 reload_table_receive(struct imsg *imsg, char *name, size_t len)
 {
 	struct conffiles	*files;
-	uint32_t		 error;
+	struct msg_update_table	 u;
 
-	imsg_get_string(imsg, name, len);
-	error = imsg_get_u32(imsg);
+	if (msg_update_table_read(imsg, &u) == -1)
+		fatalx("update table: malformed message from the parent");
+	strlcpy(name, u.name, len);
 	files = reload_files_take(imsg, "update table");
-	if (error != 0)
-		files->missing = error;
+	if (u.error != 0)
+		files->missing = u.error;
 	return files;
 }
 
@@ -427,7 +422,10 @@ reload_child_done(enum smtp_proc from, struct imsg *imsg)
 	struct timeval	 tv = { RELOAD_SMTP_TIMEOUT, 0 };
 	uint32_t	 generation;
 
-	generation = imsg_get_u32(imsg);
+	if (msg_reload_done_read(imsg, &generation) == -1 &&
+	    from != PROC_SMTP)
+		fatalx("reload: malformed confirmation from %s",
+		    proc_name(from));
 	if (from == PROC_SMTP) {
 		if (proc_valid(from, imsg, 0) == -1)
 			return;

@@ -21,6 +21,7 @@
 #include "smtpd/session_msg.h"
 #include "smtpd/forward_msg.h"
 #include "queue/queue_msg.h"
+#include "smtpd/parent_msg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -59,7 +60,9 @@ static const uint32_t	 types[] = {
 	IMSG_QUEUE_MTA_TRANSFER, IMSG_MTA_QUEUE_RESULT,
 	IMSG_LOOKUP_PARENT_FORWARD, IMSG_PARENT_LOOKUP_FORWARD,
 	IMSG_PARENT_LISTENER, IMSG_PARENT_LISTENERS_DONE,
-	IMSG_LOOKUP_SMTP_LOCAL, IMSG_LOOKUP_SMTP_WARN, IMSG_SMTP_LOOKUP_DATA
+	IMSG_LOOKUP_SMTP_LOCAL, IMSG_LOOKUP_SMTP_WARN, IMSG_SMTP_LOOKUP_DATA,
+	IMSG_LOOKUP_QUEUE_CLOSE, IMSG_PARENT_RELOAD, IMSG_RELOAD_DONE,
+	IMSG_PARENT_UPDATE_TABLE
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -78,6 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_commit	 co;
 	struct msg_stored	 st;
 	struct msg_local	 lo;
+	static struct msg_reload rl;
+	struct msg_update_table	 ut;
 	static struct msg_routes routes;
 	struct msg_deliver	 dl;
 	struct msg_delivered	 dd;
@@ -203,6 +208,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_LOOKUP_SMTP_WARN:
 		if ((rc = msg_warn_read(&imsg, text, sizeof(text))) == 0)
 			msg_warn_write(1, text);
+		break;
+	case IMSG_LOOKUP_QUEUE_CLOSE:
+		if ((rc = msg_close_read(&imsg)) == 0)
+			msg_close_write(1);
+		break;
+	case IMSG_PARENT_RELOAD:
+		if ((rc = msg_reload_read(&imsg, &rl)) == 0)
+			msg_reload_write(PROC_LOOKUP, &rl, -1);
+		break;
+	case IMSG_RELOAD_DONE:
+		if ((rc = msg_reload_done_read(&imsg, &msgid)) == 0)
+			msg_reload_done_write(msgid);
+		break;
+	case IMSG_PARENT_UPDATE_TABLE:
+		if ((rc = msg_update_table_read(&imsg, &ut)) == 0)
+			msg_update_table_write(1, &ut, -1);
 		break;
 	case IMSG_SMTP_LOOKUP_DATA:
 		/* No payload: what proc_valid() takes, written back. */

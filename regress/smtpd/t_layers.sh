@@ -1,7 +1,8 @@
 #! /usr/bin/env atf-sh
 #
 # The layers of the source tree, bottom up: the runtime (log, imsg and
-# its catalogue, proc, sandbox, util, io, conffile, control_msg), then
+# its catalogue, proc, sandbox, util, io, conffile, control_msg,
+# parent_msg), then
 # the libraries (what the Makefile puts in liblookup.a, libqueue.a and
 # libpolicy.a), then the roles.  No file includes a header of a layer
 # above its own.
@@ -9,7 +10,7 @@
 . "$(atf_get_srcdir)/../lib.sh"
 
 RUNTIME_HEADERS="log.h imsg.h imsg_types.h proc.h util.h sandbox.h io.h
-    conffile.h control_msg.h"
+    conffile.h control_msg.h parent_msg.h"
 
 # includes FILE: the local headers FILE includes, one per line, as the
 # file names them without a directory.
@@ -39,7 +40,7 @@ runtime_includes_only_runtime_head()
 }
 runtime_includes_only_runtime_body()
 {
-	for f in log imsg proc sandbox util io conffile control_msg; do
+	for f in log imsg proc sandbox util io conffile control_msg parent_msg; do
 		check_only "$TOP/smtpd/$f.c" $RUNTIME_HEADERS
 		check_only "$TOP/smtpd/$f.h" $RUNTIME_HEADERS
 	done > bad
