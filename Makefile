@@ -37,7 +37,7 @@ RUNTIME_OBJS	 = smtpd/log.o smtpd/imsg.o smtpd/sandbox.o smtpd/util.o \
 		   smtpd/proc.o smtpd/io.o smtpd/conffile.o smtpd/control_msg.o \
 		   smtpd/parent_msg.o
 LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
-		   lookup/lookup_local.o lookup/lookup_dns.o
+		   lookup/lookup_local.o lookup/lookup_dns.o lookup/lookup_users.o
 QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
 		   queue/queue_dsn.o queue/queue_control.o queue/queue_relay.o
 SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o \

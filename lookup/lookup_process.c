@@ -185,7 +185,7 @@ static int
 lookup_local_user(const struct action *a, const char *name, char *user,
     size_t len)
 {
-	struct passwd	*pw;
+	const struct lookup_user	*u;
 
 	if (name[0] == '\0' || name[0] == '"' || strlen(name) >= len)
 		return -1;
@@ -195,11 +195,11 @@ lookup_local_user(const struct action *a, const char *name, char *user,
 		strlcpy(user, name, len);
 		return 0;
 	}
-	if ((pw = getpwnam(name)) == NULL)
+	if ((u = lookup_user_get(name)) == NULL)
 		return -1;
-	if (!smtpd_privileged && pw->pw_uid != geteuid())
+	if (!smtpd_privileged && u->uid != geteuid())
 		return -1;
-	strlcpy(user, pw->pw_name, len);
+	strlcpy(user, u->name, len);
 	return 0;
 }
 

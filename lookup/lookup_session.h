@@ -89,4 +89,11 @@ void		 session_auth_result(struct imsg *);
 void		 session_rcpt_resolved(uint32_t, uint32_t, const char *,
 		    const struct dests *);
 
+/* A system user, as lookup_users.c remembers it. */
+struct lookup_user {
+	char	 name[ENVELOPE_NAMEMAX];
+	uid_t	 uid;
+};
+const struct lookup_user	*lookup_user_get(const char *);
+
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "mda.h"
 #include "forward_msg.h"
 
 /* Why a file opened as fd is not to be trusted, or NULL. */
@@ -114,7 +115,8 @@ forward_lookup(struct imsg *imsg)
 {
 	char		 user[MSG_FORWARD_USER_MAX], why[128];
 	char		 piece[FORWARD_CHUNK_MAX + 1], *text = NULL;
-	struct passwd	*pw;
+	const struct mda_user *u;
+	struct passwd	 pw;
 	size_t		 len, off = 0, take;
 
 	if (msg_forward_ask_read(imsg, user, sizeof(user)) == -1) {
@@ -122,10 +124,14 @@ forward_lookup(struct imsg *imsg)
 		    "reason=\"malformed question\"", imsg->hdr.type);
 		return;
 	}
-	if ((pw = getpwnam(user)) != NULL &&
-	    (text = forward_read(pw, why, sizeof(why))) == NULL &&
-	    why[0] != '\0')
-		log_warnx("forward: ~%s/.forward ignored: %s", user, why);
+	/* The users delivery remembers: asked of NSS once a minute. */
+	if ((u = mda_user_get(user)) != NULL) {
+		mda_user_passwd(u, &pw);
+		if ((text = forward_read(&pw, why, sizeof(why))) == NULL &&
+		    why[0] != '\0')
+			log_warnx("forward: ~%s/.forward ignored: %s", user,
+			    why);
+	}
 	if (text == NULL) {
 		forward_answer(imsg->hdr.peerid, user, FORWARD_NONE, "");
 		return;
