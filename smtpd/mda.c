@@ -714,6 +714,78 @@ mda_agent_batch(const struct action *a, const struct passwd *pw,
 }
 
 /*
+ * One envelope of a batch for a waiting agent, with its message: the
+ * parent's writer and the agent's reader of struct mda_feed.  -1 when
+ * it did not go, or did not come whole with its descriptor.
+ */
+static int
+mda_feed_send(int sock, const struct mda_feed *f, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+	iov.iov_base = (void *)f;
+	iov.iov_len = sizeof(*f);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*f) ?
+	    0 : -1;
+}
+
+static int
+mda_feed_recv(int sock, struct mda_feed *f, int *fdp)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+	ssize_t		 n;
+	int		 fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = f;
+	iov.iov_len = sizeof(*f);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	if ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+		return -1;
+	if ((cmsg = CMSG_FIRSTHDR(&msg)) != NULL &&
+	    cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	if (n != (ssize_t)sizeof(*f) || fd == -1 ||
+	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	f->e.sender[sizeof(f->e.sender) - 1] = '\0';
+	f->e.rcpt[sizeof(f->e.rcpt) - 1] = '\0';
+	f->target[sizeof(f->target) - 1] = '\0';
+	*fdp = fd;
+	return 0;
+}
+
+/*
  * The next batch from the parent, or 0 when there is none: the parent
  * let the agent go, or sent what this cannot read (then nothing of it
  * is delivered and the parent tries it again).
@@ -721,44 +793,17 @@ mda_agent_batch(const struct action *a, const struct passwd *pw,
 static int
 mda_agent_receive(int sock, struct mda_items *items)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}			 cmsgbuf;
 	struct mda_feed		 f;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cmsg;
 	struct mda_item		*it;
-	ssize_t			 n;
 	int			 fd;
 
 	do {
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = &f;
-		iov.iov_len = sizeof(f);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		if ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+		if (mda_feed_recv(sock, &f, &fd) == -1)
 			return 0;
-		fd = -1;
-		if ((cmsg = CMSG_FIRSTHDR(&msg)) != NULL &&
-		    cmsg->cmsg_level == SOL_SOCKET &&
-		    cmsg->cmsg_type == SCM_RIGHTS &&
-		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-		if (n != (ssize_t)sizeof(f) || fd == -1 ||
-		    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-		    (it = calloc(1, sizeof(*it))) == NULL) {
-			if (fd != -1)
-				close(fd);
+		if ((it = calloc(1, sizeof(*it))) == NULL) {
+			close(fd);
 			return 0;
 		}
-		f.e.sender[sizeof(f.e.sender) - 1] = '\0';
-		f.e.rcpt[sizeof(f.e.rcpt) - 1] = '\0';
-		f.target[sizeof(f.target) - 1] = '\0';
 		it->e = f.e;
 		strlcpy(it->target, f.target, sizeof(it->target));
 		it->msgfd = fd;
@@ -961,16 +1006,8 @@ mda_job_idle(int fd, short event, void *arg)
 static void
 mda_feed(struct mda_job *job, struct mda_items *batch)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}			 cmsgbuf;
 	struct mda_feed		 f;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cmsg;
 	struct mda_item		*it;
-	ssize_t			 n;
 
 	job->idle = 0;
 	mda_idle--;
@@ -980,21 +1017,7 @@ mda_feed(struct mda_job *job, struct mda_items *batch)
 		f.last = TAILQ_NEXT(it, entry) == NULL;
 		f.e = it->e;
 		strlcpy(f.target, it->target, sizeof(f.target));
-		memset(&msg, 0, sizeof(msg));
-		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-		iov.iov_base = &f;
-		iov.iov_len = sizeof(f);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &it->msgfd, sizeof(int));
-		n = sendmsg(job->sock, &msg, MSG_NOSIGNAL);
-		if (n != (ssize_t)sizeof(f))
+		if (mda_feed_send(job->sock, &f, it->msgfd) == -1)
 			break;
 		TAILQ_REMOVE(batch, it, entry);
 		close(it->msgfd);
