@@ -578,9 +578,20 @@ mta_transfer(struct imsg *imsg)
 	if ((t->fd = imsg->fd) == -1)
 		fatalx("mta: a transfer without its message");
 	imsg->fd = -1;
+	/*
+	 * During a reload the queue may switch before this process does,
+	 * or after: an action one of them does not know yet, or no longer,
+	 * is tried again later, never the end of the process.
+	 */
 	if ((a = config_action(env, m.action)) == NULL ||
-	    a->type != ACTION_RELAY)
-		fatalx("mta: a transfer for action %s", m.action);
+	    a->type != ACTION_RELAY) {
+		log_warnx("mta: msgid=%08x result=tempfail reason=\"no relay "
+		    "action %s in generation %u\"", t->msgid, m.action,
+		    env->generation);
+		mta_task_fail(t, DELIVERY_TEMPFAIL, "451 4.3.0 no such relay "
+		    "action here");
+		return;
+	}
 	if (fstat(t->fd, &sb) == -1) {
 		log_warn("mta: msgid=%08x fstat", t->msgid);
 		mta_task_fail(t, DELIVERY_TEMPFAIL, "451 4.3.0 cannot read "
