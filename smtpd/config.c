@@ -15,6 +15,26 @@
 #include <unistd.h>
 
 #include "smtpd.h"
+#include "session_msg.h"
+#include "forward_msg.h"
+#include "parent_msg.h"
+#include "../queue/queue_msg.h"
+
+/*
+ * The message layouts live below the configuration and repeat its
+ * sizes as numbers; these keep the copies true.
+ */
+_Static_assert(MSG_ADDR_MAX == ENVELOPE_ADDRMAX, "MSG_ADDR_MAX");
+_Static_assert(MSG_HOST_MAX == ENVELOPE_HOSTMAX, "MSG_HOST_MAX");
+_Static_assert(MSG_ORCPT_MAX == ENVELOPE_ORCPTMAX, "MSG_ORCPT_MAX");
+_Static_assert(MSG_TABLE_MAX == TABLE_NAMESZ, "MSG_TABLE_MAX");
+_Static_assert(MSG_NETADDR_MAX == ADDR_TEXT_MAX, "MSG_NETADDR_MAX");
+_Static_assert(MSG_FORWARD_USER_MAX == ENVELOPE_NAMEMAX,
+    "MSG_FORWARD_USER_MAX");
+_Static_assert(MSG_FORWARD_PIECE_MAX == FORWARD_CHUNK_MAX + 1,
+    "MSG_FORWARD_PIECE_MAX");
+_Static_assert(MSG_TABLE_NAME_MAX == TABLE_NAMESZ, "MSG_TABLE_NAME_MAX");
+_Static_assert(MSG_TRANSFER_MAX >= SMTP_MAX_ENVELOPES, "MSG_TRANSFER_MAX");
 
 /* Debian names the host's mail domain in /etc/mailname. */
 static void
