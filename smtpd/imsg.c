@@ -315,6 +315,22 @@ imsgbuf_pending(struct imsgbuf *ib)
 	return !TAILQ_EMPTY(&ib->wq);
 }
 
+/* Make msg carry fd, in buf, which must live as long as msg. */
+void
+imsg_fd_attach(struct msghdr *msg, union imsg_fdbuf *buf, int fd)
+{
+	struct cmsghdr	*cmsg;
+
+	memset(buf, 0, sizeof(*buf));
+	msg->msg_control = buf->buf;
+	msg->msg_controllen = sizeof(buf->buf);
+	cmsg = CMSG_FIRSTHDR(msg);
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+}
+
 /*
  * The messages the next sendmsg(2) carries: one with a descriptor goes
  * alone, as the reader expects; messages without one go together, up
@@ -348,13 +364,9 @@ imsgbuf_gather(struct imsgbuf *ib, struct iovec *iov)
 int
 imsgbuf_flush(struct imsgbuf *ib)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 cmsgbuf;
+	union imsg_fdbuf fdbuf;
 	struct msghdr	 msg;
 	struct iovec	 iov[IMSG_GATHER_MAX];
-	struct cmsghdr	*cmsg;
 	struct ibuf	*b;
 	ssize_t		 n;
 	size_t		 left;
@@ -363,16 +375,8 @@ imsgbuf_flush(struct imsgbuf *ib)
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
 		msg.msg_iovlen = imsgbuf_gather(ib, iov);
-		if (b->fd != -1 && b->wpos == 0) {
-			memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-			msg.msg_control = cmsgbuf.buf;
-			msg.msg_controllen = sizeof(cmsgbuf.buf);
-			cmsg = CMSG_FIRSTHDR(&msg);
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-			cmsg->cmsg_level = SOL_SOCKET;
-			cmsg->cmsg_type = SCM_RIGHTS;
-			memcpy(CMSG_DATA(cmsg), &b->fd, sizeof(int));
-		}
+		if (b->fd != -1 && b->wpos == 0)
+			imsg_fd_attach(&msg, &fdbuf, b->fd);
 		do {
 			n = sendmsg(ib->fd, &msg, MSG_NOSIGNAL);
 		} while (n == -1 && errno == EINTR);

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,13 @@ void	 imsgbuf_init(struct imsgbuf *, int);
 void	 imsgbuf_clear(struct imsgbuf *);
 ssize_t	 imsgbuf_read(struct imsgbuf *);
 int	 imsgbuf_flush(struct imsgbuf *);
+
+/* Room for one descriptor in the control data of a sendmsg(2). */
+union imsg_fdbuf {
+	struct cmsghdr	hdr;
+	char		buf[CMSG_SPACE(sizeof(int))];
+};
+void	 imsg_fd_attach(struct msghdr *, union imsg_fdbuf *, int);
 int	 imsgbuf_pending(struct imsgbuf *);
 int	 imsg_get(struct imsgbuf *, struct imsg *);
 void	 imsg_free(struct imsg *);

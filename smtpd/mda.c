@@ -721,27 +721,16 @@ mda_agent_batch(const struct action *a, const struct passwd *pw,
 static int
 mda_feed_send(int sock, const struct mda_feed *f, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 cmsgbuf;
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	struct cmsghdr	*cmsg;
+	union imsg_fdbuf	 fdbuf;
+	struct msghdr		 msg;
+	struct iovec		 iov;
 
 	memset(&msg, 0, sizeof(msg));
-	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 	iov.iov_base = (void *)f;
 	iov.iov_len = sizeof(*f);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	imsg_fd_attach(&msg, &fdbuf, fd);
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*f) ?
 	    0 : -1;
 }
@@ -749,15 +738,12 @@ mda_feed_send(int sock, const struct mda_feed *f, int fd)
 static int
 mda_feed_recv(int sock, struct mda_feed *f, int *fdp)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 cmsgbuf;
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	struct cmsghdr	*cmsg;
-	ssize_t		 n;
-	int		 fd = -1;
+	union imsg_fdbuf	 cmsgbuf;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	ssize_t			 n;
+	int			 fd = -1;
 
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = f;
