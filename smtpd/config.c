@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -185,6 +186,74 @@ config_includes_load(struct smtpd_config *c)
 	TAILQ_FOREACH(t, &c->tables, entry)
 		if (config_alias_table(c, t))
 			table_includes_load(t, &c->tables);
+}
+
+/* Seconds, or a number with s, m, h or d; at most 30 days. */
+int
+config_duration_parse(const char *s)
+{
+	char		 num[16];
+	const char	*errstr;
+	size_t		 len = strlen(s);
+	int		 mult, n;
+
+	if (len < 2 || len >= sizeof(num))
+		return -1;
+	switch (s[len - 1]) {
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return -1;
+	}
+	strlcpy(num, s, sizeof(num));
+	num[len - 1] = '\0';
+	n = strtonum(num, 0, DURATION_MAX / mult, &errstr);
+	if (errstr != NULL)
+		return -1;
+	return n * mult;
+}
+
+/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+int
+config_size_parse(const char *s, size_t *out)
+{
+	char		 num[32], *ep;
+	const char	*errstr;
+	size_t		 len = strlen(s), mult = 1;
+	long long	 n;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	strlcpy(num, s, sizeof(num));
+	ep = num + len - 1;
+	switch (toupper((unsigned char)*ep)) {
+	case 'K':
+		mult = 1024;
+		break;
+	case 'M':
+		mult = 1024 * 1024;
+		break;
+	case 'G':
+		mult = 1024 * 1024 * 1024;
+		break;
+	}
+	if (mult != 1)
+		*ep = '\0';
+	n = strtonum(num, 1, LLONG_MAX / mult, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*out = (size_t)n * mult;
+	return 0;
 }
 
 struct action *

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <netinet/in.h>
 
@@ -64,31 +63,19 @@ static void	 yyerror(const char *, ...)
 static int	 symset(const char *, const char *, int);
 static char	*symget(const char *);
 static void	 symclear(void);
-static int	 size_parse(const char *, size_t *);
-static int	 duration_parse(const char *);
 
-#define DURATION_MAX	(30 * 86400)
 static int	 table_check(const char *);
 static void	 pki_set(const char *, const char *, const char *);
 static void	 crit(enum policy_kind, int, const char *);
 static void	 rule_defaults(struct policy_rule *);
 
 /* The options of the listen line being read. */
-struct listen_opts {
-	long long	 port;
-	int		 flags;
-	struct listener_tls tls;
-	char		 auth_table[TABLE_NAMESZ];
-	char		 senders_table[TABLE_NAMESZ];
-};
 static struct listen_opts	 lopts;
 static struct action		*curaction;
 static struct policy_rule	*currule;
 
-static int	 listen_add(const char *, const struct listen_opts *);
 static void	 listen_auth(const char *, int);
 static void	 listen_senders(const char *, int);
-static int	 listen_socket_add(const char *, const struct listen_opts *);
 static int	 relay_name_check(const char *);
 static void	 action_path(const char *, const char *);
 
@@ -220,7 +207,7 @@ option		: QUEUE DIRECTORY STRING	{
 			free($2);
 		}
 		| SMTP MAXMESSAGESIZE string	{
-			if (size_parse($3, &conf->max_message_size) == -1)
+			if (config_size_parse($3, &conf->max_message_size) == -1)
 				yyerror("bad size: %s", $3);
 			free($3);
 		}
@@ -409,7 +396,7 @@ duration	: NUMBER			{
 				$$ = $1;
 		}
 		| STRING			{
-			if (($$ = duration_parse($1)) == -1) {
+			if (($$ = config_duration_parse($1)) == -1) {
 				yyerror("bad duration: %s", $1);
 				$$ = 1;
 			}
@@ -500,18 +487,30 @@ listen		: LISTEN ON STRING		{
 			memset(&lopts, 0, sizeof(lopts));
 			lopts.port = -1;
 		} listenopts			{
-			listen_add($3, &lopts);
+			char	err[256];
+
+			if (listen_add(conf, $3, &lopts, yylval.lineno, err,
+			    sizeof(err)) == -1)
+				yyerror("%s", err);
 			free($3);
 		}
 		| LISTEN ON SOCKET		{
 			memset(&lopts, 0, sizeof(lopts));
 		} socketopts			{
-			listen_socket_add(NULL, &lopts);
+			char	err[256];
+
+			if (listen_socket_add(conf, NULL, &lopts,
+			    yylval.lineno, err, sizeof(err)) == -1)
+				yyerror("%s", err);
 		}
 		| LISTEN ON SOCKET STRING	{
 			memset(&lopts, 0, sizeof(lopts));
 		} socketopts			{
-			listen_socket_add($4, &lopts);
+			char	err[256];
+
+			if (listen_socket_add(conf, $4, &lopts, yylval.lineno,
+			    err, sizeof(err)) == -1)
+				yyerror("%s", err);
 			free($4);
 		}
 		;
@@ -1367,175 +1366,6 @@ listen_senders(const char *table, int flags)
 	strlcpy(lopts.senders_table, table, sizeof(lopts.senders_table));
 }
 
-static int
-listen_check(const struct listen_opts *o)
-{
-	if ((o->flags & LISTEN_SMTPS) && (o->flags & LISTEN_TLS)) {
-		yyerror("smtps and tls exclude each other");
-		return -1;
-	}
-	if ((o->flags & (LISTEN_TLS | LISTEN_SMTPS)) && o->tls.npki == 0) {
-		yyerror("tls, tls-require and smtps need a pki");
-		return -1;
-	}
-	if (o->tls.npki > 0 && !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
-		yyerror("pki given without tls, tls-require or smtps");
-		return -1;
-	}
-	if ((o->tls.ciphers[0] != '\0' || o->tls.protocols != 0 ||
-	    o->tls.ca[0] != '\0' || (o->flags & LISTEN_VERIFY)) &&
-	    !(o->flags & (LISTEN_TLS | LISTEN_SMTPS))) {
-		yyerror("ciphers, protocols, ca and verify need tls, "
-		    "tls-require or smtps");
-		return -1;
-	}
-	if ((o->flags & LISTEN_VERIFY) && o->tls.ca[0] == '\0') {
-		yyerror("verify needs a ca to check client certificates "
-		    "against");
-		return -1;
-	}
-	if (o->tls.ca[0] != '\0' && !(o->flags & LISTEN_VERIFY)) {
-		yyerror("ca given without verify");
-		return -1;
-	}
-	if ((o->flags & LISTEN_AUTH) && !(o->flags & (LISTEN_TLS |
-	    LISTEN_SMTPS | LISTEN_AUTH_PLAINTEXT))) {
-		yyerror("auth is offered only over TLS: add tls, "
-		    "tls-require or smtps (or auth-plaintext)");
-		return -1;
-	}
-	if ((o->flags & LISTEN_AUTH_PLAINTEXT) && !(o->flags & LISTEN_AUTH)) {
-		yyerror("auth-plaintext without auth or auth-optional");
-		return -1;
-	}
-	if (o->senders_table[0] != '\0' && !(o->flags & LISTEN_AUTH)) {
-		yyerror("senders without auth or auth-optional");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-listen_add(const char *host, const struct listen_opts *o)
-{
-	struct addrinfo	 hints, *res, *ai;
-	struct listener	*l;
-	long long	 port = o->port;
-	int		 error;
-
-	if (port == -1)
-		port = (o->flags & LISTEN_SMTPS) ? 465 : SMTPD_PORT;
-	if (port < 1 || port > 65535) {
-		yyerror("port %lld out of range", port);
-		return -1;
-	}
-	if (listen_check(o) == -1)
-		return -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (strcmp(host, "localhost") != 0)
-		hints.ai_flags |= AI_NUMERICHOST;
-	if ((error = getaddrinfo(host, "0", &hints, &res)) != 0) {
-		yyerror("cannot listen on %s: %s", host,
-		    gai_strerror(error));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
-			fatal("calloc");
-		memcpy(&l->ss, ai->ai_addr, ai->ai_addrlen);
-		l->sslen = ai->ai_addrlen;
-		l->port = port;
-		if (ai->ai_family == AF_INET)
-			((struct sockaddr_in *)&l->ss)->sin_port = htons(port);
-		else
-			((struct sockaddr_in6 *)&l->ss)->sin6_port =
-			    htons(port);
-		strlcpy(l->addr, sa_to_text(ai->ai_addr), sizeof(l->addr));
-		l->fd = -1;
-		l->line = yylval.lineno;
-		l->flags = o->flags;
-		l->tls = o->tls;
-		strlcpy(l->auth_table, o->auth_table, sizeof(l->auth_table));
-		strlcpy(l->senders_table, o->senders_table,
-		    sizeof(l->senders_table));
-		l->index = conf->nlisteners++;
-		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
-	}
-	freeaddrinfo(res);
-	return 0;
-}
-
-/*
- * The local submission socket: one, a path of its own (by default the
- * control socket's directory holds it), no TLS and no AUTH: who
- * submits is known from the socket itself.
- */
-static int
-listen_socket_add(const char *path, const struct listen_opts *o)
-{
-	struct listener		*l;
-	struct sockaddr_un	*sun;
-
-	TAILQ_FOREACH(l, &conf->listeners, entry)
-		if (l->flags & LISTEN_LOCAL) {
-			yyerror("listen on socket given twice");
-			return -1;
-		}
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal("calloc");
-	sun = (struct sockaddr_un *)&l->ss;
-	sun->sun_family = AF_UNIX;
-	if (path != NULL && path[0] != '/')
-		yyerror("submission socket must be an absolute path");
-	else if (path != NULL && strlcpy(sun->sun_path, path,
-	    sizeof(sun->sun_path)) >= sizeof(sun->sun_path))
-		yyerror("submission socket path too long");
-	l->sslen = sizeof(*sun);
-	l->fd = -1;
-	l->line = yylval.lineno;
-	l->flags = o->flags | LISTEN_LOCAL;
-	l->index = conf->nlisteners++;
-	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
-	return 0;
-}
-
-/*
- * Every configuration has a submission socket: by default beside the
- * control socket, so that two daemons with their own control sockets
- * never share one.
- */
-static void
-listen_socket_default(void)
-{
-	struct listener		*l;
-	struct sockaddr_un	*sun;
-	struct listen_opts	 o;
-	char			 dir[PATH_MAX], *slash;
-
-	TAILQ_FOREACH(l, &conf->listeners, entry)
-		if (l->flags & LISTEN_LOCAL)
-			break;
-	if (l == NULL) {
-		memset(&o, 0, sizeof(o));
-		listen_socket_add(NULL, &o);
-		l = TAILQ_LAST(&conf->listeners, listener_list);
-	}
-	sun = (struct sockaddr_un *)&l->ss;
-	if (sun->sun_path[0] == '\0') {
-		strlcpy(dir, conf->control_socket, sizeof(dir));
-		if ((slash = strrchr(dir, '/')) != NULL)
-			*slash = '\0';
-		if ((size_t)snprintf(sun->sun_path, sizeof(sun->sun_path),
-		    "%s/%s", dir, SMTPD_SUBMIT_NAME) >= sizeof(sun->sun_path))
-			yyerror("submission socket path too long: name one "
-			    "with listen on socket");
-	}
-	strlcpy(l->addr, sun->sun_path, sizeof(l->addr));
-}
-
 /* A maildir or mbox path: absolute, or under the user's home. */
 static void
 action_path(const char *path, const char *what)
@@ -1640,74 +1470,6 @@ rule_defaults(struct policy_rule *r)
 		crit(POLICY_FOR_LOCAL, 0, NULL);
 }
 
-/* Seconds, or a number with s, m, h or d; at most 30 days. */
-static int
-duration_parse(const char *s)
-{
-	char		 num[16];
-	const char	*errstr;
-	size_t		 len = strlen(s);
-	int		 mult, n;
-
-	if (len < 2 || len >= sizeof(num))
-		return -1;
-	switch (s[len - 1]) {
-	case 's':
-		mult = 1;
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return -1;
-	}
-	strlcpy(num, s, sizeof(num));
-	num[len - 1] = '\0';
-	n = strtonum(num, 0, DURATION_MAX / mult, &errstr);
-	if (errstr != NULL)
-		return -1;
-	return n * mult;
-}
-
-/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
-static int
-size_parse(const char *s, size_t *out)
-{
-	char		 num[32], *ep;
-	const char	*errstr;
-	size_t		 len = strlen(s), mult = 1;
-	long long	 n;
-
-	if (len == 0 || len >= sizeof(num))
-		return -1;
-	strlcpy(num, s, sizeof(num));
-	ep = num + len - 1;
-	switch (toupper((unsigned char)*ep)) {
-	case 'K':
-		mult = 1024;
-		break;
-	case 'M':
-		mult = 1024 * 1024;
-		break;
-	case 'G':
-		mult = 1024 * 1024 * 1024;
-		break;
-	}
-	if (mult != 1)
-		*ep = '\0';
-	n = strtonum(num, 1, LLONG_MAX / mult, &errstr);
-	if (errstr != NULL)
-		return -1;
-	*out = (size_t)n * mult;
-	return 0;
-}
-
 /*
  * Parse the file.  PARSE_TABLES also loads file tables, which only the
  * processes that look things up (and smtpd -n) need.
@@ -1759,8 +1521,9 @@ parse_config(const char *file, int flags)
 	}
 	if (errors == 0 && config_check(conf, flags) == -1)
 		errors++;
-	if (errors == 0)
-		listen_socket_default();
+	if (errors == 0 && listen_socket_default(conf, yylval.lineno, err,
+	    sizeof(err)) == -1)
+		yyerror("%s", err);
 	/* Beside the queue, so that each queue has its own. */
 	if (errors == 0 && conf->offline_dir[0] == '\0' &&
 	    (size_t)snprintf(conf->offline_dir, sizeof(conf->offline_dir),

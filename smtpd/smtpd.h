@@ -308,6 +308,26 @@ config_retire(struct smtpd_config *c)
 		config_free(c);
 }
 
+/* What a "listen on" line says, before it becomes listeners. */
+struct listen_opts {
+	long long		 port;		/* -1: the default */
+	int			 flags;
+	struct listener_tls	 tls;
+	char			 auth_table[TABLE_NAMESZ];
+	char			 senders_table[TABLE_NAMESZ];
+};
+
+/* config_listen.c: errors as text, for the parser to place. */
+int	listen_add(struct smtpd_config *, const char *,
+	    const struct listen_opts *, int, char *, size_t);
+int	listen_socket_add(struct smtpd_config *, const char *,
+	    const struct listen_opts *, int, char *, size_t);
+int	listen_socket_default(struct smtpd_config *, int, char *, size_t);
+
+#define DURATION_MAX	(30 * 86400)	/* seconds */
+int	config_duration_parse(const char *);
+int	config_size_parse(const char *, size_t *);
+
 struct action		*config_action(struct smtpd_config *, const char *);
 int			 config_alias_table(struct smtpd_config *,
 			    const struct table *);
