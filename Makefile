@@ -46,6 +46,7 @@ SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o smtpd/config_listen.o \
 		   smtpd/mta.o smtpd/mta_session.o smtpd/mta_dns.o \
 		   smtpd/mta_reply.o smtpd/mda.o smtpd/control.o \
 		   smtpd/mda_mbox.o smtpd/mda_command.o smtpd/mda_lmtp.o \
+		   smtpd/mda_record.o \
 		   smtpd/smtp_addr.o smtpd/auth_creds.o smtpd/forward.o \
 		   smtpd/mda_user.o smtpd/smtp_local.o smtpd/enqueue.o \
 		   smtpd/offline.o smtpd/reload.o smtpd/session_msg.o \
@@ -136,7 +137,8 @@ FUZZ_SECONDS	?= 60
 FUZZ_WORK	?= /tmp/smtpd-fuzz
 FUZZ_TARGETS	?= smtp_addr envelope config auth members dsn table \
 		   mta_reply session lookup_session queue_receive auth_imsg \
-		   control_imsg offline sendmail conffile session_msg control_msg
+		   control_imsg offline sendmail conffile session_msg control_msg \
+		   mda_record
 FUZZ_CFLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		   $(PKG_CFLAGS) -D_GNU_SOURCE \
 		   -D'__unused=__attribute__((__unused__))'
@@ -144,7 +146,7 @@ FUZZ_LIBS	 = $(shell pkg-config --libs libbsd-overlay)
 FUZZ_PROGS	 = $(patsubst %,regress/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_ALL	 = $(patsubst %,regress/fuzz/fuzz_%,smtp_addr envelope \
 		   config auth members dsn table mta_reply offline sendmail \
-		   conffile session_msg control_msg)
+		   conffile session_msg control_msg mda_record)
 # What a process takes from the listener, through its own dispatcher;
 # these play the other processes themselves and need libevent.
 FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
@@ -196,6 +198,7 @@ regress/fuzz/fuzz_control_imsg: regress/fuzz/fuzz_control_imsg.c \
 	    regress/fuzz/fuzz_log.c regress/fuzz/fuzz_proc.c \
 	    smtpd/control.c smtpd/imsg.c smtpd/util.c smtpd/control_msg.c
 regress/fuzz/fuzz_mta_reply: regress/fuzz/fuzz_mta_reply.c smtpd/mta_reply.c
+regress/fuzz/fuzz_mda_record: regress/fuzz/fuzz_mda_record.c smtpd/mda_record.c
 regress/fuzz/fuzz_offline: regress/fuzz/fuzz_offline.c smtpd/enqueue.c
 regress/fuzz/fuzz_conffile: regress/fuzz/fuzz_conffile.c smtpd/conffile.c \
 	    regress/fuzz/fuzz_log.c

@@ -81,18 +81,6 @@ struct maildir_file {
 #define MDA_AGENT_SERVES	1024
 #define MDA_AGENTS_IDLE_MAX	16
 
-/*
- * What an agent reports of each envelope, one datagram each on its
- * socket.  Evpid 0 says the batch is done and the agent waits for more.
- */
-struct mda_record {
-	uint64_t	 evpid;
-	int32_t		 rc;		/* sysexits(3) */
-	uint32_t	 len;		/* the error text that follows */
-};
-#define MDA_ERR_MAX	512
-#define MDA_RECORD_READY	0
-
 /* One envelope handed to a waiting agent, with its message. */
 struct mda_feed {
 	uint32_t		 last;	/* the batch's last */
@@ -621,23 +609,6 @@ mda_agent_close_fds(const struct mda_items *items, int errfd)
 	closefrom(hi + 1);
 }
 
-/* One envelope's outcome, a datagram on the agent's socket. */
-static void
-mda_agent_record(int sock, uint64_t evpid, int rc, const char *err)
-{
-	struct mda_record	 r;
-	struct iovec		 iov[2];
-
-	r.evpid = evpid;
-	r.rc = rc;
-	r.len = rc == EX_OK ? 0 : strnlen(err, MDA_ERR_MAX - 1);
-	iov[0].iov_base = &r;
-	iov[0].iov_len = sizeof(r);
-	iov[1].iov_base = (void *)err;
-	iov[1].iov_len = r.len;
-	(void)writev(sock, iov, 2);
-}
-
 /* Every item of a batch failed the same way. */
 static void
 mda_agent_fail(int sock, struct mda_items *items, const char *err)
@@ -645,7 +616,7 @@ mda_agent_fail(int sock, struct mda_items *items, const char *err)
 	struct mda_item	*it;
 
 	TAILQ_FOREACH(it, items, entry)
-		mda_agent_record(sock, it->e.evpid, EX_TEMPFAIL, err);
+		(void)mda_record_send(sock, it->e.evpid, EX_TEMPFAIL, err);
 }
 
 /* A maildir batch: two syncs for all, then each one's record. */
@@ -674,7 +645,7 @@ mda_agent_maildir(const char *dir, struct mda_items *items, int sock)
 		}
 		mda_maildir_batch(dir, fds, es, n, env->hostname, rcs, errs);
 		for (i = 0; i < n; i++)
-			mda_agent_record(sock, es[i].evpid, rcs[i], errs[i]);
+			(void)mda_record_send(sock, es[i].evpid, rcs[i], errs[i]);
 	}
 	free(es);
 	free(errs);
@@ -703,7 +674,7 @@ mda_agent_batch(const struct action *a, const struct passwd *pw,
 			err[0] = '\0';
 			rc = mda_run(a, pw, it->target, it->msgfd, &it->e, err,
 			    sizeof(err));
-			mda_agent_record(sock, it->e.evpid, rc, err);
+			(void)mda_record_send(sock, it->e.evpid, rc, err);
 		}
 	}
 	while ((it = TAILQ_FIRST(items)) != NULL) {
@@ -805,7 +776,6 @@ mda_agent(const struct action *a, const struct mda_user *u,
 	struct mda_item		*it = TAILQ_FIRST(items);
 	enum target_kind	 kind = envelope_target_kind(it->target);
 	char			 path[PATH_MAX], err[MDA_ERR_MAX];
-	struct mda_record	 ready;
 
 	mda_agent_close_fds(items, sock);
 	if (smtpd_privileged) {
@@ -837,9 +807,8 @@ mda_agent(const struct action *a, const struct mda_user *u,
 		mda_agent_batch(a, pw, items, sock);
 		if (!box)
 			break;
-		memset(&ready, 0, sizeof(ready));
-		ready.evpid = MDA_RECORD_READY;
-		if (write(sock, &ready, sizeof(ready)) != sizeof(ready))
+		if (mda_record_send(sock, MDA_RECORD_READY, EX_OK,
+		    NULL) == -1)
 			break;
 	} while (mda_agent_receive(sock, items));
 	_exit(EX_OK);
@@ -1178,15 +1147,6 @@ mda_deliver(struct imsg *imsg)
 	mda_box_run(box);
 }
 
-/* The text of a record: it may come from a command or a server. */
-static void
-mda_clean(char *err)
-{
-	for (; *err != '\0'; err++)
-		if (iscntrl((unsigned char)*err))
-			*err = '?';
-}
-
 static int
 mda_result(int rc)
 {
@@ -1211,10 +1171,7 @@ mda_job_record(struct mda_job *job, const char *buf, size_t len)
 	struct mda_item		*it;
 	char			 err[MDA_ERR_MAX];
 
-	if (len < sizeof(r))
-		return -1;
-	memcpy(&r, buf, sizeof(r));
-	if (r.len >= sizeof(err) || len != sizeof(r) + r.len)
+	if (mda_record_parse(buf, len, &r, err) == -1)
 		return -1;
 	if (r.evpid == MDA_RECORD_READY) {
 		if (job->box == NULL || !TAILQ_EMPTY(&job->items) || job->idle)
@@ -1232,9 +1189,6 @@ mda_job_record(struct mda_job *job, const char *buf, size_t len)
 		}
 		return 0;
 	}
-	memcpy(err, buf + sizeof(r), r.len);
-	err[r.len] = '\0';
-	mda_clean(err);
 	TAILQ_FOREACH(it, &job->items, entry)
 		if (it->e.evpid == r.evpid)
 			break;

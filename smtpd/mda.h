@@ -76,6 +76,23 @@ int	mda_command_run(const char *, const struct passwd *, int,
 int	mda_lmtp_deliver(const char *, const char *, int,
 	    const struct mda_envelope *, const char *, char *, size_t);
 
+/*
+ * What an agent reports of each envelope, one datagram each on its
+ * socket (mda_record.c).  Evpid 0 says the batch is done and the agent
+ * waits for more.
+ */
+struct mda_record {
+	uint64_t	 evpid;
+	int32_t		 rc;		/* sysexits(3) */
+	uint32_t	 len;		/* the error text that follows */
+};
+#define MDA_ERR_MAX		512
+#define MDA_RECORD_READY	0
+
+size_t	mda_record_build(char *, size_t, uint64_t, int, const char *);
+int	mda_record_send(int, uint64_t, int, const char *);
+int	mda_record_parse(const char *, size_t, struct mda_record *, char *);
+
 /* Also used by the parser to check an lmtp destination. */
 int	mda_lmtp_split(const char *, char *, size_t, char *, size_t);
 
