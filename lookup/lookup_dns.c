@@ -8,10 +8,19 @@
  * such record is no name; no answer at all (a timeout, a server
  * failure) is told apart, so that a rule that needs the name fails
  * rather than takes the client for one without.
+ *
+ * An answer is remembered for DNS_CACHE_TTL seconds, a name or that
+ * there is none, so that a client that connects again and again costs
+ * one resolution a minute, not one (and two reads of the hosts file
+ * and a socket) per connection.  A failure is not remembered: the next
+ * connection asks again.  At most DNS_CACHE_MAX addresses are kept;
+ * the cache is emptied when it is full, so that clients from many
+ * addresses cost memory no more than time.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <netinet/in.h>
 #include <arpa/nameser.h>
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lookup.h"
 #include "../smtpd/smtpd.h"
@@ -30,6 +40,8 @@
 
 #define DNS_TIMEOUT_MS	2000
 #define DNS_TRIES	2
+#define DNS_CACHE_TTL	60	/* seconds */
+#define DNS_CACHE_MAX	4096
 
 struct dns_sock {
 	TAILQ_ENTRY(dns_sock)	 entry;
@@ -46,6 +58,26 @@ struct dns_query {
 	dns_cb			 cb;
 	void			*arg;
 };
+
+/* An address and what its name came to: a confirmed name or none. */
+struct dns_answer {
+	RB_ENTRY(dns_answer)	 node;
+	int			 family;
+	unsigned char		 addr[16];
+	char			 name[256];	/* empty: no name */
+	time_t			 expires;
+};
+RB_HEAD(dns_answers, dns_answer);
+static int
+dns_answer_cmp(struct dns_answer *a, struct dns_answer *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+RB_GENERATE_STATIC(dns_answers, dns_answer, node, dns_answer_cmp);
+static struct dns_answers	 answers = RB_INITIALIZER(&answers);
+static size_t			 nanswers;
 
 static ares_channel		 channel;
 /*
@@ -154,6 +186,73 @@ dns_addr_equal(const struct sockaddr_storage *ss, int family,
 	    sizeof(struct in6_addr)) == 0;
 }
 
+static void
+dns_answer_key(struct dns_answer *key, int family, const void *addr,
+    int addrlen)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = family;
+	memcpy(key->addr, addr, addrlen);
+}
+
+static void
+dns_answers_flush(void)
+{
+	struct dns_answer	*a;
+
+	while ((a = RB_ROOT(&answers)) != NULL) {
+		RB_REMOVE(dns_answers, &answers, a);
+		free(a);
+	}
+	nanswers = 0;
+}
+
+/* A remembered answer for the address that is still good, or NULL. */
+static struct dns_answer *
+dns_answer_find(int family, const void *addr, int addrlen)
+{
+	struct dns_answer	 key, *a;
+
+	dns_answer_key(&key, family, addr, addrlen);
+	if ((a = RB_FIND(dns_answers, &answers, &key)) == NULL)
+		return NULL;
+	if (a->expires > time(NULL))
+		return a;
+	RB_REMOVE(dns_answers, &answers, a);
+	free(a);
+	nanswers--;
+	return NULL;
+}
+
+static void
+dns_answer_keep(const struct dns_query *q, const char *name)
+{
+	struct dns_answer	*a;
+
+	if ((a = dns_answer_find(q->ss.ss_family, q->addr,
+	    q->addrlen)) == NULL) {
+		if (nanswers >= DNS_CACHE_MAX)
+			dns_answers_flush();
+		if ((a = malloc(sizeof(*a))) == NULL)
+			fatal("malloc");
+		dns_answer_key(a, q->ss.ss_family, q->addr, q->addrlen);
+		RB_INSERT(dns_answers, &answers, a);
+		nanswers++;
+	}
+	strlcpy(a->name, name == NULL ? "" : name, sizeof(a->name));
+	a->expires = time(NULL) + DNS_CACHE_TTL;
+}
+
+/* The query's answer, to its asker; an answer is remembered. */
+static void
+dns_done(struct dns_query *q, const char *name, int failed)
+{
+	if (!failed)
+		dns_answer_keep(q, name);
+	q->cb(q->arg, name, failed);
+	free(q);
+}
+
 /*
  * Whether a status is no answer rather than an answer of no record:
  * only "no such name" and "no such record" say there is none.
@@ -177,16 +276,14 @@ dns_forward_done(void *arg, int status, int timeouts, struct hostent *h)
 	int			 confirmed = 0;
 
 	if (dns_failed(q, "forward", status)) {
-		q->cb(q->arg, NULL, 1);
-		free(q);
+		dns_done(q, NULL, 1);
 		return;
 	}
 	if (status == ARES_SUCCESS && h != NULL)
 		for (a = h->h_addr_list; *a != NULL; a++)
 			if (dns_addr_equal(&q->ss, h->h_addrtype, *a))
 				confirmed = 1;
-	q->cb(q->arg, confirmed ? q->name : NULL, 0);
-	free(q);
+	dns_done(q, confirmed ? q->name : NULL, 0);
 }
 
 /* A name of labels, as a host name; a final dot is allowed. */
@@ -223,8 +320,7 @@ dns_reverse_named(struct dns_query *q, const struct hostent *h)
 	if (h == NULL || h->h_name == NULL ||
 	    strlen(h->h_name) >= sizeof(q->name) ||
 	    !dns_hostname_valid(h->h_name)) {
-		q->cb(q->arg, NULL, 0);
-		free(q);
+		dns_done(q, NULL, 0);
 		return;
 	}
 	strlcpy(q->name, h->h_name, sizeof(q->name));
@@ -244,8 +340,7 @@ dns_ptr_done(void *arg, int status, int timeouts, unsigned char *abuf,
 		status = ares_parse_ptr_reply(abuf, alen, q->addr, q->addrlen,
 		    q->ss.ss_family, &h);
 	if (dns_failed(q, "reverse", status)) {
-		q->cb(q->arg, NULL, 1);
-		free(q);
+		dns_done(q, NULL, 1);
 		return;
 	}
 	dns_reverse_named(q, h);
@@ -278,6 +373,7 @@ void
 dns_reverse(const struct sockaddr *sa, dns_cb cb, void *arg)
 {
 	struct dns_query	*q;
+	struct dns_answer	*known;
 	const void		*addr;
 	int			 len;
 
@@ -289,6 +385,10 @@ dns_reverse(const struct sockaddr *sa, dns_cb cb, void *arg)
 		len = sizeof(struct in6_addr);
 	} else {
 		cb(arg, NULL, 0);
+		return;
+	}
+	if ((known = dns_answer_find(sa->sa_family, addr, len)) != NULL) {
+		cb(arg, known->name[0] != '\0' ? known->name : NULL, 0);
 		return;
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL)

@@ -178,14 +178,16 @@ add_creds()
 # smtpd_start_isolated [ADDRESS]: smtpd in a network namespace of its
 # own, with ADDRESS (default $OUTSIDE) on the loopback interface next to
 # 127.0.0.1: a client inside that connects to ADDRESS comes from it, an
-# address that is not a loopback one.
+# address that is not a loopback one.  With HOSTS set to a file's path,
+# smtpd also has a mount namespace where that file is /etc/hosts.
 smtpd_start_isolated()
 {
 	unshare -n true 2>/dev/null ||
 	    atf_skip "cannot make a network namespace here"
-	unshare -n sh -c "ip link set lo up && ip addr add ${1:-$OUTSIDE}/32 \
-	    dev lo && exec \"\$@\"" sh "$SMTPD" -d -v -f smtpd.conf \
-	    >smtpd.log 2>&1 &
+	unshare -n ${HOSTS:+-m} sh -c "${HOSTS:+mount --bind '$HOSTS' \
+	    /etc/hosts && }ip link set lo up && ip addr add \
+	    ${1:-$OUTSIDE}/32 dev lo && exec \"\$@\"" sh "$SMTPD" -d -v \
+	    -f smtpd.conf >smtpd.log 2>&1 &
 	echo $! > smtpd.pid
 	wait_log "smtp-in ready" || atf_fail "smtpd did not start: $(cat smtpd.log)"
 }

@@ -1034,6 +1034,92 @@ rdns_failure_with_host_names_in_kill_file_cleanup()
 	smtpd_cleanup
 }
 
+# rdns_message FILE NAME: one message from $OUTSIDE, its transcript
+# kept in FILE, whose Subject: is NAME.
+rdns_message()
+{
+	TALK=outside_dialog talk "$1" <<DIALOG
+< ^220 
+> EHLO client.test
+< ^250 
+> MAIL FROM:<sender@example.org>
+< ^250 2\.1\.0 Ok$
+> RCPT TO:<$MAILUSER@any.example>
+< ^250 2\.1\.5 Ok$
+> DATA
+< ^354 
+> Subject: $2
+>> b"\r\nhello\r\n.\r\n"
+< ^250 2\.0\.0 Ok: queued as
+> QUIT
+< ^221 
+DIALOG
+}
+
+atf_test_case rdns_name_is_remembered cleanup
+rdns_name_is_remembered_head()
+{
+	atf_set descr "The confirmed name of a client's address is" \
+	    "remembered: a second connection within the minute gets the" \
+	    "same name though the hosts file now says another"
+	atf_set require.progs "unshare nsenter ip mount"
+}
+rdns_name_is_remembered_body()
+{
+	free_port > port
+	cat > smtpd.conf <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+action "local" maildir "$(pwd)/Maildir"
+match from any for domain "any.example" action "local"
+CONF
+	echo "$OUTSIDE first-name.test" > hosts
+	HOSTS="$(pwd)/hosts" smtpd_start_isolated
+	rdns_message one first
+	wait_mail 1 || atf_fail "the first message was not delivered"
+	# Written in place: the bind mount shows the new contents.
+	echo "$OUTSIDE second-name.test" > hosts
+	rdns_message two second
+	wait_mail 2 || atf_fail "the second message was not delivered"
+	for m in $(maildir_messages); do
+		atf_check -s exit:0 -o ignore grep -q \
+		    "^Received: from client\.test (first-name\.test " "$m"
+	done
+}
+rdns_name_is_remembered_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case rdns_failure_is_not_remembered cleanup
+rdns_failure_is_not_remembered_head()
+{
+	atf_set descr "A reverse DNS that gives no answer is not" \
+	    "remembered: each connection asks again"
+	atf_set require.progs "unshare nsenter ip"
+}
+rdns_failure_is_not_remembered_body()
+{
+	free_port > port
+	cat > smtpd.conf <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+action "local" maildir "$(pwd)/Maildir"
+match from any for domain "any.example" action "local"
+CONF
+	smtpd_start_isolated
+	rdns_message one first
+	rdns_message two second
+	atf_check -s exit:0 -o match:"^2\$" sh -c "grep -cE \
+	    'lookup address=$OUTSIDE rdns=failed query=reverse' smtpd.log"
+}
+rdns_failure_is_not_remembered_cleanup()
+{
+	smtpd_cleanup
+}
+
 # --- smtpd -n -------------------------------------------------------
 
 # The grammar example with every file it names in the work directory;
@@ -1155,6 +1241,8 @@ atf_init_test_cases()
 	atf_add_test_case internal_alias_hidden_from_outside
 	atf_add_test_case rdns_failure_is_no_answer
 	atf_add_test_case rdns_failure_with_host_names_in_kill_file
+	atf_add_test_case rdns_name_is_remembered
+	atf_add_test_case rdns_failure_is_not_remembered
 	atf_add_test_case grammar_example_is_ok
 	atf_add_test_case grammar_example_other_table_names_is_ok
 	atf_add_test_case rule_that_can_never_match_reported
