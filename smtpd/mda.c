@@ -8,9 +8,10 @@
  * the user's next batch; a command or a file gets an agent of its own.
  *
  * A maildir delivery writes an unnamed file in new/ (or one in tmp/
- * where O_TMPFILE is not supported), fsyncs it, links it into new/
- * under a name made from the envelope (its creation time and id) and
- * fsyncs new/, so a message is either wholly there or not at all.  The
+ * where O_TMPFILE is not supported), makes it durable (a batch's files
+ * all at once), links it into new/ under a name made from the envelope
+ * (its creation time and id) and fsyncs new/, so a message is either
+ * wholly there or not at all.  The
  * name is the same on every attempt: if a crash lost the queue's
  * record of a finished delivery, the next attempt finds the message
  * already in new/ and does not deliver it twice.
@@ -276,12 +277,14 @@ maildir_discard(struct maildir_file *f)
 }
 
 /*
- * Write the message and fsync it; f gets the file (open if unnamed, or
- * its name in tmp/) and the name it is to have in new/.
+ * Write the message, and fsync it when sync says; f gets the file
+ * (open if unnamed, or its name in tmp/) and the name it is to have in
+ * new/.
  */
 static int
 maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
-    const char *host, struct maildir_file *f, char *err, size_t errlen)
+    const char *host, struct maildir_file *f, char *err, size_t errlen,
+    int sync)
 {
 	char		 buf[65536];
 	struct timeval	 tv;
@@ -319,7 +322,7 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 		off += n;
 	}
 	if (n == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    fsync(fileno(fp)) == -1) {
+	    (sync && fsync(fileno(fp)) == -1)) {
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
 		(void)fclose(fp);
 		maildir_discard(f);
@@ -379,18 +382,44 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 
 	if ((rc = maildir_prepare(dir, err, errlen)) != EX_OK ||
 	    (rc = maildir_stage(dir, msgfd, e, host, &f, err,
-	    errlen)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
+	    errlen, 1)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
 		return rc;
 	return maildir_sync_new(dir, err, errlen);
 }
 
 /*
- * A batch of one maildir: every message written into tmp/ and fsynced,
- * each linked into new/, and one fsync of new/ makes all the names
- * durable.  (One syncfs(2) for all the files instead would write back
- * the whole file system, the queue's spool included, and measured
- * slower.)  Each message's outcome is in rcs; none is EX_OK before
- * the last sync.
+ * Make every file of a batch durable at once, before any is linked:
+ * one syncfs(2) of the maildir's file system writes all their data
+ * and inodes back in one pass, where an fsync(2) each would send each
+ * file's blocks, its inode and new/ down on their own, and wait for a
+ * flush of the disk's cache for each.
+ */
+static int
+maildir_sync_files(const char *dir, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    syncfs(fd) == -1) {
+		/* Cut to the buffer, as the other errors of a delivery. */
+		strlcpy(err, dir, errlen);
+		strlcat(err, ": ", errlen);
+		strlcat(err, strerror(errno), errlen);
+		if (fd != -1)
+			close(fd);
+		return EX_TEMPFAIL;
+	}
+	close(fd);
+	return EX_OK;
+}
+
+/*
+ * A batch of one maildir: every message written (into an unnamed file
+ * or tmp/), all of them made durable by one sync, each linked into
+ * new/, and one fsync of new/ makes all the names durable.  A name is
+ * never there before its file is whole, so an attempt that finds it
+ * there is right to take the message as delivered.  Each message's
+ * outcome is in rcs; none is EX_OK before the last sync.
  */
 static int
 mda_maildir_batch(const char *dir, int *msgfds, const struct mda_envelope *es,
@@ -399,7 +428,7 @@ mda_maildir_batch(const char *dir, int *msgfds, const struct mda_envelope *es,
 	struct maildir_file	*f;
 	char			 err[512];
 	size_t			 i;
-	int			 rc, linked = 0;
+	int			 rc, staged = 0, linked = 0;
 
 	if ((f = calloc(n, sizeof(*f))) == NULL) {
 		for (i = 0; i < n; i++) {
@@ -411,10 +440,19 @@ mda_maildir_batch(const char *dir, int *msgfds, const struct mda_envelope *es,
 	rc = maildir_prepare(dir, err, sizeof(err));
 	for (i = 0; i < n; i++) {
 		rcs[i] = rc != EX_OK ? rc : maildir_stage(dir, msgfds[i],
-		    &es[i], host, &f[i], errs[i], sizeof(errs[i]));
+		    &es[i], host, &f[i], errs[i], sizeof(errs[i]), 0);
 		if (rc != EX_OK)
 			strlcpy(errs[i], err, sizeof(errs[i]));
+		else if (rcs[i] == EX_OK)
+			staged = 1;
 	}
+	if (staged && maildir_sync_files(dir, err, sizeof(err)) != EX_OK)
+		for (i = 0; i < n; i++)
+			if (rcs[i] == EX_OK) {
+				maildir_discard(&f[i]);
+				rcs[i] = EX_TEMPFAIL;
+				strlcpy(errs[i], err, sizeof(errs[i]));
+			}
 	for (i = 0; i < n; i++)
 		if (rcs[i] == EX_OK && (rcs[i] = maildir_link(&f[i], errs[i],
 		    sizeof(errs[i]))) == EX_OK)
