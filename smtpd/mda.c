@@ -68,7 +68,7 @@ struct maildir_file {
  * command, still gets an agent of its own.
  */
 #define MDA_BATCH_MAX		32
-#define MDA_AGENTS_PER_BOX	4
+#define MDA_AGENTS_PER_BOX	2
 
 /*
  * A mailbox agent that has delivered its batch is not done: it says so
