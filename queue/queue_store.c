@@ -12,7 +12,8 @@
  *				of queue_envelope.c
  *	corrupt/		envelopes that did not parse, with a link to
  *				their message, kept for an admin
- *	pool/			files waiting to be used again
+ *	pool/			files waiting to be used again: messages'
+ *				under 8 hex digits, envelopes' under e and 8
  *
  * MSGID is 8 hex digits, EVPID 16 (the MSGID followed by 8 more).  No
  * directory per message: a message costs its file and its envelopes'
@@ -38,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/tree.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,26 +91,45 @@ msgref_drop(struct msgref *r)
 	free(r);
 }
 
-/* Empty files kept for reuse, by their names in pool/. */
+/*
+ * Empty files kept for reuse, by their names in pool/: a message's
+ * file under pool/NAME, an envelope's under pool/eNAME.  Each kind is
+ * reused for its own, so that a message's file is not cut to an
+ * envelope's size and grown back, which frees and allocates blocks
+ * (and discards the freed ones) every time.
+ */
 #define POOL_MAX	512
-static uint32_t		 pool[POOL_MAX];
-static size_t		 npool;
+enum pool_kind {
+	POOL_MESSAGE,
+	POOL_ENVELOPE
+};
+struct pool {
+	const char	*prefix;
+	uint32_t	 names[POOL_MAX];
+	size_t		 n;
+};
+static struct pool	 pools[] = {
+	[POOL_MESSAGE] = { "" },
+	[POOL_ENVELOPE] = { "e" }
+};
 static uint32_t		 pool_next;
 
 /*
- * A file at path to write from its start: one from the pool when there
- * is one, else a new one.  It may hold an older file's bytes past what
- * is written: store_file_finish() cuts them.  Never replaces what is at
- * path.
+ * A file at path to write from its start: one of its kind from the
+ * pool when there is one, else a new one.  It may hold an older file's
+ * bytes past what is written: store_file_finish() cuts them.  Never
+ * replaces what is at path.
  */
 static int
-file_take(const char *path)
+file_take(const char *path, enum pool_kind kind)
 {
-	char	 src[32];
-	int	 fd;
+	struct pool	*p = &pools[kind];
+	char		 src[32];
+	int		 fd;
 
-	while (npool > 0) {
-		snprintf(src, sizeof(src), "pool/%08x", pool[--npool]);
+	while (p->n > 0) {
+		snprintf(src, sizeof(src), "pool/%s%08x", p->prefix,
+		    p->names[--p->n]);
 		if (renameat2(AT_FDCWD, src, AT_FDCWD, path,
 		    RENAME_NOREPLACE) == -1) {
 			if (errno == EEXIST)
@@ -154,28 +175,31 @@ store_file_finish(int fd, off_t size)
 }
 
 /*
- * Done with the file at path: move it into the pool, or remove it.  A
- * file with another link (one kept in corrupt/) is only unlinked: its
- * bytes are not ours to write over.
+ * Done with the file at path: move it into its kind's pool, or remove
+ * it.  A file with another link (one kept in corrupt/) is only
+ * unlinked: its bytes are not ours to write over.
  */
 static int
-file_release(const char *path)
+file_release(const char *path, enum pool_kind kind)
 {
+	struct pool	*p = &pools[kind];
 	char		 dst[32];
 	struct stat	 sb;
 
-	if (npool == POOL_MAX || lstat(path, &sb) == -1 ||
+	if (p->n == POOL_MAX || lstat(path, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
 		return unlink(path);
-	snprintf(dst, sizeof(dst), "pool/%08x", pool_next);
+	snprintf(dst, sizeof(dst), "pool/%s%08x", p->prefix, pool_next);
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == -1)
 		return unlink(path);
-	pool_next++;
-	pool[npool++] = pool_next - 1;
+	p->names[p->n++] = pool_next++;
 	return 0;
 }
 
-/* At start: what pool/ holds is ours to use again; the rest goes. */
+/*
+ * At start: what pool/ holds is ours to use again, each file in its
+ * kind's pool by its name; the rest goes.
+ */
 static void
 pool_load(void)
 {
@@ -183,6 +207,8 @@ pool_load(void)
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 sb;
+	struct pool	*p;
+	const char	*name;
 	char		*ep;
 	unsigned long	 n;
 
@@ -192,14 +218,22 @@ pool_load(void)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "pool/%s", de->d_name);
-		n = strtoul(de->d_name, &ep, 16);
-		if (npool == POOL_MAX || *ep != '\0' ||
-		    strlen(de->d_name) != 8 || lstat(path, &sb) == -1 ||
-		    !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		/* Told apart by length: a message's name may start with e. */
+		p = &pools[POOL_MESSAGE];
+		name = de->d_name;
+		if (strlen(name) == 9 && name[0] == 'e') {
+			p = &pools[POOL_ENVELOPE];
+			name++;
+		}
+		n = strtoul(name, &ep, 16);
+		if (p->n == POOL_MAX || *ep != '\0' || strlen(name) != 8 ||
+		    !isxdigit((unsigned char)name[0]) ||
+		    lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    sb.st_nlink != 1) {
 			unlink(path);
 			continue;
 		}
-		pool[npool++] = (uint32_t)n;
+		p->names[p->n++] = (uint32_t)n;
 		if ((uint32_t)n >= pool_next)
 			pool_next = (uint32_t)n + 1;
 	}
@@ -274,7 +308,7 @@ store_message_create(uint32_t *msgidp, int *fdp)
 		if (stat(path, &sb) == 0)
 			continue;
 		snprintf(path, sizeof(path), "incoming/%08x", msgid);
-		if ((fd = file_take(path)) == -1) {
+		if ((fd = file_take(path, POOL_MESSAGE)) == -1) {
 			if (errno == EEXIST)
 				continue;
 			return -1;
@@ -287,7 +321,7 @@ store_message_create(uint32_t *msgidp, int *fdp)
 	return -1;
 }
 
-/* flags -1: a fresh file from the pool; else open(2) flags to add. */
+/* flags -1: a fresh file from the envelopes' pool; else open(2) flags. */
 static int
 write_file(const char *path, const char *data, size_t len, int flags,
     int sync)
@@ -297,7 +331,7 @@ write_file(const char *path, const char *data, size_t len, int flags,
 	int	 fd, saved;
 
 	if (flags == -1)
-		fd = file_take(path);
+		fd = file_take(path, POOL_ENVELOPE);
 	else
 		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0600);
 	if (fd == -1)
@@ -525,7 +559,7 @@ store_envelope_remove(uint64_t evpid)
 	char		 path[32];
 
 	snprintf(path, sizeof(path), "queue/%016" PRIx64, evpid);
-	if (file_release(path) == -1)
+	if (file_release(path, POOL_ENVELOPE) == -1)
 		return -1;
 	if ((r = msgref_get(envelope_msgid(evpid), 0)) == NULL)
 		return 0;
@@ -533,7 +567,7 @@ store_envelope_remove(uint64_t evpid)
 		return 0;
 	msgref_drop(r);
 	snprintf(path, sizeof(path), "queue/%08x", envelope_msgid(evpid));
-	return file_release(path);
+	return file_release(path, POOL_MESSAGE);
 }
 
 static void

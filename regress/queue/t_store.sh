@@ -173,9 +173,62 @@ spool_files_are_reused_and_cut_cleanup()
 	smtpd_cleanup
 }
 
+# pool_inodes KIND: the inode numbers of pool/'s message files (KIND
+# m) or envelope files (KIND e), sorted.
+pool_inodes()
+{
+	case $1 in
+	m)	re='^[0-9a-f]{8}$' ;;
+	e)	re='^e[0-9a-f]{8}$' ;;
+	esac
+	ls -i spool/pool | while read -r ino name; do
+		echo "$name" | grep -Eq "$re" && echo "$ino"
+	done | sort -n
+}
+
+atf_test_case pool_keeps_each_kind_for_its_own cleanup
+pool_keeps_each_kind_for_its_own_head()
+{
+	atf_set descr "A message's file in pool/ is used again for a" \
+	    "message and an envelope's for an envelope: after a second" \
+	    "round of messages, each kind's pool holds the same files as" \
+	    "after the first"
+}
+pool_keeps_each_kind_for_its_own_body()
+{
+	smtpd_config </dev/null
+	smtpd_start
+	python3 -c 'print("a line of a message of some size\r\n" * 200)' \
+	    > body
+	for round in 1 2; do
+		for n in 1 2 3; do
+			swaks --server 127.0.0.1 --port "$(port)" \
+			    --to "$MAILUSER@localhost" --body body \
+			    >/dev/null 2>&1 || atf_fail "swaks failed"
+		done
+		wait_mail $((round * 3)) || atf_fail "round $round not delivered"
+		wait_until queue_is_empty || atf_fail "the queue did not empty"
+		pool_inodes m > messages.$round
+		pool_inodes e > envelopes.$round
+	done
+	atf_check -s exit:0 -o not-empty cat messages.1
+	atf_check -s exit:0 -o not-empty cat envelopes.1
+	atf_check -s exit:0 -o empty comm -3 messages.1 messages.2
+	atf_check -s exit:0 -o empty comm -3 envelopes.1 envelopes.2
+	# Each kind's files are of its own size.
+	for f in spool/pool/e*; do
+		[ "$(wc -c < "$f")" -lt 4096 ] || atf_fail "$f is a message's"
+	done
+}
+pool_keeps_each_kind_for_its_own_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case spool_files_are_reused_and_cut
+	atf_add_test_case pool_keeps_each_kind_for_its_own
 	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
 	atf_add_test_case a_corrupt_envelope_is_moved_aside
 	atf_add_test_case what_was_never_committed_is_removed
