@@ -1034,6 +1034,19 @@ rdns_failure_with_host_names_in_kill_file_cleanup()
 	smtpd_cleanup
 }
 
+# rdns_config: a listener on $OUTSIDE that takes mail for any.example.
+rdns_config()
+{
+	free_port > port
+	cat > smtpd.conf <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+action "local" maildir "$(pwd)/Maildir"
+match from any for domain "any.example" action "local"
+CONF
+}
+
 # rdns_message FILE NAME: one message from $OUTSIDE, its transcript
 # kept in FILE, whose Subject: is NAME.
 rdns_message()
@@ -1066,14 +1079,7 @@ rdns_name_is_remembered_head()
 }
 rdns_name_is_remembered_body()
 {
-	free_port > port
-	cat > smtpd.conf <<CONF
-queue directory "$(pwd)/spool"
-control socket "$(pwd)/smtpd.sock"
-listen on $OUTSIDE port $(port)
-action "local" maildir "$(pwd)/Maildir"
-match from any for domain "any.example" action "local"
-CONF
+	rdns_config
 	echo "$OUTSIDE first-name.test" > hosts
 	HOSTS="$(pwd)/hosts" smtpd_start_isolated
 	rdns_message one first
@@ -1101,14 +1107,7 @@ rdns_failure_is_not_remembered_head()
 }
 rdns_failure_is_not_remembered_body()
 {
-	free_port > port
-	cat > smtpd.conf <<CONF
-queue directory "$(pwd)/spool"
-control socket "$(pwd)/smtpd.sock"
-listen on $OUTSIDE port $(port)
-action "local" maildir "$(pwd)/Maildir"
-match from any for domain "any.example" action "local"
-CONF
+	rdns_config
 	smtpd_start_isolated
 	rdns_message one first
 	rdns_message two second
