@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1210,6 +1211,13 @@ lookup_main(void)
 		{ NULL, 0 },
 	};
 
+	/*
+	 * A recipient's destinations take some 80 KiB, asked for and
+	 * given back twice a message; without a pad at the top of the
+	 * heap, each would grow the heap with brk(2), fault its pages in
+	 * zeroed, and give them back again.
+	 */
+	(void)mallopt(M_TOP_PAD, 1024 * 1024);
 	lookup_running = env;
 	event_init();
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);
