@@ -11,10 +11,10 @@
  * where O_TMPFILE is not supported), makes it durable (a batch's files
  * all at once), links it into new/ under a name made from the envelope
  * (its creation time and id) and fsyncs new/, so a message is either
- * wholly there or not at all.  The
- * name is the same on every attempt: if a crash lost the queue's
- * record of a finished delivery, the next attempt finds the message
- * already in new/ and does not deliver it twice.
+ * wholly there or not at all.  The name is the same on every attempt:
+ * if a crash lost the queue's record of a finished delivery, the next
+ * attempt finds the message already in new/ and does not deliver it
+ * twice.
  *
  * The other methods live in files of their own: mda_mbox.c appends to
  * an mbox file, mda_command.c runs the admin's command, mda_lmtp.c
@@ -381,8 +381,8 @@ mda_maildir_write(const char *dir, int msgfd, const struct mda_envelope *e,
 	int			 rc;
 
 	if ((rc = maildir_prepare(dir, err, errlen)) != EX_OK ||
-	    (rc = maildir_stage(dir, msgfd, e, host, &f, err,
-	    errlen, 1)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
+	    (rc = maildir_stage(dir, msgfd, e, host, &f, err, errlen,
+	    1)) != EX_OK || (rc = maildir_link(&f, err, errlen)) != EX_OK)
 		return rc;
 	return maildir_sync_new(dir, err, errlen);
 }
@@ -683,7 +683,8 @@ mda_agent_maildir(const char *dir, struct mda_items *items, int sock)
 		}
 		mda_maildir_batch(dir, fds, es, n, env->hostname, rcs, errs);
 		for (i = 0; i < n; i++)
-			(void)mda_record_send(sock, es[i].evpid, rcs[i], errs[i]);
+			(void)mda_record_send(sock, es[i].evpid, rcs[i],
+			    errs[i]);
 	}
 	free(es);
 	free(errs);
