@@ -954,6 +954,22 @@ internal_alias_hidden_from_outside_cleanup()
 	smtpd_cleanup
 }
 
+# rdns_config < rules: a listener on $OUTSIDE, the rules from stdin,
+# then one that takes any mail for any.example.
+rdns_config()
+{
+	free_port > port
+	{ cat <<CONF
+queue directory "$(pwd)/spool"
+control socket "$(pwd)/smtpd.sock"
+listen on $OUTSIDE port $(port)
+action "local" maildir "$(pwd)/Maildir"
+CONF
+	  cat
+	  echo 'match from any for domain "any.example" action "local"'
+	} > smtpd.conf
+}
+
 atf_test_case rdns_failure_is_no_answer cleanup
 rdns_failure_is_no_answer_head()
 {
@@ -965,16 +981,10 @@ rdns_failure_is_no_answer_head()
 }
 rdns_failure_is_no_answer_body()
 {
-	free_port > port
-	cat > smtpd.conf <<CONF
-queue directory "$(pwd)/spool"
-control socket "$(pwd)/smtpd.sock"
-listen on $OUTSIDE port $(port)
-action "local" maildir "$(pwd)/Maildir"
+	rdns_config <<RULES
 match from rdns for domain "named.example" action "local"
 match !from rdns for domain "unnamed.example" action "local"
-match from any for domain "any.example" action "local"
-CONF
+RULES
 	smtpd_start_isolated
 	TALK=outside_dialog talk outside <<DIALOG
 < ^220 
@@ -1034,19 +1044,6 @@ rdns_failure_with_host_names_in_kill_file_cleanup()
 	smtpd_cleanup
 }
 
-# rdns_config: a listener on $OUTSIDE that takes mail for any.example.
-rdns_config()
-{
-	free_port > port
-	cat > smtpd.conf <<CONF
-queue directory "$(pwd)/spool"
-control socket "$(pwd)/smtpd.sock"
-listen on $OUTSIDE port $(port)
-action "local" maildir "$(pwd)/Maildir"
-match from any for domain "any.example" action "local"
-CONF
-}
-
 # rdns_message FILE NAME: one message from $OUTSIDE, its transcript
 # kept in FILE, whose Subject: is NAME.
 rdns_message()
@@ -1079,7 +1076,7 @@ rdns_name_is_remembered_head()
 }
 rdns_name_is_remembered_body()
 {
-	rdns_config
+	rdns_config </dev/null
 	echo "$OUTSIDE first-name.test" > hosts
 	HOSTS="$(pwd)/hosts" smtpd_start_isolated
 	rdns_message one first
@@ -1107,7 +1104,7 @@ rdns_failure_is_not_remembered_head()
 }
 rdns_failure_is_not_remembered_body()
 {
-	rdns_config
+	rdns_config </dev/null
 	smtpd_start_isolated
 	rdns_message one first
 	rdns_message two second
