@@ -5,7 +5,7 @@
  * admin:
  *
  *	incoming/MSGID		a message being received; never acknowledged
- *	incoming/EVPID		its envelopes, while they are being committed
+ *	incoming/EVPID.tmp	an envelope being rewritten
  *	queue/MSGID		a committed message: headers and body, LF line
  *				endings
  *	queue/EVPID		one envelope per recipient, in the text format
@@ -27,9 +27,10 @@
  * only to allocate them again.  Its old bytes never outlive the cut.
  *
  * Messages are committed in batches (group commit): the envelopes of
- * every message in the batch are written, one syncfs(2) makes them and
- * the message files durable, the envelopes are renamed into queue/ and
- * then the message itself, and an fsync of queue/ makes the renames
+ * every message in the batch are written into pool files where they
+ * are, one syncfs(2) makes them and the message files durable, the
+ * envelopes are renamed from pool/ into queue/ and then the message
+ * itself, and an fsync of queue/ makes the renames
  * durable: only then are the clients told 250.  The message's rename is
  * the commit point: an envelope in queue/ whose message is not there
  * was never acknowledged and is removed at start, as is all of
@@ -142,6 +143,47 @@ file_take(const char *path, enum pool_kind kind)
 		return -1;
 	}
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+/*
+ * A pool file to write where it is, under its name in pool/ (in
+ * *namep), from its start; one made new when the pool is empty.  The
+ * caller renames it where it belongs, or gives it back with pool_put().
+ * Its bytes before it is renamed are nobody's: a crash leaves it in
+ * the pool, as free as any.
+ */
+static int
+pool_open(enum pool_kind kind, uint32_t *namep)
+{
+	struct pool	*p = &pools[kind];
+	char		 path[32];
+	int		 fd;
+
+	while (p->n > 0) {
+		*namep = p->names[--p->n];
+		snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, *namep);
+		if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+			return fd;
+		unlink(path);	/* gone, or not a file of ours: forget it */
+	}
+	*namep = pool_next++;
+	snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, *namep);
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+/* A pool file taken by pool_open() and not renamed: free again. */
+static void
+pool_put(enum pool_kind kind, uint32_t name)
+{
+	struct pool	*p = &pools[kind];
+	char		 path[32];
+
+	if (p->n < POOL_MAX) {
+		p->names[p->n++] = name;
+		return;
+	}
+	snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, name);
+	unlink(path);
 }
 
 /*
@@ -321,61 +363,74 @@ store_message_create(uint32_t *msgidp, int *fdp)
 	return -1;
 }
 
-/* flags -1: a fresh file from the envelopes' pool; else open(2) flags. */
+/* All of data, or -1. */
 static int
-write_file(const char *path, const char *data, size_t len, int flags,
-    int sync)
+write_all(int fd, const char *data, size_t len)
 {
 	ssize_t	 n;
 	size_t	 off = 0;
-	int	 fd, saved;
 
-	if (flags == -1)
-		fd = file_take(path, POOL_ENVELOPE);
-	else
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0600);
-	if (fd == -1)
-		return -1;
 	while (off < len) {
 		if ((n = write(fd, data + off, len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
+			return -1;
 		}
 		off += n;
 	}
-	if (flags == -1) {
-		/* A taken file: cut what an older one left past len. */
-		if (file_cut(fd, len) == -1)
-			goto fail;
-	}
-	if (sync && fsync(fd) == -1)
-		goto fail;
-	return close(fd);
-fail:
-	saved = errno;
-	close(fd);
-	unlink(path);
-	errno = saved;
-	return -1;
+	return 0;
 }
 
+/* A new file at path with data, fsynced: -1 leaves nothing there. */
 static int
-write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n)
+write_file(const char *path, const char *data, size_t len)
 {
-	char	 path[32], buf[ENVELOPE_FILEMAX];
-	size_t	 i;
-	int	 len;
+	int	 fd, saved;
 
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(path);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
+ * Write a message's envelopes, each into a file of the envelopes' pool
+ * where it is; names gets their pool names and *ntaken how many were
+ * taken, whether or not all went well.
+ */
+static int
+write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n,
+    uint32_t *names, size_t *ntaken)
+{
+	char	 buf[ENVELOPE_FILEMAX];
+	size_t	 i;
+	int	 fd, len, saved;
+
+	*ntaken = 0;
 	for (i = 0; i < n; i++) {
 		if (envelope_msgid(envs[i].id) != msgid ||
 		    (len = envelope_dump(&envs[i], buf, sizeof(buf))) == -1) {
 			errno = EINVAL;
 			return -1;
 		}
-		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
-		    envs[i].id);
-		if (write_file(path, buf, len, -1, 0) == -1)
+		if ((fd = pool_open(POOL_ENVELOPE, &names[i])) == -1)
+			return -1;
+		(*ntaken)++;
+		/* Cut what an older envelope left past len. */
+		if (write_all(fd, buf, len) == -1 || file_cut(fd, len) == -1) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		if (close(fd) == -1)
 			return -1;
 	}
 	return 0;
@@ -415,19 +470,24 @@ store_sync(void)
 	return r;
 }
 
-/* Move one message's envelopes, then the message, into queue/. */
+/*
+ * Move one message's envelopes from the pool, then the message, into
+ * queue/; *nmoved says how many envelopes went.
+ */
 static int
-publish(const struct store_commit *c)
+publish(const struct store_commit *c, const uint32_t *names,
+    size_t *nmoved)
 {
 	char	 src[32], dst[32];
 	size_t	 i;
 
 	for (i = 0; i < c->nenvs; i++) {
-		snprintf(src, sizeof(src), "incoming/%016" PRIx64,
-		    c->envs[i].id);
+		snprintf(src, sizeof(src), "pool/%s%08x",
+		    pools[POOL_ENVELOPE].prefix, names[i]);
 		snprintf(dst, sizeof(dst), "queue/%016" PRIx64, c->envs[i].id);
 		if (rename(src, dst) == -1)
 			return -1;
+		(*nmoved)++;
 	}
 	snprintf(src, sizeof(src), "incoming/%08x", c->msgid);
 	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
@@ -457,13 +517,21 @@ unpublish(const struct store_commit *c)
 void
 store_commit_batch(struct store_commit *batch, size_t n)
 {
-	size_t	 i;
-	int	 err;
+	uint32_t	*names;
+	size_t		*taken, *moved, i, j, total = 0, off;
+	int		 err;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
+		total += batch[i].nenvs;
+	names = reallocarray(NULL, total + 1, sizeof(*names));
+	taken = calloc(n, sizeof(*taken));
+	moved = calloc(n, sizeof(*moved));
+	if (names == NULL || taken == NULL || moved == NULL)
+		fatal("store_commit_batch");
+	for (i = 0, off = 0; i < n; off += batch[i].nenvs, i++) {
 		batch[i].status = 0;
 		if (write_envelopes(batch[i].msgid, batch[i].envs,
-		    batch[i].nenvs) == -1)
+		    batch[i].nenvs, names + off, &taken[i]) == -1)
 			batch[i].status = errno ? errno : EIO;
 	}
 	if (store_sync() == -1) {
@@ -472,8 +540,9 @@ store_commit_batch(struct store_commit *batch, size_t n)
 			if (batch[i].status == 0)
 				batch[i].status = err;
 	}
-	for (i = 0; i < n; i++)
-		if (batch[i].status == 0 && publish(&batch[i]) == -1)
+	for (i = 0, off = 0; i < n; off += batch[i].nenvs, i++)
+		if (batch[i].status == 0 &&
+		    publish(&batch[i], names + off, &moved[i]) == -1)
 			batch[i].status = errno;
 	if (dir_sync("queue") == -1) {
 		/*
@@ -488,14 +557,19 @@ store_commit_batch(struct store_commit *batch, size_t n)
 			batch[i].status = err;
 		}
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0, off = 0; i < n; off += batch[i].nenvs, i++) {
+		/* What was written and not moved is the pool's again. */
+		for (j = moved[i]; j < taken[i]; j++)
+			pool_put(POOL_ENVELOPE, names[off + j]);
 		if (batch[i].status != 0) {
 			unpublish(&batch[i]);
-			store_message_abort(batch[i].msgid, batch[i].envs,
-			    batch[i].nenvs);
+			store_message_abort(batch[i].msgid, NULL, 0);
 		} else
 			msgref_get(batch[i].msgid, 1)->count += batch[i].nenvs;
 	}
+	free(names);
+	free(taken);
+	free(moved);
 }
 
 /* Remove a message that was being received, and any envelopes of it. */
@@ -537,7 +611,7 @@ store_envelope_update(const struct envelope *e)
 	}
 	snprintf(path, sizeof(path), "queue/%016" PRIx64, e->id);
 	snprintf(tmp, sizeof(tmp), "incoming/%016" PRIx64 ".tmp", e->id);
-	if (write_file(tmp, buf, len, O_TRUNC, 1) == -1)
+	if (write_file(tmp, buf, len) == -1)
 		return -1;
 	if (rename(tmp, path) == -1) {
 		unlink(tmp);
