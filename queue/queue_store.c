@@ -40,7 +40,6 @@
 #include <sys/stat.h>
 #include <sys/tree.h>
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +114,13 @@ static struct pool	 pools[] = {
 };
 static uint32_t		 pool_next;
 
+/* The path of a kind's pool file of that name. */
+static void
+pool_path(char *buf, size_t len, enum pool_kind kind, uint32_t name)
+{
+	snprintf(buf, len, "pool/%s%08x", pools[kind].prefix, name);
+}
+
 /*
  * A file at path to write from its start: one of its kind from the
  * pool when there is one, else a new one.  It may hold an older file's
@@ -129,8 +135,7 @@ file_take(const char *path, enum pool_kind kind)
 	int		 fd;
 
 	while (p->n > 0) {
-		snprintf(src, sizeof(src), "pool/%s%08x", p->prefix,
-		    p->names[--p->n]);
+		pool_path(src, sizeof(src), kind, p->names[--p->n]);
 		if (renameat2(AT_FDCWD, src, AT_FDCWD, path,
 		    RENAME_NOREPLACE) == -1) {
 			if (errno == EEXIST)
@@ -161,13 +166,13 @@ pool_open(enum pool_kind kind, uint32_t *namep)
 
 	while (p->n > 0) {
 		*namep = p->names[--p->n];
-		snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, *namep);
+		pool_path(path, sizeof(path), kind, *namep);
 		if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) != -1)
 			return fd;
 		unlink(path);	/* gone, or not a file of ours: forget it */
 	}
 	*namep = pool_next++;
-	snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, *namep);
+	pool_path(path, sizeof(path), kind, *namep);
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
@@ -182,7 +187,7 @@ pool_put(enum pool_kind kind, uint32_t name)
 		p->names[p->n++] = name;
 		return;
 	}
-	snprintf(path, sizeof(path), "pool/%s%08x", p->prefix, name);
+	pool_path(path, sizeof(path), kind, name);
 	unlink(path);
 }
 
@@ -231,11 +236,25 @@ file_release(const char *path, enum pool_kind kind)
 	if (p->n == POOL_MAX || lstat(path, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
 		return unlink(path);
-	snprintf(dst, sizeof(dst), "pool/%s%08x", p->prefix, pool_next);
+	pool_path(dst, sizeof(dst), kind, pool_next);
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == -1)
 		return unlink(path);
 	p->names[p->n++] = pool_next++;
 	return 0;
+}
+
+static int
+name_is_hex(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (strlen(name) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 /*
@@ -251,8 +270,7 @@ pool_load(void)
 	struct stat	 sb;
 	struct pool	*p;
 	const char	*name;
-	char		*ep;
-	unsigned long	 n;
+	uint32_t	 n;
 
 	if ((d = opendir("pool")) == NULL)
 		return;
@@ -267,33 +285,18 @@ pool_load(void)
 			p = &pools[POOL_ENVELOPE];
 			name++;
 		}
-		n = strtoul(name, &ep, 16);
-		if (p->n == POOL_MAX || *ep != '\0' || strlen(name) != 8 ||
-		    !isxdigit((unsigned char)name[0]) ||
+		if (p->n == POOL_MAX || !name_is_hex(name, 8) ||
 		    lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 		    sb.st_nlink != 1) {
 			unlink(path);
 			continue;
 		}
-		p->names[p->n++] = (uint32_t)n;
-		if ((uint32_t)n >= pool_next)
-			pool_next = (uint32_t)n + 1;
+		n = strtoul(name, NULL, 16);
+		p->names[p->n++] = n;
+		if (n >= pool_next)
+			pool_next = n + 1;
 	}
 	closedir(d);
-}
-
-static int
-name_is_hex(const char *name, size_t len)
-{
-	size_t	 i;
-
-	if (strlen(name) != len)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') ||
-		    (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 int
@@ -482,8 +485,7 @@ publish(const struct store_commit *c, const uint32_t *names,
 	size_t	 i;
 
 	for (i = 0; i < c->nenvs; i++) {
-		snprintf(src, sizeof(src), "pool/%s%08x",
-		    pools[POOL_ENVELOPE].prefix, names[i]);
+		pool_path(src, sizeof(src), POOL_ENVELOPE, names[i]);
 		snprintf(dst, sizeof(dst), "queue/%016" PRIx64, c->envs[i].id);
 		if (rename(src, dst) == -1)
 			return -1;
