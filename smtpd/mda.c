@@ -248,7 +248,7 @@ maildir_create(const char *dir, struct maildir_file *f)
 	char		 sub[PATH_MAX];
 	int		 fd;
 
-	/* Linking an unnamed file takes /proc/self/fd. */
+	/* Linking an unnamed file may take /proc/self/fd: maildir_link(). */
 	if (tmpfile_ok == -1)
 		tmpfile_ok = stat("/proc/self/fd", &sb) == 0;
 	if (tmpfile_ok) {
@@ -276,10 +276,29 @@ maildir_discard(struct maildir_file *f)
 		unlink(f->tmp);
 }
 
+/* All of len bytes at data into fd, or -1. */
+static int
+maildir_write_all(int fd, const char *data, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, data, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /*
  * Write the message, and fsync it when sync says; f gets the file
  * (open if unnamed, or its name in tmp/) and the name it is to have in
- * new/.
+ * new/.  The header lines go out in the same write as the first part
+ * of the message: a small message costs one write(2).
  */
 static int
 maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
@@ -290,8 +309,7 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 	struct timeval	 tv;
 	off_t		 off = 0;
 	ssize_t		 n;
-	FILE		*fp;
-	int		 fd, wfd;
+	int		 fd, hlen;
 
 	f->fd = -1;
 	gettimeofday(&tv, NULL);
@@ -305,30 +323,34 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
 		return EX_TEMPFAIL;
 	}
-	/* The stream gets a copy: f keeps an unnamed file open. */
-	wfd = f->fd != -1 ? dup(fd) : fd;
-	if (wfd == -1 || (fp = fdopen(wfd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
-		if (wfd != -1 && wfd != f->fd)
-			close(wfd);
-		maildir_discard(f);
-		return EX_TEMPFAIL;
-	}
-	fprintf(fp, "Return-Path: <%s>\nDelivered-To: %s\n", e->sender,
-	    e->rcpt);
-	while ((n = pread(msgfd, buf, sizeof(buf), off)) > 0) {
-		if (fwrite(buf, 1, n, fp) != (size_t)n)
+	/* Both are NUL-terminated within 256 bytes: this fits. */
+	hlen = snprintf(buf, sizeof(buf), "Return-Path: <%s>\nDelivered-To: "
+	    "%s\n", e->sender, e->rcpt);
+	for (;;) {
+		if ((n = pread(msgfd, buf + hlen, sizeof(buf) - hlen,
+		    off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (hlen + n > 0 &&
+		    maildir_write_all(fd, buf, hlen + n) == -1) {
+			n = -1;
+			break;
+		}
+		if (n == 0)
 			break;
 		off += n;
+		hlen = 0;
 	}
-	if (n == -1 || fflush(fp) == EOF || ferror(fp) ||
-	    (sync && fsync(fileno(fp)) == -1)) {
+	if (n == -1 || (sync && fsync(fd) == -1)) {
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
-		(void)fclose(fp);
+		if (f->fd == -1)
+			close(fd);
 		maildir_discard(f);
 		return EX_TEMPFAIL;
 	}
-	if (fclose(fp) == EOF) {
+	if (f->fd == -1 && close(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
 		maildir_discard(f);
 		return EX_TEMPFAIL;
@@ -336,18 +358,34 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 	return EX_OK;
 }
 
-/* Give a durable file its name in new/ (not yet durable itself). */
+/*
+ * Give a durable file its name in new/ (not yet durable itself).  An
+ * unnamed file is linked through its descriptor: with AT_EMPTY_PATH
+ * where the kernel lets its opener do so (Linux 6.10 and later), else
+ * through /proc/self/fd, which costs a walk of a path in /proc.
+ */
 static int
 maildir_link(struct maildir_file *f, char *err, size_t errlen)
 {
-	char	 proc[64];
-	int	 r;
+	static int	 empty_path_ok = 1;
+	char		 proc[64];
+	int		 r;
 
 	if (f->fd != -1) {
-		/* An unnamed file is linked through its descriptor. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-		r = linkat(AT_FDCWD, proc, AT_FDCWD, f->new,
-		    AT_SYMLINK_FOLLOW);
+		r = -1;
+		if (empty_path_ok) {
+			r = linkat(f->fd, "", AT_FDCWD, f->new,
+			    AT_EMPTY_PATH);
+			/* Refused to all but the privileged: say so once. */
+			if (r == -1 && (errno == ENOENT || errno == EPERM))
+				empty_path_ok = 0;
+		}
+		if (!empty_path_ok) {
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+			    f->fd);
+			r = linkat(AT_FDCWD, proc, AT_FDCWD, f->new,
+			    AT_SYMLINK_FOLLOW);
+		}
 	} else
 		r = link(f->tmp, f->new);
 	/* Already there: an earlier attempt got this far. */

@@ -92,6 +92,51 @@ smtplib_message_lands_byte_exact_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case large_message_lands_byte_exact cleanup
+large_message_lands_byte_exact_head()
+{
+	atf_set descr "A message many times the delivery agent's 64 KiB" \
+	    "buffer lands in the maildir whole: header lines once, at the" \
+	    "top, and the body unchanged across every buffer boundary"
+}
+large_message_lands_byte_exact_body()
+{
+	smtpd_start
+	# 300 KiB of lines of every length from 0 to 996 octets, each
+	# numbered, so that a piece lost, doubled or moved shows.
+	python3 - > body <<'PY'
+import sys
+out, n = [], 0
+while sum(len(l) + 1 for l in out) < 300 * 1024:
+    out.append(("%06d " % n + "y" * (n * 37 % 990))[: n * 37 % 997])
+    n += 1
+sys.stdout.write("\n".join(out) + "\n")
+PY
+	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" <<'PY'
+import smtplib, sys
+port, rcpt = int(sys.argv[1]), sys.argv[2]
+body = open("body", "rb").read()
+msg = b"Subject: large\r\nMessage-ID: <large-1@test>\r\n\r\n" + \
+    body.replace(b"\n", b"\r\n")
+with smtplib.SMTP("127.0.0.1", port) as s:
+    refused = s.sendmail("sender@example.org", [rcpt], msg)
+    assert refused == {}, refused
+PY
+	wait_log "result=delivered" || atf_fail "not delivered"
+	msgs=$(maildir_messages)
+	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
+	message_body "$msgs" > got
+	atf_check -s exit:0 cmp body got
+	atf_check -s exit:0 -o inline:"Return-Path: <sender@example.org>\n" \
+	    head -n 1 "$msgs"
+	atf_check -s exit:0 -o inline:"1\n" grep -c "^Return-Path:" "$msgs"
+	atf_check -s exit:0 -o inline:"1\n" grep -c "^Delivered-To:" "$msgs"
+}
+large_message_lands_byte_exact_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case both_clients_both_messages cleanup
 both_clients_both_messages_head()
 {
@@ -178,6 +223,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case swaks_message_lands_byte_exact
 	atf_add_test_case smtplib_message_lands_byte_exact
+	atf_add_test_case large_message_lands_byte_exact
 	atf_add_test_case both_clients_both_messages
 	atf_add_test_case received_header_names_the_host_not_the_software
 	atf_add_test_case unknown_user_and_relaying_are_refused
