@@ -2,7 +2,7 @@
  * Bounces and delay notices.  An envelope that failed for good, or has
  * been in the queue longer than its lifetime, is reported to its sender
  * and removed; one waiting longer than the warning interval is reported
- * once and kept.  The report is written into incoming/ like any
+ * once and kept.  The report is written into a pool file like any
  * message, routed by lookup's rules as a local submission from the
  * null sender, and committed in the next batch; the failed envelope
  * goes only once its report is safely queued.

@@ -4,7 +4,6 @@
  * does not run as root).  Two flat directories and a third for the
  * admin:
  *
- *	incoming/MSGID		a message being received; never acknowledged
  *	incoming/EVPID.tmp	an envelope being rewritten
  *	queue/MSGID		a committed message: headers and body, LF line
  *				endings
@@ -19,22 +18,26 @@
  * directory per message: a message costs its file and its envelopes'
  * files and nothing else.  Even those are not made new each time: a
  * file done with is moved into pool/, and the next one needed is
- * renamed out of it, because under load a file system's inode and
- * block allocators are the queue's most expensive steps.  A file keeps
- * its blocks in the pool: it is written over from its start and cut to
- * its new length when it is finished (store_file_finish), so emptying
- * it frees no blocks (nor discards them, on a file system mounted so)
- * only to allocate them again.  Its old bytes never outlive the cut.
+ * written where it is there and renamed out of it when it is
+ * committed, because under load a file system's inode and block
+ * allocators are the queue's most expensive steps, and a rename the
+ * next.  A file keeps its blocks in the pool: it is written over from
+ * its start and cut to its new length when it is finished
+ * (store_file_finish), so emptying it frees no blocks (nor discards
+ * them, on a file system mounted so) only to allocate them again.  Its
+ * old bytes never outlive the cut.  A message being received is in the
+ * pool under its pool name: if smtpd stops, it is a free pool file
+ * like any other.
  *
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written into pool files where they
  * are, one syncfs(2) makes them and the message files durable, the
  * envelopes are renamed from pool/ into queue/ and then the message
- * itself, and an fsync of queue/ makes the renames
- * durable: only then are the clients told 250.  The message's rename is
- * the commit point: an envelope in queue/ whose message is not there
- * was never acknowledged and is removed at start, as is all of
- * incoming/.  Two flushes serve the whole batch.
+ * itself, and an fsync of queue/ makes the renames durable: only then
+ * are the clients told 250.  The message's rename is the commit point:
+ * an envelope in queue/ whose message is not there was never
+ * acknowledged and is removed at start, as is all of incoming/.  Two
+ * flushes serve the whole batch.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -92,6 +95,45 @@ msgref_drop(struct msgref *r)
 }
 
 /*
+ * A message being received is written into a file of the messages'
+ * pool where it is, and keeps its pool name until it is committed.
+ */
+struct receiving {
+	RB_ENTRY(receiving)	 node;
+	uint32_t		 msgid;
+	uint32_t		 name;
+};
+RB_HEAD(receivings, receiving);
+static int
+receiving_cmp(struct receiving *a, struct receiving *b)
+{
+	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
+}
+RB_GENERATE_STATIC(receivings, receiving, node, receiving_cmp);
+static struct receivings	 receivings = RB_INITIALIZER(&receivings);
+
+static struct receiving *
+receiving_find(uint32_t msgid)
+{
+	struct receiving	 key;
+
+	key.msgid = msgid;
+	return RB_FIND(receivings, &receivings, &key);
+}
+
+/* A message is no longer being received: committed, or removed. */
+static void
+receiving_done(uint32_t msgid)
+{
+	struct receiving	*r;
+
+	if ((r = receiving_find(msgid)) == NULL)
+		return;
+	RB_REMOVE(receivings, &receivings, r);
+	free(r);
+}
+
+/*
  * Empty files kept for reuse, by their names in pool/: a message's
  * file under pool/NAME, an envelope's under pool/eNAME.  Each kind is
  * reused for its own, so that a message's file is not cut to an
@@ -119,35 +161,6 @@ static void
 pool_path(char *buf, size_t len, enum pool_kind kind, uint32_t name)
 {
 	snprintf(buf, len, "pool/%s%08x", pools[kind].prefix, name);
-}
-
-/*
- * A file at path to write from its start: one of its kind from the
- * pool when there is one, else a new one.  It may hold an older file's
- * bytes past what is written: store_file_finish() cuts them.  Never
- * replaces what is at path.
- */
-static int
-file_take(const char *path, enum pool_kind kind)
-{
-	struct pool	*p = &pools[kind];
-	char		 src[32];
-	int		 fd;
-
-	while (p->n > 0) {
-		pool_path(src, sizeof(src), kind, p->names[--p->n]);
-		if (renameat2(AT_FDCWD, src, AT_FDCWD, path,
-		    RENAME_NOREPLACE) == -1) {
-			if (errno == EEXIST)
-				return -1;
-			continue;	/* gone from pool/: forget it */
-		}
-		if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) != -1)
-			return fd;
-		unlink(path);
-		return -1;
-	}
-	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 /*
@@ -339,27 +352,28 @@ store_recover(void)
 int
 store_message_create(uint32_t *msgidp, int *fdp)
 {
-	char		 path[32];
-	struct stat	 sb;
-	uint32_t	 msgid;
-	int		 fd, tries;
+	struct receiving	*r;
+	char			 path[32];
+	struct stat		 sb;
+	uint32_t		 msgid;
+	int			 tries;
 
 	for (tries = 0; tries < 100; tries++) {
 		if ((msgid = arc4random()) == 0)
 			continue;
-		if (msgref_get(msgid, 0) != NULL)
+		if (msgref_get(msgid, 0) != NULL || receiving_find(msgid))
 			continue;
 		snprintf(path, sizeof(path), "queue/%08x", msgid);
 		if (stat(path, &sb) == 0)
 			continue;
-		snprintf(path, sizeof(path), "incoming/%08x", msgid);
-		if ((fd = file_take(path, POOL_MESSAGE)) == -1) {
-			if (errno == EEXIST)
-				continue;
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			fatal("store_message_create");
+		if ((*fdp = pool_open(POOL_MESSAGE, &r->name)) == -1) {
+			free(r);
 			return -1;
 		}
-		*msgidp = msgid;
-		*fdp = fd;
+		r->msgid = *msgidp = msgid;
+		RB_INSERT(receivings, &receivings, r);
 		return 0;
 	}
 	errno = EEXIST;
@@ -481,8 +495,9 @@ static int
 publish(const struct store_commit *c, const uint32_t *names,
     size_t *nmoved)
 {
-	char	 src[32], dst[32];
-	size_t	 i;
+	struct receiving	*r;
+	char			 src[32], dst[32];
+	size_t			 i;
 
 	for (i = 0; i < c->nenvs; i++) {
 		pool_path(src, sizeof(src), POOL_ENVELOPE, names[i]);
@@ -491,7 +506,11 @@ publish(const struct store_commit *c, const uint32_t *names,
 			return -1;
 		(*nmoved)++;
 	}
-	snprintf(src, sizeof(src), "incoming/%08x", c->msgid);
+	if ((r = receiving_find(c->msgid)) == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	pool_path(src, sizeof(src), POOL_MESSAGE, r->name);
 	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
 	return rename(src, dst);
 }
@@ -566,24 +585,35 @@ store_commit_batch(struct store_commit *batch, size_t n)
 		if (batch[i].status != 0) {
 			unpublish(&batch[i]);
 			store_message_abort(batch[i].msgid, NULL, 0);
-		} else
+		} else {
+			receiving_done(batch[i].msgid);
 			msgref_get(batch[i].msgid, 1)->count += batch[i].nenvs;
+		}
 	}
 	free(names);
 	free(taken);
 	free(moved);
 }
 
-/* Remove a message that was being received, and any envelopes of it. */
+/*
+ * Remove a message that was being received, and any envelopes of it.
+ * Its pool file goes rather than back into the pool: it may be large
+ * (a message refused for its size, or cut short by a full disk), and
+ * its blocks are given back at once.
+ */
 void
 store_message_abort(uint32_t msgid, const struct envelope *envs, size_t n)
 {
-	char	 path[32];
-	size_t	 i;
+	struct receiving	*r;
+	char			 path[32];
+	size_t			 i;
 
-	snprintf(path, sizeof(path), "incoming/%08x", msgid);
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("queue: cannot remove %s", path);
+	if ((r = receiving_find(msgid)) != NULL) {
+		pool_path(path, sizeof(path), POOL_MESSAGE, r->name);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("queue: cannot remove %s", path);
+		receiving_done(msgid);
+	}
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
 		    envs[i].id);

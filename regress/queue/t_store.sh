@@ -127,6 +127,52 @@ what_was_never_committed_is_removed_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case an_abandoned_message_leaves_no_bytes cleanup
+an_abandoned_message_leaves_no_bytes_head()
+{
+	atf_set descr "A message whose client goes away before the final" \
+	    "dot is removed from the spool at once, its pool file and all," \
+	    "and is never delivered"
+}
+an_abandoned_message_leaves_no_bytes_body()
+{
+	smtpd_config </dev/null
+	smtpd_start
+	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" <<'PY'
+import socket, sys
+port, rcpt = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+f = s.makefile("rb")
+def expect(code):
+    while True:
+        line = f.readline()
+        assert line[:3] == code, line
+        if line[3:4] == b" ":
+            return
+expect(b"220")
+for cmd, code in ((b"EHLO client.test", b"250"),
+                  (b"MAIL FROM:<sender@example.org>", b"250"),
+                  (b"RCPT TO:<%s>" % rcpt.encode(), b"250"),
+                  (b"DATA", b"354")):
+    s.sendall(cmd + b"\r\n")
+    expect(code)
+s.sendall(b"Subject: cut short\r\n\r\n" +
+          b"abandoned-marker-7d1f line\r\n" * 2000)
+s.close()
+PY
+	wait_log "result=abandoned" || atf_fail "not abandoned"
+	atf_check -s exit:1 grep -rl "abandoned-marker-7d1f" spool
+	# The spool still works, and the message never arrives.
+	atf_check -s exit:0 -o ignore -e ignore swaks --server 127.0.0.1 \
+	    --port "$(port)" --to "$MAILUSER@localhost" --body "after"
+	wait_mail 1 || atf_fail "the next message was not delivered"
+	atf_check -s exit:1 grep -rl "abandoned-marker-7d1f" Maildir
+}
+an_abandoned_message_leaves_no_bytes_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case spool_files_are_reused_and_cut cleanup
 spool_files_are_reused_and_cut_head()
 {
@@ -227,6 +273,7 @@ pool_keeps_each_kind_for_its_own_cleanup()
 
 atf_init_test_cases()
 {
+	atf_add_test_case an_abandoned_message_leaves_no_bytes
 	atf_add_test_case spool_files_are_reused_and_cut
 	atf_add_test_case pool_keeps_each_kind_for_its_own
 	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
