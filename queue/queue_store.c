@@ -57,11 +57,18 @@
 
 #define ENVELOPE_FILEMAX	8192
 
-/* How many envelopes each committed message still has. */
+/*
+ * Each message the store knows of: one being received, written into a
+ * file of the messages' pool where it is (under its pool name until it
+ * is committed), or one committed, with how many envelopes it still
+ * has.
+ */
 struct msgref {
 	RB_ENTRY(msgref)	 node;
 	uint32_t		 msgid;
 	size_t			 count;
+	int			 receiving;
+	uint32_t		 pool;
 };
 RB_HEAD(msgrefs, msgref);
 static int
@@ -91,45 +98,6 @@ static void
 msgref_drop(struct msgref *r)
 {
 	RB_REMOVE(msgrefs, &refs, r);
-	free(r);
-}
-
-/*
- * A message being received is written into a file of the messages'
- * pool where it is, and keeps its pool name until it is committed.
- */
-struct receiving {
-	RB_ENTRY(receiving)	 node;
-	uint32_t		 msgid;
-	uint32_t		 name;
-};
-RB_HEAD(receivings, receiving);
-static int
-receiving_cmp(struct receiving *a, struct receiving *b)
-{
-	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
-}
-RB_GENERATE_STATIC(receivings, receiving, node, receiving_cmp);
-static struct receivings	 receivings = RB_INITIALIZER(&receivings);
-
-static struct receiving *
-receiving_find(uint32_t msgid)
-{
-	struct receiving	 key;
-
-	key.msgid = msgid;
-	return RB_FIND(receivings, &receivings, &key);
-}
-
-/* A message is no longer being received: committed, or removed. */
-static void
-receiving_done(uint32_t msgid)
-{
-	struct receiving	*r;
-
-	if ((r = receiving_find(msgid)) == NULL)
-		return;
-	RB_REMOVE(receivings, &receivings, r);
 	free(r);
 }
 
@@ -352,28 +320,27 @@ store_recover(void)
 int
 store_message_create(uint32_t *msgidp, int *fdp)
 {
-	struct receiving	*r;
-	char			 path[32];
-	struct stat		 sb;
-	uint32_t		 msgid;
-	int			 tries;
+	struct msgref	*r;
+	char		 path[32];
+	struct stat	 sb;
+	uint32_t	 msgid;
+	int		 tries;
 
 	for (tries = 0; tries < 100; tries++) {
 		if ((msgid = arc4random()) == 0)
 			continue;
-		if (msgref_get(msgid, 0) != NULL || receiving_find(msgid))
+		if (msgref_get(msgid, 0) != NULL)
 			continue;
 		snprintf(path, sizeof(path), "queue/%08x", msgid);
 		if (stat(path, &sb) == 0)
 			continue;
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			fatal("store_message_create");
-		if ((*fdp = pool_open(POOL_MESSAGE, &r->name)) == -1) {
-			free(r);
+		r = msgref_get(msgid, 1);
+		if ((*fdp = pool_open(POOL_MESSAGE, &r->pool)) == -1) {
+			msgref_drop(r);
 			return -1;
 		}
-		r->msgid = *msgidp = msgid;
-		RB_INSERT(receivings, &receivings, r);
+		r->receiving = 1;
+		*msgidp = msgid;
 		return 0;
 	}
 	errno = EEXIST;
@@ -495,9 +462,9 @@ static int
 publish(const struct store_commit *c, const uint32_t *names,
     size_t *nmoved)
 {
-	struct receiving	*r;
-	char			 src[32], dst[32];
-	size_t			 i;
+	struct msgref	*r;
+	char		 src[32], dst[32];
+	size_t		 i;
 
 	for (i = 0; i < c->nenvs; i++) {
 		pool_path(src, sizeof(src), POOL_ENVELOPE, names[i]);
@@ -506,11 +473,11 @@ publish(const struct store_commit *c, const uint32_t *names,
 			return -1;
 		(*nmoved)++;
 	}
-	if ((r = receiving_find(c->msgid)) == NULL) {
+	if ((r = msgref_get(c->msgid, 0)) == NULL || !r->receiving) {
 		errno = ENOENT;
 		return -1;
 	}
-	pool_path(src, sizeof(src), POOL_MESSAGE, r->name);
+	pool_path(src, sizeof(src), POOL_MESSAGE, r->pool);
 	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
 	return rename(src, dst);
 }
@@ -538,6 +505,7 @@ unpublish(const struct store_commit *c)
 void
 store_commit_batch(struct store_commit *batch, size_t n)
 {
+	struct msgref	*r;
 	uint32_t	*names;
 	size_t		*taken, *moved, i, j, total = 0, off;
 	int		 err;
@@ -586,8 +554,9 @@ store_commit_batch(struct store_commit *batch, size_t n)
 			unpublish(&batch[i]);
 			store_message_abort(batch[i].msgid, NULL, 0);
 		} else {
-			receiving_done(batch[i].msgid);
-			msgref_get(batch[i].msgid, 1)->count += batch[i].nenvs;
+			r = msgref_get(batch[i].msgid, 1);
+			r->receiving = 0;
+			r->count += batch[i].nenvs;
 		}
 	}
 	free(names);
@@ -604,15 +573,15 @@ store_commit_batch(struct store_commit *batch, size_t n)
 void
 store_message_abort(uint32_t msgid, const struct envelope *envs, size_t n)
 {
-	struct receiving	*r;
-	char			 path[32];
-	size_t			 i;
+	struct msgref	*r;
+	char		 path[32];
+	size_t		 i;
 
-	if ((r = receiving_find(msgid)) != NULL) {
-		pool_path(path, sizeof(path), POOL_MESSAGE, r->name);
+	if ((r = msgref_get(msgid, 0)) != NULL && r->receiving) {
+		pool_path(path, sizeof(path), POOL_MESSAGE, r->pool);
 		if (unlink(path) == -1 && errno != ENOENT)
 			log_warn("queue: cannot remove %s", path);
-		receiving_done(msgid);
+		msgref_drop(r);
 	}
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
@@ -782,7 +751,7 @@ store_walk(int (*cb)(const struct envelope *, void *), void *arg)
 	closedir(d);
 	for (r = RB_MIN(msgrefs, &refs); r != NULL; r = next) {
 		next = RB_NEXT(msgrefs, &refs, r);
-		if (r->count > 0)
+		if (r->count > 0 || r->receiving)
 			continue;
 		snprintf(path, sizeof(path), "queue/%08x", r->msgid);
 		log_info("queue: removing %s, which has no envelope left",
