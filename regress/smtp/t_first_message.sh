@@ -29,6 +29,36 @@ sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
 PY
 }
 
+# smtplib_send SUBJECT MESSAGE-ID: the file "body", lines ending in
+# CRLF, as a message sent with Python's smtplib.
+smtplib_send()
+{
+	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" \
+	    "$1" "$2" <<'PY'
+import smtplib, sys
+port, rcpt, subject, msgid = int(sys.argv[1]), sys.argv[2], sys.argv[3], \
+    sys.argv[4]
+body = open("body", "rb").read()
+msg = ("Subject: %s\r\nMessage-ID: <%s>\r\n\r\n" % (subject, msgid)).encode() \
+    + body.replace(b"\n", b"\r\n")
+with smtplib.SMTP("127.0.0.1", port) as s:
+    s.ehlo("client.test")
+    refused = s.sendmail("sender@example.org", [rcpt], msg)
+    assert refused == {}, refused
+PY
+}
+
+# one_message_with_body: once delivered, the maildir holds one message,
+# in msgs, whose body is the file "body" byte for byte.
+one_message_with_body()
+{
+	wait_log "result=delivered" || atf_fail "not delivered"
+	msgs=$(maildir_messages)
+	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
+	message_body "$msgs" > got
+	atf_check -s exit:0 cmp body got
+}
+
 atf_test_case swaks_message_lands_byte_exact cleanup
 swaks_message_lands_byte_exact_head()
 {
@@ -46,11 +76,7 @@ swaks_message_lands_byte_exact_body()
 	    swaks --server 127.0.0.1 --port "$(port)" \
 	    --from sender@example.org --to "$MAILUSER@localhost" \
 	    --data @message
-	wait_log "result=delivered" || atf_fail "not delivered"
-	msgs=$(maildir_messages)
-	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
-	message_body "$msgs" > got
-	atf_check -s exit:0 cmp body got
+	one_message_with_body
 	atf_check -s exit:0 -o match:"^Message-ID: <swaks-1@test>" cat "$msgs"
 	atf_check -s exit:0 -o match:"^Return-Path: <sender@example.org>" \
 	    cat "$msgs"
@@ -70,22 +96,8 @@ smtplib_message_lands_byte_exact_body()
 {
 	smtpd_start
 	write_body
-	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" <<'PY'
-import smtplib, sys
-port, rcpt = int(sys.argv[1]), sys.argv[2]
-body = open("body", "rb").read()
-msg = b"Subject: smtplib test\r\nMessage-ID: <smtplib-1@test>\r\n\r\n" + \
-    body.replace(b"\n", b"\r\n")
-with smtplib.SMTP("127.0.0.1", port) as s:
-    s.ehlo("client.test")
-    refused = s.sendmail("sender@example.org", [rcpt], msg)
-    assert refused == {}, refused
-PY
-	wait_log "result=delivered" || atf_fail "not delivered"
-	msgs=$(maildir_messages)
-	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
-	message_body "$msgs" > got
-	atf_check -s exit:0 cmp body got
+	smtplib_send "smtplib test" smtplib-1@test
+	one_message_with_body
 }
 smtplib_message_lands_byte_exact_cleanup()
 {
@@ -112,21 +124,8 @@ while sum(len(l) + 1 for l in out) < 300 * 1024:
     n += 1
 sys.stdout.write("\n".join(out) + "\n")
 PY
-	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" <<'PY'
-import smtplib, sys
-port, rcpt = int(sys.argv[1]), sys.argv[2]
-body = open("body", "rb").read()
-msg = b"Subject: large\r\nMessage-ID: <large-1@test>\r\n\r\n" + \
-    body.replace(b"\n", b"\r\n")
-with smtplib.SMTP("127.0.0.1", port) as s:
-    refused = s.sendmail("sender@example.org", [rcpt], msg)
-    assert refused == {}, refused
-PY
-	wait_log "result=delivered" || atf_fail "not delivered"
-	msgs=$(maildir_messages)
-	atf_check_equal 1 "$(echo "$msgs" | grep -c .)"
-	message_body "$msgs" > got
-	atf_check -s exit:0 cmp body got
+	smtplib_send large large-1@test
+	one_message_with_body
 	atf_check -s exit:0 -o inline:"Return-Path: <sender@example.org>\n" \
 	    head -n 1 "$msgs"
 	atf_check -s exit:0 -o inline:"1\n" grep -c "^Return-Path:" "$msgs"
