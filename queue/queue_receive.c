@@ -516,7 +516,7 @@ queue_commit_arm(void)
 }
 
 /*
- * Commit a message the queue wrote itself into incoming/ (a bounce),
+ * Commit a message the queue wrote itself into a pool file (a bounce),
  * in the next batch with the listener's.
  */
 void
