@@ -96,7 +96,7 @@ int	store_sync(void);
 int	store_recover(void);
 int	store_message_create(uint32_t *, int *);
 int	store_file_finish(int, off_t);
-void	store_message_abort(uint32_t, const struct envelope *, size_t);
+void	store_message_abort(uint32_t);
 int	store_message_open(uint32_t);
 int	store_envelope_update(const struct envelope *);
 int	store_envelope_remove(uint64_t);

@@ -146,7 +146,7 @@ dsn_start(const struct envelope *e, enum bounce_kind kind)
 	if (r == -1) {
 		log_warnx("queue: evpid=%016" PRIx64 " report could not be "
 		    "written", e->id);
-		store_message_abort(msgid, NULL, 0);
+		store_message_abort(msgid);
 		return -1;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -240,7 +240,7 @@ dsn_lookup_reply(struct imsg *imsg)
 	if (status != LOOKUP_OK || n == 0) {
 		log_warnx("queue: report to <%s> cannot be routed: %s",
 		    d->sender, text);
-		store_message_abort(d->msgid, NULL, 0);
+		store_message_abort(d->msgid);
 		dsn_finish(d, 0, status == LOOKUP_TEMPFAIL);
 		return;
 	}

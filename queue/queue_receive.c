@@ -255,7 +255,7 @@ receive_abandon(uint32_t session, int over)
 			continue;
 		log_warnx("queue: msgid=%08x session=%08x result=abandoned",
 		    in->msgid, session);
-		store_message_abort(in->msgid, NULL, 0);
+		store_message_abort(in->msgid);
 		incoming_free(in);
 	}
 }
@@ -292,7 +292,7 @@ receive_sweep(int fd, short event, void *arg)
 		if (in->commit_wanted)
 			queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session, 1,
 			    in->msgid, -1);
-		store_message_abort(in->msgid, NULL, 0);
+		store_message_abort(in->msgid);
 		incoming_free(in);
 	}
 	evtimer_add(&sweep_ev, &tv);
@@ -343,7 +343,7 @@ receive_create(struct imsg *imsg)
 	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("queue: pipe");
-		store_message_abort(msgid, NULL, 0);
+		store_message_abort(msgid);
 		close(fd);
 		staged_clear();
 		queue_reply(IMSG_QUEUE_SMTP_CREATE, session, 1, 0, -1);
@@ -403,7 +403,7 @@ incoming_check(struct incoming *in)
 		status = in->error == ENOSPC || in->error == EDQUOT ? 2 : 1;
 		queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session, status,
 		    in->msgid, -1);
-		store_message_abort(in->msgid, NULL, 0);
+		store_message_abort(in->msgid);
 		incoming_free(in);
 		return;
 	}
@@ -416,7 +416,7 @@ incoming_check(struct incoming *in)
 		    in->msgid);
 		queue_reply(IMSG_QUEUE_SMTP_COMMIT, in->session,
 		    errno == ENOSPC || errno == EDQUOT ? 2 : 1, in->msgid, -1);
-		store_message_abort(in->msgid, NULL, 0);
+		store_message_abort(in->msgid);
 		incoming_free(in);
 		return;
 	}
@@ -566,7 +566,7 @@ receive_rollback(struct imsg *imsg)
 	if (proc_valid(PROC_SMTP, imsg, 0) == -1 ||
 	    (in = incoming_find(imsg, msgid)) == NULL)
 		return;
-	store_message_abort(msgid, NULL, 0);
+	store_message_abort(msgid);
 	incoming_free(in);
 }
 

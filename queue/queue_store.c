@@ -293,7 +293,11 @@ store_init(void)
 	return 0;
 }
 
-/* Drop what was being received when smtpd stopped: nobody got a 250. */
+/*
+ * Empty incoming/ at start: envelopes being rewritten, and messages
+ * being received when an older smtpd, which received them there,
+ * stopped (counted).  Nobody got a 250 for them.
+ */
 int
 store_recover(void)
 {
@@ -552,7 +556,7 @@ store_commit_batch(struct store_commit *batch, size_t n)
 			pool_put(POOL_ENVELOPE, names[off + j]);
 		if (batch[i].status != 0) {
 			unpublish(&batch[i]);
-			store_message_abort(batch[i].msgid, NULL, 0);
+			store_message_abort(batch[i].msgid);
 		} else {
 			r = msgref_get(batch[i].msgid, 1);
 			r->receiving = 0;
@@ -565,29 +569,23 @@ store_commit_batch(struct store_commit *batch, size_t n)
 }
 
 /*
- * Remove a message that was being received, and any envelopes of it.
- * Its pool file goes rather than back into the pool: it may be large
- * (a message refused for its size, or cut short by a full disk), and
- * its blocks are given back at once.
+ * Remove a message that was being received.  Its pool file goes rather
+ * than back into the pool: it may be large (a message refused for its
+ * size, or cut short by a full disk), and its blocks are given back at
+ * once.
  */
 void
-store_message_abort(uint32_t msgid, const struct envelope *envs, size_t n)
+store_message_abort(uint32_t msgid)
 {
 	struct msgref	*r;
 	char		 path[32];
-	size_t		 i;
 
-	if ((r = msgref_get(msgid, 0)) != NULL && r->receiving) {
-		pool_path(path, sizeof(path), POOL_MESSAGE, r->pool);
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("queue: cannot remove %s", path);
-		msgref_drop(r);
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "incoming/%016" PRIx64,
-		    envs[i].id);
-		unlink(path);
-	}
+	if ((r = msgref_get(msgid, 0)) == NULL || !r->receiving)
+		return;
+	pool_path(path, sizeof(path), POOL_MESSAGE, r->pool);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("queue: cannot remove %s", path);
+	msgref_drop(r);
 }
 
 int

@@ -55,8 +55,7 @@ store_message_create(uint32_t *msgid, int *fd)
 }
 
 int	store_file_finish(int fd, off_t size) { return close(fd); }
-void	store_message_abort(uint32_t msgid, const struct envelope *e,
-	    size_t n) { }
+void	store_message_abort(uint32_t msgid) { }
 int	store_sync(void) { return 0; }
 void	scheduler_insert(const struct envelope *e) { }
 void	dsn_committed(uint32_t msgid, int ok) { }
