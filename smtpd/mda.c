@@ -369,22 +369,26 @@ maildir_link(struct maildir_file *f, char *err, size_t errlen)
 {
 	static int	 empty_path_ok = 1;
 	char		 proc[64];
-	int		 r;
+	int		 r, by_proc = 1;
 
 	if (f->fd != -1) {
-		r = -1;
 		if (empty_path_ok) {
 			r = linkat(f->fd, "", AT_FDCWD, f->new,
 			    AT_EMPTY_PATH);
-			/* Refused to all but the privileged: say so once. */
-			if (r == -1 && (errno == ENOENT || errno == EPERM))
-				empty_path_ok = 0;
+			by_proc = r == -1 && (errno == ENOENT ||
+			    errno == EPERM);
 		}
-		if (!empty_path_ok) {
+		if (by_proc) {
 			snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
 			    f->fd);
 			r = linkat(AT_FDCWD, proc, AT_FDCWD, f->new,
 			    AT_SYMLINK_FOLLOW);
+			/*
+			 * What /proc links the kernel refused by descriptor
+			 * (an older kernel): use /proc from now on.
+			 */
+			if (r == 0)
+				empty_path_ok = 0;
 		}
 	} else
 		r = link(f->tmp, f->new);
