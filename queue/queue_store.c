@@ -54,6 +54,7 @@
 
 #include "queue.h"
 #include "../smtpd/log.h"
+#include "../smtpd/util.h"
 
 #define ENVELOPE_FILEMAX	8192
 
@@ -349,24 +350,6 @@ store_message_create(uint32_t *msgidp, int *fdp)
 	}
 	errno = EEXIST;
 	return -1;
-}
-
-/* All of data, or -1. */
-static int
-write_all(int fd, const char *data, size_t len)
-{
-	ssize_t	 n;
-	size_t	 off = 0;
-
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-	}
-	return 0;
 }
 
 /* A new file at path with data, fsynced: -1 leaves nothing there. */

@@ -276,24 +276,6 @@ maildir_discard(struct maildir_file *f)
 		unlink(f->tmp);
 }
 
-/* All of len bytes at data into fd, or -1. */
-static int
-maildir_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * Write the message, and fsync it when sync says; f gets the file
  * (open if unnamed, or its name in tmp/) and the name it is to have in
@@ -334,7 +316,7 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
 			break;
 		}
 		if (hlen + n > 0 &&
-		    maildir_write_all(fd, buf, hlen + n) == -1) {
+		    write_all(fd, buf, hlen + n) == -1) {
 			n = -1;
 			break;
 		}

@@ -240,6 +240,25 @@ read_small(int fd, size_t max, size_t *lenp)
 	return text;
 }
 
+/* All of len bytes at data into a blocking fd, or -1 with errno. */
+int
+write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /*
  * Whether name is made of labels of letters, digits, hyphens and
  * underscores (as host names in the wild are), none empty or over 63

@@ -1,7 +1,8 @@
 /*
  * Small helpers of the runtime (util.c), used by every layer above it:
- * socket addresses as text, ids, base64, a bounded file read.  They
- * know nothing of the configuration, the queue or the tables.
+ * socket addresses as text, ids, base64, a bounded file read, a whole
+ * write.  They know nothing of the configuration, the queue or the
+ * tables.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -24,6 +25,7 @@ int		 base64_encode(const unsigned char *, size_t, char *, size_t);
 int		 auth_plain_split(const char *, size_t, const char **,
 		    const char **, const char **);
 char		*read_small(int, size_t, size_t *);
+int		 write_all(int, const void *, size_t);
 int		 hostname_last_label(const char *);
 #define ADDR_NETWORK_MAX	64	/* an IPv6 /64 as text, and more */
 int		 addr_network(const char *, char *, size_t);
