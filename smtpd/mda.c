@@ -238,13 +238,15 @@ maildir_prepare(const char *dir, char *err, size_t errlen)
  * Open the file a message is written into.  An unnamed file in new/
  * needs no name in tmp/ to be made and removed, and is seen by no
  * reader until it is linked whole; tmp/ is the way where O_TMPFILE is
- * not supported.
+ * not supported, and only then is a name made for it there.
  */
 static int
-maildir_create(const char *dir, struct maildir_file *f)
+maildir_create(const char *dir, const struct mda_envelope *e,
+    const char *host, struct maildir_file *f)
 {
 	static int	 tmpfile_ok = -1;
 	struct stat	 sb;
+	struct timeval	 tv;
 	char		 sub[PATH_MAX];
 	int		 fd;
 
@@ -256,13 +258,20 @@ maildir_create(const char *dir, struct maildir_file *f)
 		fd = open(sub, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 		if (fd != -1) {
 			f->fd = fd;
-			f->tmp[0] = '\0';
 			return fd;
 		}
 		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 			return -1;
 	}
-	return open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Unique in a batch too: the envelope is in the name. */
+	gettimeofday(&tv, NULL);
+	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp/%lld.M%ldP%dE%016llx.%s",
+	    dir, (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	    (unsigned long long)e->evpid, host);
+	if ((fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		f->tmp[0] = '\0';
+	return fd;
 }
 
 /* Undo a staged message: close it, and remove its name in tmp/. */
@@ -288,20 +297,15 @@ maildir_stage(const char *dir, int msgfd, const struct mda_envelope *e,
     int sync)
 {
 	char		 buf[65536];
-	struct timeval	 tv;
 	off_t		 off = 0;
 	ssize_t		 n;
 	int		 fd, hlen;
 
 	f->fd = -1;
-	gettimeofday(&tv, NULL);
+	f->tmp[0] = '\0';
 	snprintf(f->new, sizeof(f->new), "%s/new/%lld.E%016llx.%s", dir,
 	    (long long)e->created, (unsigned long long)e->evpid, host);
-	/* Unique in a batch too: the envelope is in the name. */
-	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp/%lld.M%ldP%dE%016llx.%s",
-	    dir, (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
-	    (unsigned long long)e->evpid, host);
-	if ((fd = maildir_create(dir, f)) == -1) {
+	if ((fd = maildir_create(dir, e, host, f)) == -1) {
 		snprintf(err, errlen, "%s: %s", f->new, strerror(errno));
 		return EX_TEMPFAIL;
 	}
