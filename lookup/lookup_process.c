@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +241,32 @@ member_owner(const struct expand *x, const char *name)
 	return buf;
 }
 
+/* array, which has room for *maxp entries of size, with room for more. */
+static void *
+dests_grow(void *array, int *maxp, size_t size)
+{
+	void	*p;
+	int	 max = *maxp == 0 ? 1 : *maxp * 2;
+
+	if (max > ALIAS_MEMBERS_MAX)
+		max = ALIAS_MEMBERS_MAX;
+	if ((p = reallocarray(array, max, size)) == NULL)
+		fatal("reallocarray");
+	*maxp = max;
+	return p;
+}
+
+static void
+dests_free(struct dests *ds)
+{
+	free(ds->d);
+	free(ds->asked);
+	ds->d = NULL;
+	ds->asked = NULL;
+	ds->n = ds->dmax = ds->nasked = ds->askedmax = 0;
+	ds->size = 0;
+}
+
 /*
  * Add a destination of action x->a, once.  Returns 1 for a destination
  * found, even when it was there already or there is no room left for
@@ -279,6 +304,8 @@ dest_add(struct expand *x, const char *user, const char *target,
 		    user, user[0] && target[0] ? " " : "", target);
 		return 1;
 	}
+	if (ds->n == ds->dmax)
+		ds->d = dests_grow(ds->d, &ds->dmax, sizeof(*ds->d));
 	d = &ds->d[ds->n++];
 	strlcpy(d->action, action, sizeof(d->action));
 	strlcpy(d->user, user, sizeof(d->user));
@@ -758,6 +785,9 @@ rcpt_continue(struct rcpt_pending *p)
 			ds->d[i].forward = DEST_FORWARD_NO;
 			continue;
 		}
+		if (ds->nasked == ds->askedmax)
+			ds->asked = dests_grow(ds->asked, &ds->askedmax,
+			    sizeof(*ds->asked));
 		strlcpy(ds->asked[ds->nasked++], ds->d[i].user,
 		    sizeof(ds->asked[0]));
 		for (j = i; j < ds->n; j++)
@@ -780,6 +810,7 @@ rcpt_continue(struct rcpt_pending *p)
 		    ds);
 	TAILQ_REMOVE(&pendings, p, entry);
 	config_unref(p->conf);
+	dests_free(ds);
 	free(p->text);
 	free(p);
 }
@@ -809,6 +840,7 @@ rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
 	status = lookup_resolve(&p->q, &p->dests, 0, text, sizeof(text));
 	if (status != LOOKUP_OK) {
 		lookup_rcpt_reply(to, type, peerid, status, text, &p->dests);
+		dests_free(&p->dests);
 		free(p);
 		return;
 	}
@@ -999,6 +1031,7 @@ lookup_vrfy_expn(uint32_t id, const char *asked, int privileged, int expn)
 	u.n = i;
 	msg_users_write(expn ? IMSG_LOOKUP_SMTP_EXPN : IMSG_LOOKUP_SMTP_VRFY,
 	    id, &u);
+	dests_free(ds);
 	free(ds);
 }
 
@@ -1211,13 +1244,6 @@ lookup_main(void)
 		{ NULL, 0 },
 	};
 
-	/*
-	 * A recipient's destinations take some 80 KiB, asked for and
-	 * given back twice a message; without a pad at the top of the
-	 * heap, each would grow the heap with brk(2), fault its pages in
-	 * zeroed, and give them back again.
-	 */
-	(void)mallopt(M_TOP_PAD, 1024 * 1024);
 	lookup_running = env;
 	event_init();
 	proc_peers_from_exec(PROC_LOOKUP, lookup_dispatch);

@@ -34,14 +34,21 @@ struct dest {
 	enum dest_forward	 forward;
 };
 
-/* Every destination of one recipient, as they are found. */
+/*
+ * Every destination of one recipient, as they are found, in arrays
+ * that grow as needed up to ALIAS_MEMBERS_MAX: most recipients have
+ * one, and a recipient waiting for ~/.forward files keeps them until
+ * the parent answers.  Only lookup_process.c makes and frees them.
+ */
 struct dests {
-	struct dest	 d[ALIAS_MEMBERS_MAX];
+	struct dest	*d;
 	int		 n;
+	int		 dmax;		/* room in d */
 	size_t		 size;		/* what they take in the reply */
 	/* The users whose ~/.forward has been asked for, once each. */
-	char		 asked[ALIAS_MEMBERS_MAX][ENVELOPE_NAMEMAX];
+	char		(*asked)[ENVELOPE_NAMEMAX];
 	int		 nasked;
+	int		 askedmax;	/* room in asked */
 };
 
 /*

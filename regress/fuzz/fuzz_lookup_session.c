@@ -123,10 +123,13 @@ void
 rcpt_start(enum smtp_proc to, uint32_t type, uint32_t peerid,
     const struct rcpt_query *q)
 {
+	static struct dest	 d[2];
 	static struct dests	 ds;
 
 	memset(&ds, 0, sizeof(ds));
-	ds.n = 2;
+	memset(d, 0, sizeof(d));
+	ds.d = d;
+	ds.n = ds.dmax = 2;
 	strlcpy(ds.d[0].action, "local", sizeof(ds.d[0].action));
 	strlcpy(ds.d[0].user, "user", sizeof(ds.d[0].user));
 	strlcpy(ds.d[1].action, "local", sizeof(ds.d[1].action));

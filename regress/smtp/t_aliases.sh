@@ -126,6 +126,38 @@ alias_to_a_file_cleanup()
 	smtpd_cleanup
 }
 
+atf_test_case alias_with_more_members_than_allowed cleanup
+alias_with_more_members_than_allowed_head()
+{
+	atf_set descr "An alias with more than 64 members delivers to the" \
+	    "first 64, once each, and logs each member dropped"
+}
+alias_with_more_members_than_allowed_body()
+{
+	out_dir
+	_m=""
+	for i in $(seq 1 70); do
+		_m="$_m${_m:+, }$(pwd)/out/m$i"
+	done
+	echo "many: $_m" > aliases
+	aliases_config </dev/null
+	smtpd_start
+	send "sender@example.org" "many@localhost"
+	wait_log "result=delivered" 64 || atf_fail "not delivered 64 times"
+	atf_check_equal 6 "$(grep -c 'too many destinations' smtpd.log)"
+	for i in $(seq 1 64); do
+		[ "$(grep -c '^From ' out/m$i)" -eq 1 ] ||
+		    atf_fail "out/m$i does not hold the message once"
+	done
+	for i in $(seq 65 70); do
+		[ ! -e out/m$i ] || atf_fail "out/m$i was written"
+	done
+}
+alias_with_more_members_than_allowed_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_test_case alias_to_a_command cleanup
 alias_to_a_command_head()
 {
@@ -419,6 +451,7 @@ forged_command_target_is_refused_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case alias_to_a_file
+	atf_add_test_case alias_with_more_members_than_allowed
 	atf_add_test_case alias_to_a_command
 	atf_add_test_case alias_includes_a_file
 	atf_add_test_case alias_member_elsewhere_is_sent_on
