@@ -71,6 +71,8 @@ enum target_kind {
 int	envelope_dump(const struct envelope *, char *, size_t);
 int	envelope_load(struct envelope *, const char *, char *, size_t);
 enum target_kind envelope_target_kind(const char *);
+char	*envelope_pack(const struct envelope *, size_t *);
+int	 envelope_unpack(struct envelope *, const char *, size_t);
 
 /* queue_bounce.c */
 enum bounce_kind {

@@ -6,7 +6,8 @@
  * a file that does not parse is never half-trusted.  Load refuses
  * whatever dump would refuse to write, and dump whatever load would
  * refuse to read, so that an envelope loaded can always be written back
- * and reads back the same.
+ * and reads back the same.  The same table of fields gives the packed
+ * form the scheduler keeps in memory (envelope_pack).
  */
 #include <sys/types.h>
 
@@ -271,4 +272,69 @@ badnum:
 done:
 	free(copy);
 	return rc;
+}
+
+/* How many bytes a field of kind k takes packed, strings aside. */
+static size_t
+field_packed_size(enum field_kind k)
+{
+	return k == F_U32 ? sizeof(uint32_t) : sizeof(uint64_t);
+}
+
+/*
+ * The envelope packed for keeping in memory: its fields in the order of
+ * the format, each string with its NUL and each number as it is, in a
+ * buffer of the size they take (*lenp).  A struct envelope is some 3.6
+ * KiB, most of it room that no value fills; packed, one takes a few
+ * hundred bytes.  NULL when memory is short.
+ */
+char *
+envelope_pack(const struct envelope *e, size_t *lenp)
+{
+	const char	*base = (const char *)e;
+	char		*buf;
+	size_t		 i, n = 0, len, sizes[NFIELDS];
+
+	for (i = 0; i < NFIELDS; i++) {
+		sizes[i] = fields[i].kind == F_STRING ?
+		    strnlen(base + fields[i].off, fields[i].size - 1) + 1 :
+		    field_packed_size(fields[i].kind);
+		n += sizes[i];
+	}
+	if ((buf = malloc(n)) == NULL)
+		return NULL;
+	for (i = 0, len = 0; i < NFIELDS; len += sizes[i], i++) {
+		memcpy(buf + len, base + fields[i].off, sizes[i]);
+		/* A string that filled its field ends here all the same. */
+		if (fields[i].kind == F_STRING)
+			buf[len + sizes[i] - 1] = '\0';
+	}
+	*lenp = n;
+	return buf;
+}
+
+/* The envelope that envelope_pack() packed into buf; -1 if it is not one. */
+int
+envelope_unpack(struct envelope *e, const char *buf, size_t len)
+{
+	char		*base = (char *)e;
+	const char	*nul;
+	size_t		 i, n, off = 0;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < NFIELDS; i++, off += n) {
+		if (fields[i].kind == F_STRING) {
+			if ((nul = memchr(buf + off, '\0', len - off)) == NULL)
+				return -1;
+			n = nul - (buf + off) + 1;
+			if (n > fields[i].size)
+				return -1;
+		} else {
+			n = field_packed_size(fields[i].kind);
+			if (n > len - off)
+				return -1;
+		}
+		memcpy(base + fields[i].off, buf + off, n);
+	}
+	return off == len ? 0 : -1;
 }

@@ -153,6 +153,8 @@ queue_reload(struct imsg *imsg)
 	config_retire(env);
 	env = next;
 	scheduler_set_retry(env->retry, env->nretry);
+	/* Actions may have changed: kinds, and what a pause holds back. */
+	scheduler_set_kind(queue_kind);
 	log_info("queue: reload generation=%u", env->generation);
 	reload_confirm(env);
 }

@@ -15,19 +15,34 @@
 #include "queue_scheduler.h"
 #include "../smtpd/log.h"
 
+/*
+ * An envelope waiting or held is kept packed (envelope_pack()): a
+ * struct envelope is some 3.6 KiB, most of it room no value fills, and
+ * thousands may wait for a slow mailbox or host.  It is whole while in
+ * flight, and when scheduler_get() asks for it; a whole one that waits
+ * again is packed at the next run, so that a pointer the scheduler gave
+ * out stays good until then.  Which limit it counts against (kind) and
+ * whether the filter lets it run are kept from when they were last
+ * worked out, and worked out again when the filter changes.
+ */
 struct sched_entry {
 	RB_ENTRY(sched_entry)	 node;
-	struct envelope		 evp;
+	uint64_t		 id;
+	struct envelope		*evp;		/* whole, or NULL */
+	char			*packed;	/* or NULL */
+	size_t			 packedlen;
 	time_t			 next_try;
 	enum sched_state	 state;
-	int			 kind;		/* while in flight */
+	int			 kind;
+	int			 may_run;	/* as the filter said */
+	unsigned int		 judged;	/* in generation sched_gen */
 };
 
 RB_HEAD(sched_tree, sched_entry);
 static int
 sched_cmp(struct sched_entry *a, struct sched_entry *b)
 {
-	return a->evp.id < b->evp.id ? -1 : a->evp.id > b->evp.id;
+	return a->id < b->id ? -1 : a->id > b->id;
 }
 RB_GENERATE_STATIC(sched_tree, sched_entry, node, sched_cmp);
 
@@ -36,6 +51,7 @@ static struct event		 sched_timer;
 static void			(*sched_deliver)(struct envelope *);
 static int			(*sched_filter)(const struct envelope *);
 static int			(*sched_kind)(const struct envelope *);
+static unsigned int		 sched_gen = 1;
 /*
  * In flight by kind, each kind with its own limit: mail waiting on a
  * slow remote host never holds up local delivery.
@@ -51,8 +67,78 @@ sched_find(uint64_t id)
 {
 	struct sched_entry	 key;
 
-	key.evp.id = id;
+	key.id = id;
 	return RB_FIND(sched_tree, &entries, &key);
+}
+
+/* The whole envelope of e, unpacked into the entry. */
+static struct envelope *
+sched_whole(struct sched_entry *e)
+{
+	if (e->evp != NULL)
+		return e->evp;
+	if ((e->evp = malloc(sizeof(*e->evp))) == NULL)
+		fatal("malloc");
+	if (envelope_unpack(e->evp, e->packed, e->packedlen) == -1)
+		fatalx("scheduler: envelope %016llx does not unpack",
+		    (unsigned long long)e->id);
+	free(e->packed);
+	e->packed = NULL;
+	return e->evp;
+}
+
+/* Pack a whole envelope; short of memory, it stays whole. */
+static void
+sched_pack(struct sched_entry *e)
+{
+	char	*p;
+
+	if (e->evp == NULL || (p = envelope_pack(e->evp,
+	    &e->packedlen)) == NULL)
+		return;
+	e->packed = p;
+	free(e->evp);
+	e->evp = NULL;
+}
+
+/*
+ * The envelope of e to read, without keeping it whole: valid until the
+ * next call.
+ */
+static const struct envelope *
+sched_peek(struct sched_entry *e)
+{
+	static struct envelope	 scratch;
+
+	if (e->evp != NULL)
+		return e->evp;
+	if (envelope_unpack(&scratch, e->packed, e->packedlen) == -1)
+		fatalx("scheduler: envelope %016llx does not unpack",
+		    (unsigned long long)e->id);
+	return &scratch;
+}
+
+/* Work out again what is kept of the kind and the filter of e. */
+static void
+sched_judge(struct sched_entry *e)
+{
+	const struct envelope	*evp;
+
+	if (e->judged == sched_gen)
+		return;
+	evp = sched_peek(e);
+	e->kind = sched_kind != NULL ? sched_kind(evp) : 0;
+	e->may_run = sched_filter == NULL || sched_filter(evp);
+	e->judged = sched_gen;
+}
+
+static void
+sched_entry_free(struct sched_entry *e)
+{
+	RB_REMOVE(sched_tree, &entries, e);
+	free(e->evp);
+	free(e->packed);
+	free(e);
 }
 
 static void
@@ -62,22 +148,23 @@ sched_run(int fd, short event, void *arg)
 	struct timeval		 tv = { 1, 0 };
 	time_t			 now = time(NULL);
 	size_t			 held_back = 0;
-	int			 kind;
 
 	RB_FOREACH(e, sched_tree, &entries) {
+		if (e->state == SCHED_INFLIGHT)
+			continue;
+		sched_pack(e);
 		if (e->state != SCHED_WAITING || e->next_try > now)
 			continue;
-		kind = sched_kind != NULL ? sched_kind(&e->evp) : 0;
-		if (sched_inflight[kind] >= SCHED_MAX_INFLIGHT)
+		sched_judge(e);
+		if (sched_inflight[e->kind] >= SCHED_MAX_INFLIGHT)
 			continue;
-		if (sched_filter != NULL && !sched_filter(&e->evp)) {
+		if (!e->may_run) {
 			held_back++;
 			continue;
 		}
 		e->state = SCHED_INFLIGHT;
-		e->kind = kind;
-		sched_inflight[kind]++;
-		sched_deliver(&e->evp);
+		sched_inflight[e->kind]++;
+		sched_deliver(sched_whole(e));
 	}
 	if (held_back > 0)
 		log_debug("scheduler: %zu due envelope(s) held back by a pause",
@@ -127,13 +214,22 @@ scheduler_insert(const struct envelope *evp)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("calloc");
-	e->evp = *evp;
+	e->id = evp->id;
+	if ((e->packed = envelope_pack(evp, &e->packedlen)) == NULL) {
+		if ((e->evp = malloc(sizeof(*e->evp))) == NULL)
+			fatal("malloc");
+		*e->evp = *evp;
+	}
 	e->next_try = 0;
 	e->state = SCHED_WAITING;
 	RB_INSERT(sched_tree, &entries, e);
 	sched_kick();
 }
 
+/*
+ * The envelope, whole, if it is in that state; the pointer is good
+ * until the scheduler runs next or the envelope is done.
+ */
 struct envelope *
 scheduler_get(uint64_t id, enum sched_state state)
 {
@@ -141,7 +237,7 @@ scheduler_get(uint64_t id, enum sched_state state)
 
 	if ((e = sched_find(id)) == NULL || e->state != state)
 		return NULL;
-	return &e->evp;
+	return sched_whole(e);
 }
 
 void
@@ -154,8 +250,7 @@ scheduler_done(uint64_t id)
 		    (unsigned long long)id);
 	if (e->state == SCHED_INFLIGHT)
 		sched_inflight[e->kind]--;
-	RB_REMOVE(sched_tree, &entries, e);
-	free(e);
+	sched_entry_free(e);
 	sched_kick();
 }
 
@@ -170,7 +265,8 @@ scheduler_retry(uint64_t id)
 		    (unsigned long long)id);
 	if (e->state == SCHED_INFLIGHT)
 		sched_inflight[e->kind]--;
-	n = e->evp.tries == 0 ? 0 : e->evp.tries - 1;
+	n = sched_peek(e)->tries;
+	n = n == 0 ? 0 : n - 1;
 	if (n >= (size_t)nretry_delays)
 		n = nretry_delays - 1;
 	e->next_try = time(NULL) + retry_delays[n];
@@ -206,12 +302,12 @@ scheduler_walk(uint64_t lo, uint64_t hi, int (*cb)(const struct envelope *,
 	struct sched_entry	 key, *e, *next;
 	int			 n = 0;
 
-	key.evp.id = lo;
+	key.id = lo;
 	for (e = RB_NFIND(sched_tree, &entries, &key);
-	    e != NULL && e->evp.id <= hi; e = next) {
+	    e != NULL && e->id <= hi; e = next) {
 		next = RB_NEXT(sched_tree, &entries, e);
 		n++;
-		if (cb(&e->evp, e->state, e->next_try, arg) == -1)
+		if (cb(sched_peek(e), e->state, e->next_try, arg) == -1)
 			break;
 	}
 	return n;
@@ -245,8 +341,7 @@ scheduler_remove(uint64_t id)
 
 	if ((e = sched_find(id)) == NULL || e->state == SCHED_INFLIGHT)
 		return -1;
-	RB_REMOVE(sched_tree, &entries, e);
-	free(e);
+	sched_entry_free(e);
 	return 0;
 }
 
@@ -255,6 +350,7 @@ void
 scheduler_set_kind(int (*kind)(const struct envelope *))
 {
 	sched_kind = kind;
+	sched_gen++;
 }
 
 /*
@@ -265,5 +361,6 @@ void
 scheduler_filter(int (*may_run)(const struct envelope *))
 {
 	sched_filter = may_run;
+	sched_gen++;
 	sched_kick();
 }

@@ -354,6 +354,64 @@ ATF_TC_BODY(round_trip_max_length_fields, tc)
 	round_trip(&e);
 }
 
+/*
+ * What the scheduler keeps in memory: every field back as it was, with
+ * every string as long as its field allows, in a few hundred bytes for
+ * an ordinary envelope.
+ */
+ATF_TC_WITHOUT_HEAD(pack_round_trip);
+ATF_TC_BODY(pack_round_trip, tc)
+{
+	struct envelope	 e, got;
+	char		*packed, *p;
+	size_t		 i, len;
+
+	env_ordinary(&e);
+	ATF_REQUIRE((packed = envelope_pack(&e, &len)) != NULL);
+	ATF_CHECK_MSG(len < 512, "an ordinary envelope packs into %zu bytes",
+	    len);
+	memset(&got, 'x', sizeof(got));
+	ATF_REQUIRE(envelope_unpack(&got, packed, len) == 0);
+	ATF_CHECK(memcmp(&e, &got, sizeof(e)) == 0);
+	free(packed);
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < NSFIELDS; i++) {
+		p = sfield_ptr(&e, &sfields[i]);
+		memset(p, 'a' + i, sfields[i].size - 1);
+	}
+	memset(e.remote_mta, 'z', sizeof(e.remote_mta) - 1);
+	e.id = UINT64_MAX;
+	e.created = INT64_MAX;
+	e.tries = UINT32_MAX;
+	e.warned = UINT32_MAX;
+	ATF_REQUIRE((packed = envelope_pack(&e, &len)) != NULL);
+	ATF_REQUIRE(envelope_unpack(&got, packed, len) == 0);
+	ATF_CHECK(memcmp(&e, &got, sizeof(e)) == 0);
+	free(packed);
+}
+
+/* Unpack takes exactly what pack made: nothing cut, nothing more. */
+ATF_TC_WITHOUT_HEAD(unpack_refuses_other_lengths);
+ATF_TC_BODY(unpack_refuses_other_lengths, tc)
+{
+	struct envelope	 e, got;
+	char		*packed, *longer;
+	size_t		 len, n;
+
+	env_ordinary(&e);
+	ATF_REQUIRE((packed = envelope_pack(&e, &len)) != NULL);
+	for (n = 0; n < len; n++)
+		ATF_CHECK_MSG(envelope_unpack(&got, packed, n) == -1,
+		    "unpacked from %zu of %zu bytes", n, len);
+	ATF_REQUIRE((longer = malloc(len + 1)) != NULL);
+	memcpy(longer, packed, len);
+	longer[len] = '\0';
+	ATF_CHECK(envelope_unpack(&got, longer, len + 1) == -1);
+	free(longer);
+	free(packed);
+}
+
 ATF_TC_WITHOUT_HEAD(dump_refuses_cr_lf);
 ATF_TC_BODY(dump_refuses_cr_lf, tc)
 {
@@ -917,6 +975,8 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, bounce_hides_local_words);
 	ATF_TP_ADD_TC(tp, round_trip_ordinary);
+	ATF_TP_ADD_TC(tp, pack_round_trip);
+	ATF_TP_ADD_TC(tp, unpack_refuses_other_lengths);
 	ATF_TP_ADD_TC(tp, round_trip_remote_mta);
 	ATF_TP_ADD_TC(tp, round_trip_number_limits);
 	ATF_TP_ADD_TC(tp, round_trip_hostile_values);
