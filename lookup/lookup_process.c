@@ -256,15 +256,12 @@ dests_grow(void *array, int *maxp, size_t size)
 	return p;
 }
 
+/* What ds holds; ds itself goes with its owner. */
 static void
 dests_free(struct dests *ds)
 {
 	free(ds->d);
 	free(ds->asked);
-	ds->d = NULL;
-	ds->asked = NULL;
-	ds->n = ds->dmax = ds->nasked = ds->askedmax = 0;
-	ds->size = 0;
 }
 
 /*

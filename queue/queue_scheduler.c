@@ -71,6 +71,15 @@ sched_find(uint64_t id)
 	return RB_FIND(sched_tree, &entries, &key);
 }
 
+/* The envelope of e into dst, from its packed form. */
+static void
+sched_unpack(const struct sched_entry *e, struct envelope *dst)
+{
+	if (envelope_unpack(dst, e->packed, e->packedlen) == -1)
+		fatalx("scheduler: envelope %016llx does not unpack",
+		    (unsigned long long)e->id);
+}
+
 /* The whole envelope of e, unpacked into the entry. */
 static struct envelope *
 sched_whole(struct sched_entry *e)
@@ -79,9 +88,7 @@ sched_whole(struct sched_entry *e)
 		return e->evp;
 	if ((e->evp = malloc(sizeof(*e->evp))) == NULL)
 		fatal("malloc");
-	if (envelope_unpack(e->evp, e->packed, e->packedlen) == -1)
-		fatalx("scheduler: envelope %016llx does not unpack",
-		    (unsigned long long)e->id);
+	sched_unpack(e, e->evp);
 	free(e->packed);
 	e->packed = NULL;
 	return e->evp;
@@ -112,9 +119,7 @@ sched_peek(struct sched_entry *e)
 
 	if (e->evp != NULL)
 		return e->evp;
-	if (envelope_unpack(&scratch, e->packed, e->packedlen) == -1)
-		fatalx("scheduler: envelope %016llx does not unpack",
-		    (unsigned long long)e->id);
+	sched_unpack(e, &scratch);
 	return &scratch;
 }
 
@@ -215,6 +220,7 @@ scheduler_insert(const struct envelope *evp)
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("calloc");
 	e->id = evp->id;
+	/* Packed from the caller's copy; short of memory, kept whole. */
 	if ((e->packed = envelope_pack(evp, &e->packedlen)) == NULL) {
 		if ((e->evp = malloc(sizeof(*e->evp))) == NULL)
 			fatal("malloc");

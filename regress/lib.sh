@@ -153,6 +153,28 @@ message_body()
 	sed '1,/^$/d' "$1"
 }
 
+# send_body FROM MESSAGE-ID [SUBJECT]: the file "body" (lines ending in
+# LF, sent as CRLF) as one message from FROM to $MAILUSER@localhost with
+# Python's smtplib, under a Message-ID: and, when given, a Subject:.
+send_body()
+{
+	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" \
+	    "$@" <<'PY'
+import smtplib, sys
+port, rcpt, sender, msgid = int(sys.argv[1]), sys.argv[2], sys.argv[3], \
+    sys.argv[4]
+head = "Message-ID: <%s>\n" % msgid
+if len(sys.argv) > 5:
+    head = "Subject: %s\n" % sys.argv[5] + head
+msg = (head.encode() + b"\n" + open("body", "rb").read()).replace(b"\n",
+    b"\r\n")
+with smtplib.SMTP("127.0.0.1", port) as s:
+    s.ehlo("client.test")
+    refused = s.sendmail(sender, [rcpt], msg)
+    assert refused == {}, refused
+PY
+}
+
 # dialog [--smtps] < script: a byte-exact SMTP conversation with this
 # test's smtpd; see smtpdialog.py for the script's steps.
 dialog()

@@ -23,22 +23,6 @@ write_body()
 	    "Fromage" "From" " From indented" ".dot" "" "last line" > body
 }
 
-# send FROM MESSAGE-ID: the body with a Message-ID, from FROM.
-send()
-{
-	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" \
-	    "$1" "$2" <<'PY'
-import smtplib, sys
-port, rcpt, sender, msgid = int(sys.argv[1]), sys.argv[2], sys.argv[3], \
-    sys.argv[4]
-body = open("body", "rb").read()
-msg = (b"Message-ID: <%s>\n\n" % msgid.encode() + body).replace(b"\n",
-    b"\r\n")
-with smtplib.SMTP("127.0.0.1", port) as s:
-    assert s.sendmail(sender, [rcpt], msg) == {}
-PY
-}
-
 # check_mbox FILE COUNT: FILE holds COUNT messages in mboxrd form, each
 # with "From " line, Return-Path, and the body of the file "body"
 # restored exactly once the quoting is undone; an empty line ends each.
@@ -84,9 +68,9 @@ two_messages_mboxrd_body()
 	mkdir mail
 	smtpd_start
 	write_body
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	wait_log "result=delivered" || atf_fail "first not delivered"
-	send "" "two@test"
+	send_body "" "two@test"
 	wait_log "result=delivered" 2 || atf_fail "second not delivered"
 	check_mbox mail/mbox 2
 	atf_check -s exit:0 -o match:"^From sender@example.org " \
@@ -172,7 +156,7 @@ waits_for_fcntl_lock_body()
 	smtpd_start
 	write_body
 	hold_lock fcntl
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	check_waited
 }
 waits_for_fcntl_lock_cleanup()
@@ -193,7 +177,7 @@ waits_for_dot_lock_body()
 	smtpd_start
 	write_body
 	hold_lock dot
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	check_waited
 }
 waits_for_dot_lock_cleanup()
@@ -214,7 +198,7 @@ stale_dot_lock_is_removed_body()
 	touch -d "10 minutes ago" mail/mbox.lock
 	smtpd_start
 	write_body
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	wait_log "result=delivered" || atf_fail "not delivered"
 	atf_check -s exit:0 -o match:"removed stale dot-lock" cat smtpd.log
 	atf_check -s exit:1 test -e mail/mbox.lock
@@ -239,7 +223,7 @@ symlink_is_not_followed_body()
 	ln -s "$(pwd)/target" mail/mbox
 	smtpd_start
 	write_body
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	wait_log "result=tempfail" || atf_fail "no temporary failure"
 	atf_check -s exit:0 -o empty cat target
 	atf_check -s exit:1 test -e mail/mbox.lock
@@ -262,7 +246,7 @@ fifo_does_not_hold_the_agent_body()
 	mkfifo mail/mbox
 	smtpd_start
 	write_body
-	send "sender@example.org" "one@test"
+	send_body "sender@example.org" "one@test"
 	wait_log "result=tempfail .*mail/mbox" ||
 	    atf_fail "the agent did not give up on the FIFO"
 	atf_check -s exit:1 test -e mail/mbox.lock

@@ -29,25 +29,6 @@ sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8"))
 PY
 }
 
-# smtplib_send SUBJECT MESSAGE-ID: the file "body", lines ending in
-# CRLF, as a message sent with Python's smtplib.
-smtplib_send()
-{
-	atf_check -s exit:0 python3 - "$(port)" "$MAILUSER@localhost" \
-	    "$1" "$2" <<'PY'
-import smtplib, sys
-port, rcpt, subject, msgid = int(sys.argv[1]), sys.argv[2], sys.argv[3], \
-    sys.argv[4]
-body = open("body", "rb").read()
-msg = ("Subject: %s\r\nMessage-ID: <%s>\r\n\r\n" % (subject, msgid)).encode() \
-    + body.replace(b"\n", b"\r\n")
-with smtplib.SMTP("127.0.0.1", port) as s:
-    s.ehlo("client.test")
-    refused = s.sendmail("sender@example.org", [rcpt], msg)
-    assert refused == {}, refused
-PY
-}
-
 # one_message_with_body: once delivered, the maildir holds one message,
 # in msgs, whose body is the file "body" byte for byte.
 one_message_with_body()
@@ -96,7 +77,7 @@ smtplib_message_lands_byte_exact_body()
 {
 	smtpd_start
 	write_body
-	smtplib_send "smtplib test" smtplib-1@test
+	send_body sender@example.org smtplib-1@test "smtplib test"
 	one_message_with_body
 }
 smtplib_message_lands_byte_exact_cleanup()
@@ -124,7 +105,7 @@ while sum(len(l) + 1 for l in out) < 300 * 1024:
     n += 1
 sys.stdout.write("\n".join(out) + "\n")
 PY
-	smtplib_send large large-1@test
+	send_body sender@example.org large-1@test large
 	one_message_with_body
 	atf_check -s exit:0 -o inline:"Return-Path: <sender@example.org>\n" \
 	    head -n 1 "$msgs"
