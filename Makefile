@@ -40,7 +40,8 @@ LOOKUP_ROLE_OBJS = lookup/lookup_process.o lookup/lookup_session.o \
 		   lookup/lookup_local.o lookup/lookup_dns.o lookup/lookup_users.o
 QUEUE_ROLE_OBJS	 = queue/queue_process.o queue/queue_receive.o \
 		   queue/queue_dsn.o queue/queue_control.o queue/queue_relay.o
-SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/config.o smtpd/config_listen.o \
+SMTPD_OBJS	 = smtpd/smtpd.o smtpd/parse.o smtpd/macro.o smtpd/config.o \
+		   smtpd/config_listen.o \
 		   smtpd/smtp.o smtpd/smtp_session.o smtpd/smtp_data.o \
 		   smtpd/smtp_auth.o smtpd/smtp_deadline.o smtpd/auth.o \
 		   smtpd/mta.o smtpd/mta_session.o smtpd/mta_dns.o \
@@ -155,8 +156,8 @@ FUZZ_IMSG	 = $(patsubst %,regress/fuzz/fuzz_%,session lookup_session \
 regress/fuzz/fuzz_smtp_addr: regress/fuzz/fuzz_smtp_addr.c smtpd/smtp_addr.c
 regress/fuzz/fuzz_envelope: regress/fuzz/fuzz_envelope.c queue/queue_envelope.c
 regress/fuzz/fuzz_config: regress/fuzz/fuzz_config.c regress/fuzz/fuzz_log.c \
-	    smtpd/parse.c smtpd/config.c smtpd/config_listen.c smtpd/util.c \
-	    smtpd/mda_lmtp.c \
+	    smtpd/parse.c smtpd/macro.c smtpd/config.c smtpd/config_listen.c \
+	    smtpd/util.c smtpd/mda_lmtp.c \
 	    lookup/table.c lookup/killfile.c lookup/userbase.c \
 	    lookup/include.c lookup/members.c \
 	    relayd-policy/policy.c smtpd/conffile.c

@@ -23,14 +23,7 @@
 
 #include "smtpd.h"
 #include "mda.h"
-
-struct sym {
-	TAILQ_ENTRY(sym)	 entry;
-	int			 persist;	/* set with -D */
-	char			*name;
-	char			*value;
-};
-static TAILQ_HEAD(, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+#include "macro.h"
 
 static FILE			*fin;
 static const char		*fname;
@@ -60,9 +53,6 @@ static int	 yylex(void);
 static int	 lex_token(void);
 static void	 yyerror(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
-static int	 symset(const char *, const char *, int);
-static char	*symget(const char *);
-static void	 symclear(void);
 
 static int	 table_check(const char *);
 static void	 pki_set(const char *, const char *, const char *);
@@ -146,8 +136,8 @@ varset		: STRING '=' string		{
 					    $1);
 					break;
 				}
-			if (*s == '\0' && symset($1, $3, 0) == -1)
-				fatal("symset");
+			if (*s == '\0' && macro_set($1, $3, 0) == -1)
+				fatal("macro_set");
 			free($1);
 			free($3);
 		}
@@ -1129,7 +1119,7 @@ again:
 		}
 		*p = '\0';
 		lex_unget(c);
-		if ((val = symget(buf)) == NULL) {
+		if ((val = macro_get(buf)) == NULL) {
 			yyerror("macro \"%s\" not defined", buf);
 			return ERROR;
 		}
@@ -1264,73 +1254,6 @@ yylex(void)
 		firstword[0] = '\0';
 	atlinestart = tok == '\n';
 	return tok;
-}
-
-static int
-symset(const char *name, const char *value, int persist)
-{
-	struct sym	*s;
-
-	TAILQ_FOREACH(s, &symhead, entry)
-		if (strcmp(s->name, name) == 0)
-			break;
-	if (s != NULL) {
-		if (s->persist)
-			return 0;
-		TAILQ_REMOVE(&symhead, s, entry);
-		free(s->name);
-		free(s->value);
-		free(s);
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->name = strdup(name)) == NULL ||
-	    (s->value = strdup(value)) == NULL)
-		return -1;
-	s->persist = persist;
-	TAILQ_INSERT_TAIL(&symhead, s, entry);
-	return 0;
-}
-
-int
-cmdline_symset(char *s)
-{
-	char	*eq;
-	int	 r;
-
-	if ((eq = strchr(s, '=')) == NULL || eq == s)
-		return -1;
-	*eq = '\0';
-	r = symset(s, eq + 1, 1);
-	*eq = '=';
-	return r;
-}
-
-/* Forget the file's macros; those of the command line stay. */
-static void
-symclear(void)
-{
-	struct sym	*s, *next;
-
-	for (s = TAILQ_FIRST(&symhead); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
-		if (s->persist)
-			continue;
-		TAILQ_REMOVE(&symhead, s, entry);
-		free(s->name);
-		free(s->value);
-		free(s);
-	}
-}
-
-static char *
-symget(const char *name)
-{
-	struct sym	*s;
-
-	TAILQ_FOREACH(s, &symhead, entry)
-		if (strcmp(s->name, name) == 0)
-			return s->value;
-	return NULL;
 }
 
 static int
@@ -1499,7 +1422,7 @@ parse_config(const char *file, int flags)
 	}
 	yyparse();
 	fclose(fin);
-	symclear();
+	macro_clear();
 	free(pushbuf);
 	pushbuf = NULL;
 	pushlen = pushsize = 0;

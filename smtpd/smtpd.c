@@ -29,6 +29,7 @@
 #include "smtpd.h"
 #include "mda.h"
 #include "session_msg.h"
+#include "macro.h"
 
 struct smtpd_config	*env;
 int			 smtpd_privileged;
@@ -646,7 +647,7 @@ main(int argc, char *argv[])
 			debug = 1;
 			break;
 		case 'D':
-			if (cmdline_symset(optarg) == -1)
+			if (macro_define(optarg) == -1)
 				fatalx("could not parse macro definition %s",
 				    optarg);
 			break;

@@ -275,7 +275,6 @@ extern struct smtpd_config	*env;
 #define PARSE_TABLES	0x1	/* load tables, check groups and rules */
 #define PARSE_PKI	0x2	/* read certificates, keys and CAs */
 struct smtpd_config	*parse_config(const char *, int);
-int			 cmdline_symset(char *);
 
 /* config.c */
 struct smtpd_config	*config_new(void);
