@@ -281,6 +281,14 @@ pool_load(void)
 	closedir(d);
 }
 
+/*
+ * The spool and queue/, open for the process's life: every commit
+ * flushes through them, and opening each for every batch cost two
+ * lookups and two closes a batch.
+ */
+static int	 spool_fd = -1;
+static int	 queue_fd = -1;
+
 int
 store_init(void)
 {
@@ -290,6 +298,14 @@ store_init(void)
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mkdir(dirs[i], 0700) == -1 && errno != EEXIST)
 			return -1;
+	if (spool_fd != -1)
+		close(spool_fd);
+	if (queue_fd != -1)
+		close(queue_fd);
+	if ((spool_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (queue_fd = open("queue", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
 	pool_load();
 	return 0;
 }
@@ -326,8 +342,6 @@ int
 store_message_create(uint32_t *msgidp, int *fdp)
 {
 	struct msgref	*r;
-	char		 path[32];
-	struct stat	 sb;
 	uint32_t	 msgid;
 	int		 tries;
 
@@ -335,9 +349,6 @@ store_message_create(uint32_t *msgidp, int *fdp)
 		if ((msgid = arc4random()) == 0)
 			continue;
 		if (msgref_get(msgid, 0) != NULL)
-			continue;
-		snprintf(path, sizeof(path), "queue/%08x", msgid);
-		if (stat(path, &sb) == 0)
 			continue;
 		r = msgref_get(msgid, 1);
 		if ((*fdp = pool_open(POOL_MESSAGE, &r->pool)) == -1) {
@@ -408,42 +419,29 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n,
 }
 
 /*
- * Make a directory's entries durable.  Renames are metadata only: an
- * fsync of the directory commits the file system's journal with all of
- * them, without writing back every dirty page as syncfs does.
+ * Make queue/'s entries durable.  Renames are metadata only: an fsync
+ * of the directory commits the file system's journal with all of them,
+ * without writing back every dirty page as syncfs does.
  */
 static int
-dir_sync(const char *path)
+queue_dir_sync(void)
 {
-	int	 fd, r, saved;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	r = fsync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
+	return fsync(queue_fd);
 }
 
 /* Flush the whole spool file system: every file and directory in it. */
 int
 store_sync(void)
 {
-	int	 fd, r, saved;
-
-	if ((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	r = syncfs(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
+	return syncfs(spool_fd);
 }
 
 /*
  * Move one message's envelopes from the pool, then the message, into
- * queue/; *nmoved says how many envelopes went.
+ * queue/; *nmoved says how many envelopes went.  Every committed
+ * message is in refs, so its id is never drawn again; should a file of
+ * that name be there all the same, the rename fails rather than write
+ * over it.
  */
 static int
 publish(const struct store_commit *c, const uint32_t *names,
@@ -456,7 +454,8 @@ publish(const struct store_commit *c, const uint32_t *names,
 	for (i = 0; i < c->nenvs; i++) {
 		pool_path(src, sizeof(src), POOL_ENVELOPE, names[i]);
 		snprintf(dst, sizeof(dst), "queue/%016" PRIx64, c->envs[i].id);
-		if (rename(src, dst) == -1)
+		if (renameat2(AT_FDCWD, src, AT_FDCWD, dst,
+		    RENAME_NOREPLACE) == -1)
 			return -1;
 		(*nmoved)++;
 	}
@@ -466,7 +465,7 @@ publish(const struct store_commit *c, const uint32_t *names,
 	}
 	pool_path(src, sizeof(src), POOL_MESSAGE, r->pool);
 	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
-	return rename(src, dst);
+	return renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE);
 }
 
 /* Take a message back out of queue/, envelopes and all. */
@@ -520,7 +519,7 @@ store_commit_batch(struct store_commit *batch, size_t n)
 		if (batch[i].status == 0 &&
 		    publish(&batch[i], names + off, &moved[i]) == -1)
 			batch[i].status = errno;
-	if (dir_sync("queue") == -1) {
+	if (queue_dir_sync() == -1) {
 		/*
 		 * The renames may or may not last: take them back, so that
 		 * nothing a client was told failed is delivered anyway.

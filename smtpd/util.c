@@ -71,12 +71,15 @@ mkdir_owned(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* A descriptor that came non-blocking (the queue's pipes do) costs one call. */
 void
 set_nonblocking(int fd)
 {
 	int	 flags;
 
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		fatal("fcntl F_GETFL");
+	if ((flags & O_NONBLOCK) == 0 &&
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("fcntl O_NONBLOCK");
 }
