@@ -22,6 +22,7 @@
 #define ENVELOPE_ERRMAX		256
 #define ENVELOPE_ORCPTMAX	512
 #define ENVELOPE_TARGETMAX	1024
+#define ENVELOPE_SUMMAX		40	/* "SIZE SUM" of the message */
 
 /*
  * The latest creation time an envelope may carry (9999-12-31), so that
@@ -56,6 +57,25 @@ struct envelope {
 	uint32_t	 warned;		/* a delay notice went out */
 	/* The host whose reply is lasterr, for Remote-MTA ("" none). */
 	char		 remote_mta[ENVELOPE_HOSTMAX];
+	/*
+	 * The message's length and file_sum as the queue committed it,
+	 * in decimal and 16 hex digits ("" in an envelope committed before
+	 * the queue wrote them, and in one not yet committed).
+	 */
+	char		 message[ENVELOPE_SUMMAX];
+};
+
+/*
+ * A running check of a file's bytes, so that a file a crash left half
+ * written (new bytes in some blocks, a former file's in others) is told
+ * from the one that was committed.  It guards against the disk, not
+ * against anyone: it is no MAC.
+ */
+struct file_sum {
+	uint64_t	 h;
+	uint64_t	 len;
+	uint8_t		 tail[8];
+	size_t		 ntail;
 };
 
 #define envelope_msgid(id)	((uint32_t)((id) >> 32))
@@ -73,6 +93,14 @@ int	envelope_load(struct envelope *, const char *, char *, size_t);
 enum target_kind envelope_target_kind(const char *);
 char	*envelope_pack(const struct envelope *, size_t *);
 int	 envelope_unpack(struct envelope *, const char *, size_t);
+int	 envelope_message_sum(const struct envelope *, uint64_t *,
+	    uint64_t *);
+void	 envelope_set_message_sum(struct envelope *, uint64_t, uint64_t);
+int	 envelope_seal(char *, size_t, size_t);
+const char *envelope_unseal(const char *, size_t, char *, size_t);
+void	 file_sum_init(struct file_sum *);
+void	 file_sum_add(struct file_sum *, const void *, size_t);
+uint64_t file_sum_end(struct file_sum *);
 
 /* queue_bounce.c */
 enum bounce_kind {
@@ -87,7 +115,7 @@ int	bounce_write(FILE *, const struct envelope *, int, enum bounce_kind,
 /* queue_store.c */
 struct store_commit {
 	uint32_t		 msgid;
-	const struct envelope	*envs;
+	struct envelope		*envs;	/* their "message" set here */
 	size_t			 nenvs;
 	int			 status;	/* 0 or an errno */
 };

@@ -7,7 +7,11 @@
  * whatever dump would refuse to write, and dump whatever load would
  * refuse to read, so that an envelope loaded can always be written back
  * and reads back the same.  The same table of fields gives the packed
- * form the scheduler keeps in memory (envelope_pack).
+ * form the scheduler keeps in memory (envelope_pack).  A file in the
+ * spool is the text sealed: a first line "check" and the sum of the
+ * rest (envelope_seal), so that a file a crash left half written is
+ * told apart; the sum (file_sum) also checks the message a "message"
+ * line names.
  */
 #include <sys/types.h>
 
@@ -54,6 +58,7 @@ static const struct field fields[] = {
 	FSTR("dsn-orcpt", dsn_orcpt),
 	{ "warned", F_U32, offsetof(struct envelope, warned), 0, 0 },
 	FSTROPT("remote-mta", remote_mta),
+	FSTROPT("message", message),
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -84,16 +89,57 @@ value_is_safe(const char *v, size_t size)
 	return strpbrk(v, "\r\n") == NULL;
 }
 
+/*
+ * A message's length and sum as the envelope gives them: 1 when it
+ * gives none, 0 when it does, -1 when "message" is not decimal digits,
+ * a space and 16 hex digits.
+ */
+int
+envelope_message_sum(const struct envelope *e, uint64_t *sizep,
+    uint64_t *sump)
+{
+	const char	*sp, *p;
+	char		*ep;
+
+	if (e->message[0] == '\0')
+		return 1;
+	if ((sp = strchr(e->message, ' ')) == NULL || sp == e->message ||
+	    sp - e->message > 20 || strlen(sp + 1) != 16)
+		return -1;
+	for (p = e->message; p < sp; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	for (p = sp + 1; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p) && (*p < 'a' || *p > 'f'))
+			return -1;
+	errno = 0;
+	*sizep = strtoull(e->message, &ep, 10);
+	if (errno == ERANGE || ep != sp)
+		return -1;
+	*sump = strtoull(sp + 1, NULL, 16);
+	return 0;
+}
+
+void
+envelope_set_message_sum(struct envelope *e, uint64_t size, uint64_t sum)
+{
+	snprintf(e->message, sizeof(e->message), "%" PRIu64 " %016" PRIx64,
+	    size, sum);
+}
+
 /* Returns the length written, or -1 for a value that cannot be stored. */
 int
 envelope_dump(const struct envelope *e, char *buf, size_t len)
 {
 	const char	*base = (const char *)e;
+	uint64_t	 size, sum;
 	size_t		 i, n;
 	int		 r;
 
 	/* Load refuses an id of zero: no envelope has one. */
 	if (e->id == 0)
+		return -1;
+	if (envelope_message_sum(e, &size, &sum) == -1)
 		return -1;
 	r = snprintf(buf, len, "version %d\n", ENVELOPE_VERSION);
 	if (r < 0 || (size_t)r >= len)
@@ -178,6 +224,7 @@ envelope_load(struct envelope *e, const char *text, char *err, size_t errlen)
 {
 	char		*copy, *line, *next, *val;
 	char		*base = (char *)e;
+	uint64_t	 size, sum;
 	int		 seen[NFIELDS] = { 0 };
 	int		 lineno = 0, version = 0, rc = -1;
 	size_t		 i;
@@ -268,6 +315,10 @@ badnum:
 		snprintf(err, errlen, "id is zero");
 		goto done;
 	}
+	if (envelope_message_sum(e, &size, &sum) == -1) {
+		snprintf(err, errlen, "bad message length or sum");
+		goto done;
+	}
 	rc = 0;
 done:
 	free(copy);
@@ -337,4 +388,136 @@ envelope_unpack(struct envelope *e, const char *buf, size_t len)
 		memcpy(base + fields[i].off, buf + off, n);
 	}
 	return off == len ? 0 : -1;
+}
+
+/*
+ * The sum: each 8 bytes mixed in as a word, the last few padded with
+ * zeros, then the length, so that a file cut short or grown by zeros
+ * does not sum as it did.
+ */
+#define SUM_K1	0x9e3779b97f4a7c15ULL
+#define SUM_K2	0xc2b2ae3d27d4eb4fULL
+
+static uint64_t
+sum_mix(uint64_t h, uint64_t w)
+{
+	h ^= w * SUM_K2;
+	h = (h << 27 | h >> 37) * SUM_K1;
+	return h ^ (h >> 31);
+}
+
+void
+file_sum_init(struct file_sum *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->h = SUM_K1;
+}
+
+void
+file_sum_add(struct file_sum *s, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	uint64_t	 w;
+	size_t		 take;
+
+	s->len += len;
+	if (s->ntail > 0) {
+		take = sizeof(s->tail) - s->ntail;
+		if (take > len)
+			take = len;
+		memcpy(s->tail + s->ntail, p, take);
+		s->ntail += take;
+		p += take;
+		len -= take;
+		if (s->ntail < sizeof(s->tail))
+			return;
+		memcpy(&w, s->tail, sizeof(w));
+		s->h = sum_mix(s->h, w);
+		s->ntail = 0;
+	}
+	for (; len >= sizeof(w); p += sizeof(w), len -= sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		s->h = sum_mix(s->h, w);
+	}
+	memcpy(s->tail, p, len);
+	s->ntail = len;
+}
+
+uint64_t
+file_sum_end(struct file_sum *s)
+{
+	uint64_t	 w = 0, h;
+
+	if (s->ntail > 0) {
+		memcpy(&w, s->tail, s->ntail);
+		s->h = sum_mix(s->h, w);
+	}
+	h = sum_mix(s->h, s->len);
+	h *= SUM_K2;
+	return h ^ (h >> 29);
+}
+
+/*
+ * An envelope file begins with "check" and the sum of the text after
+ * that line: the queue no longer flushes an envelope before it names
+ * it in queue/, so after a crash the file under that name may hold
+ * some of its blocks and some of the file the pool last gave.
+ */
+#define SEAL_LEN	(sizeof("check ") - 1 + 16 + 1)
+
+/*
+ * Seal the len bytes of text in buf (of size cap): they move down to
+ * make room for the line.  The new length, or -1 when it does not fit.
+ */
+int
+envelope_seal(char *buf, size_t len, size_t cap)
+{
+	struct file_sum	 s;
+	char		 line[SEAL_LEN + 1];
+
+	if (len > INT_MAX - SEAL_LEN || cap < len + SEAL_LEN)
+		return -1;
+	memmove(buf + SEAL_LEN, buf, len);
+	file_sum_init(&s);
+	file_sum_add(&s, buf + SEAL_LEN, len);
+	snprintf(line, sizeof(line), "check %016" PRIx64 "\n",
+	    file_sum_end(&s));
+	memcpy(buf, line, SEAL_LEN);
+	return (int)(len + SEAL_LEN);
+}
+
+/*
+ * The envelope text of a file's len bytes (NUL-terminated): past the
+ * check line when there is one and it matches, the whole of it when
+ * there is none (a file written before envelopes were sealed).  NULL,
+ * with err set, when the check does not match.
+ */
+const char *
+envelope_unseal(const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct file_sum	 s;
+	uint64_t	 want;
+	size_t		 i;
+
+	if (strncmp(buf, "check ", 6) != 0)
+		return buf;
+	if (len < SEAL_LEN || buf[SEAL_LEN - 1] != '\n') {
+		snprintf(err, errlen, "bad check line");
+		return NULL;
+	}
+	for (i = 6; i < SEAL_LEN - 1; i++)
+		if (!isdigit((unsigned char)buf[i]) &&
+		    (buf[i] < 'a' || buf[i] > 'f')) {
+			snprintf(err, errlen, "bad check line");
+			return NULL;
+		}
+	want = strtoull(buf + 6, NULL, 16);
+	file_sum_init(&s);
+	file_sum_add(&s, buf + SEAL_LEN, len - SEAL_LEN);
+	if (file_sum_end(&s) != want) {
+		snprintf(err, errlen, "check does not match: the file is "
+		    "not as it was written");
+		return NULL;
+	}
+	return buf + SEAL_LEN;
 }

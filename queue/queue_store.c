@@ -31,13 +31,21 @@
  *
  * Messages are committed in batches (group commit): the envelopes of
  * every message in the batch are written into pool files where they
- * are, one syncfs(2) makes them and the message files durable, the
- * envelopes are renamed from pool/ into queue/ and then the message
- * itself, and an fsync of queue/ makes the renames durable: only then
- * are the clients told 250.  The message's rename is the commit point:
- * an envelope in queue/ whose message is not there was never
- * acknowledged and is removed at start, as is all of incoming/.  Two
- * flushes serve the whole batch.
+ * are, the envelopes are renamed from pool/ into queue/ and then the
+ * message itself, and one syncfs(2) makes the files and the renames
+ * durable: only then are the clients told 250.  The message's rename
+ * is the commit point: an envelope in queue/ whose message is not
+ * there was never acknowledged and is removed at start, as is all of
+ * incoming/.  One flush serves the whole batch, where flushing the
+ * files before they are named and the names after took two; the price
+ * is that a crash during the flush may leave a name over a file that
+ * holds some of its blocks and some of what the pool file held before,
+ * or is cut short.  So every envelope carries its message's length and
+ * sum and is sealed with a sum of its own text (queue_envelope.c), and
+ * at start each message is read once and an envelope that does not
+ * match, or whose message does not, is moved aside like one that does
+ * not parse.  What is moved aside was never acknowledged, or the disk
+ * lost it since; either way it is not delivered as it is.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -70,6 +78,10 @@ struct msgref {
 	size_t			 count;
 	int			 receiving;
 	uint32_t		 pool;
+	/* At start, the message as read from queue/ (summed 1, or -1). */
+	int			 summed;
+	uint64_t		 size;
+	uint64_t		 sum;
 };
 RB_HEAD(msgrefs, msgref);
 static int
@@ -282,12 +294,10 @@ pool_load(void)
 }
 
 /*
- * The spool and queue/, open for the process's life: every commit
- * flushes through them, and opening each for every batch cost two
- * lookups and two closes a batch.
+ * The spool, open for the process's life: every commit flushes through
+ * it, and opening it for each cost a lookup and a close a batch.
  */
 static int	 spool_fd = -1;
-static int	 queue_fd = -1;
 
 int
 store_init(void)
@@ -300,11 +310,7 @@ store_init(void)
 			return -1;
 	if (spool_fd != -1)
 		close(spool_fd);
-	if (queue_fd != -1)
-		close(queue_fd);
-	if ((spool_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    (queue_fd = open("queue", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
+	if ((spool_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	pool_load();
 	return 0;
@@ -382,23 +388,75 @@ write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
+/* The length and sum of the file at path, read from its start. */
+static int
+file_sum_path(const char *path, uint64_t *sizep, uint64_t *sump)
+{
+	struct file_sum	 s;
+	char		 buf[65536];
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	file_sum_init(&s);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		file_sum_add(&s, buf, n);
+	}
+	close(fd);
+	*sizep = s.len;
+	*sump = file_sum_end(&s);
+	return 0;
+}
+
+/* An envelope as its file holds it: sealed, so a torn one is told. */
+static int
+envelope_file_text(const struct envelope *e, char *buf, size_t len)
+{
+	int	 n;
+
+	if ((n = envelope_dump(e, buf, len)) == -1)
+		return -1;
+	return envelope_seal(buf, n, len);
+}
+
 /*
  * Write a message's envelopes, each into a file of the envelopes' pool
- * where it is; names gets their pool names and *ntaken how many were
- * taken, whether or not all went well.
+ * where it is, with the message's length and sum; names gets their
+ * pool names and *ntaken how many were taken, whether or not all went
+ * well.
  */
 static int
-write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n,
+write_envelopes(uint32_t msgid, struct envelope *envs, size_t n,
     uint32_t *names, size_t *ntaken)
 {
-	char	 buf[ENVELOPE_FILEMAX];
-	size_t	 i;
-	int	 fd, len, saved;
+	struct msgref	*r;
+	char		 buf[ENVELOPE_FILEMAX], path[32];
+	uint64_t	 size, sum;
+	size_t		 i;
+	int		 fd, len, saved;
 
 	*ntaken = 0;
+	if ((r = msgref_get(msgid, 0)) == NULL || !r->receiving) {
+		errno = ENOENT;
+		return -1;
+	}
+	pool_path(path, sizeof(path), POOL_MESSAGE, r->pool);
+	if (file_sum_path(path, &size, &sum) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
+		envelope_set_message_sum(&envs[i], size, sum);
 		if (envelope_msgid(envs[i].id) != msgid ||
-		    (len = envelope_dump(&envs[i], buf, sizeof(buf))) == -1) {
+		    (len = envelope_file_text(&envs[i], buf,
+		    sizeof(buf))) == -1) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -416,17 +474,6 @@ write_envelopes(uint32_t msgid, const struct envelope *envs, size_t n,
 			return -1;
 	}
 	return 0;
-}
-
-/*
- * Make queue/'s entries durable.  Renames are metadata only: an fsync
- * of the directory commits the file system's journal with all of them,
- * without writing back every dirty page as syncfs does.
- */
-static int
-queue_dir_sync(void)
-{
-	return fsync(queue_fd);
 }
 
 /* Flush the whole spool file system: every file and directory in it. */
@@ -509,20 +556,15 @@ store_commit_batch(struct store_commit *batch, size_t n)
 		    batch[i].nenvs, names + off, &taken[i]) == -1)
 			batch[i].status = errno ? errno : EIO;
 	}
-	if (store_sync() == -1) {
-		err = errno;
-		for (i = 0; i < n; i++)
-			if (batch[i].status == 0)
-				batch[i].status = err;
-	}
 	for (i = 0, off = 0; i < n; off += batch[i].nenvs, i++)
 		if (batch[i].status == 0 &&
 		    publish(&batch[i], names + off, &moved[i]) == -1)
 			batch[i].status = errno;
-	if (queue_dir_sync() == -1) {
+	if (store_sync() == -1) {
 		/*
-		 * The renames may or may not last: take them back, so that
-		 * nothing a client was told failed is delivered anyway.
+		 * What was written and renamed may or may not last: take it
+		 * back, so that nothing a client was told failed is
+		 * delivered anyway.
 		 */
 		err = errno;
 		for (i = 0; i < n; i++) {
@@ -586,7 +628,7 @@ store_envelope_update(const struct envelope *e)
 	char	 path[32], tmp[48], buf[ENVELOPE_FILEMAX];
 	int	 len;
 
-	if ((len = envelope_dump(e, buf, sizeof(buf))) == -1) {
+	if ((len = envelope_file_text(e, buf, sizeof(buf))) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -644,13 +686,41 @@ store_quarantine(const char *name, uint32_t msgid, const char *why)
 	    why);
 }
 
+/*
+ * Whether the message in queue/ is the one the envelope was committed
+ * with: each message is read once at start, and an envelope written
+ * before the queue kept a message's sum is taken as it is.  A crash
+ * during the commit's flush can leave the name with some blocks of an
+ * earlier file, or cut short; so can a disk.  -1 when it does not
+ * match, or cannot be read.
+ */
+static int
+message_matches(const struct envelope *e)
+{
+	struct msgref	*r;
+	char		 path[32];
+	uint64_t	 size, sum;
+
+	if (envelope_message_sum(e, &size, &sum) != 0)
+		return 0;
+	r = msgref_get(envelope_msgid(e->id), 1);
+	if (r->summed == 0) {
+		snprintf(path, sizeof(path), "queue/%08x", r->msgid);
+		r->summed = file_sum_path(path, &r->size, &r->sum) == 0 ?
+		    1 : -1;
+	}
+	return r->summed == 1 && r->size == size && r->sum == sum ? 0 : -1;
+}
+
 /* Read and check one envelope file; -1 when it was moved aside. */
 static int
 store_read_envelope(const char *name, struct envelope *e)
 {
-	char	 path[PATH_MAX], buf[ENVELOPE_FILEMAX + 1], err[128];
-	ssize_t	 n = -1;
-	int	 fd;
+	char		 path[PATH_MAX], buf[ENVELOPE_FILEMAX + 1];
+	char		 err[128];
+	const char	*text;
+	ssize_t		 n = -1;
+	int		 fd;
 
 	snprintf(path, sizeof(path), "queue/%s", name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
@@ -667,7 +737,8 @@ store_read_envelope(const char *name, struct envelope *e)
 		    32), "NUL byte");
 		return -1;
 	}
-	if (envelope_load(e, buf, err, sizeof(err)) == -1) {
+	if ((text = envelope_unseal(buf, n, err, sizeof(err))) == NULL ||
+	    envelope_load(e, text, err, sizeof(err)) == -1) {
 		store_quarantine(name, (uint32_t)(strtoull(name, NULL, 16) >>
 		    32), err);
 		return -1;
@@ -676,6 +747,11 @@ store_read_envelope(const char *name, struct envelope *e)
 	if (strcmp(path, name) != 0) {
 		store_quarantine(name, envelope_msgid(e->id),
 		    "id does not match its file name");
+		return -1;
+	}
+	if (message_matches(e) == -1) {
+		store_quarantine(name, envelope_msgid(e->id),
+		    "its message is not as it was committed");
 		return -1;
 	}
 	return 0;

@@ -3,7 +3,9 @@
  * dump back into text that loads to the same envelope: no field can
  * smuggle a line of its own; and pack into the form the scheduler keeps
  * and unpack to the same envelope.  The input is also unpacked as it
- * is, which must end in an envelope or a refusal, never out of bounds.
+ * is, which must end in an envelope or a refusal, never out of bounds,
+ * and read as a spool file: unsealed when its check line matches, and
+ * an envelope that loads from it seals and unseals to its own text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,8 +20,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct envelope	 a, b;
-	char		*s, *packed, text[8192], err[256];
+	char		*s, *packed, text[8192], sealed[8192 + 32];
+	char		 err[256];
+	const char	*inner;
 	size_t		 len;
+	int		 n;
 
 	if ((s = malloc(size + 1)) == NULL)
 		return 0;
@@ -38,6 +43,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(&a, &b, sizeof(a)) != 0)
 			abort();
 		free(packed);
+	}
+	if ((inner = envelope_unseal(s, size, err, sizeof(err))) != NULL &&
+	    envelope_load(&a, inner, err, sizeof(err)) == 0) {
+		if ((n = envelope_dump(&a, text, sizeof(text))) == -1)
+			abort();
+		memcpy(sealed, text, n);
+		if ((n = envelope_seal(sealed, n, sizeof(sealed) - 1)) == -1)
+			abort();
+		sealed[n] = '\0';
+		if ((inner = envelope_unseal(sealed, n, err,
+		    sizeof(err))) == NULL || strcmp(inner, text) != 0)
+			abort();
 	}
 	free(s);
 	return 0;

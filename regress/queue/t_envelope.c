@@ -971,11 +971,176 @@ ATF_TC_BODY(bounce_hides_local_words, tc)
 	free(text);
 }
 
+ATF_TC_WITHOUT_HEAD(message_sum_round_trips);
+ATF_TC_BODY(message_sum_round_trips, tc)
+{
+	struct envelope	 e, got;
+	char		 text[TEXTMAX], err[256] = "", *packed;
+	uint64_t	 size, sum;
+	size_t		 len;
+
+	env_ordinary(&e);
+	ATF_CHECK_EQ(envelope_message_sum(&e, &size, &sum), 1);
+	ATF_REQUIRE(envelope_dump(&e, text, sizeof(text)) > 0);
+	ATF_CHECK(strstr(text, "message") == NULL);
+
+	envelope_set_message_sum(&e, 4103, 0x0123456789abcdefULL);
+	ATF_REQUIRE(envelope_dump(&e, text, sizeof(text)) > 0);
+	ATF_CHECK(strstr(text, "\nmessage 4103 0123456789abcdef\n") != NULL);
+	if (envelope_load(&got, text, err, sizeof(err)) != 0)
+		atf_tc_fail("load: %s", err);
+	ATF_REQUIRE_EQ(envelope_message_sum(&got, &size, &sum), 0);
+	ATF_CHECK_EQ(size, 4103);
+	ATF_CHECK_EQ(sum, 0x0123456789abcdefULL);
+
+	envelope_set_message_sum(&e, UINT64_MAX, UINT64_MAX);
+	ATF_REQUIRE((packed = envelope_pack(&e, &len)) != NULL);
+	ATF_REQUIRE(envelope_unpack(&got, packed, len) == 0);
+	ATF_CHECK_STREQ(got.message, e.message);
+	ATF_REQUIRE_EQ(envelope_message_sum(&got, &size, &sum), 0);
+	ATF_CHECK_EQ(size, UINT64_MAX);
+	ATF_CHECK_EQ(sum, UINT64_MAX);
+	free(packed);
+}
+
+ATF_TC_WITHOUT_HEAD(load_refuses_bad_message_sum);
+ATF_TC_BODY(load_refuses_bad_message_sum, tc)
+{
+	const char *bad[] = {
+		"12",
+		"12 0123456789abcde",
+		"12 0123456789abcdef0",
+		"12 0123456789ABCDEF",
+		"12  0123456789abcdef",
+		" 12 0123456789abcdef",
+		"x12 0123456789abcdef",
+		"-1 0123456789abcdef",
+		"18446744073709551616 0123456789abcdef",
+		"123456789012345678901 0123456789abcdef",
+		"12 0123456789abcdeg",
+		"",
+	};
+	struct envelope	 e;
+	char		 text[TEXTMAX], with[TEXTMAX + 64];
+	size_t		 i;
+
+	text_ordinary(text, sizeof(text));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ATF_REQUIRE(snprintf(with, sizeof(with), "%smessage %s\n",
+		    text, bad[i]) < (int)sizeof(with));
+		/* An empty value is no sum: it loads, as none. */
+		if (bad[i][0] == '\0') {
+			char err[256];
+
+			ATF_CHECK(envelope_load(&e, with, err,
+			    sizeof(err)) == 0);
+			continue;
+		}
+		load_refuses(with, bad[i]);
+		env_ordinary(&e);
+		strlcpy(e.message, bad[i], sizeof(e.message));
+		ATF_CHECK_MSG(envelope_dump(&e, with, sizeof(with)) == -1,
+		    "dump wrote \"%s\"", bad[i]);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(seal_round_trips_and_tells_a_change);
+ATF_TC_BODY(seal_round_trips_and_tells_a_change, tc)
+{
+	struct envelope	 e;
+	char		 plain[TEXTMAX], sealed[TEXTMAX], err[256];
+	const char	*text;
+	size_t		 i, plen;
+	int		 n;
+
+	env_ordinary(&e);
+	envelope_set_message_sum(&e, 4103, 0xfeedfacecafebeefULL);
+	ATF_REQUIRE((n = envelope_dump(&e, plain, sizeof(plain))) > 0);
+	plen = n;
+	memcpy(sealed, plain, plen + 1);
+	ATF_REQUIRE((n = envelope_seal(sealed, plen, sizeof(sealed))) > 0);
+	sealed[n] = '\0';
+	ATF_CHECK_EQ((size_t)n, plen + 23);
+	ATF_CHECK(strncmp(sealed, "check ", 6) == 0 && sealed[22] == '\n');
+	text = envelope_unseal(sealed, n, err, sizeof(err));
+	ATF_REQUIRE_MSG(text != NULL, "%s", err);
+	ATF_CHECK_STREQ(text, plain);
+
+	/* Any byte changed, the check's own included, is told. */
+	for (i = 6; i < (size_t)n; i++) {
+		if (i == 22)
+			continue;
+		sealed[i] ^= 0x01;
+		ATF_CHECK_MSG(envelope_unseal(sealed, n, err,
+		    sizeof(err)) == NULL, "byte %zu changed, not told", i);
+		sealed[i] ^= 0x01;
+	}
+	/* So is a file cut short, or longer than it was written. */
+	sealed[n - 1] = '\0';
+	ATF_CHECK(envelope_unseal(sealed, n - 1, err, sizeof(err)) == NULL);
+	sealed[n - 1] = '\n';
+	memcpy(sealed + n, "tries 9\n", 9);
+	ATF_CHECK(envelope_unseal(sealed, n + 8, err, sizeof(err)) == NULL);
+	sealed[n] = '\0';
+	ATF_CHECK(envelope_unseal(sealed, 10, err, sizeof(err)) == NULL);
+
+	/* A file written before envelopes were sealed is taken whole. */
+	ATF_CHECK(envelope_unseal(plain, plen, err, sizeof(err)) == plain);
+
+	/* No room for the line: refused, the text left as it was. */
+	ATF_CHECK_EQ(envelope_seal(plain, plen, plen + 22), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(file_sum_is_the_same_in_any_pieces);
+ATF_TC_BODY(file_sum_is_the_same_in_any_pieces, tc)
+{
+	struct file_sum	 s;
+	uint8_t		 buf[1000];
+	uint64_t	 whole, other;
+	size_t		 i, piece, off;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	file_sum_init(&s);
+	file_sum_add(&s, buf, sizeof(buf));
+	ATF_CHECK_EQ(s.len, sizeof(buf));
+	whole = file_sum_end(&s);
+	for (piece = 1; piece <= 17; piece++) {
+		file_sum_init(&s);
+		for (off = 0; off < sizeof(buf); off += piece)
+			file_sum_add(&s, buf + off, sizeof(buf) - off < piece ?
+			    sizeof(buf) - off : piece);
+		ATF_CHECK_EQ_MSG(file_sum_end(&s), whole,
+		    "in pieces of %zu", piece);
+	}
+	/* One byte changed anywhere, or the length, changes the sum. */
+	for (i = 0; i < sizeof(buf); i += 37) {
+		buf[i] ^= 0x80;
+		file_sum_init(&s);
+		file_sum_add(&s, buf, sizeof(buf));
+		ATF_CHECK_MSG(file_sum_end(&s) != whole, "byte %zu", i);
+		buf[i] ^= 0x80;
+	}
+	memset(buf, 0, sizeof(buf));
+	file_sum_init(&s);
+	file_sum_add(&s, buf, 16);
+	other = file_sum_end(&s);
+	file_sum_init(&s);
+	file_sum_add(&s, buf, 17);
+	ATF_CHECK(file_sum_end(&s) != other);
+	file_sum_init(&s);
+	ATF_CHECK(file_sum_end(&s) != other);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, bounce_hides_local_words);
 	ATF_TP_ADD_TC(tp, round_trip_ordinary);
 	ATF_TP_ADD_TC(tp, pack_round_trip);
+	ATF_TP_ADD_TC(tp, message_sum_round_trips);
+	ATF_TP_ADD_TC(tp, load_refuses_bad_message_sum);
+	ATF_TP_ADD_TC(tp, seal_round_trips_and_tells_a_change);
+	ATF_TP_ADD_TC(tp, file_sum_is_the_same_in_any_pieces);
 	ATF_TP_ADD_TC(tp, unpack_refuses_other_lengths);
 	ATF_TP_ADD_TC(tp, round_trip_remote_mta);
 	ATF_TP_ADD_TC(tp, round_trip_number_limits);

@@ -1,9 +1,10 @@
 #! /usr/bin/env atf-sh
 #
 # What the queue finds on disk at start: committed envelopes are loaded
-# and delivered; one that does not parse is moved to corrupt/ with its
-# message and logged, never delivered or deleted; what was never
-# committed is removed.
+# and delivered; one that does not parse, does not match its check line,
+# or whose message is not the one it was committed with is moved to
+# corrupt/ with its message and logged, never delivered or deleted; what
+# was never committed is removed.
 
 . "$(atf_get_srcdir)/../lib.sh"
 
@@ -281,6 +282,99 @@ pool_keeps_each_kind_for_its_own_cleanup()
 	smtpd_cleanup
 }
 
+# hold_two: commit two messages, "kept" and "torn", with delivery paused,
+# and stop smtpd: their files stay in queue/ as the commit left them.
+hold_two()
+{
+	smtpd_config </dev/null
+	smtpd_start
+	atf_check -s exit:0 -o ignore "$SMTPCTL" -s smtpd.sock pause mda
+	printf 'this one is kept as it was committed\n' > body
+	send_body sender@example.org kept@test kept
+	printf 'this one is torn by a crash\n' > body
+	send_body sender@example.org torn@test torn
+	smtpd_cleanup
+	wait_gone "$(smtpd_pid)" || atf_fail "smtpd did not stop"
+}
+
+# The file in queue/ of the message whose text holds $1.
+message_file()
+{
+	grep -l -- "$1" spool/queue/???????? | grep -E '/[0-9a-f]{8}$'
+}
+
+atf_test_case a_message_not_as_committed_is_moved_aside cleanup
+a_message_not_as_committed_is_moved_aside_head()
+{
+	atf_set descr "A message whose bytes are not those its envelope" \
+	    "was committed with (blocks of an earlier file left under its" \
+	    "name by a crash during the commit's flush) goes to corrupt/" \
+	    "with its envelope at start, undelivered; the other is delivered"
+}
+a_message_not_as_committed_is_moved_aside_body()
+{
+	hold_two
+	torn=$(message_file "torn by a crash")
+	[ -n "$torn" ] || atf_fail "the message is not in queue/"
+	msgid=${torn##*/}
+	# Same length, other bytes: what a stale block of the pool looks like.
+	sed -i 's/torn by a crash/TORN BY A CRASH/' "$torn"
+	own_spool
+	smtpd_start
+	wait_log "result=delivered" || atf_fail "the kept one not delivered"
+	atf_check -s exit:0 -o match:"corrupt envelope $msgid[0-9a-f]{8} moved" \
+	    cat smtpd.log
+	atf_check -s exit:0 -o match:"its message is not as it was committed" \
+	    cat smtpd.log
+	atf_check -s exit:0 -o match:"TORN BY A CRASH" \
+	    cat "spool/corrupt/$msgid"
+	atf_check -s exit:0 -o match:"^check [0-9a-f]{16}$" \
+	    head -1 spool/corrupt/"$msgid"????????
+	wait_until test ! -e "spool/queue/$msgid" ||
+	    atf_fail "the torn message stayed in queue/"
+	atf_check_equal 1 "$(maildir_messages | grep -c .)"
+	atf_check -s exit:0 -o match:"kept as it was committed" \
+	    cat "$(maildir_messages)"
+}
+a_message_not_as_committed_is_moved_aside_cleanup()
+{
+	smtpd_cleanup
+}
+
+atf_test_case an_envelope_not_as_written_is_moved_aside cleanup
+an_envelope_not_as_written_is_moved_aside_head()
+{
+	atf_set descr "An envelope file whose text does not match its check" \
+	    "line (part of it written, part an earlier envelope's) goes to" \
+	    "corrupt/ at start, and its message is not delivered"
+}
+an_envelope_not_as_written_is_moved_aside_body()
+{
+	hold_two
+	torn=$(message_file "torn by a crash")
+	[ -n "$torn" ] || atf_fail "the message is not in queue/"
+	msgid=${torn##*/}
+	envelope=$(ls spool/queue | grep -E "^$msgid[0-9a-f]{8}$")
+	[ -n "$envelope" ] || atf_fail "no envelope for $msgid"
+	atf_check -s exit:0 -o match:"^message [0-9]+ [0-9a-f]{16}$" \
+	    cat "spool/queue/$envelope"
+	sed -i 's/^tries 0$/tries 7/' "spool/queue/$envelope"
+	own_spool
+	smtpd_start
+	wait_log "result=delivered" || atf_fail "the kept one not delivered"
+	atf_check -s exit:0 -o ignore grep \
+	    "corrupt envelope $envelope moved to corrupt/: check does not" \
+	    smtpd.log
+	atf_check -s exit:0 -o match:"^tries 7$" cat "spool/corrupt/$envelope"
+	atf_check_equal 1 "$(maildir_messages | grep -c .)"
+	atf_check -s exit:0 -o match:"kept as it was committed" \
+	    cat "$(maildir_messages)"
+}
+an_envelope_not_as_written_is_moved_aside_cleanup()
+{
+	smtpd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case an_abandoned_message_leaves_no_bytes
@@ -289,4 +383,6 @@ atf_init_test_cases()
 	atf_add_test_case envelopes_on_disk_are_loaded_and_delivered
 	atf_add_test_case a_corrupt_envelope_is_moved_aside
 	atf_add_test_case what_was_never_committed_is_removed
+	atf_add_test_case a_message_not_as_committed_is_moved_aside
+	atf_add_test_case an_envelope_not_as_written_is_moved_aside
 }
