@@ -192,17 +192,21 @@ ctl_show_envelope(uint32_t client, const struct target *target)
 	struct tally	 t = { .client = client };
 	char		 buf[CTL_ENVELOPE_MAX], *p, *line;
 	char		 safe[4 * ENVELOPE_TARGETMAX];
+	int		 n;
 
 	(void)scheduler_walk(target->lo, target->hi, ctl_count_one, &t);
 	if (t.found == NULL) {
 		ctl_unknown(client, target);
 		return;
 	}
-	if (envelope_dump(t.found, buf, sizeof(buf)) == -1) {
+	/* As its file has it, check line and all. */
+	if ((n = envelope_dump(t.found, buf, sizeof(buf))) == -1 ||
+	    (n = envelope_seal(buf, n, sizeof(buf) - 1)) == -1) {
 		ctl_answer(IMSG_CTL_FAIL, client, -1, "envelope %016" PRIx64
 		    " cannot be shown", t.found->id);
 		return;
 	}
+	buf[n] = '\0';
 	p = buf;
 	while ((line = strsep(&p, "\n")) != NULL)
 		if (line[0] != '\0')
