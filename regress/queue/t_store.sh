@@ -282,8 +282,15 @@ pool_keeps_each_kind_for_its_own_cleanup()
 	smtpd_cleanup
 }
 
+# The file in queue/ of the message whose text holds $1.
+message_file()
+{
+	grep -l -- "$1" spool/queue/???????? | grep -E '/[0-9a-f]{8}$'
+}
+
 # hold_two: commit two messages, "kept" and "torn", with delivery paused,
 # and stop smtpd: their files stay in queue/ as the commit left them.
+# Sets torn to the path of the second's file and msgid to its id.
 hold_two()
 {
 	smtpd_config </dev/null
@@ -295,12 +302,9 @@ hold_two()
 	send_body sender@example.org torn@test torn
 	smtpd_cleanup
 	wait_gone "$(smtpd_pid)" || atf_fail "smtpd did not stop"
-}
-
-# The file in queue/ of the message whose text holds $1.
-message_file()
-{
-	grep -l -- "$1" spool/queue/???????? | grep -E '/[0-9a-f]{8}$'
+	torn=$(message_file "torn by a crash")
+	[ -n "$torn" ] || atf_fail "the message is not in queue/"
+	msgid=${torn##*/}
 }
 
 atf_test_case a_message_not_as_committed_is_moved_aside cleanup
@@ -314,9 +318,6 @@ a_message_not_as_committed_is_moved_aside_head()
 a_message_not_as_committed_is_moved_aside_body()
 {
 	hold_two
-	torn=$(message_file "torn by a crash")
-	[ -n "$torn" ] || atf_fail "the message is not in queue/"
-	msgid=${torn##*/}
 	# Same length, other bytes: what a stale block of the pool looks like.
 	sed -i 's/torn by a crash/TORN BY A CRASH/' "$torn"
 	own_spool
@@ -351,9 +352,6 @@ an_envelope_not_as_written_is_moved_aside_head()
 an_envelope_not_as_written_is_moved_aside_body()
 {
 	hold_two
-	torn=$(message_file "torn by a crash")
-	[ -n "$torn" ] || atf_fail "the message is not in queue/"
-	msgid=${torn##*/}
 	envelope=$(ls spool/queue | grep -E "^$msgid[0-9a-f]{8}$")
 	[ -n "$envelope" ] || atf_fail "no envelope for $msgid"
 	atf_check -s exit:0 -o match:"^message [0-9]+ [0-9a-f]{16}$" \
