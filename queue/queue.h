@@ -97,6 +97,7 @@ int	 envelope_message_sum(const struct envelope *, uint64_t *,
 	    uint64_t *);
 void	 envelope_set_message_sum(struct envelope *, uint64_t, uint64_t);
 int	 envelope_seal(char *, size_t, size_t);
+int	 envelope_dump_sealed(const struct envelope *, char *, size_t);
 const char *envelope_unseal(const char *, size_t, char *, size_t);
 void	 file_sum_init(struct file_sum *);
 void	 file_sum_add(struct file_sum *, const void *, size_t);

@@ -200,8 +200,7 @@ ctl_show_envelope(uint32_t client, const struct target *target)
 		return;
 	}
 	/* As its file has it, check line and all. */
-	if ((n = envelope_dump(t.found, buf, sizeof(buf))) == -1 ||
-	    (n = envelope_seal(buf, n, sizeof(buf) - 1)) == -1) {
+	if ((n = envelope_dump_sealed(t.found, buf, sizeof(buf) - 1)) == -1) {
 		ctl_answer(IMSG_CTL_FAIL, client, -1, "envelope %016" PRIx64
 		    " cannot be shown", t.found->id);
 		return;

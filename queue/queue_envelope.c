@@ -89,6 +89,23 @@ value_is_safe(const char *v, size_t size)
 	return strpbrk(v, "\r\n") == NULL;
 }
 
+/* A sum as written: exactly 16 lowercase hex digits at p, or -1. */
+static int
+sum_parse(const char *p, uint64_t *sump)
+{
+	char	 hex[17];
+	size_t	 i;
+
+	for (i = 0; i < 16; i++)
+		if (!isdigit((unsigned char)p[i]) &&
+		    (p[i] < 'a' || p[i] > 'f'))
+			return -1;
+	memcpy(hex, p, 16);
+	hex[16] = '\0';
+	*sump = strtoull(hex, NULL, 16);
+	return 0;
+}
+
 /*
  * A message's length and sum as the envelope gives them: 1 when it
  * gives none, 0 when it does, -1 when "message" is not decimal digits,
@@ -104,19 +121,16 @@ envelope_message_sum(const struct envelope *e, uint64_t *sizep,
 	if (e->message[0] == '\0')
 		return 1;
 	if ((sp = strchr(e->message, ' ')) == NULL || sp == e->message ||
-	    sp - e->message > 20 || strlen(sp + 1) != 16)
+	    sp - e->message > 20 || strlen(sp + 1) != 16 ||
+	    sum_parse(sp + 1, sump) == -1)
 		return -1;
 	for (p = e->message; p < sp; p++)
 		if (!isdigit((unsigned char)*p))
-			return -1;
-	for (p = sp + 1; *p != '\0'; p++)
-		if (!isdigit((unsigned char)*p) && (*p < 'a' || *p > 'f'))
 			return -1;
 	errno = 0;
 	*sizep = strtoull(e->message, &ep, 10);
 	if (errno == ERANGE || ep != sp)
 		return -1;
-	*sump = strtoull(sp + 1, NULL, 16);
 	return 0;
 }
 
@@ -497,21 +511,14 @@ envelope_unseal(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct file_sum	 s;
 	uint64_t	 want;
-	size_t		 i;
 
 	if (strncmp(buf, "check ", 6) != 0)
 		return buf;
-	if (len < SEAL_LEN || buf[SEAL_LEN - 1] != '\n') {
+	if (len < SEAL_LEN || buf[SEAL_LEN - 1] != '\n' ||
+	    sum_parse(buf + 6, &want) == -1) {
 		snprintf(err, errlen, "bad check line");
 		return NULL;
 	}
-	for (i = 6; i < SEAL_LEN - 1; i++)
-		if (!isdigit((unsigned char)buf[i]) &&
-		    (buf[i] < 'a' || buf[i] > 'f')) {
-			snprintf(err, errlen, "bad check line");
-			return NULL;
-		}
-	want = strtoull(buf + 6, NULL, 16);
 	file_sum_init(&s);
 	file_sum_add(&s, buf + SEAL_LEN, len - SEAL_LEN);
 	if (file_sum_end(&s) != want) {
@@ -520,4 +527,15 @@ envelope_unseal(const char *buf, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return buf + SEAL_LEN;
+}
+
+/* An envelope as its file in the spool holds it: dumped, then sealed. */
+int
+envelope_dump_sealed(const struct envelope *e, char *buf, size_t len)
+{
+	int	 n;
+
+	if ((n = envelope_dump(e, buf, len)) == -1)
+		return -1;
+	return envelope_seal(buf, n, len);
 }

@@ -388,6 +388,20 @@ write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
+/* The pool file of a message being received; -1 if it is not one. */
+static int
+receiving_path(uint32_t msgid, char *buf, size_t len)
+{
+	struct msgref	*r;
+
+	if ((r = msgref_get(msgid, 0)) == NULL || !r->receiving) {
+		errno = ENOENT;
+		return -1;
+	}
+	pool_path(buf, len, POOL_MESSAGE, r->pool);
+	return 0;
+}
+
 /* The length and sum of the file at path, read from its start. */
 static int
 file_sum_path(const char *path, uint64_t *sizep, uint64_t *sump)
@@ -417,17 +431,6 @@ file_sum_path(const char *path, uint64_t *sizep, uint64_t *sump)
 	return 0;
 }
 
-/* An envelope as its file holds it: sealed, so a torn one is told. */
-static int
-envelope_file_text(const struct envelope *e, char *buf, size_t len)
-{
-	int	 n;
-
-	if ((n = envelope_dump(e, buf, len)) == -1)
-		return -1;
-	return envelope_seal(buf, n, len);
-}
-
 /*
  * Write a message's envelopes, each into a file of the envelopes' pool
  * where it is, with the message's length and sum; names gets their
@@ -438,24 +441,19 @@ static int
 write_envelopes(uint32_t msgid, struct envelope *envs, size_t n,
     uint32_t *names, size_t *ntaken)
 {
-	struct msgref	*r;
 	char		 buf[ENVELOPE_FILEMAX], path[32];
 	uint64_t	 size, sum;
 	size_t		 i;
 	int		 fd, len, saved;
 
 	*ntaken = 0;
-	if ((r = msgref_get(msgid, 0)) == NULL || !r->receiving) {
-		errno = ENOENT;
-		return -1;
-	}
-	pool_path(path, sizeof(path), POOL_MESSAGE, r->pool);
-	if (file_sum_path(path, &size, &sum) == -1)
+	if (receiving_path(msgid, path, sizeof(path)) == -1 ||
+	    file_sum_path(path, &size, &sum) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		envelope_set_message_sum(&envs[i], size, sum);
 		if (envelope_msgid(envs[i].id) != msgid ||
-		    (len = envelope_file_text(&envs[i], buf,
+		    (len = envelope_dump_sealed(&envs[i], buf,
 		    sizeof(buf))) == -1) {
 			errno = EINVAL;
 			return -1;
@@ -494,7 +492,6 @@ static int
 publish(const struct store_commit *c, const uint32_t *names,
     size_t *nmoved)
 {
-	struct msgref	*r;
 	char		 src[32], dst[32];
 	size_t		 i;
 
@@ -506,11 +503,8 @@ publish(const struct store_commit *c, const uint32_t *names,
 			return -1;
 		(*nmoved)++;
 	}
-	if ((r = msgref_get(c->msgid, 0)) == NULL || !r->receiving) {
-		errno = ENOENT;
+	if (receiving_path(c->msgid, src, sizeof(src)) == -1)
 		return -1;
-	}
-	pool_path(src, sizeof(src), POOL_MESSAGE, r->pool);
 	snprintf(dst, sizeof(dst), "queue/%08x", c->msgid);
 	return renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE);
 }
@@ -628,7 +622,7 @@ store_envelope_update(const struct envelope *e)
 	char	 path[32], tmp[48], buf[ENVELOPE_FILEMAX];
 	int	 len;
 
-	if ((len = envelope_file_text(e, buf, sizeof(buf))) == -1) {
+	if ((len = envelope_dump_sealed(e, buf, sizeof(buf))) == -1) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -71,7 +71,7 @@ mkdir_owned(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* A descriptor that came non-blocking (the queue's pipes do) costs one call. */
+/* One that came non-blocking (the queue's pipes do) costs one call. */
 void
 set_nonblocking(int fd)
 {
