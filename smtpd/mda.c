@@ -870,14 +870,10 @@ mda_agent(const struct action *a, const struct mda_user *u,
 		mda_agent_fail(sock, items, "cannot sandbox the delivery agent");
 		_exit(EX_TEMPFAIL);
 	}
+	/* Its batch's last report tells the parent it waits for more. */
 	do {
 		mda_agent_batch(a, pw, items, sock);
-		if (!box)
-			break;
-		if (mda_record_send(sock, MDA_RECORD_READY, EX_OK,
-		    NULL) == -1)
-			break;
-	} while (mda_agent_receive(sock, items));
+	} while (box && mda_agent_receive(sock, items));
 	_exit(EX_OK);
 }
 
@@ -1225,11 +1221,31 @@ mda_result(int rc)
 }
 
 /*
- * One record of an agent: an envelope it reports, or that it waits for
- * more.  The agent is the user's and may lie about the user's own mail,
- * nothing more: a record must name an envelope it was given and has
- * not reported.  0 when the record was taken, -1 when it breaks the
- * rules (the agent is then let go).
+ * An agent of a box has reported its whole batch and waits for the
+ * next: give it one, or let it go if it has served enough.
+ */
+static void
+mda_job_ready(struct mda_job *job)
+{
+	struct timeval	 tv = { MDA_AGENT_IDLE, 0 };
+
+	if (job->served >= MDA_AGENT_SERVES ||
+	    mda_idle >= MDA_AGENTS_IDLE_MAX) {
+		mda_job_release(job);
+		return;
+	}
+	job->idle = 1;
+	mda_idle++;
+	evtimer_add(&job->idle_ev, &tv);
+	mda_box_run(job->box);
+}
+
+/*
+ * One record of an agent: the outcome of an envelope.  The agent is
+ * the user's and may lie about the user's own mail, nothing more: a
+ * record must name an envelope it was given and has not reported.  0
+ * when the record was taken, -1 when it breaks the rules (the agent is
+ * then let go).
  */
 static int
 mda_job_record(struct mda_job *job, const char *buf, size_t len)
@@ -1240,22 +1256,6 @@ mda_job_record(struct mda_job *job, const char *buf, size_t len)
 
 	if (mda_record_parse(buf, len, &r, err) == -1)
 		return -1;
-	if (r.evpid == MDA_RECORD_READY) {
-		if (job->box == NULL || !TAILQ_EMPTY(&job->items) || job->idle)
-			return -1;
-		if (job->served >= MDA_AGENT_SERVES ||
-		    mda_idle >= MDA_AGENTS_IDLE_MAX)
-			mda_job_release(job);
-		else {
-			struct timeval tv = { MDA_AGENT_IDLE, 0 };
-
-			job->idle = 1;
-			mda_idle++;
-			evtimer_add(&job->idle_ev, &tv);
-			mda_box_run(job->box);
-		}
-		return 0;
-	}
 	TAILQ_FOREACH(it, &job->items, entry)
 		if (it->e.evpid == r.evpid)
 			break;
@@ -1267,6 +1267,8 @@ mda_job_record(struct mda_job *job, const char *buf, size_t len)
 		    "with status %d", r.rc);
 	mda_report(it->e.evpid, mda_result(r.rc), err);
 	free(it);
+	if (job->box != NULL && TAILQ_EMPTY(&job->items))
+		mda_job_ready(job);
 	return 0;
 }
 

@@ -78,8 +78,8 @@ int	mda_lmtp_deliver(const char *, const char *, int,
 
 /*
  * What an agent reports of each envelope, one datagram each on its
- * socket (mda_record.c).  Evpid 0 says the batch is done and the agent
- * waits for more.
+ * socket (mda_record.c).  The report of a batch's last envelope also
+ * says that an agent of a box waits for more.
  */
 struct mda_record {
 	uint64_t	 evpid;
@@ -87,7 +87,6 @@ struct mda_record {
 	uint32_t	 len;		/* the error text that follows */
 };
 #define MDA_ERR_MAX		512
-#define MDA_RECORD_READY	0
 
 size_t	mda_record_build(char *, size_t, uint64_t, int, const char *);
 int	mda_record_send(int, uint64_t, int, const char *);

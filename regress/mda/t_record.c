@@ -117,8 +117,7 @@ ATF_TC_BODY(sent_over_a_socket, tc)
 	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == 0);
 	ATF_REQUIRE_EQ(mda_record_send(sp[1], 42, EX_NOUSER,
 	    "no such user"), 0);
-	ATF_REQUIRE_EQ(mda_record_send(sp[1], MDA_RECORD_READY, EX_OK,
-	    NULL), 0);
+	ATF_REQUIRE_EQ(mda_record_send(sp[1], 43, EX_OK, NULL), 0);
 	n = recv(sp[0], buf, sizeof(buf), 0);
 	ATF_REQUIRE(n > 0);
 	ATF_REQUIRE_EQ(mda_record_parse(buf, n, &r, err), 0);
@@ -128,10 +127,11 @@ ATF_TC_BODY(sent_over_a_socket, tc)
 	n = recv(sp[0], buf, sizeof(buf), 0);
 	ATF_REQUIRE_EQ(n, (ssize_t)sizeof(r));
 	ATF_REQUIRE_EQ(mda_record_parse(buf, n, &r, err), 0);
-	ATF_CHECK_EQ(r.evpid, MDA_RECORD_READY);
+	ATF_CHECK_EQ(r.evpid, 43);
+	ATF_CHECK_EQ(r.rc, EX_OK);
 	/* The parent gone: the agent is told, not killed by SIGPIPE. */
 	close(sp[0]);
-	ATF_CHECK_EQ(mda_record_send(sp[1], 43, EX_OK, NULL), -1);
+	ATF_CHECK_EQ(mda_record_send(sp[1], 44, EX_OK, NULL), -1);
 	close(sp[1]);
 }
 
